@@ -1,0 +1,48 @@
+# ctip: `make run` starts everything locally, `make test` runs every test. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+STACK := deploy/local/stack.sh
+
+.PHONY: help deps up down status migrate run test test-unit test-integration lint typecheck bench token
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+deps: ## install uv if missing, then the locked Python dependencies
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) sync --frozen --quiet
+
+up: ## start PostgreSQL and Kafka (installs PostgreSQL, fetches Kafka jars on first run)
+	@$(STACK) up
+
+down: ## stop PostgreSQL and Kafka
+	@$(STACK) down
+
+status: ## is the local stack running?
+	@$(STACK) status
+
+migrate: deps up ## upgrade every service schema to head
+	@$(UV) run ctip migrate
+
+run: deps up ## the whole system: stack, migrations, five services, demo data (Ctrl-C stops)
+	@UV="$(UV)" deploy/local/run.sh
+
+test: deps up ## every test (unit, integration on the real stack)
+	@$(UV) run pytest -q
+
+test-unit: deps ## tests that need nothing running
+	@$(UV) run pytest -q tests/unit
+
+lint: deps ## ruff and mypy
+	@$(UV) run ruff check libs services tests bench
+	@$(UV) run ruff format --check libs services tests bench
+	@$(UV) run mypy
+
+bench: deps up ## benchmarks (figures, not pass/fail)
+	@$(UV) run python -m bench.events
+
+token: deps ## a token: make token ROLE=intake_officer JURISDICTION=01
+	@$(UV) run ctip token --role $(or $(ROLE),supervisor) --jurisdiction $(or $(JURISDICTION),01)

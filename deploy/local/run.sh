@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make run`: the local stack, migrations, the five services and demo data; Ctrl-C stops it all.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+UV="${UV:-uv}"
+LOGS="$ROOT/.run/logs"
+mkdir -p "$LOGS"
+
+SERVICES=(intake:8001 casework:8002 victim_support:8003 interagency:8004 outreach:8005)
+pids=()
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping services..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopping the local stack..."
+  "$ROOT/deploy/local/stack.sh" down || true
+}
+trap stop_all INT TERM EXIT
+
+echo "migrating every service schema..."
+$UV run ctip migrate
+
+for entry in "${SERVICES[@]}"; do
+  name="${entry%%:*}"; port="${entry##*:}"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use: is another '$name' running? (stop it and retry)" >&2
+    exit 1
+  fi
+  $UV run uvicorn "services.${name}.app:create_app" --factory \
+    --host 127.0.0.1 --port "$port" --no-access-log >"$LOGS/$name.log" 2>&1 &
+  pids+=($!)
+done
+
+for entry in "${SERVICES[@]}"; do
+  name="${entry%%:*}"; port="${entry##*:}"
+  for _ in $(seq 1 120); do
+    if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+  if ! curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+    echo "$name did not become ready; last log lines:" >&2
+    tail -20 "$LOGS/$name.log" >&2
+    exit 1
+  fi
+done
+
+echo "loading demo data (synthetic; safe to run again)..."
+$UV run python deploy/local/demo_data.py
+
+cat <<TXT
+
+ctip is running (logs in .run/logs/):
+  intake          http://127.0.0.1:8001/docs
+  casework        http://127.0.0.1:8002/docs
+  victim_support  http://127.0.0.1:8003/docs
+  interagency     http://127.0.0.1:8004/docs
+  outreach        http://127.0.0.1:8005/docs
+  PostgreSQL      postgresql://ctip:ctip@127.0.0.1:5432/ctip
+  Kafka           127.0.0.1:9092
+
+A token:  $UV run ctip token --role intake_officer --jurisdiction 01
+Press Ctrl-C to stop everything.
+TXT
+wait -n "${pids[@]}" || true
+echo "a service exited; see .run/logs/" >&2

@@ -1,0 +1,199 @@
+"""``create_service_app``: the one way a ctip service is assembled.
+
+Error handlers, correlation ids and metrics, body size limit, CORS, health and readiness, the
+outbox relay and the event consumers (in the API process by default; ops can run them as their
+own processes with ``ctip worker``), and the service's routers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from libs.common.auth import TokenVerifier
+from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
+from libs.common.db import Database
+from libs.common.errors import PROBLEM_JSON, install_error_handlers
+from libs.common.inbox import EventConsumer, Handler
+from libs.common.observability import ObservabilityMiddleware, configure_logging
+from libs.common.outbox import OutboxRelay
+from libs.common.platform import ServicePlatform
+from libs.common.settings import ServiceSettings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over the limit, counted as they stream (Content-Length can lie)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._reject(scope, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, send)
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        body = (
+            b'{"type":"https://ctip.gov.vn/problems/payload-too-large","title":"Request body too'
+            b' large","status":413,"detail":"the body exceeds the size limit","instance":"'
+            + scope["path"].encode("utf-8", "replace").replace(b'"', b"")
+            + b'"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", PROBLEM_JSON.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _kafka_reachable(bootstrap: str, wait_seconds: float = 1.0) -> bool:
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, int(port)), wait_seconds
+            )
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+        return True
+    return False
+
+
+def health_router(settings: ServiceSettings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @router.get("/readyz", summary="The database and Kafka are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        db: Database = request.app.state.db
+        checks: dict[str, str] = {}
+        try:
+            async with db.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        checks["kafka"] = (
+            "ok" if await _kafka_reachable(settings.kafka_bootstrap) else "unavailable"
+        )
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return router
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    platform: ServicePlatform,
+    routers: Sequence[APIRouter],
+    handlers: dict[str, Handler] | None = None,
+    title: str,
+    description: str,
+) -> FastAPI:
+    settings.check_production()
+    configure_logging(settings.service_name, settings.log_level)
+    configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
+    blind_index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            application_name=f"ctip-{settings.service_name}",
+        )
+        app.state.db = db
+        workers: list[Any] = []
+        if settings.run_relay:
+            workers.append(OutboxRelay(db, platform.outbox, settings))
+        if handlers and settings.run_consumers:
+            workers.append(EventConsumer(db, platform.inbox, settings, handlers))
+        tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in workers]
+        app.state.workers = workers
+        try:
+            yield
+        finally:
+            for worker in workers:
+                worker.stop()
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+            await db.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.platform = platform
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.blind_index = blind_index
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+        )
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+    app.include_router(health_router(settings))
+    app.mount("/metrics", make_asgi_app())
+    for router in routers:
+        app.include_router(router)
+    return app

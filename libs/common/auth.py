@@ -1,0 +1,170 @@
+"""Bearer-token authentication and role/jurisdiction authorisation (DESIGN.md section 2).
+
+The local stack signs HS256 tokens with a development key (``uv run ctip token``); production
+verifies RS256/ES256 tokens against the OIDC provider's JWKS URL and refuses HS256.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from libs.common.errors import Forbidden, Unauthorized
+from libs.common.jurisdiction import covers, is_valid_code
+from libs.common.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    intake_officer = "intake_officer"
+    investigator = "investigator"
+    prosecutor = "prosecutor"
+    court_clerk = "court_clerk"
+    social_worker = "social_worker"
+    ngo = "ngo"
+    supervisor = "supervisor"
+    admin = "admin"
+    auditor = "auditor"
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    roles: frozenset[str]
+    jurisdiction: tuple[str, ...] = ()
+    org: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def covers(self, code: str | None) -> bool:
+        """Whether a record located at ``code`` (ward or province) is within this principal."""
+        return covers(self.jurisdiction, code)
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        options: jwt.types.Options = {"require": ["sub", "exp"]}
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["RS256", "ES256", "PS256"],
+                    audience=self.settings.jwt_audience,
+                    issuer=self.settings.jwt_issuer,
+                    options=options,
+                )
+            else:
+                claims = jwt.decode(
+                    token,
+                    self.settings.jwt_secret.get_secret_value(),
+                    algorithms=["HS256"],
+                    audience=self.settings.jwt_audience,
+                    issuer=self.settings.jwt_issuer,
+                    options=options,
+                )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    roles = claims.get("roles") or claims.get("realm_access", {}).get("roles") or []
+    jurisdiction = claims.get("jurisdiction") or []
+    if isinstance(jurisdiction, str):
+        jurisdiction = [jurisdiction]
+    if not isinstance(roles, list) or not isinstance(jurisdiction, list):
+        raise Unauthorized("invalid token: roles and jurisdiction must be lists")
+    known = {r.value for r in Role}
+    return Principal(
+        sub=str(claims["sub"]),
+        roles=frozenset(r for r in roles if r in known),
+        jurisdiction=tuple(str(j) for j in jurisdiction if is_valid_code(str(j))),
+        org=claims.get("org"),
+        claims=claims,
+    )
+
+
+def issue_dev_token(
+    settings: ServiceSettings,
+    *,
+    roles: Iterable[str],
+    jurisdiction: Iterable[str] = (),
+    org: str | None = None,
+    sub: str = "dev-user",
+    ttl_seconds: int = 12 * 3600,
+) -> str:
+    """A token for the local stack, signed with the development HS256 key."""
+    if settings.is_production:
+        raise RuntimeError("development tokens are not issued in production")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": list(roles),
+        "jurisdiction": list(jurisdiction),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if org:
+        claims["org"] = org
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use `Authorization: Bearer <token>`")
+    return token.strip()
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if a token is sent (and valid), else None: for the public endpoints."""
+    token = _bearer(request)
+    return None if token is None else _verifier(request).verify(token)
+
+
+async def current_principal(request: Request) -> Principal:
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return _verifier(request).verify(token)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through callers holding at least one of ``roles`` (else 403)."""
+    allowed = {r.value for r in roles}
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles.intersection(allowed):
+            raise Forbidden(f"requires one of the roles: {', '.join(sorted(allowed))}")
+        return principal
+
+    return dependency

@@ -1,0 +1,84 @@
+"""``uv run ctip ...``: tokens for the local stack, migrations, revisions.
+
+ctip token --role intake_officer --jurisdiction 01 [--org ORG] [--sub SUB]
+ctip migrate [service ...]
+ctip revision SERVICE -m "message"      (autogenerate against the local database)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from libs.common.auth import Role, issue_dev_token
+from libs.common.jurisdiction import is_valid_code
+from libs.common.settings import ServiceSettings
+
+
+def _token(args: argparse.Namespace) -> int:
+    bad = [j for j in args.jurisdiction if not is_valid_code(j)]
+    if bad:
+        print(f"unknown administrative code(s): {', '.join(bad)}", file=sys.stderr)
+        return 2
+    print(
+        issue_dev_token(
+            ServiceSettings(),
+            roles=args.role,
+            jurisdiction=args.jurisdiction,
+            org=args.org,
+            sub=args.sub,
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from libs.common.migrations import services_with_migrations, upgrade
+
+    url = args.database_url or ServiceSettings().database_url
+    for service in args.services or services_with_migrations():
+        upgrade(service, url)
+        print(f"{service}: at head")
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    from libs.common.migrations import alembic_config
+
+    config = alembic_config(args.service, ServiceSettings().database_url)
+    command.revision(config, message=args.message, autogenerate=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ctip")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="print a token accepted by the local stack")
+    token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    token.add_argument("--jurisdiction", action="append", default=[], help="province or ward code")
+    token.add_argument("--org", help="organisation id (for the ngo role)")
+    token.add_argument("--sub", default="dev-user", help="subject (user id)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.set_defaults(func=_token)
+
+    migrate = sub.add_parser("migrate", help="upgrade service schemas to head")
+    migrate.add_argument("services", nargs="*")
+    migrate.add_argument("--database-url")
+    migrate.set_defaults(func=_migrate)
+
+    revision = sub.add_parser("revision", help="autogenerate a migration for one service")
+    revision.add_argument("service")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(func=_revision)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

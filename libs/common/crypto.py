@@ -1,0 +1,130 @@
+"""Protection of personal data at rest.
+
+* :class:`FieldCipher` encrypts a field with AES-256-GCM. The stored text names the key id
+  (``v1.<kid>.<base64 nonce+ciphertext>``) so keys can be rotated: new writes use the first key,
+  old rows stay readable with the older keys until re-encrypted.
+* :class:`BlindIndex` gives keyed HMAC digests for exact lookups (phone, ID number, name + birth
+  year) without storing the value: equal inputs give equal digests, nothing else leaks.
+* :class:`EncryptedText` is the SQLAlchemy column type that applies the process cipher.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+_PREFIX = "v1"
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted (unknown key id or tampered ciphertext)."""
+
+
+def parse_keys(spec: str) -> dict[str, bytes]:
+    """``kid:base64key,kid2:base64key`` into an ordered mapping; every key must be 32 bytes."""
+    keys: dict[str, bytes] = {}
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kid, _, encoded = part.partition(":")
+        key = base64.b64decode(encoded)
+        if not kid or len(key) != 32 or "." in kid:
+            raise ValueError(f"field key {kid!r} must be `kid:<base64 of 32 bytes>`")
+        keys[kid] = key
+    if not keys:
+        raise ValueError("at least one field key is required")
+    return keys
+
+
+class FieldCipher:
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        self.active_kid = next(iter(keys))
+
+    @classmethod
+    def from_spec(cls, spec: str) -> FieldCipher:
+        return cls(parse_keys(spec))
+
+    def encrypt(self, plaintext: str, context: str = "") -> str:
+        """``context`` is bound as associated data: a ciphertext moved elsewhere fails."""
+        nonce = os.urandom(12)
+        sealed = self._keys[self.active_kid].encrypt(
+            nonce, plaintext.encode("utf-8"), context.encode() or None
+        )
+        return f"{_PREFIX}.{self.active_kid}.{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str, context: str = "") -> str:
+        try:
+            prefix, kid, encoded = stored.split(".", 2)
+            if prefix != _PREFIX:
+                raise DecryptionError("unknown format")
+            blob = base64.b64decode(encoded)
+            aead = self._keys[kid]
+            return aead.decrypt(blob[:12], blob[12:], context.encode() or None).decode("utf-8")
+        except (ValueError, KeyError, InvalidTag) as exc:
+            raise DecryptionError(f"cannot decrypt field ({type(exc).__name__})") from exc
+
+    def key_id(self, stored: str) -> str:
+        return stored.split(".", 2)[1]
+
+    def needs_rotation(self, stored: str) -> bool:
+        return self.key_id(stored) != self.active_kid
+
+
+class BlindIndex:
+    """HMAC-SHA256 digests, domain-separated by purpose, truncated to 128 bits (hex)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the blind index key must be at least 32 bytes")
+        self._key = key
+
+    @classmethod
+    def from_b64(cls, encoded: str) -> BlindIndex:
+        return cls(base64.b64decode(encoded))
+
+    def digest(self, purpose: str, value: str) -> str:
+        mac = hmac.new(self._key, f"{purpose}\x1f{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+
+_cipher: FieldCipher | None = None
+
+
+def configure_cipher(cipher: FieldCipher) -> None:
+    """Set the process-wide cipher used by :class:`EncryptedText` columns (done at startup)."""
+    global _cipher
+    _cipher = cipher
+
+
+def cipher() -> FieldCipher:
+    if _cipher is None:
+        raise RuntimeError("field encryption is not configured; call configure_cipher() first")
+    return _cipher
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column stored encrypted; ``context`` (e.g. ``"intake.tips.description"``) is AAD."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = context
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher().encrypt(value, self.context)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher().decrypt(value, self.context)

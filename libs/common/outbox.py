@@ -1,0 +1,310 @@
+"""Transactional outbox and its relay to Kafka.
+
+The service writes the event row in the same transaction as the state change (``Outbox.add``),
+so an event exists if and only if the change committed. The relay then publishes rows in order:
+
+* one relay per service is active at a time (a PostgreSQL advisory lock held on the relay's own
+  connection), so no two relays interleave events of one aggregate; a standby replica takes over
+  when the lock holder dies;
+* rows are claimed with ``FOR UPDATE SKIP LOCKED`` in ``seq`` order, sent with an idempotent
+  producer (``acks=all``), and marked published only after the broker acknowledged every one;
+  if any send fails the transaction rolls back and the batch is retried (at-least-once; the
+  consumers' inbox removes the duplicates);
+* it sleeps until a ``NOTIFY`` from a committing writer or the polling interval, whichever
+  comes first; published rows are pruned after the retention period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.db import Database, asyncpg_dsn
+from libs.common.events import CloudEvent, event_type, kafka_headers, topic_for
+from libs.common.ids import new_id
+from libs.common.kafka import new_producer
+from libs.common.observability import (
+    OUTBOX_LAG,
+    OUTBOX_PENDING,
+    OUTBOX_PUBLISHED,
+    correlation_id,
+)
+from libs.common.settings import ServiceSettings
+from libs.contracts import payload_model
+
+log = logging.getLogger("ctip.outbox")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, Identity(always=True), primary_key=True),
+        Column("id", PG_UUID(as_uuid=True), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("type", String(200), nullable=False),
+        Column("event", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+    )
+    Index(
+        "ix_outbox_unpublished",
+        table.c.seq,
+        postgresql_where=table.c.published_at.is_(None),
+    )
+    Index("ix_outbox_published_at", table.c.published_at)
+    return table
+
+
+class Outbox:
+    """The outbox of one service: ``add`` an event inside the caller's transaction."""
+
+    def __init__(self, metadata: MetaData, service: str) -> None:
+        self.service = service
+        self.schema = metadata.schema or service
+        self.table = outbox_table(metadata)
+        self.channel = f"ctip_outbox_{self.schema}"
+
+    async def add(
+        self,
+        session: AsyncSession,
+        short_type: str,
+        subject: UUID | str,
+        data: BaseModel | dict[str, Any],
+    ) -> CloudEvent:
+        """Validate the payload against its contract and write the event row (no commit)."""
+        model = payload_model(short_type)
+        if isinstance(data, BaseModel):
+            payload = data.model_dump(mode="json")
+        else:
+            payload = dict(data)
+        if model is not None:
+            payload = model.model_validate(payload).model_dump(mode="json")
+        event_id = new_id()
+        event = CloudEvent(
+            id=str(event_id),
+            source=f"/ctip/{self.service}",
+            type=event_type(short_type),
+            subject=str(subject),
+            correlationid=correlation_id.get(),
+            data=payload,
+        )
+        await session.execute(
+            self.table.insert().values(
+                id=event_id,
+                topic=topic_for(short_type),
+                key=str(subject),
+                type=event.type,
+                event=json.loads(event.model_dump_json(exclude_none=True)),
+            )
+        )
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+        return event
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        settings: ServiceSettings,
+        *,
+        use_notify: bool | None = None,
+        poll_seconds: float | None = None,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.settings = settings
+        self.use_notify = settings.relay_use_notify if use_notify is None else use_notify
+        self.poll_seconds = settings.relay_poll_seconds if poll_seconds is None else poll_seconds
+        self.batch_size = settings.relay_batch_size
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._listen_conn: asyncpg.Connection | None = None
+        self._lock_conn: asyncpg.Connection | None = None
+        self._last_prune = 0.0
+        self.lock_key = zlib.crc32(f"ctip-relay:{outbox.schema}".encode())
+
+    async def run(self) -> None:
+        """Publish until stopped; every failure is logged and retried with backoff."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                await self._run_as_leader()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay error, retrying: %s", exc, extra={"relay": self.outbox.schema})
+                await self._close_producer()
+                await self._close_connections()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), backoff)
+                backoff = min(backoff * 2, 10.0)
+        await self._close_producer()
+        await self._close_connections()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def _run_as_leader(self) -> None:
+        dsn = asyncpg_dsn(self.settings.database_url)
+        self._lock_conn = await asyncpg.connect(dsn)
+        while not await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 2.0)
+            if self._stop.is_set():
+                return
+        if self.use_notify:
+            self._listen_conn = await asyncpg.connect(dsn)
+            await self._listen_conn.add_listener(self.outbox.channel, self._on_notify)
+        while not self._stop.is_set():
+            published = await self.publish_batch()
+            await self._maybe_prune()
+            if published >= self.batch_size:
+                continue
+            self._wake.clear()
+            if published:
+                continue  # rows may have arrived while we published
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _producer_ready(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = new_producer(self.settings)
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def publish_batch(self) -> int:
+        """Claim, send and mark one batch; returns how many rows were published."""
+        table = self.outbox.table
+        claimed: list[int] = []
+        try:
+            async with self.db.sessions() as session, session.begin():
+                rows = (
+                    await session.execute(
+                        select(table.c.seq, table.c.topic, table.c.key, table.c.event)
+                        .where(table.c.published_at.is_(None))
+                        .order_by(table.c.seq)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                await self._update_lag_metrics(session)
+                if not rows:
+                    return 0
+                claimed = [r.seq for r in rows]
+                producer = await self._producer_ready()
+                futures = []
+                for row in rows:
+                    event = CloudEvent.model_validate(row.event)
+                    futures.append(
+                        await producer.send(
+                            self.settings.topic(row.topic),
+                            value=event.to_json_bytes(),
+                            key=row.key.encode(),
+                            headers=kafka_headers(event),
+                        )
+                    )
+                await asyncio.gather(*futures)
+                await session.execute(
+                    update(table)
+                    .where(table.c.seq.in_(claimed))
+                    .values(published_at=func.now(), attempts=table.c.attempts + 1)
+                )
+        except Exception as exc:
+            # The rollback has returned every claimed row to the queue; note why, then retry.
+            if claimed:
+                await self._record_failure(claimed, exc)
+            raise
+        OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(claimed))
+        return len(claimed)
+
+    async def _record_failure(self, seqs: list[int], exc: Exception) -> None:
+        table = self.outbox.table
+        with contextlib.suppress(Exception):
+            async with self.db.sessions() as session, session.begin():
+                await session.execute(
+                    update(table)
+                    .where(table.c.seq.in_(seqs))
+                    .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:500])
+                )
+
+    async def _update_lag_metrics(self, session: AsyncSession) -> None:
+        table = self.outbox.table
+        pending, oldest = (
+            await session.execute(
+                select(func.count(), func.min(table.c.created_at)).where(
+                    table.c.published_at.is_(None)
+                )
+            )
+        ).one()
+        OUTBOX_PENDING.labels(self.outbox.service).set(pending)
+        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        OUTBOX_LAG.labels(self.outbox.service).set(lag)
+
+    async def _maybe_prune(self) -> None:
+        if time.monotonic() - self._last_prune < 300:
+            return
+        self._last_prune = time.monotonic()
+        cutoff = datetime.now(UTC) - timedelta(hours=self.settings.outbox_retention_hours)
+        table = self.outbox.table
+        async with self.db.sessions() as session, session.begin():
+            await session.execute(delete(table).where(table.c.published_at < cutoff))
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+    async def _close_connections(self) -> None:
+        for conn in (self._listen_conn, self._lock_conn):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._listen_conn = self._lock_conn = None

@@ -1,0 +1,48 @@
+"""Cursor pagination (DESIGN.md section 2): ``?limit=`` (default 50, max 200) and ``?cursor=``.
+
+Cursors are opaque: the base64url JSON of the sort key of the last item returned. Keyset
+pagination keeps pages stable while new records arrive, and costs the same on page 1 and 1,000.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from libs.common.errors import Unprocessable
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=500, description="from `next_cursor`")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, default=str, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError as exc:
+        raise Unprocessable(
+            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
+        ) from exc
+    if not isinstance(values, list):
+        raise Unprocessable(
+            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
+        )
+    return values

@@ -1,0 +1,20 @@
+"""The intake service: tips and missing-person reports (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.common.app import create_service_app
+from services.intake.api import router
+from services.intake.models import platform
+from services.intake.settings import IntakeSettings
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or IntakeSettings(),
+        platform=platform,
+        routers=[router],
+        title="ctip intake",
+        description="Tips, receipts and missing-person reports; triage under the legal clock.",
+    )

@@ -1,0 +1,1 @@
+"""Shared fixtures. Unit tests need nothing; integration tests use the local stack (`make up`)."""

@@ -1,0 +1,143 @@
+"""The idempotent consumer with handlers that fail: retries, then the DLT, and it moves on."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.db import Database
+from libs.common.events import CloudEvent
+from libs.common.inbox import EventConsumer
+from services.casework.models import platform
+from services.casework.settings import CaseworkSettings
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def event(tip_id: str) -> CloudEvent:
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/ctip/intake",
+        type="vn.ctip.intake.tip.received.v1",
+        subject=tip_id,
+        data={
+            "tip_id": tip_id,
+            "channel": "web",
+            "status": "received",
+            "received_at": "2026-11-01T00:00:00Z",
+            "resolution_due_at": "2026-11-21T00:00:00Z",
+        },
+    )
+
+
+async def produce(settings: CaseworkSettings, topic: str, key: str, *events: CloudEvent) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for e in events:
+            await producer.send_and_wait(topic, e.to_json_bytes(), key=key.encode())
+    finally:
+        await producer.stop()
+
+
+async def dlt_headers(settings: CaseworkSettings, topic: str, event_id: str) -> dict[str, str]:
+    consumer = AIOKafkaConsumer(
+        f"{topic}.dlt",
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        for _ in range(60):
+            batch = await consumer.getmany(timeout_ms=250)
+            for record in (r for records in batch.values() for r in records):
+                if CloudEvent.from_json_bytes(record.value).id == event_id:
+                    return {k: v.decode() for k, v in record.headers}
+    finally:
+        await consumer.stop()
+    return {}
+
+
+@pytest.fixture
+async def database(database_url: str) -> Any:
+    db = Database(database_url, pool_size=4)
+    yield db
+    await db.dispose()
+
+
+async def test_a_handler_that_always_fails_sends_the_event_to_the_dlt_and_the_next_is_handled(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(CaseworkSettings, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
+    handled: list[str] = []
+    attempts: dict[str, int] = {}
+
+    async def handler(session: AsyncSession, e: CloudEvent, payload: Any) -> None:
+        attempts[e.id] = attempts.get(e.id, 0) + 1
+        if str(payload.tip_id).startswith("0000"):
+            raise ValueError("this tip cannot be handled")
+        handled.append(e.id)
+
+    bad, good = event("00000000-0000-4000-8000-000000000001"), event(str(uuid.uuid4()))
+    topic = settings.topic("intake.tip.v1")
+    consumer = EventConsumer(
+        database,
+        platform.inbox,
+        settings,
+        {"intake.tip.received": handler},
+        group_id=f"test-{uuid.uuid4().hex[:6]}",
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await produce(settings, topic, "k", bad, good)
+        await eventually(lambda: _returns(good.id in handled))
+    finally:
+        consumer.stop()
+        await task
+    assert attempts[bad.id] == settings.consumer_max_attempts
+    headers = await dlt_headers(settings, topic, bad.id)
+    assert headers["dlt-attempts"] == str(settings.consumer_max_attempts)
+    assert headers["dlt-error-class"] == "ValueError"
+    assert "cannot be handled" in headers["dlt-error-message"]
+
+
+async def test_a_handler_that_fails_once_is_retried_and_its_effect_happens_once(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(CaseworkSettings, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
+    calls: list[str] = []
+
+    async def flaky(session: AsyncSession, e: CloudEvent, payload: Any) -> None:
+        calls.append(e.id)
+        if len(calls) == 1:
+            raise RuntimeError("transient bug")
+
+    e = event(str(uuid.uuid4()))
+    consumer = EventConsumer(
+        database,
+        platform.inbox,
+        settings,
+        {"intake.tip.received": flaky},
+        group_id=f"test-{uuid.uuid4().hex[:6]}",
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await produce(settings, settings.topic("intake.tip.v1"), "k", e, e)
+        await eventually(lambda: _returns(len(calls) >= 2))
+        await asyncio.sleep(1.0)  # the duplicate must not reach the handler
+    finally:
+        consumer.stop()
+        await task
+    assert calls == [e.id, e.id]  # one failure, one success; the duplicate was dropped
+
+
+async def _returns(value: bool) -> bool:
+    return value

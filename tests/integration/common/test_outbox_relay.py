@@ -1,0 +1,141 @@
+"""The outbox relay on the real stack: order per aggregate, one leader, NOTIFY wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+
+from libs.common.db import Database
+from libs.common.events import CloudEvent
+from libs.common.outbox import OutboxRelay
+from services.intake.models import platform
+from services.intake.settings import IntakeSettings
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+outbox = platform.outbox
+
+
+def tip_payload(tip_id: uuid.UUID, n: int) -> dict[str, Any]:
+    return {
+        "tip_id": str(tip_id),
+        "channel": "web",
+        "status": "received",
+        "exploitation_types": [],
+        "received_at": f"2026-11-01T00:00:{n % 60:02d}Z",
+        "resolution_due_at": "2026-11-21T00:00:00Z",
+    }
+
+
+async def add_events(db: Database, subject: uuid.UUID, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        async with db.sessions() as session, session.begin():
+            event = await outbox.add(
+                session, "intake.tip.received", subject, tip_payload(subject, n)
+            )
+            ids.append(event.id)
+    return ids
+
+
+async def read_topic(settings: IntakeSettings, key: bytes, expected: int) -> list[CloudEvent]:
+    consumer = AIOKafkaConsumer(
+        settings.topic("intake.tip.v1"),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: list[CloudEvent] = []
+    try:
+        for _ in range(120):
+            batch = await consumer.getmany(timeout_ms=250)
+            for records in batch.values():
+                seen += [CloudEvent.from_json_bytes(r.value) for r in records if r.key == key]
+            if len(seen) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def pending(db: Database) -> int:
+    async with db.sessions() as session:
+        return int(
+            (
+                await session.execute(
+                    select(func.count()).where(outbox.table.c.published_at.is_(None))
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+async def database(database_url: str) -> Any:
+    db = Database(database_url, pool_size=4)
+    yield db
+    await db.dispose()
+
+
+async def test_events_of_one_aggregate_are_published_in_commit_order(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(IntakeSettings, relay_batch_size=7)
+    subject = uuid.uuid4()
+    ids = await add_events(database, subject, 30)
+    relay = OutboxRelay(database, outbox, settings)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_pending(database))
+    finally:
+        relay.stop()
+        await task
+    events = await read_topic(settings, str(subject).encode(), 30)
+    assert [e.id for e in events] == ids
+
+
+async def _none_pending(db: Database) -> bool:
+    return await pending(db) == 0
+
+
+async def test_two_relays_publish_each_event_once(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(IntakeSettings, relay_batch_size=5)
+    subject = uuid.uuid4()
+    ids = await add_events(database, subject, 40)
+    relays = [OutboxRelay(database, outbox, settings) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        await eventually(lambda: _none_pending(database))
+    finally:
+        for relay in relays:
+            relay.stop()
+        await asyncio.gather(*tasks)
+    events = await read_topic(settings, str(subject).encode(), 40)
+    assert [e.id for e in events] == ids
+
+
+async def test_notify_wakes_the_relay_long_before_its_polling_interval(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(IntakeSettings)
+    relay = OutboxRelay(database, outbox, settings, use_notify=True, poll_seconds=3600)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_pending(database), timeout=60)
+        await asyncio.sleep(1.0)  # the relay is now asleep on its hour-long poll
+        subject = uuid.uuid4()
+        await add_events(database, subject, 1)
+        # Without the notification nothing would be published for an hour.
+        await eventually(lambda: _none_pending(database), timeout=20)
+    finally:
+        relay.stop()
+        await task

@@ -1,0 +1,55 @@
+"""Helpers for integration tests (imported by the tests; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from libs.common.auth import issue_dev_token
+from libs.common.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (relay, consumers) and an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Poll ``probe`` until it returns a truthy value; fail with the last value on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: T = await probe()
+    while not last:
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"condition not met within {timeout}s (last value: {last!r})")
+        await asyncio.sleep(interval)
+        last = await probe()
+    return last
+
+
+def bearer(
+    settings: ServiceSettings, role: str, *jurisdiction: str, org: str | None = None
+) -> dict[str, str]:
+    token = issue_dev_token(settings, roles=[role], jurisdiction=jurisdiction, org=org)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def kafka_ctl(action: str) -> None:
+    """Stop or start the local broker with the project's own script (fault injection)."""
+    subprocess.run([str(ROOT / "deploy/local/kafka.sh"), action], check=True, timeout=180)
