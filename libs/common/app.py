@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common.auth import TokenVerifier
@@ -31,6 +32,13 @@ from libs.common.platform import ServicePlatform
 from libs.common.settings import ServiceSettings
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+class _TooLarge(StarletteHTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through as a 413."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "the body exceeds the size limit")
 
 
 class BodyLimitMiddleware:
@@ -56,7 +64,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge()
             return message
 
         try:
@@ -79,10 +87,6 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _kafka_reachable(bootstrap: str, wait_seconds: float = 1.0) -> bool:

@@ -81,7 +81,8 @@ class TokenVerifier:
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    roles = claims.get("roles") or claims.get("realm_access", {}).get("roles") or []
+    realm = claims.get("realm_access")
+    roles = claims.get("roles") or (realm.get("roles") if isinstance(realm, dict) else None) or []
     jurisdiction = claims.get("jurisdiction") or []
     if isinstance(jurisdiction, str):
         jurisdiction = [jurisdiction]
@@ -90,7 +91,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     known = {r.value for r in Role}
     return Principal(
         sub=str(claims["sub"]),
-        roles=frozenset(r for r in roles if r in known),
+        roles=frozenset(r for r in roles if isinstance(r, str) and r in known),
         jurisdiction=tuple(str(j) for j in jurisdiction if is_valid_code(str(j))),
         org=claims.get("org"),
         claims=claims,

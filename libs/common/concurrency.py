@@ -16,7 +16,7 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
     if if_match is None:
         return
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Unprocessable(
             "If-Match must be a record version",
             errors=[{"field": "If-Match", "message": "expected an integer version"}],

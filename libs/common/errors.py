@@ -108,7 +108,9 @@ def problem_response(
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """``("body", "persons", 0, "phone")`` → ``persons.0.phone``: only loc[0] is a source."""
+    sources = ("body", "query", "path", "header", "cookie")
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in sources else loc)]
     return ".".join(parts) or str(loc[0] if loc else "")
 
 

@@ -9,6 +9,7 @@ written and again when it is read.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 TYPE_PREFIX = "vn.ctip."
+_VERSION_SUFFIX = re.compile(r"\.v\d+$")
 
 
 class CloudEvent(BaseModel):
@@ -42,8 +44,7 @@ class CloudEvent(BaseModel):
     @property
     def short_type(self) -> str:
         """``intake.tip.received`` for ``vn.ctip.intake.tip.received.v1``."""
-        name = self.type.removeprefix(TYPE_PREFIX)
-        return name.rsplit(".v", 1)[0] if ".v" in name else name
+        return _VERSION_SUFFIX.sub("", self.type.removeprefix(TYPE_PREFIX))
 
 
 def event_type(short: str, version: int = 1) -> str:

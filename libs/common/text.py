@@ -41,6 +41,8 @@ def normalize_phone(phone: str) -> str | None:
         result = "+84" + digits[1:]
     else:
         result = "+84" + digits
+    if result.startswith("+840"):  # "+84 0912 ..." keeps the trunk zero by habit
+        result = "+84" + result[4:]
     return result if 8 <= len(result) - 1 <= 15 else None
 
 

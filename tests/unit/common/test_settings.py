@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import base64
+
+import pytest
+from pydantic_settings import SettingsConfigDict
+
+from libs.common.settings import (
+    DEV_FIELD_KEY,
+    DEV_INDEX_KEY,
+    DEV_JWT_SECRET,
+    ServiceSettings,
+)
+
+DEFAULT_URL = "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip"
+SHARED_URL = "postgresql+asyncpg://shared@db:5432/ctip"
+INTAKE_URL = "postgresql+asyncpg://intake@db:5432/ctip"
+REAL_FIELD_KEYS = f"prod1:{base64.b64encode(bytes(range(32))).decode()}"
+REAL_INDEX_KEY = base64.b64encode(bytes(range(32, 64))).decode()
+JWKS_URL = "https://idp.example/realms/ctip/protocol/openid-connect/certs"
+
+
+class IntakeSettings(ServiceSettings):
+    """Like a service's settings module: its own prefix and one field of its own."""
+
+    service_name = "intake"
+    model_config = SettingsConfigDict(env_prefix="CTIP_INTAKE_", extra="ignore")
+
+    resolution_days: int = 30
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        pytest.param({}, DEFAULT_URL, id="default"),
+        pytest.param({"CTIP_DATABASE_URL": SHARED_URL}, SHARED_URL, id="shared"),
+        pytest.param({"CTIP_INTAKE_DATABASE_URL": INTAKE_URL}, INTAKE_URL, id="service"),
+        pytest.param(
+            {"CTIP_DATABASE_URL": SHARED_URL, "CTIP_INTAKE_DATABASE_URL": INTAKE_URL},
+            INTAKE_URL,
+            id="service-beats-shared",
+        ),
+        pytest.param(
+            {"CTIP_CASEWORK_DATABASE_URL": INTAKE_URL}, DEFAULT_URL, id="other-service-ignored"
+        ),
+    ],
+)
+def test_database_url_layering(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: str
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert IntakeSettings().database_url == expected
+
+
+def test_service_field_is_read_with_the_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_INTAKE_RESOLUTION_DAYS", "45")
+    assert IntakeSettings().resolution_days == 45
+
+
+def test_init_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_INTAKE_DATABASE_URL", INTAKE_URL)
+    assert IntakeSettings(database_url=SHARED_URL).database_url == SHARED_URL
+
+
+def test_base_settings_read_the_shared_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_DATABASE_URL", SHARED_URL)
+    assert ServiceSettings().database_url == SHARED_URL
+
+
+def test_list_setting_is_read_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_CORS_ORIGINS", '["https://a.example","https://b.example"]')
+    assert IntakeSettings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_topic_applies_the_prefix() -> None:
+    assert ServiceSettings(topic_prefix="t123.").topic("intake.tip.v1") == "t123.intake.tip.v1"
+
+
+def _production(**overrides: str | None) -> ServiceSettings:
+    values: dict[str, str | None] = {
+        "environment": "production",
+        "jwt_secret": "a-real-production-secret-from-the-vault",
+        "field_keys": REAL_FIELD_KEYS,
+        "blind_index_key": REAL_INDEX_KEY,
+        "jwt_jwks_url": JWKS_URL,
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)  # type: ignore[arg-type]
+
+
+def test_check_production_passes_with_real_keys_and_a_jwks_url() -> None:
+    _production().check_production()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"jwt_secret": DEV_JWT_SECRET}, id="dev-jwt-secret"),
+        pytest.param({"field_keys": DEV_FIELD_KEY}, id="dev-field-keys"),
+        pytest.param({"blind_index_key": DEV_INDEX_KEY}, id="dev-index-key"),
+        pytest.param({"jwt_jwks_url": None}, id="no-jwks-url"),
+    ],
+)
+def test_check_production_refuses_development_configuration(
+    overrides: dict[str, str | None],
+) -> None:
+    with pytest.raises(RuntimeError):
+        _production(**overrides).check_production()
+
+
+def test_check_production_refuses_the_defaults() -> None:
+    with pytest.raises(RuntimeError):
+        ServiceSettings(environment="production").check_production()
+
+
+def test_check_production_allows_dev_keys_outside_production() -> None:
+    ServiceSettings(environment="development").check_production()
+
+
+def test_production_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_ENVIRONMENT", "production")
+    assert IntakeSettings().is_production
