@@ -14,17 +14,20 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.migrations import services_with_migrations, upgrade
 from libs.common.settings import ServiceSettings
+from tests.support import running
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_HOST = os.environ.get("CTIP_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("CTIP_TEST_PG_PORT", "5432"))
-KAFKA = os.environ.get("CTIP_TEST_KAFKA", "127.0.0.1:9092")
+# The same variables as deploy/local/*.sh, so a checkout on other ports tests against its own stack.
+PG_HOST = "127.0.0.1"
+PG_PORT = int(os.environ.get("CTIP_PG_PORT", "5432"))
+KAFKA = f"127.0.0.1:{os.environ.get('CTIP_KAFKA_PORT', '9092')}"
 TEST_DB_URL = os.environ.get(
     "CTIP_TEST_DATABASE_URL", f"postgresql+asyncpg://ctip:ctip@{PG_HOST}:{PG_PORT}/ctip_test"
 )
@@ -102,3 +105,13 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def intake(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    """The intake API, in-process, with its relay (no consumers of its own yet)."""
+    from services.intake.app import create_app
+    from services.intake.settings import IntakeSettings
+
+    async with running(create_app(settings_for(IntakeSettings))) as client:
+        yield client
