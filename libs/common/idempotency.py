@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,7 +73,10 @@ class IdempotencyStore:
             return None, None
         if not key.strip():
             raise Unprocessable("Idempotency-Key must not be blank")
-        scope = f"{request.method} {request.url.path} {actor or 'anonymous'}"
+        # Hashed: a path can hold a secret (a receipt code) that must not be stored in clear.
+        scope = hashlib.sha256(
+            f"{request.method} {request.url.path} {actor or 'anonymous'}".encode()
+        ).hexdigest()
         handle = IdempotentRequest(scope, key, _hash_body(await request.body()))
         row = (
             await session.execute(
@@ -86,6 +91,25 @@ class IdempotencyStore:
         return None, JSONResponse(
             body, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
         )
+
+    async def run(
+        self,
+        session: AsyncSession,
+        request: Request,
+        key: str | None,
+        actor: str | None,
+        create: Callable[[], Awaitable[BaseModel]],
+        *,
+        status: int = 201,
+        headers: dict[str, str] | None = None,
+    ) -> JSONResponse:
+        """Replay the stored response for ``key``, or ``create`` and store its response."""
+        handle, replay = await self.begin(session, request, key, actor)
+        if replay is not None:
+            return replay
+        body = (await create()).model_dump(mode="json")
+        await self.save(session, handle, status, body)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def save(
         self, session: AsyncSession, handle: IdempotentRequest | None, status: int, body: Any

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -46,3 +49,25 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
             "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
         )
     return values
+
+
+def time_keyset(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The ``(time, id)`` position a newest-first list resumes after."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        moment, ident = values
+        return datetime.fromisoformat(moment), UUID(ident)
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable(
+            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
+        ) from exc
+
+
+def time_cursor(items: Sequence[Any], time_attr: str, limit: int) -> str | None:
+    """The cursor after the last item of a full page; None when the page is the last."""
+    if len(items) < limit:
+        return None
+    last = items[-1]
+    return encode_cursor([getattr(last, time_attr).isoformat(), str(last.id)])

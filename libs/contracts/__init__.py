@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from libs.contracts import intake
+from libs.contracts import intake, interagency
 
 PAYLOADS: dict[str, type[BaseModel]] = {
     **intake.PAYLOADS,
+    **interagency.PAYLOADS,
 }
 
 

@@ -1,24 +1,110 @@
+"""Intake HTTP API (DESIGN.md section 5). Thin handlers: access checks as dependencies, rules in
+``domain.py``, use cases in ``service.py`` and ``missing_persons.py``."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from libs.common.auth import OptionalPrincipal
+from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
+from libs.common.concurrency import IfMatch
+from libs.common.crypto import BlindIndex
 from libs.common.db import DbSession
+from libs.common.errors import NotFound
 from libs.common.idempotency import IdempotencyKeyHeader
-from services.intake import service
+from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.ratelimit import SlidingWindow, client_key
+from services.intake import kpis, missing_persons, repository, service
+from services.intake.domain import MissingPersonStatus, Priority, TipStatus
 from services.intake.models import platform
-from services.intake.schemas import TipCreate, TipCreated
-
-router = APIRouter(prefix="/v1", tags=["tips"])
-
-
-@router.post(
-    "/tips",
-    status_code=201,
-    response_model=TipCreated,
-    summary="File a tip (anonymously or with a token)",
+from services.intake.schemas import (
+    ClassificationIn,
+    ExtensionIn,
+    IntakeKpis,
+    MessageIn,
+    MessageOut,
+    MissingPersonCreate,
+    MissingPersonCreated,
+    MissingPersonRead,
+    MissingPersonSummary,
+    ReceiptView,
+    ResolutionIn,
+    TipCreate,
+    TipCreated,
+    TipRead,
+    TipSummary,
+    VerificationIn,
 )
+from services.intake.settings import IntakeSettings
+
+router = APIRouter(prefix="/v1")
+
+Reader = Annotated[
+    Principal, Depends(require_roles(Role.intake_officer, Role.investigator, Role.supervisor))
+]
+IntakeOfficer = Annotated[Principal, Depends(require_roles(Role.intake_officer))]
+Officer = Annotated[Principal, Depends(require_roles(Role.intake_officer, Role.investigator))]
+Purpose = Annotated[
+    str,
+    Header(
+        alias="X-Purpose",
+        min_length=3,
+        max_length=200,
+        description="why personal data is read; written to the audit log",
+    ),
+]
+DEFAULT_PURPOSE = "case handling"
+
+
+@dataclass
+class Limits:
+    """The public endpoints' guards, one set per app (see ``ratelimit.py``)."""
+
+    receipt_per_client: SlidingWindow
+    receipt_global: SlidingWindow
+    filings: SlidingWindow
+    trust_forwarded_for: bool
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> Limits:
+        window = settings.receipt_window_seconds
+        return cls(
+            SlidingWindow(settings.receipt_failures_per_client, window),
+            SlidingWindow(settings.receipt_failures_global, window),
+            SlidingWindow(settings.anonymous_filings_per_hour, 3600),
+            settings.trust_forwarded_for,
+        )
+
+
+def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.intake_limits
+    return limits
+
+
+def _actor(request: Request, principal: Principal | None) -> service.Actor:
+    index: BlindIndex = request.app.state.blind_index
+    return service.Actor(principal=principal, index=index, now=service.now_utc())
+
+
+def _guard_filing(request: Request, principal: Principal | None) -> None:
+    """Anonymous filings are rate-limited per client (flooding); officers filing are not."""
+    if principal is not None:
+        return
+    limits = _limits(request)
+    client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
+    limits.filings.check(client)
+    limits.filings.hit(client)
+
+
+# Public: tips, missing-person reports and receipts ----------------------------------------------
+
+
+@router.post("/tips", status_code=201, response_model=TipCreated, tags=["tips"])
 async def create_tip(
     body: TipCreate,
     request: Request,
@@ -26,11 +112,289 @@ async def create_tip(
     principal: OptionalPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    actor = principal.sub if principal else None
-    handle, replay = await platform.idempotency.begin(session, request, idempotency_key, actor)
-    if replay is not None:
-        return replay
-    created = await service.file_tip(session, body, principal, request.app.state.blind_index)
-    payload = created.model_dump(mode="json")
-    await platform.idempotency.save(session, handle, 201, payload)
-    return JSONResponse(payload, status_code=201, headers={"Cache-Control": "no-store"})
+    """File a tip, with or without a token. The receipt code is shown once: keep it."""
+    _guard_filing(request, principal)
+    actor = _actor(request, principal)
+    return await platform.idempotency.run(
+        session,
+        request,
+        idempotency_key,
+        principal.sub if principal else None,
+        lambda: service.file_tip(session, body, actor),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/missing-persons",
+    status_code=201,
+    response_model=MissingPersonCreated,
+    tags=["missing persons"],
+)
+async def create_missing_person(
+    body: MissingPersonCreate,
+    request: Request,
+    session: DbSession,
+    principal: OptionalPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Report a missing person (đơn trình báo mất tích), with or without a token."""
+    _guard_filing(request, principal)
+    actor = _actor(request, principal)
+    return await platform.idempotency.run(
+        session,
+        request,
+        idempotency_key,
+        principal.sub if principal else None,
+        lambda: missing_persons.report(session, body, actor),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _receipt_client(request: Request, code: str) -> str:
+    """Refuse a client (and everyone, under a distributed attack) that guessed too often."""
+    limits = _limits(request)
+    client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
+    limits.receipt_per_client.check(client)
+    limits.receipt_global.check("*")
+    return client
+
+
+def _wrong_code(request: Request, client: str) -> NotFound:
+    limits = _limits(request)
+    limits.receipt_per_client.hit(client)
+    limits.receipt_global.hit("*")
+    return NotFound("no report with this receipt code")
+
+
+@router.get("/receipts/{receipt_code}", response_model=ReceiptView, tags=["receipts"])
+async def get_receipt(receipt_code: str, request: Request, session: DbSession) -> JSONResponse:
+    """The status and the messages meant for the reporter. A wrong code is 404; guessing is
+    rate-limited (429 with Retry-After)."""
+    client = _receipt_client(request, receipt_code)
+    view = None
+    if len(receipt_code) == service.RECEIPT_DIGITS and receipt_code.isdigit():
+        view = await service.receipt_view(session, _actor(request, None), receipt_code)
+    if view is None:
+        raise _wrong_code(request, client)
+    return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/receipts/{receipt_code}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    tags=["receipts"],
+)
+async def post_receipt_message(
+    receipt_code: str,
+    body: MessageIn,
+    request: Request,
+    session: DbSession,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The reporter adds information to their report."""
+    client = _receipt_client(request, receipt_code)
+    if not (len(receipt_code) == service.RECEIPT_DIGITS and receipt_code.isdigit()):
+        raise _wrong_code(request, client)
+    actor = _actor(request, None)
+
+    async def add() -> MessageOut:
+        message = await service.add_reporter_message(session, actor, receipt_code, body.body)
+        if message is None:
+            raise _wrong_code(request, client)
+        return message
+
+    return await platform.idempotency.run(session, request, idempotency_key, None, add)
+
+
+# Officers: tips ---------------------------------------------------------------------------------
+
+
+@router.get("/tips", response_model=Page[TipSummary], tags=["tips"])
+async def list_tips(
+    principal: Reader,
+    session: DbSession,
+    status: TipStatus | None = None,
+    ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    priority: Priority | None = None,
+    overdue: bool | None = None,
+    due_soon: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[TipSummary]:
+    """Tips in your jurisdiction, newest first; no personal data in the list."""
+    now = service.now_utc()
+    tips = await repository.list_tips(
+        session,
+        scope=repository.tip_scope(principal),
+        status=status.value if status else None,
+        ward_code=ward_code,
+        priority=priority.value if priority else None,
+        overdue=overdue,
+        due_soon=due_soon,
+        now=now,
+        after=time_keyset(cursor),
+        limit=limit,
+    )
+    return Page(
+        items=[service.summary(t, now) for t in tips],
+        next_cursor=time_cursor(tips, "received_at", limit),
+    )
+
+
+@router.get("/tips/{tip_id}", response_model=TipRead, tags=["tips"])
+async def get_tip(
+    tip_id: UUID,
+    principal: Reader,
+    request: Request,
+    session: DbSession,
+    purpose: Purpose = DEFAULT_PURPOSE,
+) -> TipRead:
+    """The tip with its persons, messages and possible duplicates; the read is audited."""
+    return await service.read_tip(session, _actor(request, principal), tip_id, purpose)
+
+
+@router.post("/tips/{tip_id}/messages", status_code=201, response_model=MessageOut, tags=["tips"])
+async def message_reporter(
+    tip_id: UUID,
+    body: MessageIn,
+    principal: IntakeOfficer,
+    request: Request,
+    session: DbSession,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Ask the reporter a question; they read it through their receipt."""
+    actor = _actor(request, principal)
+    return await platform.idempotency.run(
+        session,
+        request,
+        idempotency_key,
+        principal.sub,
+        lambda: service.message_reporter(session, actor, tip_id, body.body),
+    )
+
+
+@router.post("/tips/{tip_id}/classification", response_model=TipSummary, tags=["tips"])
+async def classify_tip(
+    tip_id: UUID,
+    body: ClassificationIn,
+    principal: IntakeOfficer,
+    request: Request,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> TipSummary:
+    return await service.classify(session, _actor(request, principal), tip_id, body, if_match)
+
+
+@router.post("/tips/{tip_id}/extension", response_model=TipSummary, tags=["tips"])
+async def extend_tip_deadline(
+    tip_id: UUID,
+    body: ExtensionIn,
+    principal: IntakeOfficer,
+    request: Request,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> TipSummary:
+    """Record an extension of the resolution deadline (Criminal Procedure Code Art. 147)."""
+    return await service.extend_deadline(
+        session, _actor(request, principal), tip_id, body, if_match
+    )
+
+
+@router.post("/tips/{tip_id}/verification", response_model=TipSummary, tags=["tips"])
+async def verify_tip(
+    tip_id: UUID,
+    body: VerificationIn,
+    principal: Officer,
+    request: Request,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> TipSummary:
+    """``substantiated`` opens a case in casework; the others close the tip."""
+    return await service.verify(session, _actor(request, principal), tip_id, body, if_match)
+
+
+# Officers: missing persons ----------------------------------------------------------------------
+
+
+@router.get("/missing-persons", response_model=Page[MissingPersonSummary], tags=["missing persons"])
+async def list_missing_persons(
+    principal: Reader,
+    session: DbSession,
+    status: MissingPersonStatus | None = None,
+    ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[MissingPersonSummary]:
+    rows = await repository.list_missing_persons(
+        session,
+        scope=repository.missing_person_scope(principal),
+        status=status.value if status else None,
+        ward_code=ward_code,
+        after=time_keyset(cursor),
+        limit=limit,
+    )
+    counts = await repository.match_counts(session, [r.id for r in rows])
+    return Page(
+        items=[missing_persons.summary(r, counts.get(r.id, 0)) for r in rows],
+        next_cursor=time_cursor(rows, "reported_at", limit),
+    )
+
+
+@router.get(
+    "/missing-persons/{missing_person_id}",
+    response_model=MissingPersonRead,
+    tags=["missing persons"],
+)
+async def get_missing_person(
+    missing_person_id: UUID,
+    principal: Reader,
+    request: Request,
+    session: DbSession,
+    purpose: Purpose = DEFAULT_PURPOSE,
+) -> MissingPersonRead:
+    """The report with possible matches found by interagency; the read is audited."""
+    return await missing_persons.read(
+        session, _actor(request, principal), missing_person_id, purpose
+    )
+
+
+@router.post(
+    "/missing-persons/{missing_person_id}/resolution",
+    response_model=MissingPersonSummary,
+    tags=["missing persons"],
+)
+async def resolve_missing_person(
+    missing_person_id: UUID,
+    body: ResolutionIn,
+    principal: Officer,
+    request: Request,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> MissingPersonSummary:
+    return await missing_persons.resolve(
+        session, _actor(request, principal), missing_person_id, body, if_match
+    )
+
+
+# Figures -----------------------------------------------------------------------------------------
+
+
+@router.get("/kpis", response_model=IntakeKpis, tags=["figures"])
+async def get_kpis(
+    principal: Reader,
+    session: DbSession,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+) -> IntakeKpis:
+    """The plan's intake targets as figures, each with numerator and denominator."""
+    return await kpis.intake_kpis(
+        session,
+        principal,
+        period_from=from_,
+        period_to=to,
+        ward_code=ward_code,
+        now=service.now_utc(),
+    )

@@ -5,16 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.common.app import create_service_app
-from services.intake.api import router
+from services.intake.api import Limits, router
+from services.intake.consumers import HANDLERS
 from services.intake.models import platform
 from services.intake.settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or IntakeSettings(),
+    settings = settings or IntakeSettings()
+    app = create_service_app(
+        settings=settings,
         platform=platform,
         routers=[router],
+        handlers=HANDLERS,
         title="ctip intake",
         description="Tips, receipts and missing-person reports; triage under the legal clock.",
     )
+    app.state.intake_limits = Limits.from_settings(settings)
+    return app

@@ -1,15 +1,21 @@
-"""Intake rules: tip statuses and the legal clock of the Criminal Procedure Code.
+"""Intake rules: tip statuses and actions, the legal clock, missing-person outcomes.
 
-CPC 2015 Art. 147 (thời hạn giải quyết tố giác, tin báo về tội phạm): a crime report or
-denunciation is resolved within 20 days of receipt.
+Pure functions and tables, no I/O. The legal clock follows the Criminal Procedure Code 2015,
+Art. 147 (thời hạn giải quyết tố giác, tin báo về tội phạm, kiến nghị khởi tố):
+
+* (1) a crime report or denunciation is resolved within **20 days** of receipt;
+* (2) a complex one (nhiều tình tiết phức tạp) within **2 months** of receipt;
+* (3) where verification cannot finish in time, the procuracy (Viện kiểm sát) may extend **once**,
+  by **up to 2 months**; the investigating body must ask at least **5 days** before the deadline.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-RESOLUTION_PERIOD = timedelta(days=20)
+from dateutil.relativedelta import relativedelta
 
 
 class TipStatus(StrEnum):
@@ -17,6 +23,9 @@ class TipStatus(StrEnum):
     triaged = "triaged"
     verified = "verified"
     closed = "closed"
+
+
+OPEN_STATUSES = frozenset({TipStatus.received, TipStatus.triaged})
 
 
 class Channel(StrEnum):
@@ -30,7 +39,7 @@ class Channel(StrEnum):
 
 
 class ExploitationType(StrEnum):
-    """IOM HTCDS exploitation taxonomy (DESIGN.md section 5)."""
+    """IOM HTCDS exploitation taxonomy (DESIGN.md section 5); baby selling is illegal_adoption."""
 
     sexual_exploitation = "sexual_exploitation"
     forced_labour = "forced_labour"
@@ -43,6 +52,189 @@ class ExploitationType(StrEnum):
     other = "other"
 
 
-def resolution_due_at(received_at: datetime) -> datetime:
-    """Twenty days from receipt (Art. 147(1)); extensions are added by later rules."""
-    return received_at + RESOLUTION_PERIOD
+class PersonRole(StrEnum):
+    victim = "victim"
+    suspect = "suspect"
+    witness = "witness"
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class TraffickingRelated(StrEnum):
+    yes = "yes"
+    no = "no"
+    unclear = "unclear"
+
+
+class Priority(StrEnum):
+    urgent = "urgent"
+    high = "high"
+    normal = "normal"
+    low = "low"
+
+
+class VerificationOutcome(StrEnum):
+    substantiated = "substantiated"
+    unsubstantiated = "unsubstantiated"
+    referred = "referred"
+    duplicate = "duplicate"
+
+
+class ExtensionKind(StrEnum):
+    complex_case = "complex_case"
+    procuracy = "procuracy"
+
+
+class TipAction(StrEnum):
+    classify = "classify"
+    verify = "verify"
+    extend = "extend"
+    message_reporter = "message_reporter"
+    reporter_message = "reporter_message"
+
+
+ALLOWED_ACTIONS: dict[TipStatus, frozenset[TipAction]] = {
+    # Classification comes first: the plan wants 100% of information classified before it is
+    # verified, and a classification can be corrected until the tip is verified.
+    TipStatus.received: frozenset(
+        {
+            TipAction.classify,
+            TipAction.extend,
+            TipAction.message_reporter,
+            TipAction.reporter_message,
+        }
+    ),
+    TipStatus.triaged: frozenset(
+        {
+            TipAction.classify,
+            TipAction.verify,
+            TipAction.extend,
+            TipAction.message_reporter,
+            TipAction.reporter_message,
+        }
+    ),
+    # A verified tip lives on as a case; the reporter can still be told and still add facts.
+    TipStatus.verified: frozenset({TipAction.message_reporter, TipAction.reporter_message}),
+    # A closed tip can still receive a word to the reporter (why it was closed), nothing else.
+    TipStatus.closed: frozenset({TipAction.message_reporter}),
+}
+
+VERIFICATION_STATUS: dict[VerificationOutcome, TipStatus] = {
+    VerificationOutcome.substantiated: TipStatus.verified,
+    VerificationOutcome.unsubstantiated: TipStatus.closed,
+    VerificationOutcome.referred: TipStatus.closed,
+    VerificationOutcome.duplicate: TipStatus.closed,
+}
+
+
+class RuleViolation(Exception):
+    """A request the law or the workflow does not allow now; ``allowed`` lists what is."""
+
+    def __init__(self, reason: str, allowed: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.allowed = allowed
+
+
+def check_action(status: TipStatus, action: TipAction) -> None:
+    allowed = ALLOWED_ACTIONS[status]
+    if action not in allowed:
+        raise RuleViolation(
+            f"a tip that is {status.value} cannot take the action {action.value}",
+            sorted(a.value for a in allowed),
+        )
+
+
+# The legal clock --------------------------------------------------------------------------------
+
+BASE_PERIOD = timedelta(days=20)
+COMPLEX_PERIOD = relativedelta(months=2)
+PROCURACY_EXTENSION = relativedelta(months=2)
+EXTENSION_LEAD = timedelta(days=5)
+DUE_SOON = timedelta(days=5)
+
+
+def resolution_due_at(
+    received_at: datetime, extensions: list[ExtensionKind] | None = None
+) -> datetime:
+    """The deadline after the extensions granted so far (Art. 147(1)-(3))."""
+    kinds = set(extensions or ())
+    due = received_at + BASE_PERIOD
+    if ExtensionKind.complex_case in kinds:
+        due = received_at + COMPLEX_PERIOD
+    if ExtensionKind.procuracy in kinds:
+        due = due + PROCURACY_EXTENSION
+    return due
+
+
+@dataclass(frozen=True)
+class Extension:
+    kind: ExtensionKind
+    new_due_at: datetime
+
+
+def extend(
+    *,
+    kind: ExtensionKind,
+    received_at: datetime,
+    granted: list[ExtensionKind],
+    current_due_at: datetime,
+    now: datetime,
+) -> Extension:
+    """Grant an extension or say which rule refuses it."""
+    if kind in granted:
+        raise RuleViolation(f"the {kind.value} extension was already granted; the law allows one")
+    if kind is ExtensionKind.complex_case and ExtensionKind.procuracy in granted:
+        raise RuleViolation("a complex-case period cannot follow the procuracy's extension")
+    if now > current_due_at - EXTENSION_LEAD:
+        raise RuleViolation(
+            "an extension must be requested at least 5 days before the deadline "
+            f"(due {current_due_at.isoformat()}, Criminal Procedure Code Art. 147(3))"
+        )
+    new_due = resolution_due_at(received_at, [*granted, kind])
+    if new_due <= current_due_at:
+        raise RuleViolation("this extension would not move the deadline")
+    return Extension(kind, new_due)
+
+
+def is_overdue(status: TipStatus, due_at: datetime, now: datetime) -> bool:
+    return status in OPEN_STATUSES and now > due_at
+
+
+def is_due_soon(status: TipStatus, due_at: datetime, now: datetime) -> bool:
+    return status in OPEN_STATUSES and now <= due_at <= now + DUE_SOON
+
+
+# Missing-person reports (đơn trình báo mất tích) --------------------------------------------------
+
+
+class MissingPersonStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class MissingPersonOutcome(StrEnum):
+    found_safe = "found_safe"
+    found_victim = "found_victim"
+    found_deceased = "found_deceased"
+    withdrawn = "withdrawn"
+
+
+def check_resolvable(status: MissingPersonStatus) -> None:
+    if status is not MissingPersonStatus.open:
+        raise RuleViolation("the report is already resolved", [])
+
+
+def birth_year(date_of_birth: object | None, age: int | None, at: datetime) -> int | None:
+    """The birth year from a date of birth, or estimated from an age at a moment."""
+    year = getattr(date_of_birth, "year", None)
+    if isinstance(year, int):
+        return year
+    if age is not None:
+        return at.year - age
+    return None

@@ -1,9 +1,25 @@
+"""Intake's tables (schema ``intake``). Personal fields are ``EncryptedText``; exact lookups go
+through keyed blind indexes (``person_index``, ``receipts``), never through plaintext."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Date, DateTime, Integer, String
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
@@ -20,6 +36,8 @@ class Base(DeclarativeBase):
 
 
 class Tip(Base):
+    """A crime report or denunciation (tin báo, tố giác tội phạm) about trafficking."""
+
     __tablename__ = "tips"
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -27,10 +45,173 @@ class Tip(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     description: Mapped[str] = mapped_column(EncryptedText("intake.tips.description"))
     incident_ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
     occurred_on: Mapped[date | None] = mapped_column(Date)
     exploitation_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
-    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    destination_country: Mapped[str | None] = mapped_column(String(2))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    reporter_name: Mapped[str | None] = mapped_column(EncryptedText("intake.tips.reporter_name"))
+    reporter_phone: Mapped[str | None] = mapped_column(EncryptedText("intake.tips.reporter_phone"))
+    reporter_email: Mapped[str | None] = mapped_column(EncryptedText("intake.tips.reporter_email"))
     filed_by: Mapped[str | None] = mapped_column(String(200))
+
+    trafficking_related: Mapped[str | None] = mapped_column(String(10))
+    priority: Mapped[str | None] = mapped_column(String(10), index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(200))
+    classification_notes: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.tips.classification_notes")
+    )
+    classified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    classified_by: Mapped[str | None] = mapped_column(String(200))
+
+    verification_outcome: Mapped[str | None] = mapped_column(String(20))
+    duplicate_of: Mapped[UUID | None] = mapped_column()
+    verification_notes: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.tips.verification_notes")
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    extensions: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     resolution_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TipPerson(Base):
+    """A victim, suspect or witness named in a tip."""
+
+    __tablename__ = "tip_persons"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    tip_id: Mapped[UUID] = mapped_column(ForeignKey("intake.tips.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(10))
+    full_name: Mapped[str | None] = mapped_column(EncryptedText("intake.tip_persons.full_name"))
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.tip_persons.date_of_birth")
+    )
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    age: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("intake.tip_persons.phone"))
+    id_number: Mapped[str | None] = mapped_column(EncryptedText("intake.tip_persons.id_number"))
+    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
+    notes: Mapped[str | None] = mapped_column(EncryptedText("intake.tip_persons.notes"))
+
+
+class PersonIndex(Base):
+    """Blind-index digests of the persons of a tip, for possible-duplicate detection."""
+
+    __tablename__ = "person_index"
+    __table_args__ = (Index("ix_person_index_kind_digest", "kind", "digest"),)
+
+    tip_id: Mapped[UUID] = mapped_column(ForeignKey("intake.tips.id"), primary_key=True)
+    person_id: Mapped[UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+
+
+class TipExtension(Base):
+    __tablename__ = "tip_extensions"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    tip_id: Mapped[UUID] = mapped_column(ForeignKey("intake.tips.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(EncryptedText("intake.tip_extensions.reason"))
+    previous_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    new_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Receipt(Base):
+    """A receipt code, stored only as its keyed hash, pointing to the report it follows."""
+
+    __tablename__ = "receipts"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[UUID] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Message(Base):
+    """A message between officers and the reporter, on a tip or a missing-person report."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_subject", "subject_kind", "subject_id", "created_at"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[UUID] = mapped_column()
+    direction: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(EncryptedText("intake.messages.body"))
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MissingPerson(Base):
+    """A missing-person report (đơn trình báo mất tích) that may show signs of trafficking."""
+
+    __tablename__ = "missing_persons"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    full_name: Mapped[str] = mapped_column(EncryptedText("intake.missing_persons.full_name"))
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.date_of_birth")
+    )
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    age: Mapped[int | None] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_ward_code: Mapped[str] = mapped_column(String(5), index=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
+    id_number: Mapped[str | None] = mapped_column(EncryptedText("intake.missing_persons.id_number"))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("intake.missing_persons.phone"))
+    distinguishing_marks: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.distinguishing_marks")
+    )
+    circumstances: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.circumstances")
+    )
+    reporter_name: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.reporter_name")
+    )
+    reporter_phone: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.reporter_phone")
+    )
+    reporter_email: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.reporter_email")
+    )
+    filed_by: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    resolution_notes: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.resolution_notes")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PossibleMatch(Base):
+    """A candidate found by interagency (``interagency.match.found``) for a missing person."""
+
+    __tablename__ = "possible_matches"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[UUID] = mapped_column(
+        ForeignKey("intake.missing_persons.id"), index=True
+    )
+    alert_id: Mapped[UUID] = mapped_column()
+    partner_code: Mapped[str] = mapped_column(String(2))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[Any]] = mapped_column(JSONB)
+    found: Mapped[str] = mapped_column(EncryptedText("intake.possible_matches.found"))
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,38 +1,125 @@
+"""Request and response models of the intake API (DESIGN.md section 5)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.jurisdiction import is_ward_code
-from services.intake.domain import Channel, ExploitationType, TipStatus
+from libs.common.text import normalize_id_number, normalize_phone
+from services.intake.domain import (
+    Channel,
+    ExploitationType,
+    ExtensionKind,
+    MissingPersonOutcome,
+    MissingPersonStatus,
+    PersonRole,
+    Priority,
+    Sex,
+    TipStatus,
+    TraffickingRelated,
+    VerificationOutcome,
+)
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+_ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9})$")
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+WardCode = Annotated[str, Field(pattern=r"^\d{5}$", description="ward/commune code (5 digits)")]
+Age = Annotated[int, Field(ge=0, le=120)]
 
 
-class TipCreate(BaseModel):
-    """A tip as filed by anyone. (Persons and reporter contact arrive with the intake issue.)"""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+
+def _known_ward(value: str | None) -> str | None:
+    if value is not None and not is_ward_code(value):
+        raise ValueError("not a ward code of the current administrative units")
+    return value
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normalised = normalize_phone(value)
+    if normalised is None:
+        raise ValueError("not a phone number")
+    return normalised
+
+
+def _id_number(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normalised = normalize_id_number(value)
+    if not _ID_NUMBER.match(normalised):
+        raise ValueError("expected a 12-digit CCCD, a 9-digit CMND or a passport number")
+    return normalised
+
+
+def _past_date(value: date | None) -> date | None:
+    if value is not None and value > datetime.now(UTC).date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+class PersonIn(_Strict):
+    role: PersonRole
+    full_name: Name | None = None
+    date_of_birth: date | None = None
+    age: Age | None = None
+    sex: Sex | None = None
+    phone: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=20, description="CCCD (12), CMND (9), passport")
+    hometown_ward_code: WardCode | None = None
+    notes: str | None = Field(None, max_length=2000)
+
+    _ward = field_validator("hometown_ward_code")(_known_ward)
+    _phone = field_validator("phone")(_phone)
+    _dob = field_validator("date_of_birth")(_past_date)
+
+    _id = field_validator("id_number")(_id_number)
+
+    @model_validator(mode="after")
+    def _one_of_dob_or_age(self) -> PersonIn:
+        if self.date_of_birth is not None and self.age is not None:
+            raise ValueError("give date_of_birth or age, not both")
+        return self
+
+
+class ReporterIn(_Strict):
+    name: Name | None = None
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=320)
+
+    _phone = field_validator("phone")(_phone)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+
+class TipCreate(_Strict):
     channel: Channel
     description: str = Field(min_length=10, max_length=20000)
-    incident_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
+    incident_ward_code: WardCode | None = None
     occurred_on: date | None = None
     exploitation_types: list[ExploitationType] = Field(default_factory=list, max_length=9)
+    destination_country: str | None = Field(
+        None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 of where victims were taken"
+    )
+    persons: list[PersonIn] = Field(default_factory=list, max_length=50)
+    reporter: ReporterIn | None = None
 
-    @field_validator("incident_ward_code")
-    @classmethod
-    def _known_ward(cls, value: str | None) -> str | None:
-        if value is not None and not is_ward_code(value):
-            raise ValueError("not a ward code of the current administrative units")
-        return value
-
-    @field_validator("occurred_on")
-    @classmethod
-    def _not_future(cls, value: date | None) -> date | None:
-        if value is not None and value > date.today():
-            raise ValueError("must not be in the future")
-        return value
+    _ward = field_validator("incident_ward_code")(_known_ward)
+    _occurred = field_validator("occurred_on")(_past_date)
 
 
 class TipCreated(BaseModel):
@@ -41,3 +128,229 @@ class TipCreated(BaseModel):
     status: TipStatus
     received_at: datetime
     resolution_due_at: datetime
+
+
+class MessageIn(_Strict):
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class MessageOut(BaseModel):
+    id: UUID
+    direction: str = Field(description="to_reporter or from_reporter")
+    body: str
+    created_at: datetime
+
+
+class ReceiptView(BaseModel):
+    """What a reporter sees: the status and the messages meant for them, nothing else."""
+
+    kind: str = Field(description="tip or missing_person")
+    status: str
+    received_at: datetime
+    messages: list[MessageOut]
+
+
+class ClassificationIn(_Strict):
+    trafficking_related: TraffickingRelated
+    exploitation_types: list[ExploitationType] = Field(default_factory=list, max_length=9)
+    priority: Priority
+    incident_ward_code: WardCode | None = Field(
+        None, description="locate (or correct the place of) the tip while triaging"
+    )
+    assigned_to: str | None = Field(None, max_length=200, description="officer's subject id")
+    notes: str | None = Field(None, max_length=5000)
+
+    _ward = field_validator("incident_ward_code")(_known_ward)
+
+
+class ExtensionIn(_Strict):
+    kind: ExtensionKind
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+class VerificationIn(_Strict):
+    outcome: VerificationOutcome
+    duplicate_of: UUID | None = None
+    notes: str | None = Field(None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _duplicate_needs_original(self) -> VerificationIn:
+        if (self.outcome is VerificationOutcome.duplicate) != (self.duplicate_of is not None):
+            raise ValueError("duplicate_of is required for, and only for, outcome duplicate")
+        return self
+
+
+class PersonOut(BaseModel):
+    id: UUID
+    role: str
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    age: int | None = None
+    sex: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    hometown_ward_code: str | None = None
+    notes: str | None = None
+
+
+class DuplicateOut(BaseModel):
+    tip_id: UUID
+    reasons: list[str] = Field(description="phone, id_number or name_birth_year_ward")
+
+
+class ExtensionOut(BaseModel):
+    kind: str
+    reason: str | None = None
+    previous_due_at: datetime
+    new_due_at: datetime
+    granted_at: datetime
+
+
+class ReporterOut(BaseModel):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class TipSummary(BaseModel):
+    id: UUID
+    channel: str
+    status: str
+    priority: str | None = None
+    trafficking_related: str | None = None
+    incident_ward_code: str | None = None
+    exploitation_types: list[str]
+    received_at: datetime
+    resolution_due_at: datetime
+    overdue: bool
+    due_soon: bool
+    assigned_to: str | None = None
+    version: int
+
+
+class TipRead(TipSummary):
+    description: str | None = None
+    occurred_on: date | None = None
+    destination_country: str | None = None
+    anonymous: bool
+    reporter: ReporterOut | None = None
+    persons: list[PersonOut]
+    classification_notes: str | None = None
+    verification_outcome: str | None = None
+    duplicate_of: UUID | None = None
+    verification_notes: str | None = None
+    resolved_at: datetime | None = None
+    extensions: list[ExtensionOut]
+    messages: list[MessageOut]
+    possible_duplicates: list[DuplicateOut]
+
+
+class MissingPersonCreate(_Strict):
+    full_name: Name
+    sex: Sex
+    date_of_birth: date | None = None
+    age: Age | None = None
+    last_seen_at: datetime
+    last_seen_ward_code: WardCode
+    hometown_ward_code: WardCode | None = None
+    id_number: str | None = Field(None, max_length=20)
+    phone: str | None = Field(None, max_length=30)
+    distinguishing_marks: str | None = Field(None, max_length=2000)
+    circumstances: str | None = Field(None, max_length=10000)
+    reporter: ReporterIn | None = None
+
+    _wards = field_validator("last_seen_ward_code", "hometown_ward_code")(_known_ward)
+    _phone = field_validator("phone")(_phone)
+    _dob = field_validator("date_of_birth")(_past_date)
+    _id = field_validator("id_number")(_id_number)
+
+    @field_validator("last_seen_at")
+    @classmethod
+    def _seen_in_the_past(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a timezone (RFC 3339), e.g. 2026-11-01T08:00:00+07:00")
+        if value > datetime.now(UTC):
+            raise ValueError("must not be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _dob_or_age(self) -> MissingPersonCreate:
+        if (self.date_of_birth is None) == (self.age is None):
+            raise ValueError("give exactly one of date_of_birth or age")
+        return self
+
+
+class MissingPersonCreated(BaseModel):
+    id: UUID
+    receipt_code: str
+    status: MissingPersonStatus
+
+
+class PossibleMatchOut(BaseModel):
+    match_id: UUID
+    alert_id: UUID
+    partner_code: str
+    score: float
+    reasons: list[dict[str, Any]]
+    found: dict[str, Any]
+    found_at: datetime
+
+
+class MissingPersonSummary(BaseModel):
+    id: UUID
+    status: str
+    sex: str
+    age: int | None = None
+    birth_year: int | None = None
+    last_seen_at: datetime
+    last_seen_ward_code: str
+    outcome: str | None = None
+    reported_at: datetime
+    possible_match_count: int
+    version: int
+
+
+class MissingPersonRead(MissingPersonSummary):
+    full_name: str
+    date_of_birth: date | None = None
+    hometown_ward_code: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    distinguishing_marks: str | None = None
+    circumstances: str | None = None
+    reporter: ReporterOut | None = None
+    resolution_notes: str | None = None
+    resolved_at: datetime | None = None
+    possible_matches: list[PossibleMatchOut]
+
+
+class ResolutionIn(_Strict):
+    outcome: MissingPersonOutcome
+    notes: str | None = Field(None, max_length=5000)
+
+
+class Figure(BaseModel):
+    value: float | None = Field(description="numerator / denominator; null when nothing to count")
+    numerator: int
+    denominator: int
+
+
+class WardHotspot(BaseModel):
+    ward_code: str
+    tips: int
+    substantiated: int
+
+
+class IntakeKpis(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    ward_code: str | None
+    tips_received: int
+    classified_ratio: Figure
+    verified_ratio: Figure
+    resolved_within_deadline_ratio: Figure
+    overdue: int
+    due_soon: int
+    missing_persons_reported: int
+    missing_persons_open: int
+    hotspots: dict[str, Any]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import ServiceSettings
@@ -12,3 +13,16 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CTIP_INTAKE_", extra="ignore")
 
     http_port: int = 8001
+    receipt_failures_per_client: int = Field(
+        10, description="wrong receipt codes a client may try per window before 429"
+    )
+    receipt_failures_global: int = Field(
+        2000, description="wrong receipt codes all clients together may try per window"
+    )
+    receipt_window_seconds: int = Field(900, description="window of the receipt limits")
+    anonymous_filings_per_hour: int = Field(
+        20, description="tips and missing-person reports one anonymous client may file per hour"
+    )
+    trust_forwarded_for: bool = Field(
+        False, description="take the client address from X-Forwarded-For (behind our gateway)"
+    )

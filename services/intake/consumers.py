@@ -1,0 +1,20 @@
+"""Intake's event handlers; each runs inside the inbox transaction of ``EventConsumer``."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.events import CloudEvent
+from libs.common.inbox import Handler
+from libs.contracts.interagency import MatchFound
+from services.intake import missing_persons
+
+
+async def on_match_found(session: AsyncSession, event: CloudEvent, match: MatchFound) -> None:
+    """Shows interagency's candidate on the missing-person report as a possible match."""
+    await missing_persons.record_match(session, match)
+
+
+HANDLERS: dict[str, Handler] = {
+    "interagency.match.found": on_match_found,
+}

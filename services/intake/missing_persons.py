@@ -1,0 +1,211 @@
+"""Missing-person reports (đơn trình báo mất tích): filing, reading, resolution, matches."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal, Role
+from libs.common.concurrency import check_if_match
+from libs.common.errors import Conflict, Forbidden, NotFound
+from libs.common.ids import new_id
+from libs.common.jurisdiction import province_of
+from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
+from libs.contracts.interagency import FoundPerson, MatchFound
+from services.intake import domain, repository
+from services.intake.models import MissingPerson, PossibleMatch, platform
+from services.intake.schemas import (
+    MissingPersonCreate,
+    MissingPersonCreated,
+    MissingPersonRead,
+    MissingPersonSummary,
+    PossibleMatchOut,
+    ReporterOut,
+    ResolutionIn,
+)
+from services.intake.service import Actor, issue_receipt
+
+OFFICERS = (Role.intake_officer, Role.investigator)
+
+
+async def report(
+    session: AsyncSession, data: MissingPersonCreate, actor: Actor
+) -> MissingPersonCreated:
+    reporter = data.reporter
+    province = province_of(data.last_seen_ward_code)
+    assert province is not None  # the schema accepts known ward codes only
+    mp = MissingPerson(
+        id=new_id(),
+        status=domain.MissingPersonStatus.open.value,
+        full_name=data.full_name,
+        sex=data.sex.value,
+        date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
+        birth_year=domain.birth_year(data.date_of_birth, data.age, actor.now),
+        age=data.age,
+        last_seen_at=data.last_seen_at,
+        last_seen_ward_code=data.last_seen_ward_code,
+        province_code=province,
+        hometown_ward_code=data.hometown_ward_code,
+        id_number=data.id_number,
+        phone=data.phone,
+        distinguishing_marks=data.distinguishing_marks,
+        circumstances=data.circumstances,
+        reporter_name=reporter.name if reporter else None,
+        reporter_phone=reporter.phone if reporter else None,
+        reporter_email=reporter.email if reporter else None,
+        filed_by=actor.principal.sub if actor.principal else None,
+        reported_at=actor.now,
+        version=1,
+    )
+    session.add(mp)
+    await session.flush()
+    code = await issue_receipt(session, actor, "missing_person", mp.id)
+    await platform.outbox.add(
+        session,
+        "intake.missing_person.reported",
+        mp.id,
+        MissingPersonReported(
+            missing_person_id=mp.id,
+            full_name=data.full_name,
+            sex=data.sex.value,
+            date_of_birth=data.date_of_birth,
+            age=data.age,
+            last_seen_at=data.last_seen_at,
+            last_seen_ward_code=data.last_seen_ward_code,
+            province_code=province,
+            hometown_ward_code=data.hometown_ward_code,
+            distinguishing_marks=data.distinguishing_marks,
+            id_number=data.id_number,
+            phone=data.phone,
+            reported_at=actor.now,
+        ),
+    )
+    return MissingPersonCreated(id=mp.id, receipt_code=code, status=domain.MissingPersonStatus.open)
+
+
+def summary(mp: MissingPerson, match_count: int) -> MissingPersonSummary:
+    return MissingPersonSummary(
+        id=mp.id,
+        status=mp.status,
+        sex=mp.sex,
+        age=mp.age,
+        birth_year=mp.birth_year,
+        last_seen_at=mp.last_seen_at,
+        last_seen_ward_code=mp.last_seen_ward_code,
+        outcome=mp.outcome,
+        reported_at=mp.reported_at,
+        possible_match_count=match_count,
+        version=mp.version,
+    )
+
+
+async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -> MissingPersonRead:
+    assert actor.principal is not None
+    principal = actor.principal
+    mp = await repository.get_missing_person(session, mp_id)
+    if mp is None or not principal.covers(mp.last_seen_ward_code):
+        raise NotFound("no such missing-person report")
+    names_only = not principal.has_role(*OFFICERS)
+    matches = await repository.matches_of(session, mp.id)
+    await platform.audit.record(
+        session,
+        actor=principal,
+        action="read",
+        record_type="missing_person",
+        record_id=str(mp.id),
+        purpose=purpose,
+        details={"view": "names_only" if names_only else "full"},
+    )
+    return MissingPersonRead(
+        **summary(mp, len(matches)).model_dump(),
+        full_name=mp.full_name,
+        date_of_birth=None
+        if names_only or not mp.date_of_birth
+        else date.fromisoformat(mp.date_of_birth),
+        hometown_ward_code=mp.hometown_ward_code,
+        id_number=None if names_only else mp.id_number,
+        phone=None if names_only else mp.phone,
+        distinguishing_marks=None if names_only else mp.distinguishing_marks,
+        circumstances=None if names_only else mp.circumstances,
+        reporter=None
+        if names_only
+        else ReporterOut(name=mp.reporter_name, phone=mp.reporter_phone, email=mp.reporter_email),
+        resolution_notes=None if names_only else mp.resolution_notes,
+        resolved_at=mp.resolved_at,
+        possible_matches=[
+            PossibleMatchOut(
+                match_id=m.id,
+                alert_id=m.alert_id,
+                partner_code=m.partner_code,
+                score=m.score,
+                reasons=m.reasons,
+                found={}
+                if names_only
+                else FoundPerson.model_validate_json(m.found).model_dump(
+                    mode="json", exclude_none=True
+                ),
+                found_at=m.found_at,
+            )
+            for m in matches
+        ],
+    )
+
+
+async def resolve(
+    session: AsyncSession,
+    actor: Actor,
+    mp_id: UUID,
+    data: ResolutionIn,
+    if_match: str | None,
+) -> MissingPersonSummary:
+    principal: Principal | None = actor.principal
+    assert principal is not None
+    mp = await repository.get_missing_person(session, mp_id, for_update=True)
+    if mp is None:
+        raise NotFound("no such missing-person report")
+    if not principal.covers(mp.last_seen_ward_code):
+        raise Forbidden("this report is outside your jurisdiction")
+    check_if_match(if_match, mp.version)
+    try:
+        domain.check_resolvable(domain.MissingPersonStatus(mp.status))
+    except domain.RuleViolation as exc:
+        raise Conflict(exc.reason) from exc
+    mp.status = domain.MissingPersonStatus.resolved.value
+    mp.outcome = data.outcome.value
+    mp.resolution_notes = data.notes
+    mp.resolved_at = actor.now
+    mp.resolved_by = actor.sub
+    mp.version += 1
+    await session.flush()
+    await platform.outbox.add(
+        session,
+        "intake.missing_person.resolved",
+        mp.id,
+        MissingPersonResolved(missing_person_id=mp.id, outcome=mp.outcome, resolved_at=actor.now),
+    )
+    counts = await repository.match_counts(session, [mp.id])
+    return summary(mp, counts.get(mp.id, 0))
+
+
+async def record_match(session: AsyncSession, match: MatchFound) -> None:
+    """A candidate from interagency; a match for a report we do not hold is ignored."""
+    if await repository.get_missing_person(session, match.missing_person_id) is None:
+        return
+    await session.execute(
+        insert(PossibleMatch)
+        .values(
+            id=match.match_id,
+            missing_person_id=match.missing_person_id,
+            alert_id=match.alert_id,
+            partner_code=match.partner_code,
+            score=match.score,
+            reasons=[r.model_dump() for r in match.reasons],
+            found=match.found.model_dump_json(exclude_none=True),
+            status="candidate",
+            found_at=match.found_at,
+        )
+        .on_conflict_do_nothing(index_elements=[PossibleMatch.id])
+    )

@@ -1,0 +1,262 @@
+"""Intake queries. Only this module builds SQL for intake's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal, Role
+from libs.common.scoping import jurisdiction_clause
+from services.intake.domain import DUE_SOON, OPEN_STATUSES, TipStatus
+from services.intake.models import (
+    Message,
+    MissingPerson,
+    PersonIndex,
+    PossibleMatch,
+    Receipt,
+    Tip,
+    TipExtension,
+    TipPerson,
+)
+
+
+def tip_scope(principal: Principal) -> ColumnElement[bool]:
+    """Tips inside the caller's jurisdiction; intake officers also see the unlocated triage queue
+    (tips filed without a ward), since locating them is part of triage."""
+    clause = jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
+    if principal.has_role(Role.intake_officer):
+        return or_(clause, Tip.incident_ward_code.is_(None))
+    return clause
+
+
+def missing_person_scope(principal: Principal) -> ColumnElement[bool]:
+    return jurisdiction_clause(
+        principal, MissingPerson.last_seen_ward_code, MissingPerson.province_code
+    )
+
+
+async def get_tip(session: AsyncSession, tip_id: UUID, *, for_update: bool = False) -> Tip | None:
+    query = select(Tip).where(Tip.id == tip_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def persons_of(session: AsyncSession, tip_id: UUID) -> Sequence[TipPerson]:
+    query = select(TipPerson).where(TipPerson.tip_id == tip_id).order_by(TipPerson.position)
+    return (await session.execute(query)).scalars().all()
+
+
+async def extensions_of(session: AsyncSession, tip_id: UUID) -> Sequence[TipExtension]:
+    query = (
+        select(TipExtension).where(TipExtension.tip_id == tip_id).order_by(TipExtension.granted_at)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def messages_of(session: AsyncSession, kind: str, subject_id: UUID) -> Sequence[Message]:
+    query = (
+        select(Message)
+        .where(Message.subject_kind == kind, Message.subject_id == subject_id)
+        .order_by(Message.created_at, Message.id)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def receipt_by_hash(session: AsyncSession, code_hash: str) -> Receipt | None:
+    return await session.get(Receipt, code_hash)
+
+
+async def possible_duplicates(
+    session: AsyncSession, tip_id: UUID, visible: ColumnElement[bool]
+) -> dict[UUID, list[str]]:
+    """Other tips (visible to the caller) whose persons share a blind-indexed identifier."""
+    mine = select(PersonIndex.kind, PersonIndex.digest).where(PersonIndex.tip_id == tip_id)
+    rows = (
+        await session.execute(
+            select(PersonIndex.tip_id, PersonIndex.kind)
+            .join(Tip, Tip.id == PersonIndex.tip_id)
+            .where(
+                tuple_(PersonIndex.kind, PersonIndex.digest).in_(mine),
+                PersonIndex.tip_id != tip_id,
+                visible,
+            )
+            .distinct()
+            .order_by(PersonIndex.tip_id)
+            .limit(200)
+        )
+    ).all()
+    found: dict[UUID, list[str]] = {}
+    for other, kind in rows:
+        found.setdefault(other, []).append(kind)
+    return {k: sorted(v) for k, v in found.items()}
+
+
+async def list_tips(
+    session: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    status: str | None,
+    ward_code: str | None,
+    priority: str | None,
+    overdue: bool | None,
+    due_soon: bool | None,
+    now: datetime,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Tip]:
+    """Newest first, keyset-paginated on (received_at, id)."""
+    conditions: list[ColumnElement[bool]] = [scope]
+    if status:
+        conditions.append(Tip.status == status)
+    if ward_code:
+        conditions.append(Tip.incident_ward_code == ward_code)
+    if priority:
+        conditions.append(Tip.priority == priority)
+    open_tip = Tip.status.in_([s.value for s in OPEN_STATUSES])
+    if overdue is not None:
+        late = and_(open_tip, Tip.resolution_due_at < now)
+        conditions.append(late if overdue else ~late)
+    if due_soon is not None:
+        soon = and_(open_tip, Tip.resolution_due_at >= now, Tip.resolution_due_at <= now + DUE_SOON)
+        conditions.append(soon if due_soon else ~soon)
+    if after is not None:
+        conditions.append(tuple_(Tip.received_at, Tip.id) < tuple_(*after))
+    query = (
+        select(Tip).where(*conditions).order_by(Tip.received_at.desc(), Tip.id.desc()).limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def get_missing_person(
+    session: AsyncSession, mp_id: UUID, *, for_update: bool = False
+) -> MissingPerson | None:
+    query = select(MissingPerson).where(MissingPerson.id == mp_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def matches_of(session: AsyncSession, mp_id: UUID) -> Sequence[PossibleMatch]:
+    query = (
+        select(PossibleMatch)
+        .where(PossibleMatch.missing_person_id == mp_id)
+        .order_by(PossibleMatch.score.desc())
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def match_counts(session: AsyncSession, ids: list[UUID]) -> dict[UUID, int]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(PossibleMatch.missing_person_id, func.count())
+        .where(PossibleMatch.missing_person_id.in_(ids))
+        .group_by(PossibleMatch.missing_person_id)
+    )
+    return {mp_id: count for mp_id, count in rows.all()}
+
+
+async def list_missing_persons(
+    session: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    status: str | None,
+    ward_code: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[MissingPerson]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if status:
+        conditions.append(MissingPerson.status == status)
+    if ward_code:
+        conditions.append(MissingPerson.last_seen_ward_code == ward_code)
+    if after is not None:
+        conditions.append(tuple_(MissingPerson.reported_at, MissingPerson.id) < tuple_(*after))
+    query = (
+        select(MissingPerson)
+        .where(*conditions)
+        .order_by(MissingPerson.reported_at.desc(), MissingPerson.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def tip_figures(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], now: datetime
+) -> dict[str, Any]:
+    """Counts behind the intake KPIs (DESIGN.md section 10), in one pass over the tips."""
+    open_tip = Tip.status.in_([s.value for s in OPEN_STATUSES])
+    resolved = Tip.resolved_at.is_not(None)
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Tip.classified_at.is_not(None)),
+                func.count().filter(Tip.verified_at.is_not(None)),
+                func.count().filter(resolved, Tip.resolved_at <= Tip.resolution_due_at),
+                func.count().filter(resolved),
+                func.count().filter(open_tip, Tip.resolution_due_at < now),
+                func.count().filter(
+                    open_tip, Tip.resolution_due_at >= now, Tip.resolution_due_at <= now + DUE_SOON
+                ),
+            ).where(*conditions)
+        )
+    ).one()
+    return dict(
+        zip(
+            ("received", "classified", "verified", "on_time", "resolved", "overdue", "due_soon"),
+            row,
+            strict=True,
+        )
+    )
+
+
+async def tip_hotspots(
+    session: AsyncSession, conditions: list[ColumnElement[bool]]
+) -> dict[str, Any]:
+    substantiated = Tip.verification_outcome == "substantiated"
+    by_ward = await session.execute(
+        select(Tip.incident_ward_code, func.count(), func.count().filter(substantiated))
+        .where(*conditions, Tip.incident_ward_code.is_not(None))
+        .group_by(Tip.incident_ward_code)
+        .order_by(func.count().desc())
+        .limit(100)
+    )
+    kind = func.unnest(Tip.exploitation_types).label("kind")
+    by_type = await session.execute(
+        select(kind, func.count()).where(*conditions).group_by(kind).order_by(func.count().desc())
+    )
+    by_country = await session.execute(
+        select(Tip.destination_country, func.count())
+        .where(*conditions, Tip.destination_country.is_not(None))
+        .group_by(Tip.destination_country)
+        .order_by(func.count().desc())
+    )
+    return {
+        "by_ward": [{"ward_code": w, "tips": n, "substantiated": s} for w, n, s in by_ward.all()],
+        "by_exploitation_type": {k: n for k, n in by_type.all()},
+        "by_destination_country": {c: n for c, n in by_country.all()},
+    }
+
+
+async def missing_person_figures(
+    session: AsyncSession, conditions: list[ColumnElement[bool]]
+) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            select(func.count(), func.count().filter(MissingPerson.status == "open")).where(
+                *conditions
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def status_is_open(status: str) -> bool:
+    return TipStatus(status) in OPEN_STATUSES
