@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from libs.contracts import intake, interagency
+from libs.contracts import casework, intake, interagency
 
 PAYLOADS: dict[str, type[BaseModel]] = {
     **intake.PAYLOADS,
+    **casework.PAYLOADS,
     **interagency.PAYLOADS,
 }
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.common.app import create_service_app
-from services.casework.consumers import HANDLERS
+from libs.common.crypto import BlindIndex
+from services.casework.api import router
+from services.casework.consumers import handlers
 from services.casework.models import platform
 from services.casework.settings import CaseworkSettings
 
 
 def create_app(settings: CaseworkSettings | None = None) -> FastAPI:
+    settings = settings or CaseworkSettings()
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     return create_service_app(
-        settings=settings or CaseworkSettings(),
+        settings=settings,
         platform=platform,
-        routers=[],
-        handlers=HANDLERS,
+        routers=[router],
+        handlers=handlers(index, settings.stage_rules()),
         title="ctip casework",
         description="Cases from initiation to verdict; parties, rings and their graph.",
     )

@@ -1,11 +1,17 @@
+"""Casework's tables (schema ``casework``). Party data is encrypted; lookups across cases
+(related cases, rings) use keyed blind indexes in ``party_index``."""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import ARRAY, Date, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -31,5 +37,125 @@ class TipRef(Base):
     status: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(20))
     incident_ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """A criminal case (vụ án) about trafficking in persons."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_open_due", "stage_due_at", postgresql_where="status <> 'closed'"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    tip_id: Mapped[UUID | None] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(EncryptedText("casework.cases.title"))
+    summary: Mapped[str | None] = mapped_column(EncryptedText("casework.cases.summary"))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    ward_code: Mapped[str] = mapped_column(String(5), index=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    exploitation_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    destination_country: Mapped[str | None] = mapped_column(String(2))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stage_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    penal_code_article: Mapped[int | None] = mapped_column(Integer)
+    initiation_decision: Mapped[str | None] = mapped_column(String(100))
+    initiated_on: Mapped[date | None] = mapped_column(Date)
+    initiated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    indictment_number: Mapped[str | None] = mapped_column(String(100))
+    indicted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    defendants: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    trial_type: Mapped[str | None] = mapped_column(String(10))
+    trial_scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trial_venue: Mapped[str | None] = mapped_column(String(300))
+    verdict_outcome: Mapped[str | None] = mapped_column(String(40))
+    verdict_number: Mapped[str | None] = mapped_column(String(100))
+    adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sentences: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CaseEvent(Base):
+    """The case's timeline: every transition with its legal facts (no personal data)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Party(Base):
+    """A suspect, victim or witness of a case."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    full_name: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.full_name"))
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("casework.parties.date_of_birth")
+    )
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    age: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.phone"))
+    id_number: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.id_number"))
+    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    notes: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.notes"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_by: Mapped[str] = mapped_column(String(200))
+
+
+class PartyIndex(Base):
+    """Blind-index digests of parties: suspect name + birth year, phone, ID number."""
+
+    __tablename__ = "party_index"
+    __table_args__ = (Index("ix_party_index_kind_digest", "kind", "digest"),)
+
+    party_id: Mapped[UUID] = mapped_column(ForeignKey("casework.parties.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[UUID] = mapped_column(index=True)
+    province_code: Mapped[str] = mapped_column(String(2))
+
+
+class Ring(Base):
+    """A trafficking ring or group (đường dây, ổ nhóm) grouping cases."""
+
+    __tablename__ = "rings"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(EncryptedText("casework.rings.name"))
+    description: Mapped[str | None] = mapped_column(EncryptedText("casework.rings.description"))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RingCase(Base):
+    __tablename__ = "ring_cases"
+
+    ring_id: Mapped[UUID] = mapped_column(ForeignKey("casework.rings.id"), primary_key=True)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_by: Mapped[str] = mapped_column(String(200))

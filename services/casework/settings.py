@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from dateutil.relativedelta import relativedelta
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import ServiceSettings
+from services.casework.domain import StageRules
 
 
 class CaseworkSettings(ServiceSettings):
@@ -12,3 +15,15 @@ class CaseworkSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CTIP_CASEWORK_", extra="ignore")
 
     http_port: int = 8002
+    investigation_months: int = Field(
+        4, ge=1, le=24, description="investigation stage limit (CPC Art. 172: 4 months)"
+    )
+    trial_preparation_months: int = Field(
+        2, ge=1, le=12, description="time to bring an indicted case to trial (CPC Art. 277)"
+    )
+
+    def stage_rules(self) -> StageRules:
+        return StageRules(
+            investigation=relativedelta(months=self.investigation_months),
+            trial_preparation=relativedelta(months=self.trial_preparation_months),
+        )

@@ -17,18 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.errors import Forbidden
+from libs.common.figures import ratio
 from libs.common.scoping import jurisdiction_clause
 from services.intake import repository
 from services.intake.models import MissingPerson, Tip
-from services.intake.schemas import Figure, IntakeKpis
-
-
-def ratio(numerator: int, denominator: int) -> Figure:
-    return Figure(
-        value=round(numerator / denominator, 4) if denominator else None,
-        numerator=numerator,
-        denominator=denominator,
-    )
+from services.intake.schemas import IntakeKpis
 
 
 def _start(day: date) -> datetime:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
 from libs.common.text import normalize_id_number, normalize_phone
 from services.intake.domain import (
@@ -327,12 +328,6 @@ class MissingPersonRead(MissingPersonSummary):
 class ResolutionIn(_Strict):
     outcome: MissingPersonOutcome
     notes: str | None = Field(None, max_length=5000)
-
-
-class Figure(BaseModel):
-    value: float | None = Field(description="numerator / denominator; null when nothing to count")
-    numerator: int
-    denominator: int
 
 
 class WardHotspot(BaseModel):

@@ -421,6 +421,11 @@ async def verify(
     assert actor.principal is not None
     tip = await tip_for_action(session, actor.principal, tip_id, if_match)
     check(tip, domain.TipAction.verify)
+    if data.outcome is domain.VerificationOutcome.substantiated and tip.incident_ward_code is None:
+        raise Conflict(
+            "locate the tip first (classification with incident_ward_code): "
+            "the case it opens belongs to a ward's jurisdiction"
+        )
     if data.duplicate_of is not None:
         if data.duplicate_of == tip.id:
             raise Unprocessable(

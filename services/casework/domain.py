@@ -1,0 +1,251 @@
+"""Casework rules: the case state machine, who may take each step, stage deadlines, Penal Code
+articles. Pure data and functions, no I/O.
+
+Statuses follow the criminal procedure: a case is opened (from a substantiated tip or directly),
+initiated by a decision to prosecute (quyết định khởi tố vụ án) or declined (không khởi tố),
+investigated (điều tra, possibly suspended: tạm đình chỉ), indicted by the procuracy (truy tố,
+cáo trạng), scheduled for trial by the court (standard, mobile: xét xử lưu động, or model:
+phiên tòa rút kinh nghiệm), adjudicated (bản án) and closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    investigating = "investigating"
+    suspended = "suspended"
+    indicted = "indicted"
+    trial_scheduled = "trial_scheduled"
+    adjudicated = "adjudicated"
+    closed = "closed"
+
+
+class CaseAction(StrEnum):
+    initiate = "initiate"
+    decline = "decline"
+    suspend = "suspend"
+    resume = "resume"
+    indict = "indict"
+    schedule_trial = "schedule_trial"
+    record_verdict = "record_verdict"
+    reopen_investigation = "reopen_investigation"
+    close = "close"
+
+
+class PartyRole(StrEnum):
+    suspect = "suspect"
+    victim = "victim"
+    witness = "witness"
+
+
+class TrialType(StrEnum):
+    standard = "standard"
+    mobile = "mobile"
+    model = "model"
+
+
+class VerdictOutcome(StrEnum):
+    convicted = "convicted"
+    acquitted = "acquitted"
+    returned_for_investigation = "returned_for_investigation"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge of the state machine: who may take it, where it leads, the event it emits."""
+
+    to: CaseStatus
+    roles: frozenset[str]
+    event: str
+    why: str
+
+
+_INVESTIGATOR = frozenset({"investigator"})
+_PROSECUTOR = frozenset({"prosecutor"})
+_CLERK = frozenset({"court_clerk"})
+
+TRANSITIONS: dict[tuple[CaseStatus, CaseAction], Transition] = {
+    (CaseStatus.open, CaseAction.initiate): Transition(
+        CaseStatus.investigating,
+        _INVESTIGATOR,
+        "initiated",
+        "the investigating body decides to initiate the criminal case (CPC Art. 154)",
+    ),
+    (CaseStatus.open, CaseAction.decline): Transition(
+        CaseStatus.closed,
+        _INVESTIGATOR,
+        "declined",
+        "a decision not to initiate, on one of the grounds of CPC Art. 157",
+    ),
+    (CaseStatus.investigating, CaseAction.suspend): Transition(
+        CaseStatus.suspended,
+        _INVESTIGATOR,
+        "suspended",
+        "investigation suspended, e.g. the accused cannot be found (CPC Art. 229)",
+    ),
+    (CaseStatus.suspended, CaseAction.resume): Transition(
+        CaseStatus.investigating,
+        _INVESTIGATOR,
+        "resumed",
+        "the reason for suspension is gone (CPC Art. 237)",
+    ),
+    (CaseStatus.investigating, CaseAction.indict): Transition(
+        CaseStatus.indicted,
+        _PROSECUTOR,
+        "indicted",
+        "the procuracy issues the indictment (cáo trạng, CPC Art. 243)",
+    ),
+    (CaseStatus.indicted, CaseAction.schedule_trial): Transition(
+        CaseStatus.trial_scheduled,
+        _CLERK,
+        "trial_scheduled",
+        "the court decides to bring the case to trial (CPC Art. 255)",
+    ),
+    (CaseStatus.trial_scheduled, CaseAction.schedule_trial): Transition(
+        CaseStatus.trial_scheduled,
+        _CLERK,
+        "trial_scheduled",
+        "a postponed hearing gets a new date, venue or type",
+    ),
+    (CaseStatus.trial_scheduled, CaseAction.record_verdict): Transition(
+        CaseStatus.adjudicated,
+        _CLERK,
+        "adjudicated",
+        "the trial panel pronounces its judgment (bản án)",
+    ),
+    (CaseStatus.adjudicated, CaseAction.reopen_investigation): Transition(
+        CaseStatus.investigating,
+        _INVESTIGATOR,
+        "resumed",
+        "the court returned the file for additional investigation (CPC Art. 280)",
+    ),
+    (CaseStatus.adjudicated, CaseAction.close): Transition(
+        CaseStatus.closed,
+        _CLERK,
+        "closed",
+        "the judgment is final and the file is archived",
+    ),
+}
+
+
+class RuleViolation(Exception):
+    """A step the procedure does not allow now; ``allowed`` lists the actions that are."""
+
+    def __init__(self, reason: str, allowed: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.allowed = allowed
+
+
+def allowed_actions(status: CaseStatus) -> list[str]:
+    return sorted(a.value for (s, a) in TRANSITIONS if s is status)
+
+
+def transition(status: CaseStatus, action: CaseAction, roles: frozenset[str]) -> Transition:
+    """The transition for ``action`` from ``status``; RuleViolation (409) or PermissionError."""
+    step = TRANSITIONS.get((status, action))
+    if step is None:
+        raise RuleViolation(
+            f"a case that is {status.value} cannot take the action {action.value}",
+            allowed_actions(status),
+        )
+    if not roles & step.roles:
+        raise PermissionError(f"{action.value} is for: {', '.join(sorted(step.roles))}")
+    return step
+
+
+# Legal facts -------------------------------------------------------------------------------------
+
+ARTICLE_ADULT = 150  # Penal Code 2015 Art. 150: trafficking in persons (mua bán người)
+ARTICLE_CHILD = 151  # Art. 151: trafficking in persons under 16 (mua bán người dưới 16 tuổi)
+CHILD_AGE = 16
+
+
+def age_on(
+    born: date | None, age: int | None, recorded_at: datetime | None, on: date
+) -> int | None:
+    """Age on a given day from a date of birth, or from an age recorded at some moment."""
+    if born is not None:
+        years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        return years
+    if age is not None and recorded_at is not None:
+        return age + max(0, (on - recorded_at.date()).days // 365)
+    return age
+
+
+def check_article(article: int, victim_ages: list[int | None]) -> None:
+    """Art. 151 when a victim was under 16, Art. 150 otherwise (Penal Code 2015)."""
+    known = [a for a in victim_ages if a is not None]
+    has_child = any(a < CHILD_AGE for a in known)
+    if article not in (ARTICLE_ADULT, ARTICLE_CHILD):
+        raise RuleViolation("penal_code_article must be 150 or 151")
+    if has_child and article == ARTICLE_ADULT:
+        raise RuleViolation("a victim is under 16: the Penal Code's Art. 151 applies, not Art. 150")
+    if article == ARTICLE_CHILD and not has_child:
+        raise RuleViolation(
+            "Art. 151 applies to victims under 16; link the victim with a date of birth or age"
+        )
+
+
+def check_verdict(outcome: VerdictOutcome, sentenced: set[str], defendants: set[str]) -> None:
+    """A conviction sentences only the indicted defendants; other outcomes carry no sentence."""
+    if outcome is VerdictOutcome.convicted:
+        if not sentenced:
+            raise RuleViolation("a conviction needs the sentence of at least one defendant")
+        strangers = sentenced - defendants
+        if strangers:
+            raise RuleViolation("sentences name persons who are not defendants of the indictment")
+    elif sentenced:
+        raise RuleViolation(f"an outcome of {outcome.value} carries no sentences")
+
+
+def check_reopen(last_verdict: str | None) -> None:
+    if last_verdict != VerdictOutcome.returned_for_investigation.value:
+        raise RuleViolation(
+            "only a case the court returned for additional investigation can be reopened"
+        )
+
+
+# Stage deadlines ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageRules:
+    """How long each stage may last; defaults from the Criminal Procedure Code 2015.
+
+    * ``investigating``: Art. 172(1): at most 4 months for very serious crimes, which trafficking
+      under Art. 150(1) (5-10 years) and Art. 151(1) (7-12 years) are (Penal Code Art. 9).
+    * ``indicted``: Art. 277(1): the court prepares the trial within 2 months for very serious
+      crimes.
+    * ``trial_scheduled``: the scheduled trial date itself.
+    Extensions granted by the procuracy are recorded by editing the rules' inputs, not the law.
+    """
+
+    investigation: relativedelta = field(default_factory=lambda: relativedelta(months=4))
+    trial_preparation: relativedelta = field(default_factory=lambda: relativedelta(months=2))
+
+
+def stage_due_at(
+    status: CaseStatus, entered_at: datetime, rules: StageRules, scheduled_for: datetime | None
+) -> datetime | None:
+    if status is CaseStatus.investigating:
+        return entered_at + rules.investigation
+    if status is CaseStatus.indicted:
+        return entered_at + rules.trial_preparation
+    if status is CaseStatus.trial_scheduled:
+        return scheduled_for
+    return None
+
+
+def is_overdue(due: datetime | None, now: datetime) -> bool:
+    return due is not None and now > due
+
+
+OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not CaseStatus.closed)

@@ -1,0 +1,154 @@
+"""Parties of a case (suspects, victims, witnesses) and the search for related cases."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.crypto import BlindIndex
+from libs.common.ids import new_id
+from libs.common.text import name_tokens
+from libs.contracts.casework import VictimLinked
+from services.casework import domain, repository
+from services.casework.models import Case, Party, PartyIndex, platform
+from services.casework.schemas import PartyIn, PartyOut, RelatedCase
+
+if TYPE_CHECKING:
+    from services.casework.service import Actor
+
+ADULT_AGE = 18
+
+
+def party_digests(index: BlindIndex, party: PartyIn, birth_year: int | None) -> dict[str, str]:
+    """Suspects are matched on name + birth year; anyone on phone and ID number."""
+    digests: dict[str, str] = {}
+    if party.phone:
+        digests["phone"] = index.digest("phone", party.phone)
+    if party.id_number:
+        digests["id_number"] = index.digest("id_number", party.id_number)
+    if party.role is domain.PartyRole.suspect and party.full_name and birth_year is not None:
+        key = f"{' '.join(name_tokens(party.full_name))}|{birth_year}"
+        digests["suspect_name_birth_year"] = index.digest("suspect_name_birth_year", key)
+    return digests
+
+
+async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Actor) -> Party:
+    """Add a party; a victim also emits ``casework.case.victim_linked`` for victim_support."""
+    today = actor.now.date()
+    birth_year = (
+        data.date_of_birth.year
+        if data.date_of_birth
+        else (today.year - data.age if data.age is not None else None)
+    )
+    party = Party(
+        id=new_id(),
+        case_id=case.id,
+        role=data.role.value,
+        full_name=data.full_name,
+        date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
+        birth_year=birth_year,
+        age=data.age,
+        sex=data.sex,
+        phone=data.phone,
+        id_number=data.id_number,
+        hometown_ward_code=data.hometown_ward_code,
+        nationality=data.nationality,
+        notes=data.notes,
+        added_at=actor.now,
+        added_by=actor.sub,
+    )
+    session.add(party)
+    await session.flush()
+    for kind, digest in party_digests(actor.index, data, birth_year).items():
+        session.add(
+            PartyIndex(
+                party_id=party.id,
+                kind=kind,
+                digest=digest,
+                case_id=case.id,
+                province_code=case.province_code,
+            )
+        )
+    if data.role is domain.PartyRole.victim:
+        age = domain.age_on(data.date_of_birth, data.age, actor.now, today)
+        await platform.outbox.add(
+            session,
+            "casework.case.victim_linked",
+            case.id,
+            VictimLinked(
+                case_id=case.id,
+                party_id=party.id,
+                full_name=data.full_name,
+                date_of_birth=data.date_of_birth,
+                age=data.age,
+                sex=data.sex,
+                phone=data.phone,
+                id_number=data.id_number,
+                hometown_ward_code=data.hometown_ward_code,
+                nationality=data.nationality,
+                is_minor=None if age is None else age < ADULT_AGE,
+                ward_code=case.ward_code,
+                province_code=case.province_code,
+                exploitation_types=case.exploitation_types,
+                linked_at=actor.now,
+            ),
+        )
+    await session.flush()
+    return party
+
+
+def party_out(party: Party, *, names_only: bool) -> PartyOut:
+    if names_only:
+        return PartyOut(id=party.id, role=party.role, full_name=party.full_name)
+    return PartyOut(
+        id=party.id,
+        role=party.role,
+        full_name=party.full_name,
+        date_of_birth=date.fromisoformat(party.date_of_birth) if party.date_of_birth else None,
+        age=party.age,
+        sex=party.sex,
+        phone=party.phone,
+        id_number=party.id_number,
+        hometown_ward_code=party.hometown_ward_code,
+        nationality=party.nationality,
+        notes=party.notes,
+    )
+
+
+async def victim_ages(session: AsyncSession, case_id: UUID, on: date) -> list[int | None]:
+    return [
+        domain.age_on(
+            date.fromisoformat(p.date_of_birth) if p.date_of_birth else None, p.age, p.added_at, on
+        )
+        for p in await repository.parties_of(session, case_id)
+        if p.role == domain.PartyRole.victim.value
+    ]
+
+
+async def suspect_ids(session: AsyncSession, case_id: UUID) -> set[UUID]:
+    return {
+        p.id
+        for p in await repository.parties_of(session, case_id)
+        if p.role == domain.PartyRole.suspect.value
+    }
+
+
+async def related(session: AsyncSession, case: Case, actor: Actor) -> list[RelatedCase]:
+    assert actor.principal is not None
+    shared = await repository.related_cases(
+        session, case.id, repository.case_scope(actor.principal)
+    )
+    others = await repository.cases_by_ids(session, list(shared))
+    return [
+        RelatedCase(
+            case_id=o.id,
+            title=o.title,
+            status=o.status,
+            ward_code=o.ward_code,
+            shared=sorted(shared[o.id]),
+        )
+        for o in others
+    ]

@@ -1,0 +1,244 @@
+"""Casework queries. Only this module builds SQL for casework's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from libs.common.auth import Principal
+from libs.common.scoping import jurisdiction_clause
+from services.casework.models import Case, CaseEvent, Party, PartyIndex, Ring, RingCase, TipRef
+
+
+def case_scope(principal: Principal) -> ColumnElement[bool]:
+    return jurisdiction_clause(principal, Case.ward_code, Case.province_code)
+
+
+async def get_case(
+    session: AsyncSession, case_id: UUID, *, for_update: bool = False
+) -> Case | None:
+    query = select(Case).where(Case.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def case_by_tip(session: AsyncSession, tip_id: UUID) -> Case | None:
+    return (await session.execute(select(Case).where(Case.tip_id == tip_id))).scalar_one_or_none()
+
+
+async def parties_of(session: AsyncSession, case_id: UUID) -> Sequence[Party]:
+    query = select(Party).where(Party.case_id == case_id).order_by(Party.added_at, Party.id)
+    return (await session.execute(query)).scalars().all()
+
+
+async def parties_by_ids(session: AsyncSession, ids: list[UUID]) -> Sequence[Party]:
+    if not ids:
+        return []
+    return (await session.execute(select(Party).where(Party.id.in_(ids)))).scalars().all()
+
+
+async def timeline_of(session: AsyncSession, case_id: UUID) -> Sequence[CaseEvent]:
+    query = (
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    status: str | None,
+    tip_id: UUID | None,
+    ward_code: str | None,
+    overdue: bool | None,
+    now: datetime,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Case]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if status:
+        conditions.append(Case.status == status)
+    if tip_id:
+        conditions.append(Case.tip_id == tip_id)
+    if ward_code:
+        conditions.append(Case.ward_code == ward_code)
+    if overdue is not None:
+        late = and_(Case.status != "closed", Case.stage_due_at < now)
+        conditions.append(late if overdue else ~late)
+    if after is not None:
+        conditions.append(tuple_(Case.opened_at, Case.id) < tuple_(*after))
+    query = (
+        select(Case).where(*conditions).order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def related_cases(
+    session: AsyncSession, case_id: UUID, scope: ColumnElement[bool], limit: int = 200
+) -> dict[UUID, set[str]]:
+    """Other cases (within ``scope``) whose parties share a blind-indexed identifier."""
+    mine = aliased(PartyIndex)
+    theirs = aliased(PartyIndex)
+    rows = await session.execute(
+        select(theirs.case_id, theirs.kind)
+        .join(mine, and_(mine.kind == theirs.kind, mine.digest == theirs.digest))
+        .join(Case, Case.id == theirs.case_id)
+        .where(mine.case_id == case_id, theirs.case_id != case_id, scope)
+        .distinct()
+        .limit(limit)
+    )
+    related: dict[UUID, set[str]] = {}
+    for other, kind in rows.all():
+        related.setdefault(other, set()).add(kind)
+    return related
+
+
+async def cases_by_ids(session: AsyncSession, ids: list[UUID]) -> Sequence[Case]:
+    if not ids:
+        return []
+    query = select(Case).where(Case.id.in_(ids)).order_by(Case.opened_at.desc())
+    return (await session.execute(query)).scalars().all()
+
+
+async def get_ring(
+    session: AsyncSession, ring_id: UUID, *, for_update: bool = False
+) -> Ring | None:
+    query = select(Ring).where(Ring.id == ring_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def ring_case_ids(session: AsyncSession, ring_id: UUID) -> list[UUID]:
+    rows = await session.execute(select(RingCase.case_id).where(RingCase.ring_id == ring_id))
+    return list(rows.scalars())
+
+
+async def digests_of(session: AsyncSession, party_ids: list[UUID]) -> dict[UUID, dict[str, str]]:
+    if not party_ids:
+        return {}
+    rows = await session.execute(
+        select(PartyIndex.party_id, PartyIndex.kind, PartyIndex.digest).where(
+            PartyIndex.party_id.in_(party_ids)
+        )
+    )
+    found: dict[UUID, dict[str, str]] = {}
+    for party_id, kind, digest in rows.all():
+        found.setdefault(party_id, {})[kind] = digest
+    return found
+
+
+async def case_figures(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    period: tuple[datetime | None, datetime | None],
+    ward_code: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Counts behind the casework KPIs, each cohort taken by when its stage began."""
+    start, end = period
+
+    def within(column: Any) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [column.is_not(None)]
+        if start is not None:
+            clauses.append(column >= start)
+        if end is not None:
+            clauses.append(column < end)
+        return clauses
+
+    base: list[ColumnElement[bool]] = [scope]
+    if ward_code:
+        base.append(Case.ward_code == ward_code)
+    tried = Case.verdict_outcome.in_(["convicted", "acquitted"])
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(*within(Case.opened_at)),
+                func.count().filter(*within(Case.initiated_at)),
+                func.count().filter(*within(Case.initiated_at), Case.indicted_at.is_not(None)),
+                func.count().filter(*within(Case.indicted_at)),
+                func.count().filter(*within(Case.indicted_at), tried),
+                func.count().filter(Case.status != "closed", Case.stage_due_at < now),
+            ).where(*base)
+        )
+    ).one()
+    trials = await session.execute(
+        select(Case.trial_type, func.count())
+        .where(*base, *within(Case.trial_scheduled_for))
+        .group_by(Case.trial_type)
+    )
+    return {
+        "opened": row[0],
+        "initiated": row[1],
+        "initiated_then_indicted": row[2],
+        "indicted": row[3],
+        "indicted_then_tried": row[4],
+        "overdue": row[5],
+        "trials": {t: n for t, n in trials.all() if t},
+    }
+
+
+async def substantiated_tip_figures(
+    session: AsyncSession,
+    principal: Principal,
+    period: tuple[datetime | None, datetime | None],
+    ward_code: str | None,
+) -> tuple[int, int]:
+    """(substantiated tips verified in the period, how many of them have an initiated case)."""
+    start, end = period
+    conditions: list[ColumnElement[bool]] = [
+        jurisdiction_clause(principal, TipRef.incident_ward_code, TipRef.province_code),
+        TipRef.outcome == "substantiated",
+    ]
+    if ward_code:
+        conditions.append(TipRef.incident_ward_code == ward_code)
+    if start is not None:
+        conditions.append(TipRef.verified_at >= start)
+    if end is not None:
+        conditions.append(TipRef.verified_at < end)
+    row = (
+        await session.execute(
+            select(func.count(TipRef.tip_id), func.count(Case.initiated_at))
+            .select_from(TipRef)
+            .outerjoin(Case, Case.tip_id == TipRef.tip_id)
+            .where(*conditions)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def case_hotspots(
+    session: AsyncSession, scope: ColumnElement[bool], start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if start is not None:
+        conditions.append(Case.opened_at >= start)
+    if end is not None:
+        conditions.append(Case.opened_at < end)
+    by_ward = await session.execute(
+        select(Case.ward_code, func.count())
+        .where(*conditions)
+        .group_by(Case.ward_code)
+        .order_by(func.count().desc())
+        .limit(100)
+    )
+    kind = func.unnest(Case.exploitation_types).label("kind")
+    by_type = await session.execute(select(kind, func.count()).where(*conditions).group_by(kind))
+    by_country = await session.execute(
+        select(Case.destination_country, func.count())
+        .where(*conditions, Case.destination_country.is_not(None))
+        .group_by(Case.destination_country)
+    )
+    return {
+        "by_ward": [{"ward_code": w, "cases": n} for w, n in by_ward.all()],
+        "by_exploitation_type": {k: n for k, n in by_type.all()},
+        "by_destination_country": {c: n for c, n in by_country.all()},
+    }

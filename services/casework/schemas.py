@@ -1,0 +1,293 @@
+"""Request and response models of the casework API (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from libs.common.figures import Figure
+from libs.common.jurisdiction import is_ward_code
+from libs.common.text import normalize_id_number, normalize_phone
+from services.casework.domain import PartyRole, TrialType, VerdictOutcome
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+DocNumber = Annotated[str, Field(min_length=1, max_length=100, description="decision number")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _ward(value: str | None) -> str | None:
+    if value is not None and not is_ward_code(value):
+        raise ValueError("not a ward code of the current administrative units")
+    return value
+
+
+def _not_future(value: date | None) -> date | None:
+    if value is not None and value > datetime.now(UTC).date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+class CaseCreate(_Strict):
+    title: str = Field(min_length=3, max_length=300)
+    ward_code: str = Field(pattern=r"^\d{5}$")
+    summary: str | None = Field(None, max_length=20000)
+    tip_id: UUID | None = None
+    exploitation_types: list[str] = Field(default_factory=list, max_length=9)
+
+    _w = field_validator("ward_code")(_ward)
+
+
+class PartyIn(_Strict):
+    role: PartyRole
+    full_name: Text200 | None = None
+    date_of_birth: date | None = None
+    age: int | None = Field(None, ge=0, le=120)
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    phone: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=20)
+    hometown_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
+    nationality: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    notes: str | None = Field(None, max_length=5000)
+
+    _w = field_validator("hometown_ward_code")(_ward)
+    _d = field_validator("date_of_birth")(_not_future)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        normalised = normalize_phone(value)
+        if normalised is None:
+            raise ValueError("not a phone number")
+        return normalised
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        normalised = normalize_id_number(value)
+        if not 6 <= len(normalised) <= 20:
+            raise ValueError("not an ID or passport number")
+        return normalised
+
+    @model_validator(mode="after")
+    def _dob_xor_age(self) -> PartyIn:
+        if self.date_of_birth is not None and self.age is not None:
+            raise ValueError("give date_of_birth or age, not both")
+        if not any((self.full_name, self.phone, self.id_number)):
+            raise ValueError("a party needs at least a name, a phone or an ID number")
+        return self
+
+
+class Initiate(_Strict):
+    action: Literal["initiate"]
+    decision_number: DocNumber
+    decided_on: date
+    penal_code_article: Literal[150, 151]
+
+    _d = field_validator("decided_on")(_not_future)
+
+
+class Decline(_Strict):
+    action: Literal["decline"]
+    legal_ground: str = Field(min_length=3, max_length=1000)
+    decision_number: DocNumber | None = None
+    decided_on: date | None = None
+
+
+class Suspend(_Strict):
+    action: Literal["suspend"]
+    decision_number: DocNumber
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class Resume(_Strict):
+    action: Literal["resume"]
+    decision_number: DocNumber
+    reason: str | None = Field(None, max_length=1000)
+
+
+class Defendant(_Strict):
+    party_id: UUID
+    charge_article: Literal[150, 151]
+    charge_clause: int | None = Field(None, ge=1, le=5)
+
+
+class Indict(_Strict):
+    action: Literal["indict"]
+    indictment_number: DocNumber
+    indicted_on: date
+    defendants: list[Defendant] = Field(min_length=1, max_length=200)
+
+    _d = field_validator("indicted_on")(_not_future)
+
+
+class ScheduleTrial(_Strict):
+    action: Literal["schedule_trial"]
+    trial_type: TrialType
+    scheduled_for: datetime
+    venue: str = Field(min_length=3, max_length=300)
+
+    @field_validator("scheduled_for")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a timezone (RFC 3339)")
+        return value
+
+
+class Sentence(_Strict):
+    party_id: UUID
+    article: Literal[150, 151]
+    clause: int | None = Field(None, ge=1, le=5)
+    imprisonment_months: int | None = Field(None, ge=0, le=600)
+    life_imprisonment: bool = False
+    fine_vnd: int | None = Field(None, ge=0)
+
+
+class RecordVerdict(_Strict):
+    action: Literal["record_verdict"]
+    outcome: VerdictOutcome
+    verdict_number: DocNumber
+    decided_on: date
+    sentences: list[Sentence] = Field(default_factory=list, max_length=200)
+
+    _d = field_validator("decided_on")(_not_future)
+
+
+class ReopenInvestigation(_Strict):
+    action: Literal["reopen_investigation"]
+    decision_number: DocNumber | None = None
+
+
+class Close(_Strict):
+    action: Literal["close"]
+    reason: str | None = Field(None, max_length=1000)
+
+
+TransitionIn = Annotated[
+    Initiate
+    | Decline
+    | Suspend
+    | Resume
+    | Indict
+    | ScheduleTrial
+    | RecordVerdict
+    | ReopenInvestigation
+    | Close,
+    Field(discriminator="action"),
+]
+
+
+class TimelineEntry(BaseModel):
+    action: str
+    from_status: str | None
+    to_status: str
+    at: datetime
+    by: str
+    details: dict[str, Any]
+
+
+class PartyOut(BaseModel):
+    id: UUID
+    role: str
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    age: int | None = None
+    sex: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    hometown_ward_code: str | None = None
+    nationality: str | None = None
+    notes: str | None = None
+
+
+class CaseSummary(BaseModel):
+    id: UUID
+    title: str
+    status: str
+    tip_id: UUID | None
+    ward_code: str
+    opened_at: datetime
+    stage_due_at: datetime | None
+    overdue: bool
+    penal_code_article: int | None
+    trial_type: str | None
+    version: int
+
+
+class CaseRead(CaseSummary):
+    summary: str | None
+    exploitation_types: list[str]
+    allowed_actions: list[str]
+    facts: dict[str, Any]
+    persons: list[PartyOut]
+    timeline: list[TimelineEntry]
+
+
+class RelatedCase(BaseModel):
+    case_id: UUID
+    title: str
+    status: str
+    ward_code: str
+    shared: list[str] = Field(description="suspect_name_birth_year, phone, id_number")
+
+
+class RingCreate(_Strict):
+    name: str = Field(min_length=3, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    case_ids: list[UUID] = Field(default_factory=list, max_length=500)
+
+
+class RingCasesIn(_Strict):
+    case_ids: list[UUID] = Field(min_length=1, max_length=500)
+
+
+class RingRead(BaseModel):
+    id: UUID
+    name: str
+    description: str | None
+    province_code: str
+    created_at: datetime
+    cases: list[CaseSummary]
+    version: int
+
+
+class GraphNode(BaseModel):
+    id: str
+    kind: str = Field(description="case, person, phone or place")
+    label: str
+    attributes: dict[str, Any] = {}
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    kind: str
+
+
+class RingGraph(BaseModel):
+    ring_id: UUID
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class CaseworkKpis(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    ward_code: str | None
+    cases_opened: int
+    initiated_ratio: Figure
+    indicted_ratio: Figure
+    tried_ratio: Figure
+    trials: dict[str, int]
+    overdue: int
+    hotspots: dict[str, Any]
