@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from libs.contracts import casework, intake, interagency
+from libs.contracts import casework, intake, interagency, victim_support
 
 PAYLOADS: dict[str, type[BaseModel]] = {
     **intake.PAYLOADS,
     **casework.PAYLOADS,
+    **victim_support.PAYLOADS,
     **interagency.PAYLOADS,
 }
 

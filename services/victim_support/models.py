@@ -1,7 +1,30 @@
+"""victim_support's tables (schema ``victim_support``). Personal fields are encrypted; a person
+received twice is found through blind indexes (``victim_index``) and linked, not duplicated."""
+
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
 
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -12,3 +35,180 @@ platform = ServicePlatform(SCHEMA, metadata)
 
 class Base(DeclarativeBase):
     metadata = metadata
+
+
+class Victim(Base):
+    """A received person: presumed victim until identified (Law 53/2024/QH15)."""
+
+    __tablename__ = "victims"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    verification_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    full_name: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.full_name"))
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("victim_support.victims.date_of_birth")
+    )
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    age: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.phone"))
+    id_number: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.id_number"))
+    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
+    nationality: Mapped[str] = mapped_column(String(2))
+    is_minor: Mapped[bool | None] = mapped_column(Boolean)
+    needs: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    exploitation_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    case_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    notes: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.notes"))
+    identification_outcome: Mapped[str | None] = mapped_column(String(20))
+    deciding_agency: Mapped[str | None] = mapped_column(String(300))
+    document_ref: Mapped[str | None] = mapped_column(String(200))
+    identified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_protected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_supported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VictimIndex(Base):
+    """Blind indexes to find a person already received: ID number, name + date of birth."""
+
+    __tablename__ = "victim_index"
+    __table_args__ = (Index("ix_victim_index_kind_digest", "kind", "digest"),)
+
+    victim_id: Mapped[UUID] = mapped_column(
+        ForeignKey("victim_support.victims.id"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+
+
+class VictimSource(Base):
+    """Where a reception came from; the key makes reception from events exactly-once."""
+
+    __tablename__ = "victim_sources"
+
+    source_kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    source_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VictimEvent(Base):
+    """The person's timeline (statuses and actions; no personal data)."""
+
+    __tablename__ = "victim_events"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ProtectionMeasure(Base):
+    __tablename__ = "protection_measures"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    measures: Mapped[list[str]] = mapped_column(ARRAY(String(60)))
+    notes: Mapped[str | None] = mapped_column(
+        EncryptedText("victim_support.protection_measures.notes")
+    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Consent(Base):
+    """A consent given or withdrawn; the latest entry per (scope, org) is the one in force."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        Index("ix_consents_victim_scope", "victim_id", "scope", "org", "recorded_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"))
+    scope: Mapped[str] = mapped_column(String(30))
+    org: Mapped[str] = mapped_column(String(100), default="")
+    granted: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Support(Base):
+    """A support provided (Art. 37), by the state or by an NGO program; money in integer VND."""
+
+    __tablename__ = "supports"
+    __table_args__ = (UniqueConstraint("program_id", "external_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    amount_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    provided_on: Mapped[date] = mapped_column(Date, index=True)
+    provider_org: Mapped[str] = mapped_column(String(100))
+    program_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("victim_support.programs.id"), index=True
+    )
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Reintegration(Base):
+    """A follow-up visit on the way back into the community (tái hòa nhập cộng đồng)."""
+
+    __tablename__ = "reintegration_followups"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    checked_on: Mapped[date] = mapped_column(Date)
+    situation: Mapped[str] = mapped_column(EncryptedText("victim_support.reintegration.situation"))
+    employment: Mapped[str | None] = mapped_column(String(40))
+    schooling: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(EncryptedText("victim_support.reintegration.notes"))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Program(Base):
+    """A support program run by an NGO or international organisation."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    org: Mapped[str] = mapped_column(String(100), index=True)
+    funder: Mapped[str | None] = mapped_column(String(300))
+    support_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("program_id", "victim_id"),
+        UniqueConstraint("program_id", "external_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    program_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.programs.id"), index=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enrolled_by: Mapped[str] = mapped_column(String(200))

@@ -10,7 +10,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,19 +58,33 @@ def stack() -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(stack: None) -> str:
-    """A clean database: every service schema dropped, then migrated from empty to head."""
-    asyncio.run(_drop_schemas(TEST_DB_URL))
-    for service in services_with_migrations():
-        upgrade(service, TEST_DB_URL)
-    return TEST_DB_URL
+def database_url(stack: None) -> Iterator[str]:
+    """A database of this test session's own, migrated from empty to head, dropped at the end.
 
-
-async def _drop_schemas(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
+    Its own, so that test sessions running side by side (several checkouts, a developer and a
+    helper) never drop each other's schemas.
+    """
+    name = f"ctip_test_{uuid.uuid4().hex[:12]}"
+    url = TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_admin(TEST_DB_URL, f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    asyncio.run(
+        _admin(
+            url, "CREATE EXTENSION IF NOT EXISTS pg_trgm", "CREATE EXTENSION IF NOT EXISTS unaccent"
+        )
+    )
+    try:
         for service in services_with_migrations():
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{service}" CASCADE'))
+            upgrade(service, url)
+        yield url
+    finally:
+        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: str, *statements: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
     await engine.dispose()
 
 

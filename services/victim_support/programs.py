@@ -1,0 +1,369 @@
+"""NGO and international-organisation programs: registration, enrollments under consent,
+batches of service deliveries, and reports for donors.
+
+An NGO sees a person only through a pseudonymous reference (stable per organisation, useless to
+anyone else) and, while the person's consent to share with that NGO is in force, the little it
+needs to serve them. A withdrawn consent stops new enrollments and deliveries and hides the
+person's data from the NGO at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from openpyxl import Workbook
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal, Role
+from libs.common.crypto import BlindIndex
+from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
+from libs.common.ids import new_id
+from services.victim_support import domain, repository
+from services.victim_support.models import Enrollment, Program, Victim
+from services.victim_support.schemas import (
+    DeliveryBatchIn,
+    DeliveryBatchOut,
+    DeliveryItem,
+    DeliveryResult,
+    EnrollmentIn,
+    EnrollmentOut,
+    Period,
+    ProgramCreate,
+    ProgramRead,
+)
+from services.victim_support.service import Actor, add_support
+
+SHARE = domain.ConsentScope.share_with_ngo.value
+
+
+def victim_ref(index: BlindIndex, org: str, victim_id: UUID) -> str:
+    return "v-" + index.digest("ngo_ref", f"{org}:{victim_id}")[:16]
+
+
+def _own(principal: Principal, program: Program) -> None:
+    if principal.has_role(Role.admin):
+        return
+    if principal.has_role(Role.ngo) and principal.org == program.org:
+        return
+    raise Forbidden("this program belongs to another organisation")
+
+
+async def program_for(session: AsyncSession, principal: Principal, program_id: UUID) -> Program:
+    program = await repository.get_program(session, program_id)
+    if program is None:
+        raise NotFound("no such program")
+    if principal.has_role(Role.admin, Role.supervisor):
+        return program
+    if principal.has_role(Role.ngo) and principal.org == program.org:
+        return program
+    raise NotFound("no such program")
+
+
+async def create_program(session: AsyncSession, actor: Actor, data: ProgramCreate) -> ProgramRead:
+    principal = actor.principal
+    assert principal is not None
+    if not principal.has_role(Role.admin) and data.org != principal.org:
+        raise Forbidden("an NGO registers programs of its own organisation only")
+    program = Program(
+        id=new_id(),
+        name=data.name,
+        org=data.org,
+        funder=data.funder,
+        support_types=sorted({t.value for t in data.support_types}),
+        period_start=data.period.start,
+        period_end=data.period.end,
+        created_at=actor.now,
+        created_by=actor.sub,
+    )
+    session.add(program)
+    await session.flush()
+    return await read_program(session, actor, program.id)
+
+
+def _ngo_view(victim: Victim) -> dict[str, Any]:
+    """The least an NGO needs to serve a consenting person."""
+    return {
+        "full_name": victim.full_name,
+        "age_band": domain.age_band(
+            victim.age
+            if victim.age is not None
+            else (date.today().year - victim.birth_year if victim.birth_year else None)
+        ),
+        "sex": victim.sex,
+        "is_minor": victim.is_minor,
+        "needs": victim.needs,
+        "status": victim.status,
+    }
+
+
+async def read_program(session: AsyncSession, actor: Actor, program_id: UUID) -> ProgramRead:
+    principal = actor.principal
+    assert principal is not None
+    program = await program_for(session, principal, program_id)
+    enrollments = await repository.enrollments_of(session, program.id)
+    ids = [e.victim_id for e in enrollments]
+    consent = await repository.consents_for_org(session, ids, SHARE, program.org)
+    victims = await repository.victims_by_ids(session, ids)
+    shows_people = principal.has_role(Role.ngo) and principal.org == program.org
+    return ProgramRead(
+        id=program.id,
+        name=program.name,
+        org=program.org,
+        funder=program.funder,
+        support_types=program.support_types,
+        period=Period(start=program.period_start, end=program.period_end),
+        created_at=program.created_at,
+        enrollments=[
+            EnrollmentOut(
+                id=e.id,
+                victim_ref=victim_ref(actor.index, program.org, e.victim_id),
+                external_id=e.external_id,
+                enrolled_at=e.enrolled_at,
+                consent_active=consent.get(e.victim_id, False),
+                person=_ngo_view(victims[e.victim_id])
+                if shows_people and consent.get(e.victim_id, False)
+                else None,
+            )
+            for e in enrollments
+        ],
+    )
+
+
+async def enroll(
+    session: AsyncSession, actor: Actor, program_id: UUID, data: EnrollmentIn
+) -> EnrollmentOut:
+    principal = actor.principal
+    assert principal is not None
+    program = await program_for(session, principal, program_id)
+    _own(principal, program)
+    victim = await repository.get_victim(session, data.victim_id)
+    consented = victim is not None and await repository.consent_active(
+        session, victim.id, SHARE, program.org
+    )
+    if victim is None or not consented:
+        # One answer for "no such person" and "no consent": an NGO cannot probe for people.
+        raise Unprocessable(
+            "this person has not consented to share with your organisation",
+            errors=[
+                {"field": "victim_id", "message": "no consent to share with this organisation"}
+            ],
+        )
+    if await repository.enrolled_victims(session, program.id, [victim.id]):
+        raise Conflict("this person is already enrolled in the program")
+    enrollment = Enrollment(
+        id=new_id(),
+        program_id=program.id,
+        victim_id=victim.id,
+        external_id=data.external_id,
+        enrolled_at=actor.now,
+        enrolled_by=actor.sub,
+    )
+    session.add(enrollment)
+    await session.flush()
+    return EnrollmentOut(
+        id=enrollment.id,
+        victim_ref=victim_ref(actor.index, program.org, victim.id),
+        external_id=enrollment.external_id,
+        enrolled_at=enrollment.enrolled_at,
+        consent_active=True,
+        person=_ngo_view(victim),
+    )
+
+
+async def victim_for_ngo(
+    session: AsyncSession, principal: Principal, victim_id: UUID, program_id: UUID | None
+) -> Victim:
+    """The person, for an NGO acting through its own program with consent in force."""
+    if program_id is None:
+        raise Unprocessable(
+            "an NGO records supports through one of its programs",
+            errors=[{"field": "program_id", "message": "required for an NGO"}],
+        )
+    program = await program_for(session, principal, program_id)
+    _own(principal, program)
+    victim = await repository.get_victim(session, victim_id, for_update=True)
+    if (
+        victim is None
+        or not await repository.enrolled_victims(session, program.id, [victim_id])
+        or not await repository.consent_active(session, victim_id, SHARE, program.org)
+    ):
+        raise NotFound("no consenting person enrolled in this program with this id")
+    return victim
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "item", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+async def deliveries(
+    session: AsyncSession, actor: Actor, program_id: UUID, batch: DeliveryBatchIn
+) -> DeliveryBatchOut:
+    """Up to 1,000 deliveries, each judged on its own: a bad item is rejected with its reasons
+    and never blocks the good ones; an ``external_id`` seen before is a duplicate, not a second
+    delivery. Each good item is written under a savepoint."""
+    principal = actor.principal
+    assert principal is not None
+    program = await program_for(session, principal, program_id)
+    _own(principal, program)
+    parsed: list[DeliveryItem | None] = []
+    results: list[DeliveryResult | None] = []
+    for index, raw in enumerate(batch.items):
+        try:
+            parsed.append(DeliveryItem.model_validate(raw))
+            results.append(None)
+        except ValidationError as exc:
+            parsed.append(None)
+            external = raw.get("external_id") if isinstance(raw, dict) else None
+            results.append(
+                DeliveryResult(
+                    index=index,
+                    external_id=str(external)[:100] if external is not None else None,
+                    status="rejected",
+                    errors=_errors(exc),
+                )
+            )
+    items = [p for p in parsed if p is not None]
+    seen = await repository.supports_by_external_ids(
+        session, program.id, [i.external_id for i in items]
+    )
+    victim_ids = list({i.victim_id for i in items})
+    enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
+    consent = await repository.consents_for_org(session, victim_ids, SHARE, program.org)
+    victims = await repository.victims_by_ids(session, victim_ids)
+    in_batch: dict[str, UUID] = {}
+    for index, item in enumerate(parsed):
+        if item is None:
+            continue
+        if item.external_id in seen or item.external_id in in_batch:
+            first = (
+                seen[item.external_id].id
+                if item.external_id in seen
+                else in_batch[item.external_id]
+            )
+            results[index] = DeliveryResult(
+                index=index, external_id=item.external_id, status="duplicate", support_id=first
+            )
+            continue
+        reason = _refusal(item, program, enrolled, consent)
+        if reason is not None:
+            results[index] = DeliveryResult(
+                index=index, external_id=item.external_id, status="rejected", errors=[reason]
+            )
+            continue
+        try:
+            async with session.begin_nested():
+                support = await add_support(
+                    session,
+                    actor,
+                    victims[item.victim_id],
+                    support_type=item.type,
+                    amount_vnd=item.amount_vnd,
+                    provided_on=item.delivered_on,
+                    provider_org=program.org,
+                    program_id=program.id,
+                    external_id=item.external_id,
+                )
+                await session.flush()
+        except Unprocessable as exc:
+            results[index] = DeliveryResult(
+                index=index,
+                external_id=item.external_id,
+                status="rejected",
+                errors=exc.errors or [{"field": "type", "message": exc.detail}],
+            )
+            continue
+        in_batch[item.external_id] = support.id
+        results[index] = DeliveryResult(
+            index=index, external_id=item.external_id, status="created", support_id=support.id
+        )
+    final = [r for r in results if r is not None]
+    return DeliveryBatchOut(
+        created=sum(r.status == "created" for r in final),
+        duplicate=sum(r.status == "duplicate" for r in final),
+        rejected=sum(r.status == "rejected" for r in final),
+        results=final,
+    )
+
+
+def _refusal(
+    item: DeliveryItem, program: Program, enrolled: set[UUID], consent: dict[UUID, bool]
+) -> dict[str, str] | None:
+    if item.victim_id not in enrolled:
+        return {"field": "victim_id", "message": "not enrolled in this program"}
+    if not consent.get(item.victim_id, False):
+        return {
+            "field": "victim_id",
+            "message": "consent to share with this organisation withdrawn",
+        }
+    if item.type.value not in program.support_types:
+        return {"field": "type", "message": "not a support type of this program"}
+    if not program.period_start <= item.delivered_on <= program.period_end:
+        return {"field": "delivered_on", "message": "outside the program's period"}
+    return None
+
+
+async def report(session: AsyncSession, principal: Principal, program_id: UUID) -> dict[str, Any]:
+    """Counts, people and amounts by support type and month: figures only, no persons."""
+    program = await program_for(session, principal, program_id)
+    rows = await repository.program_report_rows(session, program.id)
+    lines = [
+        {"support_type": t, "month": m, "deliveries": n, "people": p, "amount_vnd": int(a)}
+        for t, m, n, a, p in rows
+    ]
+    return {
+        "program_id": str(program.id),
+        "name": program.name,
+        "org": program.org,
+        "funder": program.funder,
+        "period": {
+            "start": program.period_start.isoformat(),
+            "end": program.period_end.isoformat(),
+        },
+        "rows": lines,
+        "totals": {
+            "deliveries": sum(r["deliveries"] for r in lines),
+            "amount_vnd": sum(r["amount_vnd"] for r in lines),
+        },
+    }
+
+
+REPORT_COLUMNS = ("month", "support_type", "deliveries", "people", "amount_vnd")
+
+
+def report_csv(data: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(data["rows"])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is written as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def report_xlsx(data: dict[str, Any]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Deliveries"
+    sheet.append([_cell(data["name"]), _cell(data["org"]), _cell(data["funder"] or "")])
+    sheet.append([f"period {data['period']['start']} to {data['period']['end']}"])
+    sheet.append(list(REPORT_COLUMNS))
+    for row in data["rows"]:
+        sheet.append([_cell(row[c]) for c in REPORT_COLUMNS])
+    sheet.append(["total", "", data["totals"]["deliveries"], "", data["totals"]["amount_vnd"]])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

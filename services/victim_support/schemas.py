@@ -1,0 +1,309 @@
+"""Request and response models of the victim_support API (DESIGN.md section 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from libs.common.figures import Figure
+from libs.common.jurisdiction import is_ward_code
+from libs.common.text import normalize_id_number, normalize_phone
+from services.victim_support.domain import (
+    ConsentScope,
+    IdentificationOutcome,
+    Source,
+    SupportType,
+)
+
+Org = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Vnd = Annotated[int, Field(ge=0, le=10_000_000_000, description="integer VND")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _ward(value: str | None) -> str | None:
+    if value is not None and not is_ward_code(value):
+        raise ValueError("not a ward code of the current administrative units")
+    return value
+
+
+def _not_future(value: date | None) -> date | None:
+    if value is not None and value > datetime.now(UTC).date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+class PersonIn(_Strict):
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    age: int | None = Field(None, ge=0, le=120)
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    phone: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=20)
+    hometown_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
+    notes: str | None = Field(None, max_length=5000)
+
+    _w = field_validator("hometown_ward_code")(_ward)
+    _d = field_validator("date_of_birth")(_not_future)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        normalised = normalize_phone(value)
+        if normalised is None:
+            raise ValueError("not a phone number")
+        return normalised
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        normalised = normalize_id_number(value)
+        if not 6 <= len(normalised) <= 20:
+            raise ValueError("not an ID or passport number")
+        return normalised
+
+    @model_validator(mode="after")
+    def _dob_xor_age(self) -> PersonIn:
+        if self.date_of_birth is not None and self.age is not None:
+            raise ValueError("give date_of_birth or age, not both")
+        return self
+
+
+class VictimCreate(_Strict):
+    source: Source
+    received_at: datetime
+    ward_code: str = Field(pattern=r"^\d{5}$", description="where the person is received")
+    person: PersonIn
+    is_minor: bool | None = None
+    nationality: str = Field("VN", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    case_id: UUID | None = None
+    needs: list[SupportType] = Field(default_factory=list, max_length=11)
+
+    _w = field_validator("ward_code")(_ward)
+
+    @field_validator("received_at")
+    @classmethod
+    def _received(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a timezone (RFC 3339)")
+        if value > datetime.now(UTC):
+            raise ValueError("must not be in the future")
+        return value
+
+
+class IdentificationIn(_Strict):
+    outcome: IdentificationOutcome
+    deciding_agency: str = Field(min_length=3, max_length=300)
+    document_ref: str = Field(min_length=1, max_length=200)
+
+
+class ProtectionIn(_Strict):
+    measures: list[
+        Literal[
+            "safe_shelter",
+            "identity_protection",
+            "police_protection",
+            "relocation",
+            "protection_of_relatives",
+            "other",
+        ]
+    ] = Field(min_length=1, max_length=6)
+    notes: str | None = Field(None, max_length=5000)
+
+
+class ConsentIn(_Strict):
+    scope: ConsentScope
+    granted: bool
+    org: Org | None = None
+
+    @model_validator(mode="after")
+    def _ngo_needs_org(self) -> ConsentIn:
+        if self.scope is ConsentScope.share_with_ngo and not self.org:
+            raise ValueError("share_with_ngo names the organisation (org)")
+        return self
+
+
+class SupportIn(_Strict):
+    type: SupportType
+    amount_vnd: Vnd = 0
+    provided_on: date
+    provider_org: Org
+    program_id: UUID | None = None
+
+    _d = field_validator("provided_on")(_not_future)
+
+
+class ReintegrationIn(_Strict):
+    checked_on: date
+    situation: str = Field(min_length=3, max_length=5000)
+    employment: Literal["employed", "self_employed", "training", "unemployed", "unknown"] | None = (
+        None
+    )
+    schooling: Literal["in_school", "not_in_school", "not_applicable", "unknown"] | None = None
+    notes: str | None = Field(None, max_length=5000)
+    closed: bool = False
+
+    _d = field_validator("checked_on")(_not_future)
+
+
+class ConsentOut(BaseModel):
+    scope: str
+    org: str | None
+    granted: bool
+    recorded_at: datetime
+
+
+class SupportOut(BaseModel):
+    id: UUID
+    type: str
+    amount_vnd: int
+    provided_on: date
+    provider_org: str
+    program_id: UUID | None
+
+
+class TimelineEntry(BaseModel):
+    action: str
+    from_status: str | None
+    to_status: str
+    at: datetime
+    by: str
+    details: dict[str, Any]
+
+
+class VictimSummary(BaseModel):
+    """What a supervisor may see: figures and statuses, no personal data."""
+
+    id: UUID
+    status: str
+    source: str
+    ward_code: str | None
+    province_code: str
+    received_at: datetime
+    verification_due_at: datetime
+    overdue: bool
+    is_minor: bool | None
+    nationality: str
+    case_ids: list[UUID]
+    version: int
+
+
+class PersonOut(BaseModel):
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    age: int | None = None
+    sex: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    hometown_ward_code: str | None = None
+    notes: str | None = None
+
+
+class VictimRead(VictimSummary):
+    person: PersonOut | None
+    needs: list[str]
+    entitled_supports: list[str]
+    identification: dict[str, Any] | None
+    protection: list[dict[str, Any]]
+    supports: list[SupportOut]
+    consents: list[ConsentOut]
+    reintegration: list[dict[str, Any]]
+    timeline: list[TimelineEntry]
+
+
+class Period(_Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class ProgramCreate(_Strict):
+    name: str = Field(min_length=3, max_length=300)
+    org: Org
+    funder: str | None = Field(None, max_length=300)
+    support_types: list[SupportType] = Field(min_length=1, max_length=11)
+    period: Period
+
+
+class EnrollmentOut(BaseModel):
+    id: UUID
+    victim_ref: str = Field(description="pseudonymous reference, stable for this organisation")
+    external_id: str
+    enrolled_at: datetime
+    consent_active: bool
+    person: dict[str, Any] | None = Field(description="only while consent to share is in force")
+
+
+class ProgramRead(BaseModel):
+    id: UUID
+    name: str
+    org: str
+    funder: str | None
+    support_types: list[str]
+    period: Period
+    created_at: datetime
+    enrollments: list[EnrollmentOut]
+
+
+class EnrollmentIn(_Strict):
+    victim_id: UUID
+    external_id: str = Field(min_length=1, max_length=100)
+
+
+class DeliveryItem(_Strict):
+    external_id: str = Field(min_length=1, max_length=100)
+    victim_id: UUID
+    type: SupportType
+    amount_vnd: Vnd = 0
+    delivered_on: date
+
+    _d = field_validator("delivered_on")(_not_future)
+
+
+class DeliveryBatchIn(_Strict):
+    items: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000, description="each validated on its own"
+    )
+
+
+class DeliveryResult(BaseModel):
+    index: int
+    external_id: str | None
+    status: Literal["created", "duplicate", "rejected"]
+    support_id: UUID | None = None
+    errors: list[dict[str, str]] = []
+
+
+class DeliveryBatchOut(BaseModel):
+    created: int
+    duplicate: int
+    rejected: int
+    results: list[DeliveryResult]
+
+
+class VictimKpis(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    ward_code: str | None
+    received: int
+    verified_ratio: Figure
+    identified_within_deadline_ratio: Figure
+    protected_ratio: Figure
+    supported_ratio: Figure
+    overdue: int
+    by_status: dict[str, int]
+    hotspots: dict[str, Any]
