@@ -361,6 +361,31 @@ async def get_missing_person(
 
 
 @router.post(
+    "/missing-persons/{missing_person_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    tags=["missing persons"],
+)
+async def message_missing_person_reporter(
+    missing_person_id: UUID,
+    body: MessageIn,
+    principal: Officer,
+    request: Request,
+    session: DbSession,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Write to the family who reported; they read it through their receipt."""
+    actor = _actor(request, principal)
+    return await platform.idempotency.run(
+        session,
+        request,
+        idempotency_key,
+        principal.sub,
+        lambda: missing_persons.message_reporter(session, actor, missing_person_id, body.body),
+    )
+
+
+@router.post(
     "/missing-persons/{missing_person_id}/resolution",
     response_model=MissingPersonSummary,
     tags=["missing persons"],

@@ -39,13 +39,14 @@ async def intake_kpis(
 ) -> IntakeKpis:
     if ward_code is not None and not principal.covers(ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
-    tip_conditions: list[ColumnElement[bool]] = [
+    area: list[ColumnElement[bool]] = [
         jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
     ]
     mp_conditions: list[ColumnElement[bool]] = [repository.missing_person_scope(principal)]
     if ward_code:
-        tip_conditions.append(Tip.incident_ward_code == ward_code)
+        area.append(Tip.incident_ward_code == ward_code)
         mp_conditions.append(MissingPerson.last_seen_ward_code == ward_code)
+    tip_conditions = list(area)
     if period_from:
         tip_conditions.append(Tip.received_at >= _start(period_from))
         mp_conditions.append(MissingPerson.reported_at >= _start(period_from))
@@ -55,6 +56,8 @@ async def intake_kpis(
         mp_conditions.append(MissingPerson.reported_at < end)
 
     counts = await repository.tip_figures(session, tip_conditions, now)
+    # The deadline picture is of now, whatever the period: every open tip in the area.
+    open_now = await repository.tip_figures(session, area, now)
     hotspots = await repository.tip_hotspots(session, tip_conditions)
     reported, still_open = await repository.missing_person_figures(session, mp_conditions)
     received = counts["received"]
@@ -68,8 +71,8 @@ async def intake_kpis(
         resolved_within_deadline_ratio=ratio(
             counts["on_time"], counts["resolved"] + counts["overdue"]
         ),
-        overdue=counts["overdue"],
-        due_soon=counts["due_soon"],
+        overdue=open_now["overdue"],
+        due_soon=open_now["due_soon"],
         missing_persons_reported=reported,
         missing_persons_open=still_open,
         hotspots=hotspots,

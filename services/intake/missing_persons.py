@@ -16,8 +16,9 @@ from libs.common.jurisdiction import province_of
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
 from libs.contracts.interagency import FoundPerson, MatchFound
 from services.intake import domain, repository
-from services.intake.models import MissingPerson, PossibleMatch, platform
+from services.intake.models import Message, MissingPerson, PossibleMatch, platform
 from services.intake.schemas import (
+    MessageOut,
     MissingPersonCreate,
     MissingPersonCreated,
     MissingPersonRead,
@@ -26,9 +27,10 @@ from services.intake.schemas import (
     ReporterOut,
     ResolutionIn,
 )
-from services.intake.service import Actor, issue_receipt
+from services.intake.service import TO_REPORTER, Actor, issue_receipt, message_out
 
 OFFICERS = (Role.intake_officer, Role.investigator)
+KIND = "missing_person"
 
 
 async def report(
@@ -62,7 +64,7 @@ async def report(
     )
     session.add(mp)
     await session.flush()
-    code = await issue_receipt(session, actor, "missing_person", mp.id)
+    code = await issue_receipt(session, actor, KIND, mp.id)
     await platform.outbox.add(
         session,
         "intake.missing_person.reported",
@@ -110,6 +112,7 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
         raise NotFound("no such missing-person report")
     names_only = not principal.has_role(*OFFICERS)
     matches = await repository.matches_of(session, mp.id)
+    messages = [] if names_only else await repository.messages_of(session, KIND, mp.id)
     await platform.audit.record(
         session,
         actor=principal,
@@ -135,6 +138,7 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
         else ReporterOut(name=mp.reporter_name, phone=mp.reporter_phone, email=mp.reporter_email),
         resolution_notes=None if names_only else mp.resolution_notes,
         resolved_at=mp.resolved_at,
+        messages=[message_out(m) for m in messages],
         possible_matches=[
             PossibleMatchOut(
                 match_id=m.id,
@@ -188,6 +192,31 @@ async def resolve(
     )
     counts = await repository.match_counts(session, [mp.id])
     return summary(mp, counts.get(mp.id, 0))
+
+
+async def message_reporter(
+    session: AsyncSession, actor: Actor, mp_id: UUID, body: str
+) -> MessageOut:
+    """A word to the family who reported, read through their receipt."""
+    principal = actor.principal
+    assert principal is not None
+    mp = await repository.get_missing_person(session, mp_id)
+    if mp is None:
+        raise NotFound("no such missing-person report")
+    if not principal.covers(mp.last_seen_ward_code):
+        raise Forbidden("this report is outside your jurisdiction")
+    message = Message(
+        id=new_id(),
+        subject_kind=KIND,
+        subject_id=mp.id,
+        direction=TO_REPORTER,
+        body=body,
+        author=actor.sub,
+        created_at=actor.now,
+    )
+    session.add(message)
+    await session.flush()
+    return message_out(message)
 
 
 async def record_match(session: AsyncSession, match: MatchFound) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
@@ -85,11 +85,12 @@ class PersonIn(_Strict):
 
     _id = field_validator("id_number")(_id_number)
 
-    @model_validator(mode="after")
-    def _one_of_dob_or_age(self) -> PersonIn:
-        if self.date_of_birth is not None and self.age is not None:
+    @field_validator("age")
+    @classmethod
+    def _not_both(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("date_of_birth") is not None:
             raise ValueError("give date_of_birth or age, not both")
-        return self
+        return value
 
 
 class ReporterIn(_Strict):
@@ -171,14 +172,18 @@ class ExtensionIn(_Strict):
 
 class VerificationIn(_Strict):
     outcome: VerificationOutcome
-    duplicate_of: UUID | None = None
+    duplicate_of: UUID | None = Field(None, validate_default=True)
     notes: str | None = Field(None, max_length=5000)
 
-    @model_validator(mode="after")
-    def _duplicate_needs_original(self) -> VerificationIn:
-        if (self.outcome is VerificationOutcome.duplicate) != (self.duplicate_of is not None):
+    @field_validator("duplicate_of")
+    @classmethod
+    def _duplicate_needs_original(cls, value: UUID | None, info: ValidationInfo) -> UUID | None:
+        outcome = info.data.get("outcome")
+        if outcome is not None and (outcome is VerificationOutcome.duplicate) != (
+            value is not None
+        ):
             raise ValueError("duplicate_of is required for, and only for, outcome duplicate")
-        return self
+        return value
 
 
 class PersonOut(BaseModel):
@@ -250,7 +255,7 @@ class MissingPersonCreate(_Strict):
     full_name: Name
     sex: Sex
     date_of_birth: date | None = None
-    age: Age | None = None
+    age: Age | None = Field(None, validate_default=True)
     last_seen_at: datetime
     last_seen_ward_code: WardCode
     hometown_ward_code: WardCode | None = None
@@ -274,11 +279,14 @@ class MissingPersonCreate(_Strict):
             raise ValueError("must not be in the future")
         return value
 
-    @model_validator(mode="after")
-    def _dob_or_age(self) -> MissingPersonCreate:
-        if (self.date_of_birth is None) == (self.age is None):
+    @field_validator("age")
+    @classmethod
+    def _exactly_one(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if "date_of_birth" not in info.data:
+            return value  # the date of birth itself was invalid and is reported on its own
+        if (info.data["date_of_birth"] is None) == (value is None):
             raise ValueError("give exactly one of date_of_birth or age")
-        return self
+        return value
 
 
 class MissingPersonCreated(BaseModel):
@@ -322,6 +330,7 @@ class MissingPersonRead(MissingPersonSummary):
     reporter: ReporterOut | None = None
     resolution_notes: str | None = None
     resolved_at: datetime | None = None
+    messages: list[MessageOut]
     possible_matches: list[PossibleMatchOut]
 
 

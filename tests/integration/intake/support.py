@@ -1,0 +1,120 @@
+"""Synthetic data and small helpers shared by intake's integration tests.
+
+All tests of a session share one database, so each test that counts or lists works in a ward
+of its own (:func:`fresh_ward`) or filters by the ids it created.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common.jurisdiction import province_of, wards_of
+
+HANOI = "01"
+HAI_BA_TRUNG = "00256"  # Phường Hai Bà Trưng, Hà Nội
+HCMC = "79"
+VUNG_TAU = "26506"  # Phường Vũng Tàu, province 79
+assert province_of(HAI_BA_TRUNG) == HANOI and province_of(VUNG_TAU) == HCMC
+
+_spare_wards = iter(w for w in wards_of(HANOI) if w != HAI_BA_TRUNG)
+
+
+def fresh_ward() -> str:
+    """A ward of Hà Nội that no other test of this session uses."""
+    return next(_spare_wards)
+
+
+def random_mobile() -> str:
+    """A Vietnamese mobile number, local format, unique enough for one session."""
+    return "09" + "".join(str(secrets.randbelow(10)) for _ in range(8))
+
+
+def random_cccd() -> str:
+    return "0" + "".join(str(secrets.randbelow(10)) for _ in range(11))
+
+
+_counter = itertools.count(1)
+
+
+def tip_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "hotline",
+        "description": f"Synthetic tip {next(_counter)}: a broker promises restaurant work abroad.",
+        "incident_ward_code": HAI_BA_TRUNG,
+    }
+    body.update(overrides)
+    return body
+
+
+async def file_tip(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post("/v1/tips", json=tip_body(**overrides), headers=headers or {})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+CLASSIFICATION = {"trafficking_related": "yes", "priority": "normal"}
+
+
+async def classify(
+    client: httpx.AsyncClient, headers: dict[str, str], tip_id: str, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/v1/tips/{tip_id}/classification", json={**CLASSIFICATION, **overrides}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    summary: dict[str, Any] = response.json()
+    return summary
+
+
+async def verify(
+    client: httpx.AsyncClient, headers: dict[str, str], tip_id: str, outcome: str, **extra: Any
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/tips/{tip_id}/verification", json={"outcome": outcome, **extra}, headers=headers
+    )
+
+
+async def outbox_events(db: AsyncEngine, key: str) -> list[tuple[str, dict[str, Any]]]:
+    """(type, data) of the outbox rows of one aggregate, oldest first."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT type, event FROM intake.outbox WHERE key = :key ORDER BY seq"),
+            {"key": key},
+        )
+        return [(row.type, row.event["data"]) for row in rows]
+
+
+async def outbox_types(db: AsyncEngine, key: str) -> list[str]:
+    return [t for t, _ in await outbox_events(db, key)]
+
+
+async def set_clock(
+    db: AsyncEngine, tip_id: str | UUID, *, received_at: datetime, due_at: datetime
+) -> None:
+    """Move a tip's receipt and deadline, as if it had been filed earlier."""
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE intake.tips SET received_at = :received, resolution_due_at = :due"
+                " WHERE id = :id"
+            ),
+            {"received": received_at, "due": due_at, "id": str(tip_id)},
+        )
+
+
+async def tip_row(db: AsyncEngine, tip_id: str) -> Any:
+    async with db.connect() as conn:
+        return (
+            await conn.execute(text("SELECT * FROM intake.tips WHERE id = :id"), {"id": tip_id})
+        ).one()

@@ -1,0 +1,294 @@
+"""Intake's pure rules: the legal clock (Criminal Procedure Code Art. 147), the action table,
+verification outcomes, overdue/due-soon boundaries and birth years."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+
+from services.intake.domain import (
+    ALLOWED_ACTIONS,
+    VERIFICATION_STATUS,
+    ExtensionKind,
+    MissingPersonStatus,
+    RuleViolation,
+    TipAction,
+    TipStatus,
+    VerificationOutcome,
+    birth_year,
+    check_action,
+    check_resolvable,
+    extend,
+    is_due_soon,
+    is_overdue,
+    resolution_due_at,
+)
+
+RECEIVED = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
+COMPLEX = ExtensionKind.complex_case
+PROCURACY = ExtensionKind.procuracy
+
+
+# The legal clock ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "extensions", "due"),
+    [
+        (RECEIVED, [], RECEIVED + timedelta(days=20)),
+        (RECEIVED, [COMPLEX], datetime(2026, 3, 10, 9, 30, tzinfo=UTC)),
+        (RECEIVED, [PROCURACY], datetime(2026, 3, 30, 9, 30, tzinfo=UTC)),
+        (RECEIVED, [COMPLEX, PROCURACY], datetime(2026, 5, 10, 9, 30, tzinfo=UTC)),
+        (RECEIVED, [PROCURACY, COMPLEX], datetime(2026, 5, 10, 9, 30, tzinfo=UTC)),
+        # Calendar months, not 60 days: 31 December + 2 months is the end of February.
+        (
+            datetime(2025, 12, 31, tzinfo=UTC),
+            [COMPLEX],
+            datetime(2026, 2, 28, tzinfo=UTC),
+        ),
+    ],
+    ids=["20-days", "complex", "procuracy-on-20-days", "procuracy-on-complex", "order", "eom"],
+)
+def test_resolution_due_at_follows_article_147(
+    received: datetime, extensions: list[ExtensionKind], due: datetime
+) -> None:
+    assert resolution_due_at(received, extensions) == due
+
+
+@pytest.mark.parametrize(
+    ("kind", "granted", "current_due", "new_due"),
+    [
+        (COMPLEX, [], RECEIVED + timedelta(days=20), RECEIVED + relativedelta(months=2)),
+        (
+            PROCURACY,
+            [],
+            RECEIVED + timedelta(days=20),
+            RECEIVED + timedelta(days=20) + relativedelta(months=2),
+        ),
+        (
+            PROCURACY,
+            [COMPLEX],
+            RECEIVED + relativedelta(months=2),
+            RECEIVED + relativedelta(months=4),
+        ),
+    ],
+    ids=["complex", "procuracy-on-20-days", "procuracy-on-complex"],
+)
+def test_an_extension_moves_the_deadline(
+    kind: ExtensionKind, granted: list[ExtensionKind], current_due: datetime, new_due: datetime
+) -> None:
+    extension = extend(
+        kind=kind, received_at=RECEIVED, granted=granted, current_due_at=current_due, now=RECEIVED
+    )
+    assert extension.kind is kind
+    assert extension.new_due_at == new_due
+
+
+def test_an_extension_requested_exactly_5_days_before_the_deadline_is_granted() -> None:
+    due = RECEIVED + timedelta(days=20)
+    extension = extend(
+        kind=COMPLEX, received_at=RECEIVED, granted=[], current_due_at=due, now=due - timedelta(5)
+    )
+    assert extension.new_due_at == RECEIVED + relativedelta(months=2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "granted", "current_due", "now", "rule"),
+    [
+        (
+            COMPLEX,
+            [],
+            RECEIVED + timedelta(days=20),
+            RECEIVED + timedelta(days=15, seconds=1),
+            "at least 5 days before the deadline",
+        ),
+        (
+            PROCURACY,
+            [COMPLEX],
+            RECEIVED + relativedelta(months=2),
+            RECEIVED + relativedelta(months=2) - timedelta(days=1),
+            "Art. 147(3)",
+        ),
+        (
+            COMPLEX,
+            [],
+            RECEIVED + timedelta(days=20),
+            RECEIVED + timedelta(days=25),
+            "at least 5 days before the deadline",
+        ),
+        (
+            COMPLEX,
+            [COMPLEX],
+            RECEIVED + relativedelta(months=2),
+            RECEIVED,
+            "already granted",
+        ),
+        (
+            PROCURACY,
+            [PROCURACY],
+            RECEIVED + timedelta(days=20) + relativedelta(months=2),
+            RECEIVED,
+            "already granted",
+        ),
+        (
+            COMPLEX,
+            [PROCURACY],
+            RECEIVED + timedelta(days=20) + relativedelta(months=2),
+            RECEIVED,
+            "cannot follow the procuracy",
+        ),
+        (
+            COMPLEX,
+            [],
+            RECEIVED + relativedelta(months=3),
+            RECEIVED,
+            "would not move the deadline",
+        ),
+    ],
+    ids=[
+        "late-by-a-second",
+        "late-procuracy",
+        "after-the-deadline",
+        "complex-twice",
+        "procuracy-twice",
+        "complex-after-procuracy",
+        "no-effect",
+    ],
+)
+def test_an_extension_the_law_does_not_allow_is_refused_naming_the_rule(
+    kind: ExtensionKind,
+    granted: list[ExtensionKind],
+    current_due: datetime,
+    now: datetime,
+    rule: str,
+) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        extend(
+            kind=kind, received_at=RECEIVED, granted=granted, current_due_at=current_due, now=now
+        )
+    assert rule in refused.value.reason
+
+
+# Actions by status -------------------------------------------------------------------------------
+
+EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
+    TipStatus.received: {
+        TipAction.classify,
+        TipAction.extend,
+        TipAction.message_reporter,
+        TipAction.reporter_message,
+    },
+    TipStatus.triaged: {
+        TipAction.classify,
+        TipAction.verify,
+        TipAction.extend,
+        TipAction.message_reporter,
+        TipAction.reporter_message,
+    },
+    TipStatus.verified: {TipAction.message_reporter, TipAction.reporter_message},
+    TipStatus.closed: {TipAction.message_reporter},
+}
+
+
+def test_the_action_table_covers_every_status() -> None:
+    assert set(ALLOWED_ACTIONS) == set(TipStatus)
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [(s, a) for s, a in itertools.product(TipStatus, TipAction) if a in EXPECTED_ACTIONS[s]],
+)
+def test_an_allowed_action_passes(status: TipStatus, action: TipAction) -> None:
+    check_action(status, action)
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [(s, a) for s, a in itertools.product(TipStatus, TipAction) if a not in EXPECTED_ACTIONS[s]],
+)
+def test_a_refused_action_lists_the_allowed_ones(status: TipStatus, action: TipAction) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        check_action(status, action)
+    assert refused.value.allowed == sorted(a.value for a in EXPECTED_ACTIONS[status])
+    assert status.value in refused.value.reason and action.value in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (VerificationOutcome.substantiated, TipStatus.verified),
+        (VerificationOutcome.unsubstantiated, TipStatus.closed),
+        (VerificationOutcome.referred, TipStatus.closed),
+        (VerificationOutcome.duplicate, TipStatus.closed),
+    ],
+)
+def test_a_verification_outcome_sets_the_status(
+    outcome: VerificationOutcome, status: TipStatus
+) -> None:
+    assert VERIFICATION_STATUS[outcome] is status
+
+
+def test_every_verification_outcome_has_a_status() -> None:
+    assert set(VERIFICATION_STATUS) == set(VerificationOutcome)
+
+
+# Overdue and due soon ----------------------------------------------------------------------------
+
+DUE = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("now", "overdue", "due_soon"),
+    [
+        (DUE - timedelta(days=5) - SECOND, False, False),
+        (DUE - timedelta(days=5), False, True),
+        (DUE - SECOND, False, True),
+        (DUE, False, True),
+        (DUE + SECOND, True, False),
+        (DUE + timedelta(days=30), True, False),
+    ],
+    ids=["5-days-and-a-second-before", "5-days-before", "a-second-before", "at", "after", "late"],
+)
+@pytest.mark.parametrize("status", sorted(TipStatus))
+def test_overdue_and_due_soon_boundaries_for_open_tips_only(
+    status: TipStatus, now: datetime, overdue: bool, due_soon: bool
+) -> None:
+    is_open = status in (TipStatus.received, TipStatus.triaged)
+    assert is_overdue(status, DUE, now) is (overdue and is_open)
+    assert is_due_soon(status, DUE, now) is (due_soon and is_open)
+
+
+# Missing persons and birth years -----------------------------------------------------------------
+
+
+def test_an_open_missing_person_report_can_be_resolved() -> None:
+    check_resolvable(MissingPersonStatus.open)
+
+
+def test_a_resolved_missing_person_report_cannot_be_resolved_again() -> None:
+    with pytest.raises(RuleViolation, match="already resolved"):
+        check_resolvable(MissingPersonStatus.resolved)
+
+
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("date_of_birth", "age", "year"),
+    [
+        (date(2008, 12, 31), None, 2008),
+        (None, 17, 2009),
+        (None, 0, 2026),
+        (date(2008, 12, 31), 30, 2008),
+        (None, None, None),
+    ],
+    ids=["date", "age", "newborn", "date-wins", "unknown"],
+)
+def test_birth_year_from_a_date_of_birth_or_an_age(
+    date_of_birth: date | None, age: int | None, year: int | None
+) -> None:
+    assert birth_year(date_of_birth, age, AT) == year

@@ -1,0 +1,269 @@
+"""Validation of intake's request bodies: what is normalised, what is refused and where."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from services.intake.schemas import (
+    MissingPersonCreate,
+    PersonIn,
+    ReporterIn,
+    TipCreate,
+    VerificationIn,
+)
+
+WARD = "00256"  # Phường Hai Bà Trưng, Hà Nội
+
+
+def refused_fields(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate(data)
+    return [".".join(str(p) for p in e["loc"]) for e in refused.value.errors()]
+
+
+# Persons named in a tip --------------------------------------------------------------------------
+
+PERSON = {"role": "victim", "full_name": "Lò Thị Mai"}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"date_of_birth": "2008-03-14"}, {"age": 17}],
+    ids=["neither", "date-of-birth", "age"],
+)
+def test_a_person_may_give_a_date_of_birth_or_an_age_or_neither(extra: dict[str, Any]) -> None:
+    PersonIn.model_validate({**PERSON, **extra})
+
+
+def test_a_person_with_both_a_date_of_birth_and_an_age_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        PersonIn.model_validate({**PERSON, "date_of_birth": "2008-03-14", "age": 17})
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "0912345678",
+        "0912 345 678",
+        "0912.345.678",
+        "+84912345678",
+        "+84 912 345 678",
+        "84912345678",
+        "0084912345678",
+        "(+84) 912-345-678",
+        "+84 0912 345 678",
+    ],
+)
+def test_a_vietnamese_phone_number_is_normalised_to_e164(phone: str) -> None:
+    assert PersonIn.model_validate({**PERSON, "phone": phone}).phone == "+84912345678"
+
+
+@pytest.mark.parametrize("phone", ["12", "abc", "+1234567890123456789"])
+def test_an_absurd_phone_number_is_refused(phone: str) -> None:
+    assert refused_fields(PersonIn, {**PERSON, "phone": phone}) == ["phone"]
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("001090001234", "001090001234"),
+        ("001 090 001 234", "001090001234"),
+        ("123456789", "123456789"),
+        ("123-456-789", "123456789"),
+        ("b1234567", "B1234567"),
+        ("C 1234567", "C1234567"),
+        ("AB123456789", "AB123456789"),
+    ],
+    ids=["cccd", "cccd-spaced", "cmnd", "cmnd-dashed", "passport", "passport-spaced", "2-letters"],
+)
+def test_an_id_number_is_a_cccd_a_cmnd_or_a_passport(given: str, stored: str) -> None:
+    assert PersonIn.model_validate({**PERSON, "id_number": given}).id_number == stored
+
+
+@pytest.mark.parametrize(
+    "id_number", ["12345678", "1234567890", "12345678901", "1234567890123", "C12345", "ABC123456"]
+)
+def test_an_id_number_of_another_shape_is_refused(id_number: str) -> None:
+    assert refused_fields(PersonIn, {**PERSON, "id_number": id_number}) == ["id_number"]
+
+
+@pytest.mark.parametrize("ward", ["99999", "0025", "002560", "01", "abcde"])
+def test_an_unknown_hometown_ward_is_refused(ward: str) -> None:
+    assert refused_fields(PersonIn, {**PERSON, "hometown_ward_code": ward}) == [
+        "hometown_ward_code"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"role": "bystander"}, "role"),
+        ({"full_name": "   "}, "full_name"),
+        ({"full_name": "x" * 201}, "full_name"),
+        ({"age": -1}, "age"),
+        ({"age": 121}, "age"),
+        ({"sex": "unspecified"}, "sex"),
+        ({"date_of_birth": (date.today() + timedelta(days=2)).isoformat()}, "date_of_birth"),
+        ({"notes": "x" * 2001}, "notes"),
+        ({"ethnicity": "Thái"}, "ethnicity"),
+    ],
+)
+def test_an_invalid_person_field_is_refused_by_name(change: dict[str, Any], field: str) -> None:
+    assert field in refused_fields(PersonIn, {**PERSON, **change})
+
+
+def test_the_reporter_phone_is_normalised_too() -> None:
+    assert ReporterIn.model_validate({"phone": "0912 345 678"}).phone == "+84912345678"
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.vn"])
+def test_a_reporter_email_that_is_not_an_address_is_refused(email: str) -> None:
+    assert refused_fields(ReporterIn, {"email": email}) == ["email"]
+
+
+# Tips --------------------------------------------------------------------------------------------
+
+TIP = {"channel": "hotline", "description": "Synthetic: a broker recruits girls for work."}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"description": "x" * 10},
+        {"description": "x" * 20000},
+        {"persons": [PERSON] * 50},
+        {"exploitation_types": ["forced_labour"] * 9},
+        {"incident_ward_code": WARD, "destination_country": "CN"},
+    ],
+    ids=["shortest", "longest", "50-persons", "9-types", "located"],
+)
+def test_a_tip_within_the_limits_is_accepted(change: dict[str, Any]) -> None:
+    TipCreate.model_validate({**TIP, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"description": "x" * 9}, "description"),
+        ({"description": "x" * 20001}, "description"),
+        ({"description": " " * 12}, "description"),
+        ({"persons": [PERSON] * 51}, "persons"),
+        ({"exploitation_types": ["forced_labour"] * 10}, "exploitation_types"),
+        ({"exploitation_types": ["baby_selling"]}, "exploitation_types.0"),
+        ({"destination_country": "cn"}, "destination_country"),
+        ({"destination_country": "CHN"}, "destination_country"),
+        ({"channel": "fax"}, "channel"),
+        ({"incident_ward_code": "99999"}, "incident_ward_code"),
+        ({"occurred_on": (date.today() + timedelta(days=2)).isoformat()}, "occurred_on"),
+        ({"persons": [{**PERSON, "phone": "12"}]}, "persons.0.phone"),
+    ],
+)
+def test_a_tip_beyond_the_limits_is_refused_by_field(change: dict[str, Any], field: str) -> None:
+    assert field in refused_fields(TipCreate, {**TIP, **change})
+
+
+# Verification ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"outcome": "substantiated"},
+        {"outcome": "unsubstantiated", "notes": "no trace of the broker"},
+        {"outcome": "referred"},
+        {"outcome": "duplicate", "duplicate_of": str(uuid.uuid4())},
+    ],
+)
+def test_a_verification_names_the_original_only_for_a_duplicate(data: dict[str, Any]) -> None:
+    VerificationIn.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"outcome": "duplicate"},
+        {"outcome": "substantiated", "duplicate_of": str(uuid.uuid4())},
+        {"outcome": "referred", "duplicate_of": str(uuid.uuid4())},
+    ],
+)
+def test_duplicate_of_is_required_for_and_only_for_a_duplicate(data: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="duplicate_of"):
+        VerificationIn.model_validate(data)
+
+
+# Missing persons ---------------------------------------------------------------------------------
+
+MISSING = {
+    "full_name": "Lò Thị Mai",
+    "sex": "female",
+    "age": 16,
+    "last_seen_at": "2026-01-05T18:00:00+07:00",
+    "last_seen_ward_code": WARD,
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"age": None, "date_of_birth": "2009-08-20"},
+        {"last_seen_at": "2026-01-05T11:00:00Z"},
+        {"hometown_ward_code": WARD, "phone": "0912 345 678", "id_number": "001209001234"},
+    ],
+    ids=["age", "date-of-birth", "utc", "contacts"],
+)
+def test_a_missing_person_report_is_accepted(change: dict[str, Any]) -> None:
+    report = MissingPersonCreate.model_validate({**MISSING, **change})
+    assert report.last_seen_at.tzinfo is not None
+
+
+def test_a_missing_person_phone_is_normalised() -> None:
+    report = MissingPersonCreate.model_validate({**MISSING, "phone": "0912 345 678"})
+    assert report.phone == "+84912345678"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"age": None}, {"date_of_birth": "2009-08-20"}],
+    ids=["neither", "both"],
+)
+def test_a_missing_person_needs_exactly_one_of_date_of_birth_or_age(
+    change: dict[str, Any],
+) -> None:
+    with pytest.raises(ValidationError, match="exactly one of date_of_birth or age"):
+        MissingPersonCreate.model_validate({**MISSING, **change})
+
+
+def test_a_last_seen_time_without_a_timezone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="give a timezone"):
+        MissingPersonCreate.model_validate({**MISSING, "last_seen_at": "2026-01-05T18:00:00"})
+
+
+def test_a_last_seen_time_in_the_future_is_refused() -> None:
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    with pytest.raises(ValidationError, match="must not be in the future"):
+        MissingPersonCreate.model_validate({**MISSING, "last_seen_at": future})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"full_name": ""}, "full_name"),
+        ({"sex": "f"}, "sex"),
+        ({"last_seen_ward_code": "99999"}, "last_seen_ward_code"),
+        ({"hometown_ward_code": "123"}, "hometown_ward_code"),
+        ({"id_number": "1234"}, "id_number"),
+        ({"phone": "12"}, "phone"),
+        ({"circumstances": "x" * 10001}, "circumstances"),
+        ({"reporter": {"email": "nope"}}, "reporter.email"),
+    ],
+)
+def test_an_invalid_missing_person_field_is_refused_by_name(
+    change: dict[str, Any], field: str
+) -> None:
+    assert field in refused_fields(MissingPersonCreate, {**MISSING, **change})
