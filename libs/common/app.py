@@ -192,7 +192,15 @@ def create_service_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "X-Purpose",
+                "X-Correlation-ID",
+            ],
+            expose_headers=["X-Correlation-ID"],
         )
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)

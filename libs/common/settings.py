@@ -70,7 +70,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, description="handler attempts before the DLT")
     consumer_retry_base_seconds: float = Field(0.2, description="first retry delay (doubles)")
     cors_origins: list[str] = Field(
-        default_factory=list, description="origins allowed to call the API from a browser"
+        default_factory=lambda: ["http://127.0.0.1:8005", "http://localhost:8005"],
+        description="origins allowed to call the API from a browser (the dashboard's)",
     )
     log_level: str = Field("INFO", description="root log level")
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from libs.contracts import casework, intake, interagency, victim_support
+from libs.contracts import casework, intake, interagency, outreach, victim_support
 
 PAYLOADS: dict[str, type[BaseModel]] = {
     **intake.PAYLOADS,
     **casework.PAYLOADS,
     **victim_support.PAYLOADS,
+    **outreach.PAYLOADS,
     **interagency.PAYLOADS,
 }
 

@@ -1,10 +1,12 @@
-"""The outreach service: its API comes with its own issue; today it serves operations only."""
+"""The outreach service: communication, coverage against the 75% target, commendations, the
+plan report and the dashboard (DESIGN.md sections 9 and 10)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from libs.common.app import create_service_app
+from services.outreach.api import pages, router
 from services.outreach.models import platform
 from services.outreach.settings import OutreachSettings
 
@@ -13,7 +15,8 @@ def create_app(settings: OutreachSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or OutreachSettings(),
         platform=platform,
-        routers=[],
+        routers=[router, pages],
         title="ctip outreach",
-        description="Communication campaigns, coverage against the 75% target, the plan dashboard.",
+        description="Campaigns, activities and coverage against the 75% target; commendations; "
+        "the plan report and the steering committee's dashboard.",
     )

@@ -1,0 +1,166 @@
+"""outreach queries. Only this module builds SQL for the service's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal
+from libs.common.scoping import jurisdiction_clause
+from services.outreach.models import Activity, Campaign, Commendation, TargetGroup, WardPopulation
+
+
+def activity_scope(principal: Principal) -> ColumnElement[bool]:
+    return jurisdiction_clause(principal, Activity.ward_code, Activity.province_code)
+
+
+def population_scope(principal: Principal) -> ColumnElement[bool]:
+    return jurisdiction_clause(principal, WardPopulation.ward_code, WardPopulation.province_code)
+
+
+def campaign_scope(principal: Principal) -> ColumnElement[bool]:
+    return jurisdiction_clause(principal, Campaign.jurisdiction_code, Campaign.province_code)
+
+
+async def list_campaigns(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    active_on: date | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Campaign]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if active_on is not None:
+        conditions += [Campaign.period_start <= active_on, Campaign.period_end >= active_on]
+    if after is not None:
+        conditions.append(tuple_(Campaign.created_at, Campaign.id) < tuple_(*after))
+    query = (
+        select(Campaign)
+        .where(*conditions)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def list_activities(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    *,
+    ward_code: str | None,
+    campaign_id: UUID | None,
+    held_from: date | None,
+    held_to: date | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Activity]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if ward_code:
+        conditions.append(Activity.ward_code == ward_code)
+    if campaign_id:
+        conditions.append(Activity.campaign_id == campaign_id)
+    if held_from:
+        conditions.append(Activity.held_on >= held_from)
+    if held_to:
+        conditions.append(Activity.held_on <= held_to)
+    if after is not None:
+        conditions.append(tuple_(Activity.created_at, Activity.id) < tuple_(*after))
+    query = (
+        select(Activity)
+        .where(*conditions)
+        .order_by(Activity.created_at.desc(), Activity.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def reach_rows(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    held_from: date | None,
+    held_to: date | None,
+    ward_code: str | None,
+) -> Sequence[tuple[str, str, int]]:
+    """(ward, kind, people_reached) of the activities in the period: the input of coverage."""
+    conditions: list[ColumnElement[bool]] = [scope]
+    if held_from:
+        conditions.append(Activity.held_on >= held_from)
+    if held_to:
+        conditions.append(Activity.held_on <= held_to)
+    if ward_code:
+        conditions.append(Activity.ward_code == ward_code)
+    rows = await session.execute(
+        select(Activity.ward_code, Activity.kind, Activity.people_reached).where(*conditions)
+    )
+    return [(w, k, n) for w, k, n in rows.all()]
+
+
+async def latest_populations(
+    session: AsyncSession, scope: ColumnElement[bool], up_to_year: int, ward_code: str | None
+) -> dict[str, WardPopulation]:
+    conditions: list[ColumnElement[bool]] = [scope, WardPopulation.year <= up_to_year]
+    if ward_code:
+        conditions.append(WardPopulation.ward_code == ward_code)
+    rows = await session.execute(
+        select(WardPopulation)
+        .where(*conditions)
+        .order_by(WardPopulation.ward_code, WardPopulation.year.desc())
+        .distinct(WardPopulation.ward_code)
+    )
+    return {p.ward_code: p for p in rows.scalars()}
+
+
+async def activity_totals(
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    held_from: date | None,
+    held_to: date | None,
+    ward_code: str | None,
+) -> tuple[int, int, dict[str, int]]:
+    conditions: list[ColumnElement[bool]] = [scope]
+    if held_from:
+        conditions.append(Activity.held_on >= held_from)
+    if held_to:
+        conditions.append(Activity.held_on <= held_to)
+    if ward_code:
+        conditions.append(Activity.ward_code == ward_code)
+    count, materials = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Activity.materials_distributed), 0)).where(
+                *conditions
+            )
+        )
+    ).one()
+    group = func.unnest(Activity.target_groups).label("group")
+    by_group = await session.execute(
+        select(group, func.coalesce(func.sum(Activity.people_reached), 0))
+        .where(*conditions)
+        .group_by(group)
+    )
+    return int(count), int(materials), {g: int(n) for g, n in by_group.all()}
+
+
+async def commendation_count(
+    session: AsyncSession, principal: Principal, held_from: date | None, held_to: date | None
+) -> int:
+    conditions: list[ColumnElement[bool]] = [
+        jurisdiction_clause(principal, Commendation.ward_code, Commendation.province_code)
+    ]
+    if held_from:
+        conditions.append(Commendation.awarded_on >= held_from)
+    if held_to:
+        conditions.append(Commendation.awarded_on <= held_to)
+    return int((await session.execute(select(func.count()).where(*conditions))).scalar_one())
+
+
+async def target_groups(session: AsyncSession) -> Sequence[TargetGroup]:
+    return (await session.execute(select(TargetGroup).order_by(TargetGroup.code))).scalars().all()
+
+
+async def active_group_codes(session: AsyncSession) -> set[str]:
+    rows = await session.execute(select(TargetGroup.code).where(TargetGroup.active))
+    return set(rows.scalars())

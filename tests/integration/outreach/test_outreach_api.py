@@ -1,0 +1,239 @@
+"""outreach through its API: campaigns, activities, populations, commendations, coverage, and the
+plan report assembled from the other services, with one of them down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from libs.common.jurisdiction import wards_of
+from libs.common.settings import ServiceSettings
+from services.casework.app import create_app as casework_app
+from services.casework.settings import CaseworkSettings
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
+from services.outreach.app import create_app as outreach_app
+from services.outreach.settings import OutreachSettings
+from tests.support import bearer, running
+
+pytestmark = pytest.mark.integration
+SETTINGS = ServiceSettings()
+ORGANISER = bearer(SETTINGS, "social_worker", "01")
+SUPERVISOR = bearer(SETTINGS, "supervisor", "01")
+WARDS = wards_of("01")[40:43]
+
+
+@pytest.fixture
+async def outreach(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(outreach_app(settings_for(OutreachSettings))) as client:
+        yield client
+
+
+async def test_coverage_per_ward_and_overall_against_the_target(
+    outreach: httpx.AsyncClient,
+) -> None:
+    a, b, c = WARDS
+    for ward, population in ((a, 1000), (b, 2000), (c, 500)):
+        put = await outreach.put(
+            f"/v1/wards/{ward}/population",
+            headers=ORGANISER,
+            json={"population": population, "year": 2026, "source": "ward statistics 2026"},
+        )
+        assert put.status_code == 200, put.text
+    campaign = await outreach.post(
+        "/v1/campaigns",
+        headers=ORGANISER,
+        json={
+            "name": "Tháng hành động 2026",
+            "period_start": "2026-07-01",
+            "period_end": "2026-09-30",
+            "organiser": "UBND phường",
+            "target_groups": ["students", "young_women_migrating"],
+            "jurisdiction_code": "01",
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
+    cid = campaign.json()["id"]
+    for ward, kind, people in (
+        (a, "meeting", 500),
+        (a, "broadcast", 400),
+        (a, "broadcast", 300),
+        (b, "school_session", 600),
+        (c, "meeting", 900),
+    ):
+        made = await outreach.post(
+            "/v1/activities",
+            headers=ORGANISER,
+            json={
+                "campaign_id": cid,
+                "ward_code": ward,
+                "kind": kind,
+                "held_on": "2026-08-15",
+                "people_reached": people,
+                "materials_distributed": 10,
+                "target_groups": ["students"],
+            },
+        )
+        assert made.status_code == 201, made.text
+    figures = (
+        await outreach.get(
+            "/v1/kpis", headers=SUPERVISOR, params={"from": "2026-07-01", "to": "2026-09-30"}
+        )
+    ).json()
+    wards = {w["ward_code"]: w for w in figures["wards"]}
+    assert wards[a]["reached"] == 900  # 500 + max(400, 300)
+    assert wards[a]["coverage"] == {"value": 0.9, "numerator": 900, "denominator": 1000}
+    assert wards[b]["coverage"]["value"] == 0.3
+    assert wards[c]["coverage"] == {"value": 1.0, "numerator": 500, "denominator": 500}
+    assert b in figures["wards_below_target"] and a not in figures["wards_below_target"]
+    overall = figures["coverage_ratio"]
+    assert overall["numerator"] >= 900 + 600 + 500
+    assert figures["target"] == 0.75
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"ward_code": "99999"}, "ward_code"),
+        ({"kind": "carrier_pigeon"}, "kind"),
+        ({"people_reached": -1}, "people_reached"),
+        ({"held_on": "2999-01-01"}, "held_on"),
+        ({"target_groups": ["aliens"]}, "target_groups"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
+async def test_invalid_activities_are_refused(
+    outreach: httpx.AsyncClient, change: dict[str, Any], field: str
+) -> None:
+    body = {"ward_code": WARDS[0], "kind": "meeting", "held_on": "2026-08-01", "people_reached": 1}
+    response = await outreach.post("/v1/activities", headers=ORGANISER, json={**body, **change})
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+async def test_an_ngo_cannot_record_activities_and_nobody_records_outside_their_area(
+    outreach: httpx.AsyncClient,
+) -> None:
+    body = {"ward_code": WARDS[0], "kind": "meeting", "held_on": "2026-08-01", "people_reached": 1}
+    ngo = bearer(SETTINGS, "ngo", org="ngo-x")
+    assert (await outreach.post("/v1/activities", headers=ngo, json=body)).status_code == 403
+    elsewhere = bearer(SETTINGS, "social_worker", "79")
+    assert (await outreach.post("/v1/activities", headers=elsewhere, json=body)).status_code == 403
+
+
+async def test_commendations_and_the_target_group_taxonomy(outreach: httpx.AsyncClient) -> None:
+    made = await outreach.post(
+        "/v1/commendations",
+        headers=ORGANISER,
+        json={
+            "recipient_kind": "organisation",
+            "recipient_name": "Câu lạc bộ Thanh niên phường (giả định)",
+            "ward_code": WARDS[0],
+            "reason": "Mô hình truyền thông tại trường học",
+            "awarded_on": "2026-08-20",
+            "level": "province",
+        },
+    )
+    assert made.status_code == 201, made.text
+    admin = bearer(SETTINGS, "admin", "01")
+    put = await outreach.put(
+        "/v1/target-groups/fishing_crews",
+        headers=admin,
+        json={"name_vi": "Thuyền viên đánh bắt xa bờ", "name_en": "Offshore fishing crews"},
+    )
+    assert put.status_code == 200
+    groups = (await outreach.get("/v1/target-groups", headers=SUPERVISOR)).json()
+    assert "fishing_crews" in [g["code"] for g in groups]
+    assert (
+        await outreach.put("/v1/target-groups/x1", headers=ORGANISER, json=put.json())
+    ).status_code in (403, 422)
+
+
+class _Router(httpx.AsyncBaseTransport):
+    """Sends each service's URL to its app in-process; victim_support is down."""
+
+    def __init__(self, apps: dict[str, Any]) -> None:
+        self.transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self.transports.get(request.url.host)
+        if transport is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await transport.handle_async_request(request)
+
+
+async def test_the_plan_report_says_which_figures_are_missing_when_a_service_is_down(
+    settings_for: Callable[..., Any],
+) -> None:
+    settings = settings_for(
+        OutreachSettings,
+        intake_url="http://intake.test",
+        casework_url="http://casework.test",
+        victim_support_url="http://victim-support.test",
+    )
+    intake = intake_app(settings_for(IntakeSettings, run_relay=False))
+    casework = casework_app(settings_for(CaseworkSettings, run_relay=False, run_consumers=False))
+    app = outreach_app(settings)
+    app.state.report_transport = _Router({"intake.test": intake, "casework.test": casework})
+    async with (
+        intake.router.lifespan_context(intake),
+        casework.router.lifespan_context(casework),
+        running(app) as client,
+    ):
+        response = await client.get(
+            "/v1/reports/plan",
+            headers=SUPERVISOR,
+            params={"period": "2026-Q3", "jurisdiction": "01"},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["missing"] == [
+            {"service": "victim_support", "reason": "unreachable (ConnectError)"}
+        ]
+        targets = {t["key"]: t for t in body["targets"]}
+        assert targets["classified"]["figure"] is not None
+        assert targets["tried"]["figure"] is not None
+        assert targets["victims_protected"]["figure"] is None
+        assert targets["coverage"]["goal"] == 0.75
+        xlsx = await client.get(
+            "/v1/reports/plan",
+            headers=SUPERVISOR,
+            params={"period": "2026-Q3", "jurisdiction": "01", "format": "xlsx"},
+        )
+        assert xlsx.content[:2] == b"PK"
+        page = await client.get(
+            "/v1/reports/plan",
+            headers=SUPERVISOR,
+            params={"period": "2026-Q3", "jurisdiction": "01", "format": "html"},
+        )
+        assert "<svg" in page.text and "victim_support" in page.text
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"period": "2026-Q9", "jurisdiction": "01"}, 422),
+        ({"period": "2026-Q3", "jurisdiction": "00000"}, 422),
+        ({"period": "2026-Q3", "jurisdiction": "79"}, 403),
+    ],
+)
+async def test_the_plan_report_refuses_bad_periods_and_other_jurisdictions(
+    outreach: httpx.AsyncClient, params: dict[str, str], status: int
+) -> None:
+    response = await outreach.get("/v1/reports/plan", headers=SUPERVISOR, params=params)
+    assert response.status_code == status
+
+
+async def test_the_dashboard_page_and_its_config_are_served(outreach: httpx.AsyncClient) -> None:
+    page = await outreach.get("/dashboard")
+    assert page.status_code == 200 and "<" in page.text
+    config = (await outreach.get("/dashboard/config.json")).json()
+    assert set(config) >= {"intake", "casework", "victim_support"}
+
+
+def test_today_is_after_the_synthetic_activity_dates() -> None:
+    assert date.today() > date(2026, 9, 30)
