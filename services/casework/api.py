@@ -142,13 +142,14 @@ async def add_person(
     principal: Investigator,
     request: Request,
     session: DbSession,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Add a suspect, victim or witness; a victim is sent to victim_support for reception."""
     actor = _actor(request, principal)
 
     async def add() -> PartyOut:
-        case = await service.case_for_action(session, principal, case_id, None)
+        case = await service.case_for_action(session, principal, case_id, if_match)
         if case.status == CaseStatus.closed.value:
             raise Conflict("the case is closed")
         party = await parties.add_party(session, case, body, actor)

@@ -131,7 +131,7 @@ class PartyIndex(Base):
     __table_args__ = (Index("ix_party_index_kind_digest", "kind", "digest"),)
 
     party_id: Mapped[UUID] = mapped_column(ForeignKey("casework.parties.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
     digest: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[UUID] = mapped_column(index=True)
     province_code: Mapped[str] = mapped_column(String(2))

@@ -71,7 +71,9 @@ async def list_cases(
     if ward_code:
         conditions.append(Case.ward_code == ward_code)
     if overdue is not None:
-        late = and_(Case.status != "closed", Case.stage_due_at < now)
+        late = and_(
+            Case.status != "closed", Case.stage_due_at.is_not(None), Case.stage_due_at < now
+        )
         conditions.append(late if overdue else ~late)
     if after is not None:
         conditions.append(tuple_(Case.opened_at, Case.id) < tuple_(*after))

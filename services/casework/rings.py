@@ -144,19 +144,28 @@ async def ring_graph(session: AsyncSession, actor: Actor, ring_id: UUID, purpose
         )
         return node_id
 
-    party_count = 0
+    loaded = []
     for case in cases:
+        parties = await repository.parties_of(session, case.id)
+        loaded.append(
+            (case, parties, await repository.digests_of(session, [p.id for p in parties]))
+        )
+    identity = _person_identities(
+        {p.id: d.get(p.id, {}) for _, parties, d in loaded for p in parties}
+    )
+    party_count = 0
+    for case, parties, digests in loaded:
         case_node = node(f"case:{case.id}", "case", case.title, status=case.status)
         place = node(f"place:{case.ward_code}", "place", name_of(case.ward_code) or case.ward_code)
         edges.add((case_node, place, "occurred_in"))
-        parties = await repository.parties_of(session, case.id)
-        digests = await repository.digests_of(session, [p.id for p in parties])
         for party in parties:
             party_count += 1
             mine = digests.get(party.id, {})
-            identity = mine.get("id_number") or mine.get("suspect_name_birth_year") or str(party.id)
             person = node(
-                f"person:{identity}", "person", party.full_name or "(unnamed)", role=party.role
+                f"person:{identity[party.id]}",
+                "person",
+                party.full_name or "(unnamed)",
+                role=party.role,
             )
             edges.add((case_node, person, party.role))
             if "phone" in mine and party.phone:
@@ -183,6 +192,33 @@ async def ring_graph(session: AsyncSession, actor: Actor, ring_id: UUID, purpose
         nodes=list(nodes.values()),
         edges=[GraphEdge(source=s, target=t, kind=k) for s, t, k in sorted(edges)],
     )
+
+
+_SAME_PERSON = ("id_number", "suspect_name_birth_year")
+
+
+def _person_identities(digests: dict[UUID, dict[str, str]]) -> dict[UUID, str]:
+    """Parties that share an ID number or (suspects) a name and birth year are one person, even
+    when each case knows them by a different identifier: union-find over the shared digests.
+    A shared phone is not enough: phones are what the graph shows as links between people."""
+    parent = {party: party for party in digests}
+
+    def root(party: UUID) -> UUID:
+        while parent[party] != party:
+            parent[party] = parent[parent[party]]
+            party = parent[party]
+        return party
+
+    first_seen: dict[tuple[str, str], UUID] = {}
+    for party, mine in sorted(digests.items(), key=lambda item: str(item[0])):
+        for kind in _SAME_PERSON:
+            if kind not in mine:
+                continue
+            other = first_seen.setdefault((kind, mine[kind]), party)
+            a, b = root(party), root(other)
+            if a != b:
+                parent[max(a, b, key=str)] = min(a, b, key=str)
+    return {party: str(root(party)) for party in digests}
 
 
 _COLOURS = {"case": "#b03a2e", "person": "#1f618d", "phone": "#7d3c98", "place": "#1e8449"}

@@ -6,19 +6,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
+from libs.common.schemas import StrictModel
 from libs.common.text import normalize_id_number, normalize_phone
+from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import PartyRole, TrialType, VerdictOutcome
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 DocNumber = Annotated[str, Field(min_length=1, max_length=100, description="decision number")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _ward(value: str | None) -> str | None:
@@ -33,17 +31,17 @@ def _not_future(value: date | None) -> date | None:
     return value
 
 
-class CaseCreate(_Strict):
+class CaseCreate(StrictModel):
     title: str = Field(min_length=3, max_length=300)
     ward_code: str = Field(pattern=r"^\d{5}$")
     summary: str | None = Field(None, max_length=20000)
     tip_id: UUID | None = None
-    exploitation_types: list[str] = Field(default_factory=list, max_length=9)
+    exploitation_types: list[ExploitationType] = Field(default_factory=list, max_length=9)
 
     _w = field_validator("ward_code")(_ward)
 
 
-class PartyIn(_Strict):
+class PartyIn(StrictModel):
     role: PartyRole
     full_name: Text200 | None = None
     date_of_birth: date | None = None
@@ -87,7 +85,7 @@ class PartyIn(_Strict):
         return self
 
 
-class Initiate(_Strict):
+class Initiate(StrictModel):
     action: Literal["initiate"]
     decision_number: DocNumber
     decided_on: date
@@ -96,32 +94,32 @@ class Initiate(_Strict):
     _d = field_validator("decided_on")(_not_future)
 
 
-class Decline(_Strict):
+class Decline(StrictModel):
     action: Literal["decline"]
     legal_ground: str = Field(min_length=3, max_length=1000)
     decision_number: DocNumber | None = None
     decided_on: date | None = None
 
 
-class Suspend(_Strict):
+class Suspend(StrictModel):
     action: Literal["suspend"]
     decision_number: DocNumber
     reason: str = Field(min_length=3, max_length=1000)
 
 
-class Resume(_Strict):
+class Resume(StrictModel):
     action: Literal["resume"]
     decision_number: DocNumber
     reason: str | None = Field(None, max_length=1000)
 
 
-class Defendant(_Strict):
+class Defendant(StrictModel):
     party_id: UUID
     charge_article: Literal[150, 151]
     charge_clause: int | None = Field(None, ge=1, le=5)
 
 
-class Indict(_Strict):
+class Indict(StrictModel):
     action: Literal["indict"]
     indictment_number: DocNumber
     indicted_on: date
@@ -130,7 +128,7 @@ class Indict(_Strict):
     _d = field_validator("indicted_on")(_not_future)
 
 
-class ScheduleTrial(_Strict):
+class ScheduleTrial(StrictModel):
     action: Literal["schedule_trial"]
     trial_type: TrialType
     scheduled_for: datetime
@@ -144,7 +142,7 @@ class ScheduleTrial(_Strict):
         return value
 
 
-class Sentence(_Strict):
+class Sentence(StrictModel):
     party_id: UUID
     article: Literal[150, 151]
     clause: int | None = Field(None, ge=1, le=5)
@@ -153,7 +151,7 @@ class Sentence(_Strict):
     fine_vnd: int | None = Field(None, ge=0)
 
 
-class RecordVerdict(_Strict):
+class RecordVerdict(StrictModel):
     action: Literal["record_verdict"]
     outcome: VerdictOutcome
     verdict_number: DocNumber
@@ -163,12 +161,12 @@ class RecordVerdict(_Strict):
     _d = field_validator("decided_on")(_not_future)
 
 
-class ReopenInvestigation(_Strict):
+class ReopenInvestigation(StrictModel):
     action: Literal["reopen_investigation"]
     decision_number: DocNumber | None = None
 
 
-class Close(_Strict):
+class Close(StrictModel):
     action: Literal["close"]
     reason: str | None = Field(None, max_length=1000)
 
@@ -241,13 +239,13 @@ class RelatedCase(BaseModel):
     shared: list[str] = Field(description="suspect_name_birth_year, phone, id_number")
 
 
-class RingCreate(_Strict):
+class RingCreate(StrictModel):
     name: str = Field(min_length=3, max_length=200)
     description: str | None = Field(None, max_length=5000)
     case_ids: list[UUID] = Field(default_factory=list, max_length=500)
 
 
-class RingCasesIn(_Strict):
+class RingCasesIn(StrictModel):
     case_ids: list[UUID] = Field(min_length=1, max_length=500)
 
 

@@ -162,7 +162,7 @@ async def open_case(session: AsyncSession, actor: Actor, data: CaseCreate) -> Ca
         summary_text=data.summary,
         ward_code=data.ward_code,
         tip_id=data.tip_id,
-        exploitation_types=data.exploitation_types,
+        exploitation_types=[t.value for t in data.exploitation_types],
         destination_country=None,
         actor=actor,
     )

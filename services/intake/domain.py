@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from libs.contracts.taxonomy import ExploitationType as ExploitationType
+
 
 class TipStatus(StrEnum):
     received = "received"
@@ -35,20 +37,6 @@ class Channel(StrEnum):
     walk_in = "walk_in"
     police = "police"
     partner = "partner"
-    other = "other"
-
-
-class ExploitationType(StrEnum):
-    """IOM HTCDS exploitation taxonomy (DESIGN.md section 5); baby selling is illegal_adoption."""
-
-    sexual_exploitation = "sexual_exploitation"
-    forced_labour = "forced_labour"
-    forced_marriage = "forced_marriage"
-    organ_removal = "organ_removal"
-    forced_begging = "forced_begging"
-    forced_criminality = "forced_criminality"
-    illegal_adoption = "illegal_adoption"
-    surrogacy = "surrogacy"
     other = "other"
 
 

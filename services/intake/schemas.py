@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
+from libs.common.schemas import StrictModel
 from libs.common.text import normalize_id_number, normalize_phone
 from services.intake.domain import (
     Channel,
@@ -32,10 +33,6 @@ _ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9})$")
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 WardCode = Annotated[str, Field(pattern=r"^\d{5}$", description="ward/commune code (5 digits)")]
 Age = Annotated[int, Field(ge=0, le=120)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _known_ward(value: str | None) -> str | None:
@@ -68,7 +65,7 @@ def _past_date(value: date | None) -> date | None:
     return value
 
 
-class PersonIn(_Strict):
+class PersonIn(StrictModel):
     role: PersonRole
     full_name: Name | None = None
     date_of_birth: date | None = None
@@ -93,7 +90,7 @@ class PersonIn(_Strict):
         return value
 
 
-class ReporterIn(_Strict):
+class ReporterIn(StrictModel):
     name: Name | None = None
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, max_length=320)
@@ -108,7 +105,7 @@ class ReporterIn(_Strict):
         return value
 
 
-class TipCreate(_Strict):
+class TipCreate(StrictModel):
     channel: Channel
     description: str = Field(min_length=10, max_length=20000)
     incident_ward_code: WardCode | None = None
@@ -132,7 +129,7 @@ class TipCreated(BaseModel):
     resolution_due_at: datetime
 
 
-class MessageIn(_Strict):
+class MessageIn(StrictModel):
     body: str = Field(min_length=1, max_length=5000)
 
 
@@ -152,7 +149,7 @@ class ReceiptView(BaseModel):
     messages: list[MessageOut]
 
 
-class ClassificationIn(_Strict):
+class ClassificationIn(StrictModel):
     trafficking_related: TraffickingRelated
     exploitation_types: list[ExploitationType] = Field(default_factory=list, max_length=9)
     priority: Priority
@@ -165,12 +162,12 @@ class ClassificationIn(_Strict):
     _ward = field_validator("incident_ward_code")(_known_ward)
 
 
-class ExtensionIn(_Strict):
+class ExtensionIn(StrictModel):
     kind: ExtensionKind
     reason: str = Field(min_length=5, max_length=2000)
 
 
-class VerificationIn(_Strict):
+class VerificationIn(StrictModel):
     outcome: VerificationOutcome
     duplicate_of: UUID | None = Field(None, validate_default=True)
     notes: str | None = Field(None, max_length=5000)
@@ -251,7 +248,7 @@ class TipRead(TipSummary):
     possible_duplicates: list[DuplicateOut]
 
 
-class MissingPersonCreate(_Strict):
+class MissingPersonCreate(StrictModel):
     full_name: Name
     sex: Sex
     date_of_birth: date | None = None
@@ -334,7 +331,7 @@ class MissingPersonRead(MissingPersonSummary):
     possible_matches: list[PossibleMatchOut]
 
 
-class ResolutionIn(_Strict):
+class ResolutionIn(StrictModel):
     outcome: MissingPersonOutcome
     notes: str | None = Field(None, max_length=5000)
 

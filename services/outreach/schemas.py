@@ -6,15 +6,12 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_valid_code, is_ward_code
+from libs.common.schemas import StrictModel
 from services.outreach.domain import ActivityKind, CommendationLevel
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _ward(value: str) -> str:
@@ -29,7 +26,7 @@ def _not_future(value: date) -> date:
     return value
 
 
-class CampaignCreate(_Strict):
+class CampaignCreate(StrictModel):
     name: str = Field(min_length=3, max_length=300)
     period_start: date
     period_end: date
@@ -64,7 +61,7 @@ class CampaignOut(BaseModel):
     created_at: datetime
 
 
-class ActivityCreate(_Strict):
+class ActivityCreate(StrictModel):
     campaign_id: UUID | None = None
     ward_code: str = Field(pattern=r"^\d{5}$")
     kind: ActivityKind
@@ -91,7 +88,7 @@ class ActivityOut(BaseModel):
     created_at: datetime
 
 
-class PopulationIn(_Strict):
+class PopulationIn(StrictModel):
     population: int = Field(ge=0, le=5_000_000)
     year: int = Field(ge=2000, le=2100)
     source: str = Field(min_length=3, max_length=300, description="e.g. ward statistics 2025")
@@ -105,7 +102,7 @@ class PopulationOut(BaseModel):
     updated_at: datetime
 
 
-class CommendationCreate(_Strict):
+class CommendationCreate(StrictModel):
     recipient_kind: Literal["person", "organisation"]
     recipient_name: str = Field(min_length=2, max_length=300)
     ward_code: str = Field(pattern=r"^\d{5}$")
@@ -127,7 +124,7 @@ class CommendationOut(BaseModel):
     level: str
 
 
-class TargetGroupIn(_Strict):
+class TargetGroupIn(StrictModel):
     name_vi: str = Field(min_length=2, max_length=200)
     name_en: str = Field(min_length=2, max_length=200)
     active: bool = True

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
+from libs.common.schemas import StrictModel
 from libs.common.text import normalize_id_number, normalize_phone
 from services.victim_support.domain import (
     ConsentScope,
@@ -20,10 +21,6 @@ from services.victim_support.domain import (
 
 Org = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Vnd = Annotated[int, Field(ge=0, le=10_000_000_000, description="integer VND")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _ward(value: str | None) -> str | None:
@@ -38,7 +35,7 @@ def _not_future(value: date | None) -> date | None:
     return value
 
 
-class PersonIn(_Strict):
+class PersonIn(StrictModel):
     full_name: str | None = Field(None, min_length=1, max_length=200)
     date_of_birth: date | None = None
     age: int | None = Field(None, ge=0, le=120)
@@ -78,7 +75,7 @@ class PersonIn(_Strict):
         return self
 
 
-class VictimCreate(_Strict):
+class VictimCreate(StrictModel):
     source: Source
     received_at: datetime
     ward_code: str = Field(pattern=r"^\d{5}$", description="where the person is received")
@@ -100,13 +97,13 @@ class VictimCreate(_Strict):
         return value
 
 
-class IdentificationIn(_Strict):
+class IdentificationIn(StrictModel):
     outcome: IdentificationOutcome
     deciding_agency: str = Field(min_length=3, max_length=300)
     document_ref: str = Field(min_length=1, max_length=200)
 
 
-class ProtectionIn(_Strict):
+class ProtectionIn(StrictModel):
     measures: list[
         Literal[
             "safe_shelter",
@@ -120,7 +117,7 @@ class ProtectionIn(_Strict):
     notes: str | None = Field(None, max_length=5000)
 
 
-class ConsentIn(_Strict):
+class ConsentIn(StrictModel):
     scope: ConsentScope
     granted: bool
     org: Org | None = None
@@ -132,7 +129,7 @@ class ConsentIn(_Strict):
         return self
 
 
-class SupportIn(_Strict):
+class SupportIn(StrictModel):
     type: SupportType
     amount_vnd: Vnd = 0
     provided_on: date
@@ -142,7 +139,7 @@ class SupportIn(_Strict):
     _d = field_validator("provided_on")(_not_future)
 
 
-class ReintegrationIn(_Strict):
+class ReintegrationIn(StrictModel):
     checked_on: date
     situation: str = Field(min_length=3, max_length=5000)
     employment: Literal["employed", "self_employed", "training", "unemployed", "unknown"] | None = (
@@ -220,7 +217,7 @@ class VictimRead(VictimSummary):
     timeline: list[TimelineEntry]
 
 
-class Period(_Strict):
+class Period(StrictModel):
     start: date
     end: date
 
@@ -231,7 +228,7 @@ class Period(_Strict):
         return self
 
 
-class ProgramCreate(_Strict):
+class ProgramCreate(StrictModel):
     name: str = Field(min_length=3, max_length=300)
     org: Org
     funder: str | None = Field(None, max_length=300)
@@ -259,12 +256,12 @@ class ProgramRead(BaseModel):
     enrollments: list[EnrollmentOut]
 
 
-class EnrollmentIn(_Strict):
+class EnrollmentIn(StrictModel):
     victim_id: UUID
     external_id: str = Field(min_length=1, max_length=100)
 
 
-class DeliveryItem(_Strict):
+class DeliveryItem(StrictModel):
     external_id: str = Field(min_length=1, max_length=100)
     victim_id: UUID
     type: SupportType
@@ -274,7 +271,7 @@ class DeliveryItem(_Strict):
     _d = field_validator("delivered_on")(_not_future)
 
 
-class DeliveryBatchIn(_Strict):
+class DeliveryBatchIn(StrictModel):
     items: list[dict[str, Any]] = Field(
         min_length=1, max_length=1000, description="each validated on its own"
     )
