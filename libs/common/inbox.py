@@ -80,7 +80,8 @@ class EventConsumer:
         self.inbox = inbox
         self.settings = settings
         self.handlers = handlers
-        self.group_id = group_id or settings.service_name
+        # Prefixed like the topics, so that runs side by side never share a consumer group.
+        self.group_id = group_id or settings.topic(settings.service_name)
         self.topics = sorted({settings.topic(topic_for(t)) for t in handlers})
         self.max_attempts = settings.consumer_max_attempts
         self.retry_base = settings.consumer_retry_base_seconds

@@ -139,6 +139,8 @@ class ScheduleTrial(StrictModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("give a timezone (RFC 3339)")
+        if not 2000 <= value.year <= 2100:
+            raise ValueError("a trial date between 2000 and 2100")
         return value
 
 

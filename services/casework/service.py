@@ -155,8 +155,6 @@ async def open_case(session: AsyncSession, actor: Actor, data: CaseCreate) -> Ca
     assert actor.principal is not None
     if not actor.principal.covers(data.ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
-    if data.tip_id is not None and await repository.case_by_tip(session, data.tip_id) is not None:
-        raise Conflict("a case was already opened for this tip")
     case = _new_case(
         title=data.title,
         summary_text=data.summary,
@@ -166,10 +164,25 @@ async def open_case(session: AsyncSession, actor: Actor, data: CaseCreate) -> Ca
         destination_country=None,
         actor=actor,
     )
-    session.add(case)
-    await session.flush()
-    await _opened(session, case, actor)
-    return summary(case, actor.now)
+    if not await _insert_once(session, case):
+        raise Conflict("a case was already opened for this tip")
+    opened = await repository.get_case(session, case.id)
+    assert opened is not None
+    await _opened(session, opened, actor)
+    return summary(opened, actor.now)
+
+
+async def _insert_once(session: AsyncSession, case: Case) -> bool:
+    """Insert the case unless its tip already has one (``tip_id`` is unique): concurrent
+    openings of one tip give one case, never an integrity error."""
+    values = {c.key: getattr(case, c.key) for c in Case.__table__.columns if c.key != "updated_at"}
+    inserted = await session.execute(
+        insert(Case)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Case.tip_id])
+        .returning(Case.id)
+    )
+    return inserted.first() is not None
 
 
 async def open_from_tip(session: AsyncSession, tip: TipVerified, actor: Actor) -> Case | None:
@@ -185,16 +198,9 @@ async def open_from_tip(session: AsyncSession, tip: TipVerified, actor: Actor) -
         destination_country=tip.destination_country,
         actor=actor,
     )
-    values = {c.key: getattr(case, c.key) for c in Case.__table__.columns if c.key != "updated_at"}
-    inserted = await session.execute(
-        insert(Case)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Case.tip_id])
-        .returning(Case.id)
-    )
-    if inserted.first() is None:
+    if not await _insert_once(session, case):
         return None
-    opened = await repository.get_case(session, values["id"])
+    opened = await repository.get_case(session, case.id)
     assert opened is not None
     case = opened
     await _opened(session, case, actor)

@@ -173,7 +173,7 @@ async def test_a_poison_message_goes_to_the_dlt_and_later_messages_still_flow(
         await dlt.stop()
     assert found is not None, "the poison message is not in the DLT"
     headers = {k: v.decode() for k, v in found.headers}
-    assert headers["dlt-consumer-group"] == "casework"
+    assert headers["dlt-consumer-group"] == casework_settings.topic("casework")
     assert headers["dlt-original-topic"] == topic
     assert headers["dlt-original-offset"] == str(poison.offset)
     assert headers["dlt-error-class"] == "PoisonMessage"
