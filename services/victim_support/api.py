@@ -178,7 +178,11 @@ async def record_support(
         request,
         idempotency_key,
         principal.sub,
-        lambda: service.record_support(session, actor, victim_id, body, if_match),
+        lambda: (
+            service.record_support(session, actor, victim_id, body, if_match)
+            if principal.has_role(Role.social_worker)
+            else programs.record_support(session, actor, victim_id, body, if_match)
+        ),
     )
 
 

@@ -170,6 +170,13 @@ FOREIGNER_DENIED = frozenset(
 
 RULES: tuple[EntitlementRule, ...] = (
     EntitlementRule(
+        "not_a_victim",
+        "status not_a_victim or closed",
+        frozenset(SupportType),
+        "support under the law ends when a person is found not to be a victim or the file is "
+        "closed",
+    ),
+    EntitlementRule(
         "presumed_victim",
         "status received or under_verification",
         frozenset(SupportType) - PRESUMED_ALLOWED,
@@ -182,13 +189,6 @@ RULES: tuple[EntitlementRule, ...] = (
         FOREIGNER_DENIED,
         f"{ARTICLE_37}: a foreign victim is not entitled to travel, schooling, vocational "
         "training, the initial hardship allowance or loans",
-    ),
-    EntitlementRule(
-        "not_a_victim",
-        "status not_a_victim or closed",
-        frozenset(SupportType),
-        "support under the law ends when a person is found not to be a victim or the file is "
-        "closed",
     ),
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -63,7 +64,7 @@ class Victim(Base):
     is_minor: Mapped[bool | None] = mapped_column(Boolean)
     needs: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     exploitation_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
-    case_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    case_ids: Mapped[list[UUID]] = mapped_column(PG_ARRAY(Uuid), default=list)
     notes: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.notes"))
     identification_outcome: Mapped[str | None] = mapped_column(String(20))
     deciding_agency: Mapped[str | None] = mapped_column(String(300))

@@ -17,14 +17,16 @@ from uuid import UUID
 
 from openpyxl import Workbook
 from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
+from libs.common.concurrency import check_if_match
 from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from services.victim_support import domain, repository
-from services.victim_support.models import Enrollment, Program, Victim
+from services.victim_support.models import Enrollment, Program, Victim, platform
 from services.victim_support.schemas import (
     DeliveryBatchIn,
     DeliveryBatchOut,
@@ -35,10 +37,27 @@ from services.victim_support.schemas import (
     Period,
     ProgramCreate,
     ProgramRead,
+    SupportIn,
+    SupportOut,
 )
-from services.victim_support.service import Actor, add_support
+from services.victim_support.service import Actor, add_support, support_out
 
 SHARE = domain.ConsentScope.share_with_ngo.value
+
+
+async def _audit_ngo_read(
+    session: AsyncSession, principal: Principal, victim_id: UUID, program: Program
+) -> None:
+    """An NGO seeing a consenting person's data is a read of personal data like any other."""
+    await platform.audit.record(
+        session,
+        actor=principal,
+        action="read",
+        record_type="victim",
+        record_id=str(victim_id),
+        purpose=f"serve the person in program {program.id} of {program.org} (consent)",
+        details={"view": "ngo"},
+    )
 
 
 def victim_ref(index: BlindIndex, org: str, victim_id: UUID) -> str:
@@ -110,6 +129,9 @@ async def read_program(session: AsyncSession, actor: Actor, program_id: UUID) ->
     consent = await repository.consents_for_org(session, ids, SHARE, program.org)
     victims = await repository.victims_by_ids(session, ids)
     shows_people = principal.has_role(Role.ngo) and principal.org == program.org
+    shown = [e.victim_id for e in enrollments if shows_people and consent.get(e.victim_id, False)]
+    for victim_id in shown:
+        await _audit_ngo_read(session, principal, victim_id, program)
     return ProgramRead(
         id=program.id,
         name=program.name,
@@ -155,6 +177,8 @@ async def enroll(
         )
     if await repository.enrolled_victims(session, program.id, [victim.id]):
         raise Conflict("this person is already enrolled in the program")
+    if await repository.enrollment_by_external_id(session, program.id, data.external_id):
+        raise Conflict("this external_id already names an enrollment of the program")
     enrollment = Enrollment(
         id=new_id(),
         program_id=program.id,
@@ -163,8 +187,13 @@ async def enroll(
         enrolled_at=actor.now,
         enrolled_by=actor.sub,
     )
-    session.add(enrollment)
-    await session.flush()
+    values = {c.key: getattr(enrollment, c.key) for c in Enrollment.__table__.columns}
+    inserted = await session.execute(
+        insert(Enrollment).values(**values).on_conflict_do_nothing().returning(Enrollment.id)
+    )
+    if inserted.first() is None:  # a concurrent enrollment won the race
+        raise Conflict("this person or this external_id is already enrolled in the program")
+    await _audit_ngo_read(session, principal, victim.id, program)
     return EnrollmentOut(
         id=enrollment.id,
         victim_ref=victim_ref(actor.index, program.org, victim.id),
@@ -175,25 +204,44 @@ async def enroll(
     )
 
 
-async def victim_for_ngo(
-    session: AsyncSession, principal: Principal, victim_id: UUID, program_id: UUID | None
-) -> Victim:
-    """The person, for an NGO acting through its own program with consent in force."""
-    if program_id is None:
+async def record_support(
+    session: AsyncSession, actor: Actor, victim_id: UUID, data: SupportIn, if_match: str | None
+) -> SupportOut:
+    """One support by an NGO, through one of its programs, for a consenting person enrolled in
+    it: the same checks as a delivery batch, plus the person's version."""
+    principal = actor.principal
+    assert principal is not None
+    if data.program_id is None:
         raise Unprocessable(
             "an NGO records supports through one of its programs",
             errors=[{"field": "program_id", "message": "required for an NGO"}],
         )
-    program = await program_for(session, principal, program_id)
+    if data.provider_org != principal.org:
+        raise Forbidden("an NGO records supports under its own organisation")
+    program = await program_for(session, principal, data.program_id)
     _own(principal, program)
     victim = await repository.get_victim(session, victim_id, for_update=True)
-    if (
-        victim is None
-        or not await repository.enrolled_victims(session, program.id, [victim_id])
-        or not await repository.consent_active(session, victim_id, SHARE, program.org)
-    ):
+    enrolled = await repository.enrolled_victims(session, program.id, [victim_id])
+    consent = await repository.consents_for_org(session, [victim_id], SHARE, program.org)
+    if victim is None or victim_id not in enrolled or not consent.get(victim_id, False):
         raise NotFound("no consenting person enrolled in this program with this id")
-    return victim
+    check_if_match(if_match, victim.version)
+    refusal = _program_refusal(data.type, data.provided_on, program)
+    if refusal is not None:
+        raise Unprocessable(refusal["message"], errors=[refusal])
+    support = await add_support(
+        session,
+        actor,
+        victim,
+        support_type=data.type,
+        amount_vnd=data.amount_vnd,
+        provided_on=data.provided_on,
+        provider_org=program.org,
+        program_id=program.id,
+        external_id=None,
+    )
+    await session.flush()
+    return support_out(support)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -303,10 +351,21 @@ def _refusal(
             "field": "victim_id",
             "message": "consent to share with this organisation withdrawn",
         }
-    if item.type.value not in program.support_types:
+    return _program_refusal(item.type, item.delivered_on, program, date_field="delivered_on")
+
+
+def _program_refusal(
+    support_type: domain.SupportType,
+    on: date,
+    program: Program,
+    *,
+    date_field: str = "provided_on",
+) -> dict[str, str] | None:
+    """A support the program does not fund, or outside its period."""
+    if support_type.value not in program.support_types:
         return {"field": "type", "message": "not a support type of this program"}
-    if not program.period_start <= item.delivered_on <= program.period_end:
-        return {"field": "delivered_on", "message": "outside the program's period"}
+    if not program.period_start <= on <= program.period_end:
+        return {"field": date_field, "message": "outside the program's period"}
     return None
 
 

@@ -192,6 +192,15 @@ async def enrolled_victims(
     return set(rows.scalars())
 
 
+async def enrollment_by_external_id(
+    session: AsyncSession, program_id: UUID, external_id: str
+) -> Enrollment | None:
+    query = select(Enrollment).where(
+        Enrollment.program_id == program_id, Enrollment.external_id == external_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def victims_by_ids(session: AsyncSession, ids: list[UUID]) -> dict[UUID, Victim]:
     if not ids:
         return {}

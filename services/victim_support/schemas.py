@@ -272,9 +272,7 @@ class DeliveryItem(StrictModel):
 
 
 class DeliveryBatchIn(StrictModel):
-    items: list[dict[str, Any]] = Field(
-        min_length=1, max_length=1000, description="each validated on its own"
-    )
+    items: list[Any] = Field(min_length=1, max_length=1000, description="each validated on its own")
 
 
 class DeliveryResult(BaseModel):

@@ -192,6 +192,7 @@ async def receive(session: AsyncSession, actor: Actor, r: Reception) -> tuple[Vi
             actor,
             {"source": r.source.value, "case_id": str(r.case_id) if r.case_id else None},
         )
+        await _index(session, known.id, digests)
         await _claim_source(session, r, known, actor)
         return known, False
     person = r.person
@@ -228,13 +229,22 @@ async def receive(session: AsyncSession, actor: Actor, r: Reception) -> tuple[Vi
     )
     session.add(victim)
     await session.flush()
-    for kind, digest in digests.items():
-        session.add(VictimIndex(victim_id=victim.id, kind=kind, digest=digest))
+    await _index(session, victim.id, digests)
     await _event(
         session, victim, "receive", None, actor, {"source": r.source.value}, emit="received"
     )
     await _claim_source(session, r, victim, actor)
     return victim, True
+
+
+async def _index(session: AsyncSession, victim_id: UUID, digests: dict[str, str]) -> None:
+    """Remember how to recognise the person, including identifiers first given on a link."""
+    for kind, digest in digests.items():
+        await session.execute(
+            insert(VictimIndex)
+            .values(victim_id=victim_id, kind=kind, digest=digest)
+            .on_conflict_do_nothing()
+        )
 
 
 async def _claim_source(session: AsyncSession, r: Reception, victim: Victim, actor: Actor) -> None:
@@ -558,27 +568,19 @@ async def add_support(
 async def record_support(
     session: AsyncSession, actor: Actor, victim_id: UUID, data: SupportIn, if_match: str | None
 ) -> SupportOut:
-    """A support by a social worker, or by an NGO through its own program for a consenting
-    person enrolled in it."""
-    from services.victim_support import programs
-
+    """A support recorded by a social worker (NGOs go through ``programs.record_support``)."""
     principal = actor.principal
     assert principal is not None
-    if principal.has_role(Role.social_worker):
-        victim = await victim_for_action(
-            session, principal, victim_id, domain.VictimAction.support, if_match
+    victim = await victim_for_action(
+        session, principal, victim_id, domain.VictimAction.support, if_match
+    )
+    if (
+        data.program_id is not None
+        and await repository.get_program(session, data.program_id) is None
+    ):
+        raise Unprocessable(
+            "no such program", errors=[{"field": "program_id", "message": "no such program"}]
         )
-        if (
-            data.program_id is not None
-            and await repository.get_program(session, data.program_id) is None
-        ):
-            raise Unprocessable(
-                "no such program", errors=[{"field": "program_id", "message": "no such program"}]
-            )
-    else:
-        victim = await programs.victim_for_ngo(session, principal, victim_id, data.program_id)
-        if data.provider_org != principal.org:
-            raise Forbidden("an NGO records supports under its own organisation")
     support = await add_support(
         session,
         actor,
@@ -611,12 +613,12 @@ async def consent(
         recorded_by=actor.sub,
     )
     session.add(entry)
-    victim.version += 1
+    before = _advance(victim, domain.VictimAction.consent, actor)
     await _event(
         session,
         victim,
         "consent",
-        victim.status,
+        before,
         actor,
         {"scope": data.scope.value, "org": data.org, "granted": data.granted},
     )
