@@ -1,7 +1,33 @@
+"""Interagency's tables (schema ``interagency``).
+
+Webhook secrets and every personal field are ``EncryptedText``; ID numbers and phones of missing
+persons are kept only as blind-index digests for exact matching. One exception, by design: the
+open missing persons' *folded* names (``name_folded``) are plain so that a trigram index can
+prefilter candidates at scale; the column is cleared when the report is resolved.
+"""
+
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -12,3 +38,166 @@ platform = ServicePlatform(SCHEMA, metadata)
 
 class Base(DeclarativeBase):
     metadata = metadata
+
+
+class Partner(Base):
+    """A partner province's system: where we send alerts, and the secrets both ways.
+
+    The ``lane_*`` columns lease the partner's delivery lane to one worker at a time, so one
+    partner gets at most one request in flight, whatever the number of replicas.
+    """
+
+    __tablename__ = "partners"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(2), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    webhook_url: Mapped[str] = mapped_column(Text)
+    alert_types: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
+    border_countries: Mapped[list[str]] = mapped_column(ARRAY(String(2)))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outbound_secret: Mapped[str] = mapped_column(EncryptedText("interagency.partners.outbound"))
+    outbound_previous: Mapped[str | None] = mapped_column(
+        EncryptedText("interagency.partners.outbound_previous")
+    )
+    outbound_previous_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inbound_secret: Mapped[str] = mapped_column(EncryptedText("interagency.partners.inbound"))
+    inbound_previous: Mapped[str | None] = mapped_column(
+        EncryptedText("interagency.partners.inbound_previous")
+    )
+    inbound_previous_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lane_owner: Mapped[str | None] = mapped_column(String(100))
+    lane_leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Alert(Base):
+    """An alert in or out. ``data`` is the allow-listed CloudEvent data, encrypted as a whole;
+    ``id`` is the CloudEvent id of the alerts we send."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_created", "created_at", "id"),
+        Index("ix_alerts_type_created", "alert_type", "created_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    alert_type: Mapped[str] = mapped_column(String(30))
+    partner_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    subject_id: Mapped[UUID | None] = mapped_column(index=True)
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[str] = mapped_column(EncryptedText("interagency.alerts.data"))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One alert to one partner; ``id`` is the ``webhook-id``, the same on every retry."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "partner_code"),
+        Index(
+            "ix_deliveries_due",
+            "partner_code",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_deliveries_status_created", "status", "created_at", "id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    alert_id: Mapped[UUID] = mapped_column(ForeignKey("interagency.alerts.id"), index=True)
+    partner_code: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    delivery_id: Mapped[UUID] = mapped_column(ForeignKey("interagency.deliveries.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))
+
+
+class InboundReceipt(Base):
+    """The ``webhook-id``s a partner sent us, so a retried delivery has no second effect. Kept
+    well past the senders' retry window (about 28 hours for a Svix-like schedule)."""
+
+    __tablename__ = "inbound_receipts"
+
+    partner_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    alert_id: Mapped[UUID] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MissingPersonRef(Base):
+    """Read model of intake's missing-person reports (from ``intake.missing_person.*``)."""
+
+    __tablename__ = "missing_person_refs"
+    __table_args__ = (
+        Index(
+            "ix_missing_person_refs_name_trgm",
+            "name_folded",
+            postgresql_using="gin",
+            postgresql_ops={"name_folded": "gin_trgm_ops"},
+        ),
+    )
+
+    missing_person_id: Mapped[UUID] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    full_name: Mapped[str] = mapped_column(EncryptedText("interagency.missing_person_refs.name"))
+    name_folded: Mapped[str | None] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("interagency.missing_person_refs.date_of_birth")
+    )
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
+    last_seen_ward_code: Mapped[str] = mapped_column(String(5))
+    province_code: Mapped[str] = mapped_column(String(2))
+    id_digest: Mapped[str | None] = mapped_column(String(32), index=True)
+    phone_digest: Mapped[str | None] = mapped_column(String(32), index=True)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Match(Base):
+    """A scored, explained candidate: one of our missing persons and a partner's alert."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("missing_person_id", "alert_id"),
+        Index("ix_matches_created", "created_at", "id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    missing_person_id: Mapped[UUID] = mapped_column(index=True)
+    alert_id: Mapped[UUID] = mapped_column(ForeignKey("interagency.alerts.id"), index=True)
+    partner_code: Mapped[str] = mapped_column(String(2))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)

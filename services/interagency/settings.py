@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import ServiceSettings
+from services.interagency.domain import RetryPolicy
+
+SVIX_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
 
 
 class InteragencySettings(ServiceSettings):
@@ -12,3 +16,46 @@ class InteragencySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CTIP_INTERAGENCY_", extra="ignore")
 
     http_port: int = 8004
+    contact_agency: str = Field(
+        "Interagency desk, anti-trafficking steering committee",
+        max_length=200,
+        description="`contact_agency` of the alerts we send: whom partners call back",
+    )
+    retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: list(SVIX_SCHEDULE),
+        min_length=1,
+        description="waits between delivery attempts; the first attempt is immediate",
+    )
+    retry_jitter: float = Field(0.2, ge=0, lt=1, description="± share of each wait, random")
+    max_retry_after_seconds: float = Field(
+        36000.0, description="the longest Retry-After of a partner we honour"
+    )
+    delivery_timeout_seconds: float = Field(15.0, gt=0, description="per webhook request")
+    delivery_concurrency: int = Field(
+        8, ge=1, le=100, description="partners served at once (one request in flight each)"
+    )
+    delivery_poll_seconds: float = Field(
+        1.0, gt=0, description="how often due deliveries are sought"
+    )
+    delivery_lease_seconds: float = Field(
+        60.0, gt=0, description="a partner's lane is leased this long, renewed per attempt"
+    )
+    run_delivery_worker: bool = Field(True, description="run the webhook sender in the API process")
+    inbound_max_bytes: int = Field(256 * 1024, description="largest inbound webhook body (413)")
+    webhook_tolerance_seconds: int = Field(300, description="clock skew accepted on webhooks")
+    inbound_dedup_days: int = Field(
+        7, ge=2, description="webhook-ids kept for deduplication (beyond senders' retry window)"
+    )
+    secret_overlap_hours: float = Field(24.0, description="old secret stays valid after rotation")
+    match_threshold: float = Field(0.75, ge=0, le=1, description="score that makes a candidate")
+    match_prefilter_similarity: float = Field(
+        0.3, ge=0, le=1, description="pg_trgm similarity of folded names to be scored at all"
+    )
+    match_candidates: int = Field(50, ge=1, le=500, description="candidates scored per alert")
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            schedule=tuple(self.retry_schedule_seconds),
+            jitter=self.retry_jitter,
+            max_retry_after=self.max_retry_after_seconds,
+        )

@@ -1,0 +1,37 @@
+"""Interagency's event handlers; each runs inside the inbox transaction of ``EventConsumer``.
+
+Intake's missing-person reports are kept as a read model for matching, and each new one is
+alerted to the partners subscribed to ``missing_person`` (exactly once: the inbox dedupes).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.crypto import BlindIndex
+from libs.common.events import CloudEvent
+from libs.common.inbox import Handler
+from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
+from services.interagency import inbound
+from services.interagency.service import Actor, now_utc
+from services.interagency.settings import InteragencySettings
+
+
+def handlers(index: BlindIndex, settings: InteragencySettings) -> dict[str, Handler]:
+    def actor() -> Actor:
+        return Actor(principal=None, index=index, settings=settings, now=now_utc())
+
+    async def on_missing_person_reported(
+        session: AsyncSession, event: CloudEvent, report: MissingPersonReported
+    ) -> None:
+        await inbound.missing_person_reported(session, actor(), report)
+
+    async def on_missing_person_resolved(
+        session: AsyncSession, event: CloudEvent, resolved: MissingPersonResolved
+    ) -> None:
+        await inbound.missing_person_resolved(session, actor(), resolved)
+
+    return {
+        "intake.missing_person.reported": on_missing_person_reported,
+        "intake.missing_person.resolved": on_missing_person_resolved,
+    }

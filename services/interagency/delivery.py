@@ -1,0 +1,285 @@
+"""The webhook sender: at-least-once delivery of outbound alerts, one lane per partner.
+
+* A worker leases a partner's *lane* (``partners.lane_*``, ``FOR UPDATE SKIP LOCKED``) and then
+  sends that partner's due deliveries one at a time; up to ``delivery_concurrency`` lanes run at
+  once. A partner that is down, slow or throttling therefore delays only itself, and it never
+  sees two of our requests at once, whatever the number of replicas.
+* Each request is a Standard Webhooks POST: ``webhook-id`` = the delivery id (the same on every
+  retry), a fresh ``webhook-timestamp``, and a signature with the current outbound secret (and
+  the previous one during a rotation). The body is the alert as a CloudEvent, byte-identical on
+  every attempt.
+* The destination is checked (SSRF) before every attempt and the connection pinned to the
+  checked address. No transaction stays open while a partner answers.
+* 2xx delivers; 410 fails the delivery and disables the partner; anything else is retried on
+  the schedule with jitter, honouring ``Retry-After`` on 429/503; when the schedule is used up
+  the delivery is kept as ``failed`` for an administrator to replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+
+from libs.common.db import Database
+from libs.common.events import CONTENT_TYPE
+from libs.common.ids import new_id
+from libs.common.webhooks import signed_headers
+from services.interagency import domain, repository
+from services.interagency.domain import AttemptOutcome, DeliveryStatus, KeyRing, PartnerStatus
+from services.interagency.egress import Resolver, UnsafeUrl, check_url, system_resolver
+from services.interagency.models import Alert, DeliveryAttempt
+from services.interagency.settings import InteragencySettings
+
+log = logging.getLogger("ctip.interagency.delivery")
+USER_AGENT = "ctip-interagency/1.0 (+standard-webhooks)"
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+def alert_envelope(alert: Alert) -> bytes:
+    """The CloudEvent we send for ``alert``; the same bytes on every attempt."""
+    event = {
+        "specversion": "1.0",
+        "id": str(alert.id),
+        "source": domain.OUR_SOURCE,
+        "type": domain.ALERT_EVENT_TYPE,
+        "time": alert.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": json.loads(alert.data),
+    }
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    retry_after: str | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    delivery_id: UUID
+    url: str
+    keys: list[str]
+    body: bytes
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        settings: InteragencySettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver = system_resolver,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.policy = settings.retry_policy()
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
+        self.transport = transport
+        self.resolve = resolve
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._stop = asyncio.Event()
+        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._last_prune = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Serve lanes until stopped; errors are logged and the loop goes on."""
+        async with httpx.AsyncClient(
+            timeout=self.settings.delivery_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            transport=self.transport,
+            headers={"User-Agent": USER_AGENT},
+        ) as client:
+            while not self._stop.is_set():
+                try:
+                    await self._start_lanes(client)
+                    await self._maybe_prune()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("delivery worker error, continuing: %s", type(exc).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.settings.delivery_poll_seconds)
+            lanes = list(self._lanes.values())
+            if lanes:
+                _, pending = await asyncio.wait(
+                    lanes, timeout=self.settings.delivery_timeout_seconds + 1
+                )
+                for task in pending:
+                    task.cancel()
+
+    async def _start_lanes(self, client: httpx.AsyncClient) -> None:
+        for code, task in list(self._lanes.items()):
+            if task.done():
+                del self._lanes[code]
+        free = self.settings.delivery_concurrency - len(self._lanes)
+        if free <= 0:
+            return
+        async with self.db.sessions() as session, session.begin():
+            codes = await repository.claim_lanes(
+                session, owner=self.owner, exclude=list(self._lanes), limit=free, lease=self.lease
+            )
+        for code in codes:
+            self._lanes[code] = asyncio.create_task(
+                self._serve_lane(client, code), name=f"lane-{code}"
+            )
+
+    async def _serve_lane(self, client: httpx.AsyncClient, code: str) -> None:
+        try:
+            while not self._stop.is_set() and await self.deliver_next(client, code):
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("lane %s failed: %s", code, type(exc).__name__)
+        finally:
+            with contextlib.suppress(Exception):
+                async with self.db.sessions() as session, session.begin():
+                    await repository.release_lane(session, code, self.owner)
+
+    async def deliver_next(self, client: httpx.AsyncClient, code: str) -> bool:
+        """One attempt of the partner's most overdue delivery; False when none is due."""
+        job = await self._next_job(code)
+        if job is None:
+            return False
+        result = await self.attempt(client, job)
+        await self._record(code, job.delivery_id, result)
+        return True
+
+    async def _next_job(self, code: str) -> _Job | None:
+        async with self.db.sessions() as session, session.begin():
+            if not await repository.renew_lane(session, code, self.owner, self.lease):
+                return None
+            partner = await repository.get_partner(session, code)
+            if partner is None or partner.status != PartnerStatus.enabled.value:
+                return None
+            delivery = await repository.next_due_delivery(session, code)
+            if delivery is None:
+                return None
+            alert = await repository.get_alert(session, delivery.alert_id)
+            assert alert is not None, "a delivery belongs to an alert"
+            ring = KeyRing(
+                partner.outbound_secret, partner.outbound_previous, partner.outbound_previous_until
+            )
+            return _Job(
+                delivery_id=delivery.id,
+                url=partner.webhook_url,
+                keys=ring.keys(datetime.now(UTC)),
+                body=alert_envelope(alert),
+            )
+
+    async def attempt(self, client: httpx.AsyncClient, job: _Job) -> AttemptResult:
+        started = time.perf_counter()
+
+        def elapsed() -> int:
+            return int((time.perf_counter() - started) * 1000)
+
+        try:
+            destination = await asyncio.to_thread(
+                check_url, job.url, production=self.settings.is_production, resolve=self.resolve
+            )
+        except UnsafeUrl as exc:
+            return AttemptResult(None, f"destination refused: {exc}"[:500], elapsed())
+        timestamp = int(time.time())
+        headers = signed_headers(job.keys, str(job.delivery_id), timestamp, job.body)
+        headers["content-type"] = CONTENT_TYPE
+        headers["host"] = destination.host_header()
+        extensions = {"sni_hostname": destination.host} if job.url.startswith("https:") else {}
+        try:
+            async with client.stream(
+                "POST",
+                destination.pinned_url(),
+                content=job.body,
+                headers=headers,
+                extensions=extensions,
+            ) as response:
+                return AttemptResult(
+                    response.status_code,
+                    None if response.is_success else f"HTTP {response.status_code}",
+                    elapsed(),
+                    response.headers.get("retry-after"),
+                )
+        except httpx.TimeoutException:
+            return AttemptResult(None, "timed out", elapsed())
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:500], elapsed())
+
+    async def _record(self, code: str, delivery_id: UUID, result: AttemptResult) -> None:
+        now = datetime.now(UTC)
+        async with self.db.sessions() as session, session.begin():
+            delivery = await repository.get_delivery(session, delivery_id, for_update=True)
+            if delivery is None or delivery.status != DeliveryStatus.pending.value:
+                return
+            outcome = domain.outcome_of(result.status_code)
+            session.add(
+                DeliveryAttempt(
+                    id=new_id(),
+                    delivery_id=delivery.id,
+                    attempted_at=now,
+                    status_code=result.status_code,
+                    error=result.error,
+                    duration_ms=result.duration_ms,
+                    outcome=outcome.value,
+                )
+            )
+            delivery.attempts += 1
+            delivery.last_status_code = result.status_code
+            delivery.last_error = result.error
+            if outcome is AttemptOutcome.delivered:
+                delivery.status = DeliveryStatus.delivered.value
+                delivery.delivered_at = now
+            elif outcome is AttemptOutcome.gone:
+                delivery.status = DeliveryStatus.failed.value
+                delivery.failed_at = now
+                delivery.last_error = "410 Gone: the partner retired this endpoint"
+                partner = await repository.get_partner(session, code, for_update=True)
+                if partner is not None and partner.status == PartnerStatus.enabled.value:
+                    partner.status = PartnerStatus.disabled.value
+                    partner.disabled_reason = "the endpoint answered 410 Gone"
+                    partner.disabled_at = now
+                    partner.updated_at = now
+                    partner.version += 1
+                log.warning("partner %s answered 410: endpoint disabled", code)
+            else:
+                delay = self.policy.next_delay(
+                    delivery.attempts,
+                    status_code=result.status_code,
+                    retry_after=domain.parse_retry_after(result.retry_after, now),
+                    rng=self.rng,
+                )
+                if delay is None:
+                    delivery.status = DeliveryStatus.failed.value
+                    delivery.failed_at = now
+                    log.warning(
+                        "delivery to %s exhausted after %d attempts", code, delivery.attempts
+                    )
+                else:
+                    delivery.next_attempt_at = now + timedelta(seconds=delay)
+
+    async def _maybe_prune(self) -> None:
+        if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        before = datetime.now(UTC) - timedelta(days=self.settings.inbound_dedup_days)
+        async with self.db.sessions() as session, session.begin():
+            await repository.prune_receipts(session, before)

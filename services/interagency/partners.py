@@ -1,0 +1,194 @@
+"""The partner registry: registration with secrets shown once, URL checks, updates, secret
+rotation with an overlap, disabling and enabling. Every change is audited."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.concurrency import check_if_match
+from libs.common.errors import Conflict, NotFound, Unprocessable
+from libs.common.ids import new_id
+from libs.common.webhooks import generate_secret
+from services.interagency import domain, repository
+from services.interagency.domain import KeyRing, PartnerStatus, SecretDirection
+from services.interagency.egress import UnsafeUrl, check_url
+from services.interagency.models import Partner, platform
+from services.interagency.schemas import (
+    PartnerCreate,
+    PartnerCreated,
+    PartnerRead,
+    PartnerUpdate,
+    RotatedSecrets,
+)
+from services.interagency.service import Actor
+from services.interagency.settings import InteragencySettings
+
+
+async def checked_url(url: str, settings: InteragencySettings) -> str:
+    """422 unless ``url`` may receive webhooks (resolved off the event loop)."""
+    try:
+        await asyncio.to_thread(check_url, url, production=settings.is_production)
+    except UnsafeUrl as exc:
+        raise Unprocessable(
+            "the webhook URL is not allowed",
+            errors=[{"field": "webhook_url", "message": str(exc)}],
+        ) from exc
+    return url
+
+
+def partner_read(partner: Partner) -> PartnerRead:
+    return PartnerRead(
+        id=partner.id,
+        code=partner.code,
+        name=partner.name,
+        webhook_url=partner.webhook_url,
+        alert_types=partner.alert_types,
+        border_countries=partner.border_countries,
+        status=partner.status,
+        disabled_reason=partner.disabled_reason,
+        disabled_at=partner.disabled_at,
+        outbound_previous_valid_until=partner.outbound_previous_until,
+        inbound_previous_valid_until=partner.inbound_previous_until,
+        created_at=partner.created_at,
+        version=partner.version,
+    )
+
+
+async def register_partner(
+    session: AsyncSession, actor: Actor, data: PartnerCreate
+) -> PartnerCreated:
+    if await repository.get_partner(session, data.code) is not None:
+        raise Conflict(f"partner {data.code} is already registered; rotate or update it instead")
+    url = await checked_url(data.webhook_url, actor.settings)
+    types = (
+        data.alert_types
+        if data.alert_types is not None
+        else domain.default_alert_types(data.border_countries)
+    )
+    outbound, inbound = generate_secret(), generate_secret()
+    partner = Partner(
+        id=new_id(),
+        code=data.code,
+        name=data.name,
+        webhook_url=url,
+        alert_types=sorted({t.value for t in types}),
+        border_countries=sorted({c.value for c in data.border_countries}),
+        status=PartnerStatus.enabled.value,
+        outbound_secret=outbound,
+        inbound_secret=inbound,
+        created_by=actor.sub,
+        created_at=actor.now,
+        updated_at=actor.now,
+        version=1,
+    )
+    session.add(partner)
+    await session.flush()
+    await _audit(session, actor, "partner.register", partner.code, {"url": url})
+    return PartnerCreated(
+        **partner_read(partner).model_dump(), outbound_secret=outbound, inbound_secret=inbound
+    )
+
+
+async def partner_for_change(session: AsyncSession, code: str, if_match: str | None) -> Partner:
+    partner = await repository.get_partner(session, code, for_update=True)
+    if partner is None:
+        raise NotFound("no such partner")
+    check_if_match(if_match, partner.version)
+    return partner
+
+
+async def update_partner(
+    session: AsyncSession, actor: Actor, code: str, data: PartnerUpdate, if_match: str | None
+) -> PartnerRead:
+    partner = await partner_for_change(session, code, if_match)
+    if data.webhook_url is not None:
+        partner.webhook_url = await checked_url(data.webhook_url, actor.settings)
+    if data.name is not None:
+        partner.name = data.name
+    if data.alert_types is not None:
+        partner.alert_types = sorted({t.value for t in data.alert_types})
+    if data.border_countries is not None:
+        partner.border_countries = sorted({c.value for c in data.border_countries})
+    partner.updated_at = actor.now
+    partner.version += 1
+    await session.flush()
+    changed = sorted(data.model_dump(exclude_none=True))
+    await _audit(session, actor, "partner.update", code, {"fields": changed})
+    return partner_read(partner)
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    direction: SecretDirection,
+    if_match: str | None,
+) -> RotatedSecrets:
+    """New secret(s); the old one keeps signing (outbound, next to the new one) or verifying
+    (inbound) for the overlap, so the partner can switch at its own pace."""
+    partner = await partner_for_change(session, code, if_match)
+    overlap = timedelta(hours=actor.settings.secret_overlap_hours)
+    new_outbound = new_inbound = None
+    if direction in (SecretDirection.outbound, SecretDirection.both):
+        new_outbound = generate_secret()
+        ring = KeyRing(partner.outbound_secret).rotate(new_outbound, actor.now, overlap)
+        partner.outbound_secret = ring.current
+        partner.outbound_previous = ring.previous
+        partner.outbound_previous_until = ring.previous_valid_until
+    if direction in (SecretDirection.inbound, SecretDirection.both):
+        new_inbound = generate_secret()
+        ring = KeyRing(partner.inbound_secret).rotate(new_inbound, actor.now, overlap)
+        partner.inbound_secret = ring.current
+        partner.inbound_previous = ring.previous
+        partner.inbound_previous_until = ring.previous_valid_until
+    partner.updated_at = actor.now
+    partner.version += 1
+    await session.flush()
+    await _audit(session, actor, "partner.rotate_secret", code, {"direction": direction.value})
+    return RotatedSecrets(
+        code=code,
+        outbound_secret=new_outbound,
+        inbound_secret=new_inbound,
+        previous_valid_until=actor.now + overlap,
+        version=partner.version,
+    )
+
+
+async def set_partner_status(
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    status: PartnerStatus,
+    reason: str | None,
+    if_match: str | None,
+) -> PartnerRead:
+    """Disabling pauses deliveries (they stay pending) and refuses the partner's webhooks."""
+    partner = await partner_for_change(session, code, if_match)
+    if status is PartnerStatus.enabled and partner.status != status.value:
+        await checked_url(partner.webhook_url, actor.settings)
+    partner.status = status.value
+    partner.disabled_reason = reason if status is PartnerStatus.disabled else None
+    partner.disabled_at = actor.now if status is PartnerStatus.disabled else None
+    partner.updated_at = actor.now
+    partner.version += 1
+    await session.flush()
+    await _audit(session, actor, f"partner.{status.value}", code, {"reason": reason})
+    return partner_read(partner)
+
+
+async def _audit(
+    session: AsyncSession, actor: Actor, action: str, code: str, details: dict[str, Any]
+) -> None:
+    await platform.audit.record(
+        session,
+        actor=actor.principal or actor.sub,
+        action=action,
+        record_type="partner",
+        record_id=code,
+        purpose="partner registry",
+        details=details,
+    )

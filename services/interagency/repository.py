@@ -1,0 +1,429 @@
+"""Interagency queries. Only this module builds SQL for interagency's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.interagency.domain import DeliveryStatus, PartnerStatus
+from services.interagency.models import (
+    Alert,
+    Delivery,
+    DeliveryAttempt,
+    InboundReceipt,
+    Match,
+    MissingPersonRef,
+    Partner,
+)
+
+# Partners -----------------------------------------------------------------------------------------
+
+
+async def get_partner(
+    session: AsyncSession, code: str, *, for_update: bool = False
+) -> Partner | None:
+    query = select(Partner).where(Partner.code == code)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_partners(
+    session: AsyncSession, *, after: tuple[datetime, UUID] | None, limit: int
+) -> Sequence[Partner]:
+    query = select(Partner)
+    if after is not None:
+        query = query.where(tuple_(Partner.created_at, Partner.id) < tuple_(*after))
+    query = query.order_by(Partner.created_at.desc(), Partner.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def subscribed_partners(session: AsyncSession, alert_type: str) -> Sequence[Partner]:
+    query = (
+        select(Partner)
+        .where(
+            Partner.status == PartnerStatus.enabled.value,
+            Partner.alert_types.contains([alert_type]),
+        )
+        .order_by(Partner.code)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def partners_by_code(session: AsyncSession, codes: Sequence[str]) -> Sequence[Partner]:
+    query = select(Partner).where(Partner.code.in_(codes)).order_by(Partner.code)
+    return (await session.execute(query)).scalars().all()
+
+
+# Alerts and deliveries ----------------------------------------------------------------------------
+
+
+async def get_alert(session: AsyncSession, alert_id: UUID) -> Alert | None:
+    return await session.get(Alert, alert_id)
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    conditions: list[ColumnElement[bool]],
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Alert]:
+    query = select(Alert).where(*conditions)
+    if after is not None:
+        query = query.where(tuple_(Alert.created_at, Alert.id) < tuple_(*after))
+    query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+def alert_filters(
+    *,
+    direction: str | None,
+    alert_type: str | None,
+    partner_code: str | None,
+    subject_id: UUID | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if direction:
+        conditions.append(Alert.direction == direction)
+    if alert_type:
+        conditions.append(Alert.alert_type == alert_type)
+    if subject_id:
+        conditions.append(Alert.subject_id == subject_id)
+    if partner_code:
+        sent_to = select(Delivery.alert_id).where(Delivery.partner_code == partner_code)
+        conditions.append(or_(Alert.partner_code == partner_code, Alert.id.in_(sent_to)))
+    return conditions
+
+
+async def delivery_counts(
+    session: AsyncSession, alert_ids: Sequence[UUID]
+) -> dict[UUID, dict[str, int]]:
+    if not alert_ids:
+        return {}
+    query = (
+        select(Delivery.alert_id, Delivery.status, func.count())
+        .where(Delivery.alert_id.in_(alert_ids))
+        .group_by(Delivery.alert_id, Delivery.status)
+    )
+    counts: dict[UUID, dict[str, int]] = {}
+    for alert_id, status, count in (await session.execute(query)).all():
+        counts.setdefault(alert_id, {})[status] = count
+    return counts
+
+
+async def deliveries_of(session: AsyncSession, alert_id: UUID) -> Sequence[Delivery]:
+    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.partner_code)
+    return (await session.execute(query)).scalars().all()
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[UUID]
+) -> dict[UUID, list[DeliveryAttempt]]:
+    if not delivery_ids:
+        return {}
+    query = (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryAttempt.attempted_at, DeliveryAttempt.id)
+    )
+    attempts: dict[UUID, list[DeliveryAttempt]] = {}
+    for attempt in (await session.execute(query)).scalars():
+        attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    return attempts
+
+
+async def get_delivery(
+    session: AsyncSession, delivery_id: UUID, *, for_update: bool = False
+) -> Delivery | None:
+    query = select(Delivery).where(Delivery.id == delivery_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    partner_code: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Delivery]:
+    query = select(Delivery)
+    if status:
+        query = query.where(Delivery.status == status)
+    if partner_code:
+        query = query.where(Delivery.partner_code == partner_code)
+    if after is not None:
+        query = query.where(tuple_(Delivery.created_at, Delivery.id) < tuple_(*after))
+    query = query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+# The delivery worker ------------------------------------------------------------------------------
+
+
+async def claim_lanes(
+    session: AsyncSession, *, owner: str, exclude: Sequence[str], limit: int, lease: timedelta
+) -> list[str]:
+    """Lease up to ``limit`` enabled partners that have a due delivery and no live lease."""
+    lane = aliased(Partner)
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.partner_code == lane.code,
+            Delivery.status == DeliveryStatus.pending.value,
+            Delivery.next_attempt_at <= func.now(),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        lane.status == PartnerStatus.enabled.value,
+        or_(lane.lane_leased_until.is_(None), lane.lane_leased_until < func.now()),
+        due,
+    ]
+    if exclude:
+        conditions.append(lane.code.not_in(exclude))
+    candidates = (
+        select(lane.code)
+        .where(*conditions)
+        .order_by(lane.code)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(Partner)
+        .where(Partner.code.in_(candidates.scalar_subquery()))
+        .values(lane_owner=owner, lane_leased_until=func.now() + lease)
+        .returning(Partner.code)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars())
+
+
+async def renew_lane(session: AsyncSession, code: str, owner: str, lease: timedelta) -> bool:
+    result = await session.execute(
+        update(Partner)
+        .where(Partner.code == code, Partner.lane_owner == owner)
+        .values(lane_leased_until=func.now() + lease)
+        .returning(Partner.code)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None
+
+
+async def release_lane(session: AsyncSession, code: str, owner: str) -> None:
+    await session.execute(
+        update(Partner)
+        .where(Partner.code == code, Partner.lane_owner == owner)
+        .values(lane_owner=None, lane_leased_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def next_due_delivery(session: AsyncSession, partner_code: str) -> Delivery | None:
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.partner_code == partner_code,
+            Delivery.status == DeliveryStatus.pending.value,
+            Delivery.next_attempt_at <= func.now(),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def prune_receipts(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(InboundReceipt).where(InboundReceipt.received_at < before))
+
+
+# Inbound ------------------------------------------------------------------------------------------
+
+
+async def record_receipt(
+    session: AsyncSession, partner_code: str, webhook_id: str, alert_id: UUID, at: datetime
+) -> bool:
+    """True when this webhook-id is new for the partner (the insert happened)."""
+    result = await session.execute(
+        insert(InboundReceipt)
+        .values(partner_code=partner_code, webhook_id=webhook_id, alert_id=alert_id, received_at=at)
+        .on_conflict_do_nothing()
+        .returning(InboundReceipt.alert_id)
+    )
+    return result.first() is not None
+
+
+async def get_receipt(
+    session: AsyncSession, partner_code: str, webhook_id: str
+) -> InboundReceipt | None:
+    return await session.get(InboundReceipt, (partner_code, webhook_id))
+
+
+# Missing persons (read model) and matches ---------------------------------------------------------
+
+
+async def upsert_missing_person(session: AsyncSession, values: dict[str, Any]) -> None:
+    statement = insert(MissingPersonRef).values(**values)
+    await session.execute(
+        statement.on_conflict_do_nothing(index_elements=[MissingPersonRef.missing_person_id])
+    )
+
+
+async def close_missing_person(
+    session: AsyncSession, missing_person_id: UUID, status: str, at: datetime
+) -> None:
+    await session.execute(
+        update(MissingPersonRef)
+        .where(MissingPersonRef.missing_person_id == missing_person_id)
+        .values(status=status, name_folded=None, updated_at=at)
+    )
+
+
+async def match_candidates(
+    session: AsyncSession,
+    *,
+    name_folded: str | None,
+    id_digest: str | None,
+    phone_digest: str | None,
+    similarity: float,
+    limit: int,
+) -> Sequence[MissingPersonRef]:
+    """Open missing persons worth scoring: folded names alike by trigrams (the GIN index
+    serves ``%``), or the same ID number or phone digest."""
+    conditions: list[ColumnElement[bool]] = []
+    if name_folded:
+        await session.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+            {"t": str(similarity)},
+        )
+        conditions.append(MissingPersonRef.name_folded.op("%")(name_folded))
+    if id_digest:
+        conditions.append(MissingPersonRef.id_digest == id_digest)
+    if phone_digest:
+        conditions.append(MissingPersonRef.phone_digest == phone_digest)
+    if not conditions:
+        return []
+    rank = (
+        func.similarity(MissingPersonRef.name_folded, name_folded).desc()
+        if name_folded
+        else MissingPersonRef.reported_at.desc()
+    )
+    query = (
+        select(MissingPersonRef)
+        .where(MissingPersonRef.status == "open", or_(*conditions))
+        .order_by(rank, MissingPersonRef.missing_person_id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def insert_match(session: AsyncSession, values: dict[str, Any]) -> bool:
+    result = await session.execute(
+        insert(Match)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Match.missing_person_id, Match.alert_id])
+        .returning(Match.id)
+    )
+    return result.first() is not None
+
+
+async def get_match(
+    session: AsyncSession, match_id: UUID, *, for_update: bool = False
+) -> Match | None:
+    query = select(Match).where(Match.id == match_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_missing_person(session: AsyncSession, mp_id: UUID) -> MissingPersonRef | None:
+    return await session.get(MissingPersonRef, mp_id)
+
+
+async def list_matches(
+    session: AsyncSession,
+    *,
+    visible: ColumnElement[bool],
+    missing_person_id: UUID | None,
+    status: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Match]:
+    query = select(Match).join(
+        MissingPersonRef, MissingPersonRef.missing_person_id == Match.missing_person_id
+    )
+    query = query.where(visible)
+    if missing_person_id:
+        query = query.where(Match.missing_person_id == missing_person_id)
+    if status:
+        query = query.where(Match.status == status)
+    if after is not None:
+        query = query.where(tuple_(Match.created_at, Match.id) < tuple_(*after))
+    query = query.order_by(Match.created_at.desc(), Match.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+# Figures ------------------------------------------------------------------------------------------
+
+
+async def alert_counts(
+    session: AsyncSession, period: list[ColumnElement[bool]]
+) -> dict[tuple[str, str], int]:
+    query = (
+        select(Alert.direction, Alert.alert_type, func.count())
+        .where(*period)
+        .group_by(Alert.direction, Alert.alert_type)
+    )
+    return {(d, t): n for d, t, n in (await session.execute(query)).all()}
+
+
+async def received_by_partner(
+    session: AsyncSession, period: list[ColumnElement[bool]]
+) -> dict[str, int]:
+    query = (
+        select(Alert.partner_code, func.count())
+        .where(Alert.direction == "in", *period)
+        .group_by(Alert.partner_code)
+    )
+    return {str(code): n for code, n in (await session.execute(query)).all()}
+
+
+async def delivery_figures(
+    session: AsyncSession, period: list[ColumnElement[bool]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(deliveries by status, deliveries by partner) of alerts created in the period."""
+    base = select(Delivery.status, Delivery.partner_code, func.count()).join(
+        Alert, Alert.id == Delivery.alert_id
+    )
+    rows = (
+        await session.execute(base.where(*period).group_by(Delivery.status, Delivery.partner_code))
+    ).all()
+    by_status: dict[str, int] = {}
+    by_partner: dict[str, int] = {}
+    for status, partner, count in rows:
+        by_status[status] = by_status.get(status, 0) + count
+        by_partner[partner] = by_partner.get(partner, 0) + count
+    return by_status, by_partner
+
+
+async def match_figures(
+    session: AsyncSession, start: datetime | None, end: datetime | None
+) -> dict[str, int]:
+    conditions: list[ColumnElement[bool]] = []
+    if start is not None:
+        conditions.append(Match.created_at >= start)
+    if end is not None:
+        conditions.append(Match.created_at < end)
+    query = select(Match.status, func.count()).where(and_(*conditions)).group_by(Match.status)
+    return {status: n for status, n in (await session.execute(query)).all()}
