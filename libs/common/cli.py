@@ -8,7 +8,12 @@ ctip revision SERVICE -m "message"      (autogenerate against the local database
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import os
+import signal
 import sys
+from typing import Any
 
 from libs.common.auth import Role, issue_dev_token
 from libs.common.jurisdiction import is_valid_code
@@ -53,6 +58,50 @@ def _revision(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+_WORKER_SWITCHES = {
+    "relay": "CTIP_RUN_RELAY",
+    "consumers": "CTIP_RUN_CONSUMERS",
+    "delivery": "CTIP_INTERAGENCY_RUN_DELIVERY_WORKER",
+}
+
+
+def _create_app(service: str) -> Any:
+    module = importlib.import_module(f"services.{service}.app")
+    return module.create_app()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.api_only:
+        for variable in _WORKER_SWITCHES.values():
+            os.environ[variable] = "false"
+    app = _create_app(args.service)
+    port = args.port or app.state.settings.http_port
+    uvicorn.run(app, host=args.host, port=port, proxy_headers=True, access_log=False)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """The service's lifespan without HTTP: relay, consumers, sender, until SIGTERM or Ctrl-C."""
+    if args.only:
+        for name, variable in _WORKER_SWITCHES.items():
+            os.environ[variable] = "true" if name == args.only else "false"
+    app = _create_app(args.service)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with app.router.lifespan_context(app):
+            await stop.wait()
+
+    asyncio.run(run())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ctip")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("service")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(func=_revision)
+
+    serve = sub.add_parser("serve", help="run a service's API")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: the service's http_port")
+    serve.add_argument(
+        "--api-only", action="store_true", help="no relay, consumers or sender in this process"
+    )
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run a service's relay, consumers and sender")
+    worker.add_argument("service", choices=SERVICES)
+    worker.add_argument("--only", choices=sorted(_WORKER_SWITCHES), help="just one of them")
+    worker.set_defaults(func=_worker)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)
