@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import zlib
@@ -129,10 +128,16 @@ class Outbox:
                 topic=topic_for(short_type),
                 key=str(subject),
                 type=event.type,
-                event=json.loads(event.model_dump_json(exclude_none=True)),
+                event=event.model_dump(mode="json", exclude_none=True),
             )
         )
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+        # One NOTIFY per transaction is enough to wake the relay (it is delivered at commit).
+        transaction = session.get_transaction()
+        if session.info.get("ctip_outbox_notified") is not transaction:
+            await session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": self.channel}
+            )
+            session.info["ctip_outbox_notified"] = transaction
         return event
 
 
@@ -158,6 +163,7 @@ class OutboxRelay:
         self._listen_conn: asyncpg.Connection | None = None
         self._lock_conn: asyncpg.Connection | None = None
         self._last_prune = 0.0
+        self._last_metrics = 0.0
         self.lock_key = zlib.crc32(f"ctip-relay:{outbox.schema}".encode())
 
     async def run(self) -> None:
@@ -195,13 +201,12 @@ class OutboxRelay:
             self._listen_conn = await asyncpg.connect(dsn)
             await self._listen_conn.add_listener(self.outbox.channel, self._on_notify)
         while not self._stop.is_set():
-            published = await self.publish_batch()
-            await self._maybe_prune()
-            if published >= self.batch_size:
-                continue
+            # Cleared before the round: a NOTIFY arriving during it wakes the next one at once.
             self._wake.clear()
+            published = await self.publish_batch()
+            await self._maybe_housekeep()
             if published:
-                continue  # rows may have arrived while we published
+                continue  # a full batch, or rows that arrived while we published
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -234,7 +239,6 @@ class OutboxRelay:
                         .with_for_update(skip_locked=True)
                     )
                 ).all()
-                await self._update_lag_metrics(session)
                 if not rows:
                     return 0
                 claimed = [r.seq for r in rows]
@@ -287,10 +291,17 @@ class OutboxRelay:
         lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         OUTBOX_LAG.labels(self.outbox.service).set(lag)
 
-    async def _maybe_prune(self) -> None:
-        if time.monotonic() - self._last_prune < 300:
+    async def _maybe_housekeep(self) -> None:
+        """Lag metrics every few seconds (not every round: the count grows with the backlog),
+        pruning of published rows every five minutes."""
+        now = time.monotonic()
+        if now - self._last_metrics >= 5:
+            self._last_metrics = now
+            async with self.db.sessions() as session:
+                await self._update_lag_metrics(session)
+        if now - self._last_prune < 300:
             return
-        self._last_prune = time.monotonic()
+        self._last_prune = now
         cutoff = datetime.now(UTC) - timedelta(hours=self.settings.outbox_retention_hours)
         table = self.outbox.table
         async with self.db.sessions() as session, session.begin():
