@@ -1,0 +1,148 @@
+"""Pieces of the event benchmarks that are not the measurements themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.db import Database
+from libs.common.events import CloudEvent
+from libs.common.inbox import EventConsumer
+from libs.common.outbox import OutboxRelay
+from services.casework.models import platform as casework_platform
+from services.casework.settings import CaseworkSettings
+from services.intake.models import platform as intake_platform
+
+TIP_RECEIVED = "intake.tip.received"
+ID_CHUNK = 5000
+
+outbox = intake_platform.outbox
+inbox = casework_platform.inbox
+T = TypeVar("T")
+
+
+class BenchError(RuntimeError):
+    """The bench cannot run (or finish) safely; the message says what to do."""
+
+
+def tip_payload(tip_id: uuid.UUID) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "tip_id": str(tip_id),
+        "channel": "web",
+        "status": "received",
+        "incident_ward_code": "00004",
+        "exploitation_types": ["labour"],
+        "received_at": now.isoformat(),
+        "resolution_due_at": (now + timedelta(days=20)).isoformat(),
+    }
+
+
+def chunks(items: Sequence[T], size: int = ID_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[bool]], *, seconds: float, interval: float, what: str
+) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            while not await probe():  # noqa: ASYNC110 - a database count has no event to await
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        raise BenchError(f"timed out after {seconds:.0f} s waiting for {what}") from None
+
+
+class StampingConsumer(EventConsumer):
+    """Casework's inbox consumer that notes when each event's offset was committed.
+
+    The loop in :class:`EventConsumer` handles the records of one partition, then commits that
+    partition, so the ids handled since the previous commit are exactly the ones it covers.
+    ``fetched_at`` (the record reached the consumer loop) splits the latency into the relay's
+    and Kafka's share and the consumer's own.
+    """
+
+    def __init__(self, db: Database, settings: CaseworkSettings, group_id: str) -> None:
+        super().__init__(db, inbox, settings, {TIP_RECEIVED: self._note}, group_id=group_id)
+        self.pending: list[str] = []
+        self.fetched_at: dict[str, float] = {}
+        self.committed_at: dict[str, float] = {}
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        event_id = _ce_id(record.headers)
+        if event_id is not None:
+            self.fetched_at.setdefault(event_id, time.perf_counter())
+        return await super().process(record)
+
+    async def _note(self, session: AsyncSession, event: CloudEvent, payload: Any) -> None:
+        self.pending.append(event.id)
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        await super()._commit(tp, offset)
+        now = time.perf_counter()
+        for event_id in self.pending:
+            self.committed_at.setdefault(event_id, now)
+        self.pending.clear()
+
+
+def _ce_id(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    for name, value in headers or ():
+        if name == "ce_id":
+            return value.decode()
+    return None
+
+
+class _AckStampingProducer:
+    """Stands in for the relay's producer: stamps each event when the broker acknowledged it."""
+
+    def __init__(self, producer: AIOKafkaProducer, acked_at: dict[str, float]) -> None:
+        self._producer = producer
+        self._acked_at = acked_at
+
+    async def send(self, topic: str, **kwargs: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = await self._producer.send(topic, **kwargs)
+        event_id = _ce_id(kwargs.get("headers"))
+        if event_id is not None:
+            future.add_done_callback(
+                lambda _: self._acked_at.setdefault(event_id, time.perf_counter())
+            )
+        return future
+
+
+class StampingRelay(OutboxRelay):
+    """The outbox relay, noting when Kafka acknowledged each event (``acked_at``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acked_at: dict[str, float] = {}
+
+    async def _producer_ready(self) -> AIOKafkaProducer:
+        return _AckStampingProducer(await super()._producer_ready(), self.acked_at)
+
+
+async def stamped(consumer: StampingConsumer, ids: Iterable[str]) -> bool:
+    return all(i in consumer.committed_at for i in ids)
+
+
+def stage_figures(events: int, seconds: float, **extra: Any) -> dict[str, Any]:
+    return {"seconds": round(seconds, 4), "events_per_second": round(events / seconds, 1), **extra}
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
