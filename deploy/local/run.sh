@@ -49,7 +49,7 @@ for entry in "${SERVICES[@]}"; do
 done
 
 echo "loading demo data (synthetic; safe to run again)..."
-$UV run python deploy/local/demo_data.py
+$UV run python deploy/local/demo_data.py || echo "demo data incomplete (see above); the services keep running" >&2
 
 cat <<TXT
 

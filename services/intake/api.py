@@ -91,14 +91,22 @@ def _actor(request: Request, principal: Principal | None) -> service.Actor:
     return service.Actor(principal=principal, index=index, now=service.now_utc())
 
 
-def _guard_filing(request: Request, principal: Principal | None) -> None:
-    """Anonymous filings are rate-limited per client (flooding); officers filing are not."""
+def _guard_filing(request: Request, principal: Principal | None) -> str | None:
+    """Anonymous filings are rate-limited per client (flooding); officers filing are not.
+    Returns the client key to charge once the filing is known not to be a replay."""
     if principal is not None:
-        return
+        return None
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
     limits.filings.check(client)
-    limits.filings.hit(client)
+    return client
+
+
+def _charge_filing(request: Request, client: str | None, response: JSONResponse) -> JSONResponse:
+    """A replay of an earlier filing (same Idempotency-Key) costs nothing."""
+    if client is not None and response.headers.get("idempotent-replayed") != "true":
+        _limits(request).filings.hit(client)
+    return response
 
 
 # Public: tips, missing-person reports and receipts ----------------------------------------------
@@ -113,9 +121,9 @@ async def create_tip(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """File a tip, with or without a token. The receipt code is shown once: keep it."""
-    _guard_filing(request, principal)
+    client = _guard_filing(request, principal)
     actor = _actor(request, principal)
-    return await platform.idempotency.run(
+    response = await platform.idempotency.run(
         session,
         request,
         idempotency_key,
@@ -123,6 +131,7 @@ async def create_tip(
         lambda: service.file_tip(session, body, actor),
         headers={"Cache-Control": "no-store"},
     )
+    return _charge_filing(request, client, response)
 
 
 @router.post(
@@ -139,9 +148,9 @@ async def create_missing_person(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Report a missing person (đơn trình báo mất tích), with or without a token."""
-    _guard_filing(request, principal)
+    client = _guard_filing(request, principal)
     actor = _actor(request, principal)
-    return await platform.idempotency.run(
+    response = await platform.idempotency.run(
         session,
         request,
         idempotency_key,
@@ -149,6 +158,7 @@ async def create_missing_person(
         lambda: missing_persons.report(session, body, actor),
         headers={"Cache-Control": "no-store"},
     )
+    return _charge_filing(request, client, response)
 
 
 def _receipt_client(request: Request, code: str) -> str:
