@@ -1,0 +1,216 @@
+"""The steering committee's dashboard in a real browser: Debian's Chromium, driven by Playwright,
+reads the figures of four real services over HTTP (CORS) with a supervisor's token and shows the
+same numerators and denominators as the APIs; it still renders when a service is down.
+
+The full-page screenshot in ``docs/dashboard.png`` is taken here, with the demo data loaded.
+The last test stops victim_support (and starts it again afterwards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from deploy.local import demo_data
+from libs.common.auth import issue_dev_token
+from libs.common.settings import ServiceSettings
+from tests.e2e.conftest import CHROMIUM_ARGS, ROOT, Served
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = ROOT / "docs/dashboard.png"
+RATIOS = {
+    "intake": ("classified_ratio", "verified_ratio", "resolved_within_deadline_ratio"),
+    "casework": ("initiated_ratio", "indicted_ratio", "tried_ratio"),
+    "victim_support": (
+        "verified_ratio",
+        "identified_within_deadline_ratio",
+        "protected_ratio",
+        "supported_ratio",
+    ),
+    "outreach": ("coverage_ratio",),
+}
+
+
+def current_quarter() -> tuple[date, date]:
+    today = datetime.now(UTC).date()
+    start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    next_start = (start + timedelta(days=92)).replace(day=1)
+    return start, next_start - timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+async def loaded(services: dict[str, Served]) -> dict[str, Any]:
+    return await demo_data.load({name: s.url for name, s in services.items()}, wait_seconds=120)
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+async def kpis(services: dict[str, Served], token: str) -> dict[str, Any]:
+    start, end = current_quarter()
+    params = {"from": start.isoformat(), "to": end.isoformat()}
+    out = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name, served in services.items():
+            response = await client.get(
+                f"{served.url}/v1/kpis",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 200, response.text
+            out[name] = response.json()
+    return out
+
+
+async def attributes(page: Page, selector: str) -> dict[str, str | None]:
+    element = page.locator(selector)
+    assert await element.count() == 1, f"expected exactly one {selector}"
+    return {
+        name: await element.get_attribute(name)
+        for name in ("data-numerator", "data-denominator", "data-count", "data-state")
+    }
+
+
+async def open_dashboard(page: Page, outreach: Served, token: str) -> None:
+    await page.goto(f"{outreach.url}/dashboard#token={token}")
+    await page.wait_for_selector("body[data-state=loaded]", timeout=30_000)
+
+
+@pytest.fixture(scope="module")
+def supervisor() -> str:
+    return issue_dev_token(ServiceSettings(), roles=["supervisor"], jurisdiction=["01"])
+
+
+@pytest.fixture(scope="module")
+async def api(services: dict[str, Served], loaded: dict[str, Any], supervisor: str) -> Any:
+    return await kpis(services, supervisor)
+
+
+@pytest.fixture
+async def page(
+    browser: Browser, services: dict[str, Served], loaded: dict[str, Any], supervisor: str
+) -> AsyncIterator[Page]:
+    """The dashboard opened with a supervisor's token in the fragment, figures loaded; no
+    script error may happen on it."""
+    opened = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    await open_dashboard(opened, services["outreach"], supervisor)
+    yield opened
+    await opened.close()
+    assert errors == []
+
+
+async def test_every_figure_shows_the_numerator_and_denominator_the_api_gives(
+    page: Page, api: dict[str, Any]
+) -> None:
+    assert page.url.endswith("/dashboard"), "the token must leave the address bar"
+    for service, fields in RATIOS.items():
+        for name in fields:
+            shown = await attributes(page, f'[data-figure="{service}.{name}"]')
+            figure = api[service][name]
+            assert (shown["data-numerator"], shown["data-denominator"]) == (
+                str(figure["numerator"]),
+                str(figure["denominator"]),
+            ), f"{service}.{name}"
+            assert shown["data-state"] == "ok"
+    await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+async def test_counts_deadlines_funnel_and_statuses_match_the_api(
+    page: Page, api: dict[str, Any]
+) -> None:
+    for kind in ("mobile", "model"):
+        shown = await attributes(page, f'[data-figure="casework.trials.{kind}"]')
+        assert shown["data-count"] == str(api["casework"]["trials"][kind]) != "0"
+    for service, name in (
+        ("intake", "overdue"),
+        ("intake", "due_soon"),
+        ("victim_support", "overdue"),
+    ):
+        shown = await attributes(page, f'[data-figure="{service}.{name}"]')
+        assert shown["data-count"] == str(api[service][name])
+    for status, n in api["victim_support"]["by_status"].items():
+        shown = await attributes(page, f'[data-figure="victim_support.by_status.{status}"]')
+        assert shown["data-count"] == str(n)
+    funnel = {
+        "substantiated": api["casework"]["initiated_ratio"]["denominator"],
+        "initiated": api["casework"]["initiated_ratio"]["numerator"],
+        "indicted": api["casework"]["indicted_ratio"]["numerator"],
+        "tried": api["casework"]["tried_ratio"]["numerator"],
+    }
+    assert funnel["tried"] >= 1
+    for step, n in funnel.items():
+        shown = await attributes(page, f'[data-figure="casework.funnel.{step}"]')
+        assert shown["data-count"] == str(n)
+
+
+async def test_each_ward_has_a_coverage_bar_against_the_75_percent_line(
+    page: Page, api: dict[str, Any]
+) -> None:
+    wards = api["outreach"]["wards"]
+    assert {w["meets_target"] for w in wards} >= {True, False}
+    assert await page.locator('[data-figure^="outreach.wards."]').count() == len(wards)
+    for ward in wards:
+        shown = await attributes(
+            page, f'[data-figure="outreach.wards.{ward["ward_code"]}.coverage"]'
+        )
+        assert (shown["data-numerator"], shown["data-denominator"]) == (
+            str(ward["coverage"]["numerator"]),
+            str(ward["coverage"]["denominator"]),
+        )
+    target_line = page.locator("#coverage [data-part=target-line]")
+    assert await target_line.count() == 1
+    assert "75%" in (await target_line.text_content() or "")
+
+
+async def test_the_english_toggle_switches_the_labels(page: Page, api: dict[str, Any]) -> None:
+    coverage = page.locator('[data-figure="outreach.coverage_ratio"] .label')
+    assert await page.locator("html").get_attribute("lang") == "vi"
+    assert await coverage.text_content() == (
+        "Tỷ lệ người dân được tiếp cận tài liệu phòng, chống mua bán người"
+    )
+    await page.locator("#lang").click()
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert await coverage.text_content() == "Residents reached by anti-trafficking materials"
+    assert await page.locator("#h-targets").text_content() == "The plan's targets"
+    assert await page.locator("#lang").text_content() == "Tiếng Việt"
+    shown = await attributes(page, '[data-figure="intake.classified_ratio"]')
+    assert shown["data-numerator"] == str(api["intake"]["classified_ratio"]["numerator"])
+
+
+async def test_with_victim_support_down_the_rest_renders_and_victim_figures_say_no_data(
+    page: Page, api: dict[str, Any], services: dict[str, Served]
+) -> None:
+    await page.locator("#lang").click()
+    await services["victim_support"].stop()
+    try:
+        await page.evaluate("document.body.dataset.state = 'reloading'")
+        await page.get_by_role("button", name="Show figures").click()
+        await page.wait_for_selector("body[data-state=loaded]", timeout=30_000)
+        for name in RATIOS["victim_support"]:
+            card = page.locator(f'[data-figure="victim_support.{name}"]')
+            assert await card.get_attribute("data-state") == "missing"
+            assert await card.get_attribute("data-numerator") is None
+            assert "no data" in (await card.text_content() or "")
+        assert "no data" in (await page.locator("#victims").text_content() or "")
+        shown = await attributes(page, '[data-figure="intake.classified_ratio"]')
+        assert shown["data-numerator"] == str(api["intake"]["classified_ratio"]["numerator"])
+        wards = page.locator('[data-figure^="outreach.wards."]')
+        assert await wards.count() == len(api["outreach"]["wards"])
+    finally:
+        await services["victim_support"].start()
