@@ -1,0 +1,164 @@
+"""deploy/Dockerfile: a lean, unprivileged runtime stage that runs any service in any role."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.deploy.support import DEPLOY, ROOT, services, settings_class
+
+DOCKERFILE = DEPLOY / "Dockerfile"
+COMPILERS = ("build-essential", "gcc", "g++", "clang", "make", "libc6-dev", "python3-dev", "cargo")
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuations joined and heredoc bodies kept in COPY."""
+    lines = DOCKERFILE.read_text(encoding="utf-8").splitlines()
+    result: list[tuple[str, str]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        while line.endswith("\\") and i < len(lines):
+            line = line[:-1] + " " + lines[i].strip()
+            i += 1
+        keyword, _, rest = line.strip().partition(" ")
+        heredoc = re.search(r"<<-?'?\"?(\w+)'?\"?", rest)
+        if heredoc:
+            body = []
+            while lines[i].strip() != heredoc.group(1):
+                body.append(lines[i])
+                i += 1
+            i += 1
+            rest += "\n" + "\n".join(body)
+        result.append((keyword.upper(), rest))
+    return result
+
+
+def stages() -> list[Stage]:
+    found: list[Stage] = []
+    for keyword, rest in instructions():
+        if keyword == "FROM":
+            parts = rest.split()
+            name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
+            found.append(Stage(parts[0], name))
+        elif found:
+            found[-1].instructions.append((keyword, rest))
+    return found
+
+
+def final_stage() -> Stage:
+    return stages()[-1]
+
+
+def test_final_stage_is_python_311_slim_bookworm() -> None:
+    args = dict(
+        rest.split("=", 1) for keyword, rest in instructions() if keyword == "ARG" and "=" in rest
+    )
+    base = final_stage().base
+    base = args.get(base.strip("${}"), base)
+    assert base == "python:3.11-slim-bookworm"
+
+
+def test_venv_is_built_by_uv_from_the_lock_without_dev_dependencies_or_editable_install() -> None:
+    build = [s for s in stages() if s.name == "build"]
+    assert build, "a stage named build"
+    runs = " ".join(rest for keyword, rest in build[0].instructions if keyword == "RUN")
+    assert re.search(r"uv sync --frozen --no-dev --no-editable", runs)
+    copied = [rest for keyword, rest in final_stage().instructions if keyword == "COPY"]
+    assert any("--from=build /app/.venv /app/.venv" in c for c in copied)
+
+
+def test_final_stage_installs_no_compiler() -> None:
+    for keyword, rest in final_stage().instructions:
+        if keyword == "RUN":
+            words = set(re.split(r"[\s;&|]+", rest))
+            assert not words & set(COMPILERS), f"compiler in the runtime stage: {rest}"
+        if keyword == "COPY" and "--from=" in rest:
+            assert "--from=uv" not in rest, "uv itself stays in the build stage"
+
+
+def test_final_stage_runs_as_a_non_root_user() -> None:
+    users = [rest for keyword, rest in final_stage().instructions if keyword == "USER"]
+    assert users, "USER in the runtime stage"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+
+
+def test_healthcheck_uses_python_not_curl() -> None:
+    checks = [rest for keyword, rest in final_stage().instructions if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1
+    assert "python" in checks[0] and "curl" not in checks[0] and "wget" not in checks[0]
+
+
+def healthcheck_script() -> str:
+    for keyword, rest in instructions():
+        if keyword == "COPY" and "/app/healthcheck.py" in rest.splitlines()[0]:
+            return rest.split("\n", 1)[1]
+    raise AssertionError("the healthcheck script is written in the build stage")
+
+
+def test_healthcheck_script_asks_healthz_with_urllib_and_knows_every_service() -> None:
+    source = healthcheck_script()
+    tree = ast.parse(source)
+    assert "urllib.request" in source and "/healthz" in source
+    table = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "SETTINGS" for t in node.targets)
+    )
+    mapping = ast.literal_eval(table)
+    assert set(mapping) == set(services())
+    for service, class_name in mapping.items():
+        assert settings_class(service).__name__ == class_name
+
+
+def test_entrypoint_is_the_ctip_command() -> None:
+    entrypoints = [rest for keyword, rest in final_stage().instructions if keyword == "ENTRYPOINT"]
+    assert entrypoints and ast.literal_eval(entrypoints[-1]) == ["ctip"]
+    scripts = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'ctip = "libs.common.cli:main"' in scripts
+
+
+def copied_sources() -> set[str]:
+    """What COPY takes from the build context (not from a stage, not a heredoc)."""
+    sources: set[str] = set()
+    for keyword, rest in instructions():
+        if keyword == "COPY" and "--from" not in rest and "<<" not in rest:
+            words = [w for w in shlex.split(rest.splitlines()[0]) if not w.startswith("--")]
+            sources.update(w.removeprefix("./") for w in words[:-1])
+    return sources
+
+
+def test_the_build_copies_what_the_package_needs_and_it_exists() -> None:
+    sources = copied_sources()
+    assert {"pyproject.toml", "uv.lock", "README.md", "libs", "services"} <= sources
+    for source in sources:
+        assert (ROOT / source).exists(), source
+
+
+@pytest.mark.parametrize("service", services())
+def test_every_service_role_is_a_command_of_the_cli(service: str) -> None:
+    from libs.common.cli import main
+
+    for argv in (["serve", service, "--help"], ["worker", service, "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
+    from libs.common.migrations import services_with_migrations
+
+    assert service in services_with_migrations()
