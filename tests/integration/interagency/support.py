@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -51,9 +52,17 @@ async def forget_partner(db: AsyncEngine, code: str) -> None:
         "DELETE FROM interagency.inbound_receipts WHERE partner_code = :c",
         "DELETE FROM interagency.partners WHERE code = :c",
     ]
-    async with db.begin() as conn:
-        for statement in statements:
-            await conn.execute(text(statement), {"c": code})
+    # The app's delivery worker may still be recording an attempt: retry until it has let go.
+    for attempt in range(20):
+        try:
+            async with db.begin() as conn:
+                for statement in statements:
+                    await conn.execute(text(statement), {"c": code})
+            break
+        except IntegrityError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.25)
     _free_codes.append(code)
 
 
