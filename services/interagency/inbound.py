@@ -187,6 +187,8 @@ async def scored_candidates(
     candidates = await repository.match_candidates(
         session,
         name_folded=fold_vietnamese(facts.full_name) if facts.full_name else None,
+        sex=facts.sex,
+        birth_year=facts.year,
         id_digest=facts.id_digest,
         phone_digest=facts.phone_digest,
         similarity=settings.match_prefilter_similarity,

@@ -161,6 +161,14 @@ class MissingPersonRef(Base):
             postgresql_using="gin",
             postgresql_ops={"name_folded": "gin_trgm_ops"},
         ),
+        # Nearest-name search (``<->`` in distance order) over open reports only.
+        Index(
+            "ix_missing_person_refs_open_name_knn",
+            "name_folded",
+            postgresql_using="gist",
+            postgresql_ops={"name_folded": "gist_trgm_ops"},
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     missing_person_id: Mapped[UUID] = mapped_column(primary_key=True)

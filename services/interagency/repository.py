@@ -7,7 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -294,38 +304,68 @@ async def match_candidates(
     session: AsyncSession,
     *,
     name_folded: str | None,
+    sex: str | None,
+    birth_year: int | None,
     id_digest: str | None,
     phone_digest: str | None,
     similarity: float,
     limit: int,
-) -> Sequence[MissingPersonRef]:
-    """Open missing persons worth scoring: folded names alike by trigrams (the GIN index
-    serves ``%``), or the same ID number or phone digest."""
-    conditions: list[ColumnElement[bool]] = []
-    if name_folded:
-        await session.execute(
-            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-            {"t": str(similarity)},
+    year_window: int = 5,
+) -> list[MissingPersonRef]:
+    """Open missing persons worth scoring.
+
+    * Exact: the same ID number or phone digest (btree indexes).
+    * By name: the nearest folded names by trigram distance (``<->``, served in distance order
+      by the partial GiST index on open reports), blocked on what cannot differ for one person:
+      the sex when both are known, the birth year within a window when both are known. A KNN
+      scan stops after ``limit`` rows, so the cost does not grow with the number of namesakes;
+      names farther than ``1 - similarity`` are dropped.
+    """
+    found: dict[UUID, MissingPersonRef] = {}
+    exact = [
+        condition
+        for condition in (
+            MissingPersonRef.id_digest == id_digest if id_digest else None,
+            MissingPersonRef.phone_digest == phone_digest if phone_digest else None,
         )
-        conditions.append(MissingPersonRef.name_folded.op("%")(name_folded))
-    if id_digest:
-        conditions.append(MissingPersonRef.id_digest == id_digest)
-    if phone_digest:
-        conditions.append(MissingPersonRef.phone_digest == phone_digest)
-    if not conditions:
-        return []
-    rank = (
-        func.similarity(MissingPersonRef.name_folded, name_folded).desc()
-        if name_folded
-        else MissingPersonRef.reported_at.desc()
-    )
-    query = (
-        select(MissingPersonRef)
-        .where(MissingPersonRef.status == "open", or_(*conditions))
-        .order_by(rank, MissingPersonRef.missing_person_id)
-        .limit(limit)
-    )
-    return (await session.execute(query)).scalars().all()
+        if condition is not None
+    ]
+    if exact:
+        rows = await session.execute(
+            select(MissingPersonRef)
+            .where(MissingPersonRef.status == "open", or_(*exact))
+            .limit(limit)
+        )
+        found.update({r.missing_person_id: r for r in rows.scalars()})
+    if name_folded:
+        distance: ColumnElement[float] = MissingPersonRef.name_folded.op("<->", return_type=Float)(
+            name_folded
+        )
+        conditions: list[ColumnElement[bool]] = [
+            MissingPersonRef.status == "open",
+            MissingPersonRef.name_folded.is_not(None),
+        ]
+        if sex in ("female", "male"):
+            conditions.append(MissingPersonRef.sex.in_([sex, "other", "unknown"]))
+        if birth_year is not None:
+            conditions.append(
+                or_(
+                    MissingPersonRef.birth_year.is_(None),
+                    MissingPersonRef.birth_year.between(
+                        birth_year - year_window, birth_year + year_window
+                    ),
+                )
+            )
+        nearest = await session.execute(
+            select(MissingPersonRef, distance.label("distance"))
+            .where(*conditions)
+            .order_by(distance)
+            .limit(limit)
+        )
+        for ref, dist in nearest.tuples():
+            if dist <= 1 - similarity:
+                found.setdefault(ref.missing_person_id, ref)
+    return list(found.values())
 
 
 async def insert_match(session: AsyncSession, values: dict[str, Any]) -> bool:
