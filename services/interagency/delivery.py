@@ -146,8 +146,11 @@ class DeliveryWorker:
 
     async def _serve_lane(self, client: httpx.AsyncClient, code: str) -> None:
         try:
-            while not self._stop.is_set() and await self.deliver_next(client, code):
-                pass
+            # A turn of at most ``delivery_lane_turn`` attempts, then the lane goes back to the
+            # pool: with more partners due than lanes, each gets served in turn.
+            for _ in range(self.settings.delivery_lane_turn):
+                if self._stop.is_set() or not await self.deliver_next(client, code):
+                    break
         except asyncio.CancelledError:
             raise
         except Exception as exc:

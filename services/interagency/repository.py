@@ -202,10 +202,18 @@ async def claim_lanes(
     ]
     if exclude:
         conditions.append(lane.code.not_in(exclude))
+    oldest_due = (
+        select(func.min(Delivery.next_attempt_at))
+        .where(
+            Delivery.partner_code == lane.code,
+            Delivery.status == DeliveryStatus.pending.value,
+        )
+        .scalar_subquery()
+    )
     candidates = (
         select(lane.code)
         .where(*conditions)
-        .order_by(lane.code)
+        .order_by(oldest_due, lane.code)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -40,6 +40,9 @@ class InteragencySettings(ServiceSettings):
     delivery_lease_seconds: float = Field(
         60.0, gt=0, description="a partner's lane is leased this long, renewed per attempt"
     )
+    delivery_lane_turn: int = Field(
+        50, ge=1, le=10_000, description="attempts a partner's lane makes before others get a turn"
+    )
     run_delivery_worker: bool = Field(True, description="run the webhook sender in the API process")
     inbound_max_bytes: int = Field(256 * 1024, description="largest inbound webhook body (413)")
     webhook_tolerance_seconds: int = Field(300, description="clock skew accepted on webhooks")
