@@ -285,7 +285,8 @@ async def deliveries(
     victim_ids = list({i.victim_id for i in items})
     enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
     consent = await repository.consents_for_org(session, victim_ids, SHARE, program.org)
-    victims = await repository.victims_by_ids(session, victim_ids)
+    # Locked: each delivery moves the person's status and version, like a single support does.
+    victims = await repository.victims_by_ids(session, victim_ids, for_update=True)
     in_batch: dict[str, UUID] = {}
     for index, item in enumerate(parsed):
         if item is None:

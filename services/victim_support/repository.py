@@ -201,10 +201,16 @@ async def enrollment_by_external_id(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def victims_by_ids(session: AsyncSession, ids: list[UUID]) -> dict[UUID, Victim]:
+async def victims_by_ids(
+    session: AsyncSession, ids: list[UUID], *, for_update: bool = False
+) -> dict[UUID, Victim]:
+    """The persons by id; ``for_update`` locks them in id order (no deadlock between batches)."""
     if not ids:
         return {}
-    rows = await session.execute(select(Victim).where(Victim.id.in_(ids)))
+    query = select(Victim).where(Victim.id.in_(ids)).order_by(Victim.id)
+    if for_update:
+        query = query.with_for_update()
+    rows = await session.execute(query)
     return {v.id: v for v in rows.scalars()}
 
 
