@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from libs.common.auth import TokenVerifier
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
-from libs.common.errors import PROBLEM_JSON, install_error_handlers
+from libs.common.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
 from libs.common.inbox import EventConsumer, Handler
 from libs.common.observability import ObservabilityMiddleware, configure_logging
 from libs.common.outbox import OutboxRelay
@@ -207,5 +207,5 @@ def create_service_app(
     app.include_router(health_router(settings))
     app.mount("/metrics", make_asgi_app())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     return app

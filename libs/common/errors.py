@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.common.observability import correlation_id
@@ -68,7 +69,24 @@ class PayloadTooLarge(Problem):
 
 
 class Unprocessable(Problem):
+    """A 422 always names what is wrong in ``errors`` (DESIGN.md section 2)."""
+
     status, code, title = 422, "validation-error", "The request is not valid"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(
+            detail,
+            errors=errors or [{"field": "", "message": detail or self.title}],
+            headers=headers,
+            **extra,
+        )
 
 
 class TooManyRequests(Problem):
@@ -77,6 +95,43 @@ class TooManyRequests(Problem):
 
 class ServiceUnavailable(Problem):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, as every error of every service is rendered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None
+    correlation_id: str | None = None
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {
+        "model": ProblemDetail,
+        "description": description,
+        "content": {
+            PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}},
+        },
+    }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem_response_doc("Missing or invalid token"),
+    403: _problem_response_doc("Not allowed for this role or jurisdiction"),
+    404: _problem_response_doc("Not found (or not visible to you)"),
+    409: _problem_response_doc("Not allowed in the record's current state"),
+    412: _problem_response_doc("If-Match names an older version"),
+    422: _problem_response_doc("The request is not valid; `errors` names each field"),
+}
 
 
 def problem_response(

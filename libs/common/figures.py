@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2100, 12, 31)
+PeriodFrom = Annotated[
+    date | None, Query(alias="from", ge=_EARLIEST, le=_LATEST, description="first day counted")
+]
+PeriodTo = Annotated[date | None, Query(ge=_EARLIEST, le=_LATEST, description="last day counted")]
 
 
 class Figure(BaseModel):

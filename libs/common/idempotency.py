@@ -72,7 +72,10 @@ class IdempotencyStore:
         if key is None:
             return None, None
         if not key.strip():
-            raise Unprocessable("Idempotency-Key must not be blank")
+            raise Unprocessable(
+                "Idempotency-Key must not be blank",
+                errors=[{"field": "Idempotency-Key", "message": "must not be blank"}],
+            )
         # Hashed: a path can hold a secret (a receipt code) that must not be stored in clear.
         scope = hashlib.sha256(
             f"{request.method} {request.url.path} {actor or 'anonymous'}".encode()

@@ -134,9 +134,7 @@ class Outbox:
         # One NOTIFY per transaction is enough to wake the relay (it is delivered at commit).
         transaction = session.get_transaction()
         if session.info.get("ctip_outbox_notified") is not transaction:
-            await session.execute(
-                text("SELECT pg_notify(:channel, '')"), {"channel": self.channel}
-            )
+            await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
             session.info["ctip_outbox_notified"] = transaction
         return event
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -58,8 +58,11 @@ def time_keyset(cursor: str | None) -> tuple[datetime, UUID] | None:
         return None
     try:
         moment, ident = values
-        return datetime.fromisoformat(moment), UUID(ident)
-    except (TypeError, ValueError) as exc:
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None:
+            raise ValueError("naive time")
+        return when.astimezone(UTC), UUID(ident)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise Unprocessable(
             "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
         ) from exc

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -35,3 +36,19 @@ class StrictModel(BaseModel):
         if where is not None:
             raise ValueError(f"{where} must not contain NUL characters")
         return data
+
+
+def utc_moment(value: datetime, *, past: bool = False) -> datetime:
+    """An RFC 3339 time with its offset, in UTC, within years 1900-2100 (PostgreSQL and Python
+    both fail on the edges of their ranges, so a far-fetched time is a 422, not a 500)."""
+    if value.tzinfo is None:
+        raise ValueError("give a timezone (RFC 3339), e.g. 2026-11-01T08:00:00+07:00")
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("out of range") from exc
+    if not 1900 <= moment.year <= 2100:
+        raise ValueError("a time between the years 1900 and 2100")
+    if past and moment > datetime.now(UTC):
+        raise ValueError("must not be in the future")
+    return moment

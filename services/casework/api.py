@@ -3,7 +3,6 @@ machine in ``domain.py``, use cases in ``service.py``, ``parties.py`` and ``ring
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.db import DbSession
 from libs.common.errors import Conflict
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.casework import kpis, parties, repository, rings, service
@@ -226,8 +226,8 @@ async def get_ring_graph(
 async def get_kpis(
     principal: Reader,
     session: DbSession,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> CaseworkKpis:
     return await kpis.casework_kpis(

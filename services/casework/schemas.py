@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel
+from libs.common.schemas import StrictModel, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import PartyRole, TrialType, VerdictOutcome
@@ -137,11 +137,7 @@ class ScheduleTrial(StrictModel):
     @field_validator("scheduled_for")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a timezone (RFC 3339)")
-        if not 2000 <= value.year <= 2100:
-            raise ValueError("a trial date between 2000 and 2100")
-        return value
+        return utc_moment(value)
 
 
 class Sentence(StrictModel):

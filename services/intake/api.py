@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from libs.common.concurrency import IfMatch
 from libs.common.crypto import BlindIndex
 from libs.common.db import DbSession
 from libs.common.errors import NotFound
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from libs.common.ratelimit import SlidingWindow, client_key
@@ -420,8 +420,8 @@ async def resolve_missing_person(
 async def get_kpis(
     principal: Reader,
     session: DbSession,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> IntakeKpis:
     """The plan's intake targets as figures, each with numerator and denominator."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel
+from libs.common.schemas import StrictModel, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from services.intake.domain import (
     Channel,
@@ -270,11 +270,7 @@ class MissingPersonCreate(StrictModel):
     @field_validator("last_seen_at")
     @classmethod
     def _seen_in_the_past(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a timezone (RFC 3339), e.g. 2026-11-01T08:00:00+07:00")
-        if value > datetime.now(UTC):
-            raise ValueError("must not be in the future")
-        return value
+        return utc_moment(value, past=True)
 
     @field_validator("age")
     @classmethod

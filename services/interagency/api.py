@@ -3,17 +3,17 @@ rules in ``domain.py``, use cases in ``service.py`` and ``inbound.py``."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.db import DbSession
 from libs.common.errors import NotFound, PayloadTooLarge
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from libs.common.scoping import jurisdiction_clause
@@ -47,6 +47,8 @@ from services.interagency.schemas import (
     RotateSecretIn,
 )
 from services.interagency.settings import InteragencySettings
+
+PartnerCode = Annotated[str, Path(pattern=r"^\d{2}$", description="the partner's province code")]
 
 router = APIRouter(prefix="/v1")
 
@@ -115,7 +117,7 @@ async def list_partners(
 
 
 @router.get("/partners/{code}", response_model=PartnerRead, tags=["partners"])
-async def get_partner(code: str, principal: Admin, session: DbSession) -> PartnerRead:
+async def get_partner(code: PartnerCode, principal: Admin, session: DbSession) -> PartnerRead:
     partner = await repository.get_partner(session, code)
     if partner is None:
         raise NotFound("no such partner")
@@ -124,7 +126,7 @@ async def get_partner(code: str, principal: Admin, session: DbSession) -> Partne
 
 @router.patch("/partners/{code}", response_model=PartnerRead, tags=["partners"])
 async def update_partner(
-    code: str,
+    code: PartnerCode,
     body: PartnerUpdate,
     principal: Admin,
     request: Request,
@@ -136,7 +138,7 @@ async def update_partner(
 
 @router.post("/partners/{code}/rotate-secret", response_model=RotatedSecrets, tags=["partners"])
 async def rotate_secret(
-    code: str,
+    code: PartnerCode,
     principal: Admin,
     request: Request,
     session: DbSession,
@@ -160,7 +162,7 @@ async def rotate_secret(
 
 @router.post("/partners/{code}/disable", response_model=PartnerRead, tags=["partners"])
 async def disable_partner(
-    code: str,
+    code: PartnerCode,
     principal: Admin,
     request: Request,
     session: DbSession,
@@ -176,7 +178,7 @@ async def disable_partner(
 
 @router.post("/partners/{code}/enable", response_model=PartnerRead, tags=["partners"])
 async def enable_partner(
-    code: str,
+    code: PartnerCode,
     principal: Admin,
     request: Request,
     session: DbSession,
@@ -218,7 +220,9 @@ async def _raw_body(request: Request, limit: int) -> bytes:
         }
     },
 )
-async def receive_alert(partner_code: str, request: Request, session: DbSession) -> JSONResponse:
+async def receive_alert(
+    partner_code: Annotated[str, Path(max_length=20)], request: Request, session: DbSession
+) -> JSONResponse:
     """A partner's alert as a CloudEvent, signed per Standard Webhooks with its inbound secret.
     A bad, missing, stale or other partner's signature, or an unknown or disabled partner, is
     401; a repeated ``webhook-id`` is 202 again with no second effect."""
@@ -267,12 +271,15 @@ async def list_alerts(
     """Alerts in and out, newest first, with delivery counts; no personal data in the list."""
     rows = await repository.list_alerts(
         session,
-        conditions=repository.alert_filters(
-            direction=direction.value if direction else None,
-            alert_type=alert_type.value if alert_type else None,
-            partner_code=partner_code,
-            subject_id=subject_id,
-        ),
+        conditions=[
+            repository.alert_scope(principal),
+            *repository.alert_filters(
+                direction=direction.value if direction else None,
+                alert_type=alert_type.value if alert_type else None,
+                partner_code=partner_code,
+                subject_id=subject_id,
+            ),
+        ],
         after=time_keyset(cursor),
         limit=limit,
     )
@@ -424,8 +431,8 @@ async def decide_match(
 async def get_kpis(
     principal: Reader,
     session: DbSession,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
 ) -> InteragencyKpis:
     """Alerts sent and received, delivery success, matches found and confirmed."""
     return await kpis.interagency_kpis(session, period_from=from_, period_to=to)

@@ -22,6 +22,7 @@ from libs.common.concurrency import check_if_match
 from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from libs.common.ids import new_id
+from libs.common.jurisdiction import is_province_code
 from libs.common.text import fold_vietnamese
 from libs.common.webhooks import WebhookVerificationError, verify
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
@@ -71,7 +72,12 @@ async def receive(
     body: bytes,
 ) -> InboundAccepted:
     """Verify, deduplicate, validate, store, match: all in the request's transaction."""
-    partner = await repository.get_partner(session, partner_code)
+    # Not a province code: the same 401 as an unknown partner (no probing, no odd bytes in SQL).
+    partner = (
+        await repository.get_partner(session, partner_code)
+        if is_province_code(partner_code)
+        else None
+    )
     if partner is None or partner.status != PartnerStatus.enabled.value:
         # The same answer as a bad signature: callers cannot probe which partners exist.
         raise Unauthorized(_BAD_SIGNATURE)
@@ -91,10 +97,12 @@ async def receive(
         return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
     try:
         event = InboundEvent.model_validate(json.loads(body))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         if isinstance(exc, ValidationError):
             raise Unprocessable("the alert is not valid", errors=_validation_errors(exc)) from exc
-        raise Unprocessable("the body is not JSON") from exc
+        raise Unprocessable(
+            "the body is not JSON", errors=[{"field": "body", "message": "not a JSON document"}]
+        ) from exc
     if event.source != domain.partner_source(partner.code):
         raise Unprocessable(
             "the CloudEvent source does not name the signing partner",

@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from libs.common.auth import Principal
+from libs.common.scoping import jurisdiction_clause
 from services.interagency.domain import DeliveryStatus, PartnerStatus
 from services.interagency.models import (
     Alert,
@@ -91,6 +93,24 @@ async def list_alerts(
         query = query.where(tuple_(Alert.created_at, Alert.id) < tuple_(*after))
     query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     return (await session.execute(query)).scalars().all()
+
+
+def alert_scope(principal: Principal) -> ColumnElement[bool]:
+    """Alerts about one of our missing persons belong to that person's area: hidden from officers
+    elsewhere. Other alerts (unmatched found persons, bulletins) are the whole exchange's."""
+    outside = select(MissingPersonRef.missing_person_id).where(
+        ~jurisdiction_clause(
+            principal, MissingPersonRef.last_seen_ward_code, MissingPersonRef.province_code
+        )
+    )
+    return or_(Alert.subject_id.is_(None), Alert.subject_id.not_in(outside))
+
+
+async def alert_visible(session: AsyncSession, principal: Principal, alert_id: UUID) -> bool:
+    row = await session.execute(
+        select(Alert.id).where(Alert.id == alert_id, alert_scope(principal))
+    )
+    return row.first() is not None
 
 
 def alert_filters(

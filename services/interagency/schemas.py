@@ -5,7 +5,7 @@ of each type: the allow-lists of ``domain.ALLOWED_FIELDS`` as strict models (unk
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_province_code, is_ward_code
-from libs.common.schemas import StrictModel
+from libs.common.schemas import StrictModel, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from services.interagency.domain import (
     AlertType,
@@ -79,9 +79,7 @@ def _aware(value: datetime | None) -> datetime | None:
     """Times are RFC 3339 with an offset, kept in UTC."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("give a timezone (RFC 3339)")
-    return value.astimezone(UTC)
+    return utc_moment(value)
 
 
 # Alert data, one model per type (the allow-lists) ------------------------------------------------
@@ -293,7 +291,10 @@ class OutboundAlertIn(StrictModel):
 
     data: Annotated[SuspectAlertData | VictimHandoverData, Field(discriminator="alert_type")]
     partner_codes: list[str] | None = Field(
-        None, max_length=34, description="only these partners; default: every partner subscribed"
+        None,
+        min_length=1,
+        max_length=34,
+        description="only these partners; default: every partner subscribed",
     )
     subject_id: UUID | None = Field(None, description="the local record the alert is about")
 
@@ -311,7 +312,7 @@ class BulletinIn(StrictModel):
     summary: str = Field(min_length=1, max_length=20000)
     period: str = Field(min_length=4, max_length=40)
     documents: list[BulletinDocument] = Field(default_factory=list, max_length=50)
-    partner_codes: list[str] | None = Field(None, max_length=34)
+    partner_codes: list[str] | None = Field(None, min_length=1, max_length=34)
 
 
 class AttemptOut(BaseModel):

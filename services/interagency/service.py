@@ -121,7 +121,8 @@ async def _recipients(
     if codes is None:
         partners = list(await repository.subscribed_partners(session, alert_type.value))
         if not partners:
-            raise Unprocessable(f"no enabled partner is subscribed to {alert_type.value}")
+            reason = f"no enabled partner is subscribed to {alert_type.value}"
+            raise Unprocessable(reason, errors=[{"field": "partner_codes", "message": reason}])
         return partners
     found = {p.code: p for p in await repository.partners_by_code(session, sorted(set(codes)))}
     problems = [
@@ -239,7 +240,7 @@ async def read_alert(
     session: AsyncSession, principal: Principal, alert_id: UUID, purpose: str
 ) -> AlertRead:
     alert = await repository.get_alert(session, alert_id)
-    if alert is None:
+    if alert is None or not await repository.alert_visible(session, principal, alert_id):
         raise NotFound("no such alert")
     deliveries = await repository.deliveries_of(session, alert.id)
     attempts = await repository.attempts_of(session, [d.id for d in deliveries])

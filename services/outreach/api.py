@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.db import DbSession
 from libs.common.errors import Forbidden, Unprocessable
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.jurisdiction import is_valid_code
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
@@ -120,8 +121,8 @@ async def list_activities(
     session: DbSession,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     campaign_id: UUID | None = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ActivityOut]:
@@ -194,8 +195,8 @@ async def put_target_group(
 async def get_kpis(
     principal: Reader,
     session: DbSession,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> OutreachKpis:
     """Coverage per ward and overall against the 75% target, with numerators and denominators."""

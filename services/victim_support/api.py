@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.db import DbSession
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.victim_support import kpis, programs, repository, service
@@ -308,8 +308,8 @@ async def deliveries_batch(
 async def get_kpis(
     principal: Reader,
     session: DbSession,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: PeriodFrom = None,
+    to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> VictimKpis:
     return await kpis.victim_kpis(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel
+from libs.common.schemas import StrictModel, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from services.victim_support.domain import (
     ConsentScope,
@@ -90,11 +90,7 @@ class VictimCreate(StrictModel):
     @field_validator("received_at")
     @classmethod
     def _received(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a timezone (RFC 3339)")
-        if value > datetime.now(UTC):
-            raise ValueError("must not be in the future")
-        return value
+        return utc_moment(value, past=True)
 
 
 class IdentificationIn(StrictModel):

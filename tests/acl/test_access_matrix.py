@@ -1,0 +1,839 @@
+"""The access matrix: who may call what, for every endpoint of every service (DESIGN.md section 2).
+
+One row is (service, method, route, persona, expected status). The rows run against the real apps
+(in-process, lifespans running: relays, consumers, the webhook sender) on records made in setup:
+a tip in ward 00256 of province 01, a case, a victim, a program of ``ngo-a``, partners, a match...
+A row that expects a 2xx sends a valid body; an action that changes state gets a fresh record.
+
+Rules checked (DESIGN.md section 2): no token -> 401 except on the public endpoints; wrong role
+-> 403; outside the jurisdiction -> 404 for reads of a record, 403 for actions. Plus: NGOs never
+read tips or cases; a ward's officer does not see another ward's tip; a supervisor gets no personal
+data; a partner's signature does not open another partner's inbound path.
+
+``test_every_route_has_rows`` reads each app's OpenAPI: an endpoint without rows fails it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from libs.common.jurisdiction import wards_of
+from libs.common.webhooks import signed_headers
+from services.casework.app import create_app as casework_app
+from services.casework.settings import CaseworkSettings
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
+from services.interagency.app import create_app as interagency_app
+from services.interagency.settings import InteragencySettings
+from services.outreach.app import create_app as outreach_app
+from services.outreach.settings import OutreachSettings
+from services.victim_support.app import create_app as victim_support_app
+from services.victim_support.settings import VictimSupportSettings
+from tests.acl import builders as b
+from tests.integration.interagency.support import forget_partner, fresh_partner_code
+from tests.support import bearer, eventually, running
+
+pytestmark = [pytest.mark.acl, pytest.mark.integration]
+
+WARD = b.HOME_WARD  # 00256, province 01
+OTHER_WARD = next(w for w in wards_of("01") if w != WARD)  # another ward of province 01
+FAR_WARD = wards_of("79")[0]  # a ward of another province
+
+# Personas -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Persona:
+    role: str | None
+    jurisdiction: tuple[str, ...] = ()
+    org: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.role is None:
+            return "anonymous"
+        where = "+".join(self.jurisdiction) or "-"
+        return f"{self.role}@{where}" + (f"/{self.org}" if self.org else "")
+
+
+ANON = Persona(None)
+IO = Persona("intake_officer", ("01",))
+IO_WARD = Persona("intake_officer", (WARD,))  # the tip's own ward
+IO_OTHER = Persona("intake_officer", (OTHER_WARD,))  # another ward of the same province
+IO_FAR = Persona("intake_officer", ("79",))
+INV = Persona("investigator", ("01",))
+INV_OTHER = Persona("investigator", (OTHER_WARD,))
+INV_FAR = Persona("investigator", ("79",))
+PROS = Persona("prosecutor", ("01",))
+CLERK = Persona("court_clerk", ("01",))
+SUP = Persona("supervisor", ("01",))
+SUP_FAR = Persona("supervisor", ("79",))
+SW = Persona("social_worker", ("01",))
+SW_OTHER = Persona("social_worker", (OTHER_WARD,))
+SW_FAR = Persona("social_worker", ("79",))
+NGO_A = Persona("ngo", ("01",), "ngo-a")
+NGO_B = Persona("ngo", ("01",), "ngo-b")
+ADMIN = Persona("admin", ("01",))
+AUDITOR = Persona("auditor", ("01",))
+
+# Rows ---------------------------------------------------------------------------------------------
+
+Body = Callable[["World"], Any] | None
+
+
+@dataclass(frozen=True)
+class Row:
+    service: str
+    method: str
+    route: str  # the OpenAPI path
+    persona: Persona
+    expected: int
+    body: Body = None
+    ids: dict[str, str] = field(default_factory=dict)  # path param -> World key (override)
+    query: str = ""
+    xfail: str | None = None
+
+    @property
+    def id(self) -> str:
+        query = f"?{self.query}" if self.query else ""
+        ids = "".join(f":{k}={v}" for k, v in self.ids.items())
+        where = f"{self.service}:{self.method} {self.route}{query}"
+        return f"{where}:{self.persona.label}:{self.expected}{ids}"
+
+
+# Which World record each path parameter names by default.
+DEFAULT_IDS = {
+    "tip_id": "tip",
+    "missing_person_id": "mp",
+    "receipt_code": "receipt",
+    "case_id": "case",
+    "ring_id": "ring",
+    "victim_id": "victim",
+    "program_id": "program",
+    "code": "partner_a",
+    "partner_code": "partner_a",
+    "alert_id": "alert",
+    "delivery_id": "failed_delivery",
+    "match_id": "match",
+}
+
+IN, CW, VS, IA, OR = "intake", "casework", "victim_support", "interagency", "outreach"
+
+
+def r(
+    service: str,
+    method: str,
+    route: str,
+    persona: Persona,
+    expected: int,
+    body: Body = None,
+    **kw: Any,
+) -> Row:
+    return Row(service, method, route, persona, expected, body, **kw)
+
+
+def fresh(kind: str) -> dict[str, str]:
+    """Path ids pointing at a record made for this row alone (a state-changing action)."""
+    return {"tip_id": kind} if kind.startswith("tip") else {}
+
+
+ROWS: list[Row] = [
+    # intake: public endpoints work without a token ------------------------------------------
+    r(IN, "POST", "/v1/tips", ANON, 201, lambda w: b.tip()),
+    r(IN, "POST", "/v1/tips", IO, 201, lambda w: b.tip()),
+    r(IN, "POST", "/v1/tips", IO_WARD, 201, lambda w: b.tip(OTHER_WARD)),  # anyone files anywhere
+    r(IN, "POST", "/v1/missing-persons", ANON, 201, lambda w: b.missing_person()),
+    r(IN, "POST", "/v1/missing-persons", IO, 201, lambda w: b.missing_person()),
+    r(IN, "GET", "/v1/receipts/{receipt_code}", ANON, 200),
+    r(IN, "GET", "/v1/receipts/{receipt_code}", ANON, 404, ids={"receipt_code": "wrong_receipt"}),
+    r(IN, "POST", "/v1/receipts/{receipt_code}/messages", ANON, 201, lambda w: b.message()),
+    # intake: reading tips (scoped; NGOs never)
+    r(IN, "GET", "/v1/tips", IO, 200),
+    r(IN, "GET", "/v1/tips", INV, 200),
+    r(IN, "GET", "/v1/tips", SUP, 200),
+    r(IN, "GET", "/v1/tips", NGO_A, 403),
+    r(IN, "GET", "/v1/tips", SW, 403),
+    r(IN, "GET", "/v1/tips", ANON, 401),
+    r(IN, "GET", "/v1/tips/{tip_id}", IO, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}", IO_WARD, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}", INV, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}", SUP, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}", IO_OTHER, 404),
+    r(IN, "GET", "/v1/tips/{tip_id}", IO_FAR, 404),
+    r(IN, "GET", "/v1/tips/{tip_id}", NGO_A, 403),
+    r(IN, "GET", "/v1/tips/{tip_id}", ANON, 401),
+    # intake: acting on tips
+    r(IN, "POST", "/v1/tips/{tip_id}/messages", IO, 201, lambda w: b.message()),
+    r(IN, "POST", "/v1/tips/{tip_id}/messages", INV, 403, lambda w: b.message()),
+    r(IN, "POST", "/v1/tips/{tip_id}/messages", IO_OTHER, 403, lambda w: b.message()),
+    r(IN, "POST", "/v1/tips/{tip_id}/messages", ANON, 401, lambda w: b.message()),
+    r(IN, "POST", "/v1/tips/{tip_id}/classification", IO, 200, lambda w: b.classification(),
+      ids=fresh("tip_fresh")),
+    r(IN, "POST", "/v1/tips/{tip_id}/classification", INV, 403, lambda w: b.classification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/classification", SUP, 403, lambda w: b.classification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/classification", IO_OTHER, 403, lambda w: b.classification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/classification", ANON, 401, lambda w: b.classification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/extension", IO, 200, lambda w: b.extension(),
+      ids=fresh("tip_fresh")),
+    r(IN, "POST", "/v1/tips/{tip_id}/extension", INV, 403, lambda w: b.extension()),
+    r(IN, "POST", "/v1/tips/{tip_id}/extension", IO_OTHER, 403, lambda w: b.extension()),
+    r(IN, "POST", "/v1/tips/{tip_id}/extension", ANON, 401, lambda w: b.extension()),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", IO, 200, lambda w: b.verification(),
+      ids=fresh("tip_triaged")),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", INV, 200, lambda w: b.verification(),
+      ids=fresh("tip_triaged")),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", SUP, 403, lambda w: b.verification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", NGO_A, 403, lambda w: b.verification()),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", IO_OTHER, 403, lambda w: b.verification(),
+      ids=fresh("tip_triaged")),
+    r(IN, "POST", "/v1/tips/{tip_id}/verification", ANON, 401, lambda w: b.verification()),
+    # intake: missing persons
+    r(IN, "GET", "/v1/missing-persons", IO, 200),
+    r(IN, "GET", "/v1/missing-persons", SUP, 200),
+    r(IN, "GET", "/v1/missing-persons", NGO_A, 403),
+    r(IN, "GET", "/v1/missing-persons", ANON, 401),
+    r(IN, "GET", "/v1/missing-persons/{missing_person_id}", IO, 200),
+    r(IN, "GET", "/v1/missing-persons/{missing_person_id}", SUP, 200),
+    r(IN, "GET", "/v1/missing-persons/{missing_person_id}", IO_OTHER, 404),
+    r(IN, "GET", "/v1/missing-persons/{missing_person_id}", NGO_A, 403),
+    r(IN, "GET", "/v1/missing-persons/{missing_person_id}", ANON, 401),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/messages", IO, 201,
+      lambda w: b.message()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/messages", INV, 201,
+      lambda w: b.message()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/messages", SUP, 403,
+      lambda w: b.message()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/messages", IO_OTHER, 403,
+      lambda w: b.message()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/messages", ANON, 401,
+      lambda w: b.message()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/resolution", IO, 200,
+      lambda w: b.resolution(), ids={"missing_person_id": "mp_fresh"}),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/resolution", SUP, 403,
+      lambda w: b.resolution()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/resolution", IO_OTHER, 403,
+      lambda w: b.resolution()),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/resolution", ANON, 401,
+      lambda w: b.resolution()),
+    r(IN, "GET", "/v1/kpis", IO, 200),
+    r(IN, "GET", "/v1/kpis", SUP, 200),
+    r(IN, "GET", "/v1/kpis", IO_OTHER, 403, query=f"ward_code={WARD}"),
+    r(IN, "GET", "/v1/kpis", NGO_A, 403),
+    r(IN, "GET", "/v1/kpis", ANON, 401),
+    # casework -------------------------------------------------------------------------------
+    r(CW, "POST", "/v1/cases", INV, 201, lambda w: b.case()),
+    r(CW, "POST", "/v1/cases", INV_OTHER, 403, lambda w: b.case()),
+    r(CW, "POST", "/v1/cases", PROS, 403, lambda w: b.case()),
+    r(CW, "POST", "/v1/cases", NGO_A, 403, lambda w: b.case()),
+    r(CW, "POST", "/v1/cases", ANON, 401, lambda w: b.case()),
+    r(CW, "GET", "/v1/cases", INV, 200),
+    r(CW, "GET", "/v1/cases", PROS, 200),
+    r(CW, "GET", "/v1/cases", CLERK, 200),
+    r(CW, "GET", "/v1/cases", SUP, 200),
+    r(CW, "GET", "/v1/cases", NGO_A, 403),
+    r(CW, "GET", "/v1/cases", SW, 403),
+    r(CW, "GET", "/v1/cases", ANON, 401),
+    r(CW, "GET", "/v1/cases/{case_id}", INV, 200),
+    r(CW, "GET", "/v1/cases/{case_id}", PROS, 200),
+    r(CW, "GET", "/v1/cases/{case_id}", CLERK, 200),
+    r(CW, "GET", "/v1/cases/{case_id}", SUP, 200),
+    r(CW, "GET", "/v1/cases/{case_id}", INV_OTHER, 404),
+    r(CW, "GET", "/v1/cases/{case_id}", INV_FAR, 404),
+    r(CW, "GET", "/v1/cases/{case_id}", NGO_A, 403),
+    r(CW, "GET", "/v1/cases/{case_id}", ANON, 401),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", INV, 200, lambda w: b.initiate(),
+      ids={"case_id": "case_fresh"}),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", PROS, 403, lambda w: b.initiate(),
+      ids={"case_id": "case_fresh"}),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", SUP, 403, lambda w: b.initiate()),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", NGO_A, 403, lambda w: b.initiate()),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", INV_OTHER, 403, lambda w: b.initiate(),
+      ids={"case_id": "case_fresh"}),
+    r(CW, "POST", "/v1/cases/{case_id}/transitions", ANON, 401, lambda w: b.initiate()),
+    r(CW, "POST", "/v1/cases/{case_id}/persons", INV, 201, lambda w: b.party()),
+    r(CW, "POST", "/v1/cases/{case_id}/persons", PROS, 403, lambda w: b.party()),
+    r(CW, "POST", "/v1/cases/{case_id}/persons", INV_OTHER, 403, lambda w: b.party()),
+    r(CW, "POST", "/v1/cases/{case_id}/persons", ANON, 401, lambda w: b.party()),
+    r(CW, "GET", "/v1/cases/{case_id}/related", INV, 200),
+    r(CW, "GET", "/v1/cases/{case_id}/related", PROS, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/related", INV_OTHER, 404),
+    r(CW, "GET", "/v1/cases/{case_id}/related", ANON, 401),
+    r(CW, "POST", "/v1/rings", INV, 201, lambda w: b.ring([w.ids["case"]])),
+    r(CW, "POST", "/v1/rings", SUP, 403, lambda w: b.ring()),
+    r(CW, "POST", "/v1/rings", ANON, 401, lambda w: b.ring()),
+    r(CW, "POST", "/v1/rings/{ring_id}/cases", INV, 200,
+      lambda w: {"case_ids": [w.ids["case_other"]]}),
+    r(CW, "POST", "/v1/rings/{ring_id}/cases", PROS, 403,
+      lambda w: {"case_ids": [w.ids["case_other"]]}),
+    r(CW, "POST", "/v1/rings/{ring_id}/cases", INV_FAR, 403,
+      lambda w: {"case_ids": [w.ids["case_other"]]}),
+    r(CW, "POST", "/v1/rings/{ring_id}/cases", ANON, 401,
+      lambda w: {"case_ids": [w.ids["case_other"]]}),
+    r(CW, "GET", "/v1/rings/{ring_id}", INV, 200),
+    r(CW, "GET", "/v1/rings/{ring_id}", PROS, 403),
+    r(CW, "GET", "/v1/rings/{ring_id}", INV_FAR, 404),
+    r(CW, "GET", "/v1/rings/{ring_id}", ANON, 401),
+    r(CW, "GET", "/v1/rings/{ring_id}/graph", INV, 200),
+    r(CW, "GET", "/v1/rings/{ring_id}/graph", SUP, 403),
+    r(CW, "GET", "/v1/rings/{ring_id}/graph", INV_FAR, 404),
+    r(CW, "GET", "/v1/rings/{ring_id}/graph", ANON, 401),
+    r(CW, "GET", "/v1/kpis", INV, 200),
+    r(CW, "GET", "/v1/kpis", SUP, 200),
+    r(CW, "GET", "/v1/kpis", INV_OTHER, 403, query=f"ward_code={WARD}"),
+    r(CW, "GET", "/v1/kpis", NGO_A, 403),
+    r(CW, "GET", "/v1/kpis", ANON, 401),
+    # victim_support -------------------------------------------------------------------------
+    r(VS, "POST", "/v1/victims", SW, 201, lambda w: b.victim()),
+    r(VS, "POST", "/v1/victims", SW_FAR, 403, lambda w: b.victim()),
+    r(VS, "POST", "/v1/victims", SUP, 403, lambda w: b.victim()),
+    r(VS, "POST", "/v1/victims", NGO_A, 403, lambda w: b.victim()),
+    r(VS, "POST", "/v1/victims", ANON, 401, lambda w: b.victim()),
+    r(VS, "GET", "/v1/victims", SW, 200),
+    r(VS, "GET", "/v1/victims", SUP, 200),
+    r(VS, "GET", "/v1/victims", NGO_A, 403),
+    r(VS, "GET", "/v1/victims", IO, 403),
+    r(VS, "GET", "/v1/victims", ANON, 401),
+    r(VS, "GET", "/v1/victims/{victim_id}", SW, 200),
+    r(VS, "GET", "/v1/victims/{victim_id}", SUP, 200),
+    r(VS, "GET", "/v1/victims/{victim_id}", SW_OTHER, 404),
+    r(VS, "GET", "/v1/victims/{victim_id}", SW_FAR, 404),
+    r(VS, "GET", "/v1/victims/{victim_id}", NGO_A, 403),
+    r(VS, "GET", "/v1/victims/{victim_id}", ANON, 401),
+    r(VS, "POST", "/v1/victims/{victim_id}/identification", SW, 200, lambda w: b.identification(),
+      ids={"victim_id": "victim_fresh"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/identification", SUP, 403,
+      lambda w: b.identification()),
+    r(VS, "POST", "/v1/victims/{victim_id}/identification", SW_FAR, 403,
+      lambda w: b.identification(), ids={"victim_id": "victim_fresh"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/identification", ANON, 401,
+      lambda w: b.identification()),
+    r(VS, "POST", "/v1/victims/{victim_id}/protection", SW, 200, lambda w: b.protection(),
+      ids={"victim_id": "victim_fresh"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/protection", SUP, 403, lambda w: b.protection()),
+    r(VS, "POST", "/v1/victims/{victim_id}/protection", SW_FAR, 403, lambda w: b.protection()),
+    r(VS, "POST", "/v1/victims/{victim_id}/protection", ANON, 401, lambda w: b.protection()),
+    r(VS, "POST", "/v1/victims/{victim_id}/consents", SW, 201, lambda w: b.consent()),
+    r(VS, "POST", "/v1/victims/{victim_id}/consents", NGO_A, 403, lambda w: b.consent()),
+    r(VS, "POST", "/v1/victims/{victim_id}/consents", SW_FAR, 403, lambda w: b.consent()),
+    r(VS, "POST", "/v1/victims/{victim_id}/consents", ANON, 401, lambda w: b.consent()),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", SW, 201, lambda w: b.support()),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", NGO_A, 201,
+      lambda w: b.support("ngo-a", w.ids["program"])),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", NGO_B, 403,
+      lambda w: b.support("ngo-a", w.ids["program"])),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", SUP, 403, lambda w: b.support()),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", SW_FAR, 403, lambda w: b.support()),
+    r(VS, "POST", "/v1/victims/{victim_id}/supports", ANON, 401, lambda w: b.support()),
+    r(VS, "POST", "/v1/victims/{victim_id}/reintegration", SW, 200, lambda w: b.reintegration(),
+      ids={"victim_id": "victim_identified"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/reintegration", SUP, 403,
+      lambda w: b.reintegration()),
+    r(VS, "POST", "/v1/victims/{victim_id}/reintegration", SW_FAR, 403,
+      lambda w: b.reintegration(), ids={"victim_id": "victim_identified"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/reintegration", ANON, 401,
+      lambda w: b.reintegration()),
+    r(VS, "POST", "/v1/programs", ADMIN, 201, lambda w: b.program("ngo-c")),
+    r(VS, "POST", "/v1/programs", NGO_A, 201, lambda w: b.program("ngo-a")),
+    r(VS, "POST", "/v1/programs", NGO_B, 403, lambda w: b.program("ngo-a")),
+    r(VS, "POST", "/v1/programs", SW, 403, lambda w: b.program()),
+    r(VS, "POST", "/v1/programs", ANON, 401, lambda w: b.program()),
+    r(VS, "GET", "/v1/programs/{program_id}", ADMIN, 200),
+    r(VS, "GET", "/v1/programs/{program_id}", NGO_A, 200),
+    r(VS, "GET", "/v1/programs/{program_id}", NGO_B, 404),
+    r(VS, "GET", "/v1/programs/{program_id}", SW, 403),
+    r(VS, "GET", "/v1/programs/{program_id}", ANON, 401),
+    r(VS, "GET", "/v1/programs/{program_id}/report", ADMIN, 200),
+    r(VS, "GET", "/v1/programs/{program_id}/report", NGO_A, 200),
+    r(VS, "GET", "/v1/programs/{program_id}/report", SUP, 200),
+    r(VS, "GET", "/v1/programs/{program_id}/report", NGO_B, 404),
+    r(VS, "GET", "/v1/programs/{program_id}/report", SW, 403),
+    r(VS, "GET", "/v1/programs/{program_id}/report", ANON, 401),
+    r(VS, "POST", "/v1/programs/{program_id}/enrollments", NGO_A, 201,
+      lambda w: b.enrollment(w.ids["victim_consented"])),
+    r(VS, "POST", "/v1/programs/{program_id}/enrollments", NGO_B, 404,
+      lambda w: b.enrollment(w.ids["victim_consented"])),
+    r(VS, "POST", "/v1/programs/{program_id}/enrollments", SW, 403,
+      lambda w: b.enrollment(w.ids["victim_consented"])),
+    r(VS, "POST", "/v1/programs/{program_id}/enrollments", ANON, 401,
+      lambda w: b.enrollment(w.ids["victim_consented"])),
+    r(VS, "POST", "/v1/programs/{program_id}/deliveries:batch", NGO_A, 207,
+      lambda w: b.deliveries(w.ids["victim"])),
+    r(VS, "POST", "/v1/programs/{program_id}/deliveries:batch", NGO_B, 404,
+      lambda w: b.deliveries(w.ids["victim"])),
+    r(VS, "POST", "/v1/programs/{program_id}/deliveries:batch", SW, 403,
+      lambda w: b.deliveries(w.ids["victim"])),
+    r(VS, "POST", "/v1/programs/{program_id}/deliveries:batch", ANON, 401,
+      lambda w: b.deliveries(w.ids["victim"])),
+    r(VS, "GET", "/v1/kpis", SW, 200),
+    r(VS, "GET", "/v1/kpis", SUP, 200),
+    r(VS, "GET", "/v1/kpis", SW_OTHER, 403, query=f"ward_code={WARD}"),
+    r(VS, "GET", "/v1/kpis", NGO_A, 403),
+    r(VS, "GET", "/v1/kpis", ANON, 401),
+    # interagency ----------------------------------------------------------------------------
+    r(IA, "POST", "/v1/partners", ADMIN, 201, lambda w: b.partner(w.new_partner_code())),
+    r(IA, "POST", "/v1/partners", IO, 403, lambda w: b.partner("02")),
+    r(IA, "POST", "/v1/partners", ANON, 401, lambda w: b.partner("02")),
+    r(IA, "GET", "/v1/partners", ADMIN, 200),
+    r(IA, "GET", "/v1/partners", SUP, 403),
+    r(IA, "GET", "/v1/partners", ANON, 401),
+    r(IA, "GET", "/v1/partners/{code}", ADMIN, 200),
+    r(IA, "GET", "/v1/partners/{code}", IO, 403),
+    r(IA, "GET", "/v1/partners/{code}", ANON, 401),
+    r(IA, "PATCH", "/v1/partners/{code}", ADMIN, 200, lambda w: b.partner_update()),
+    r(IA, "PATCH", "/v1/partners/{code}", IO, 403, lambda w: b.partner_update()),
+    r(IA, "PATCH", "/v1/partners/{code}", ANON, 401, lambda w: b.partner_update()),
+    r(IA, "POST", "/v1/partners/{code}/rotate-secret", ADMIN, 200, lambda w: {},
+      ids={"code": "partner_spare"}),
+    r(IA, "POST", "/v1/partners/{code}/rotate-secret", IO, 403, lambda w: {}),
+    r(IA, "POST", "/v1/partners/{code}/rotate-secret", ANON, 401, lambda w: {}),
+    r(IA, "POST", "/v1/partners/{code}/disable", ADMIN, 200, lambda w: {},
+      ids={"code": "partner_spare"}),
+    r(IA, "POST", "/v1/partners/{code}/disable", IO, 403, lambda w: {}),
+    r(IA, "POST", "/v1/partners/{code}/disable", ANON, 401, lambda w: {}),
+    r(IA, "POST", "/v1/partners/{code}/enable", ADMIN, 200, ids={"code": "partner_spare"}),
+    r(IA, "POST", "/v1/partners/{code}/enable", IO, 403),
+    r(IA, "POST", "/v1/partners/{code}/enable", ANON, 401),
+    # inbound: signed by the path's partner -> 202; by another partner or unsigned -> 401
+    r(IA, "POST", "/v1/inbound/{partner_code}", ANON, 202, ids={"partner_code": "signed:a->a"}),
+    r(IA, "POST", "/v1/inbound/{partner_code}", ANON, 401, ids={"partner_code": "signed:a->b"}),
+    r(IA, "POST", "/v1/inbound/{partner_code}", ANON, 401, ids={"partner_code": "unsigned:a"}),
+    r(IA, "POST", "/v1/inbound/{partner_code}", ADMIN, 401, ids={"partner_code": "unsigned:a"}),
+    r(IA, "POST", "/v1/alerts", IO, 201, lambda w: b.suspect_alert(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/alerts", INV, 201, lambda w: b.suspect_alert(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/alerts", SUP, 403, lambda w: b.suspect_alert(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/alerts", NGO_A, 403, lambda w: b.suspect_alert(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/alerts", ANON, 401, lambda w: b.suspect_alert(w.ids["partner_a"])),
+    r(IA, "GET", "/v1/alerts", IO, 200),
+    r(IA, "GET", "/v1/alerts", SUP, 200),
+    r(IA, "GET", "/v1/alerts", NGO_A, 403),
+    r(IA, "GET", "/v1/alerts", ANON, 401),
+    r(IA, "GET", "/v1/alerts/{alert_id}", IO, 200),
+    r(IA, "GET", "/v1/alerts/{alert_id}", SUP, 200),
+    r(IA, "GET", "/v1/alerts/{alert_id}", NGO_A, 403),
+    r(IA, "GET", "/v1/alerts/{alert_id}", ANON, 401),
+    r(IA, "GET", "/v1/alerts/{alert_id}", IO_FAR, 404, ids={"alert_id": "alert_about_mp"}),
+    r(IA, "POST", "/v1/bulletins", IO, 201, lambda w: b.bulletin(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/bulletins", SUP, 403, lambda w: b.bulletin(w.ids["partner_a"])),
+    r(IA, "POST", "/v1/bulletins", ANON, 401, lambda w: b.bulletin(w.ids["partner_a"])),
+    r(IA, "GET", "/v1/bulletins", SUP, 200),
+    r(IA, "GET", "/v1/bulletins", IO, 200),
+    r(IA, "GET", "/v1/bulletins", NGO_A, 403),
+    r(IA, "GET", "/v1/bulletins", ANON, 401),
+    r(IA, "GET", "/v1/deliveries", ADMIN, 200, query="status=failed"),
+    r(IA, "GET", "/v1/deliveries", IO, 403),
+    r(IA, "GET", "/v1/deliveries", ANON, 401),
+    r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", ADMIN, 200),
+    r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", IO, 403),
+    r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", ANON, 401),
+    r(IA, "GET", "/v1/matches", IO, 200),
+    r(IA, "GET", "/v1/matches", INV, 403),
+    r(IA, "GET", "/v1/matches", SUP, 403),
+    r(IA, "GET", "/v1/matches", ANON, 401),
+    r(IA, "POST", "/v1/matches/{match_id}/decision", IO_FAR, 403, lambda w: b.decision()),
+    r(IA, "POST", "/v1/matches/{match_id}/decision", INV, 403, lambda w: b.decision()),
+    r(IA, "POST", "/v1/matches/{match_id}/decision", ANON, 401, lambda w: b.decision()),
+    r(IA, "POST", "/v1/matches/{match_id}/decision", IO, 200, lambda w: b.decision()),
+    r(IA, "GET", "/v1/kpis", SUP, 200),
+    r(IA, "GET", "/v1/kpis", IO, 200),
+    r(IA, "GET", "/v1/kpis", NGO_A, 403),
+    r(IA, "GET", "/v1/kpis", ANON, 401),
+    # outreach -------------------------------------------------------------------------------
+    r(OR, "POST", "/v1/campaigns", ADMIN, 201, lambda w: b.campaign()),
+    r(OR, "POST", "/v1/campaigns", SW, 201, lambda w: b.campaign(WARD)),
+    r(OR, "POST", "/v1/campaigns", SW_FAR, 403, lambda w: b.campaign()),
+    r(OR, "POST", "/v1/campaigns", SUP, 403, lambda w: b.campaign()),
+    r(OR, "POST", "/v1/campaigns", ANON, 401, lambda w: b.campaign()),
+    r(OR, "GET", "/v1/campaigns", SUP, 200),
+    r(OR, "GET", "/v1/campaigns", IO, 200),
+    r(OR, "GET", "/v1/campaigns", AUDITOR, 200),
+    r(OR, "GET", "/v1/campaigns", NGO_A, 403),
+    r(OR, "GET", "/v1/campaigns", ANON, 401),
+    r(OR, "POST", "/v1/activities", SW, 201, lambda w: b.activity()),
+    r(OR, "POST", "/v1/activities", SW_FAR, 403, lambda w: b.activity()),
+    r(OR, "POST", "/v1/activities", SUP, 403, lambda w: b.activity()),
+    r(OR, "POST", "/v1/activities", ANON, 401, lambda w: b.activity()),
+    r(OR, "GET", "/v1/activities", SUP, 200),
+    r(OR, "GET", "/v1/activities", NGO_A, 403),
+    r(OR, "GET", "/v1/activities", ANON, 401),
+    r(OR, "PUT", "/v1/wards/{code}/population", SW, 200, lambda w: b.population(),
+      ids={"code": "ward"}),
+    r(OR, "PUT", "/v1/wards/{code}/population", SW_FAR, 403, lambda w: b.population(),
+      ids={"code": "ward"}),
+    r(OR, "PUT", "/v1/wards/{code}/population", SUP, 403, lambda w: b.population(),
+      ids={"code": "ward"}),
+    r(OR, "PUT", "/v1/wards/{code}/population", ANON, 401, lambda w: b.population(),
+      ids={"code": "ward"}),
+    r(OR, "POST", "/v1/commendations", SW, 201, lambda w: b.commendation()),
+    r(OR, "POST", "/v1/commendations", SW_FAR, 403, lambda w: b.commendation()),
+    r(OR, "POST", "/v1/commendations", SUP, 403, lambda w: b.commendation()),
+    r(OR, "POST", "/v1/commendations", ANON, 401, lambda w: b.commendation()),
+    r(OR, "GET", "/v1/target-groups", SUP, 200),
+    r(OR, "GET", "/v1/target-groups", NGO_A, 403),
+    r(OR, "GET", "/v1/target-groups", ANON, 401),
+    r(OR, "PUT", "/v1/target-groups/{code}", ADMIN, 200, lambda w: b.target_group(),
+      ids={"code": "target_group"}),
+    r(OR, "PUT", "/v1/target-groups/{code}", SW, 403, lambda w: b.target_group(),
+      ids={"code": "target_group"}),
+    r(OR, "PUT", "/v1/target-groups/{code}", ANON, 401, lambda w: b.target_group(),
+      ids={"code": "target_group"}),
+    r(OR, "GET", "/v1/kpis", SUP, 200),
+    r(OR, "GET", "/v1/kpis", SW, 200),
+    r(OR, "GET", "/v1/kpis", NGO_A, 403),
+    r(OR, "GET", "/v1/kpis", ANON, 401),
+    r(OR, "GET", "/v1/reports/plan", SUP, 200, query="period=2026-Q3&jurisdiction=01"),
+    r(OR, "GET", "/v1/reports/plan", ADMIN, 200, query="period=2026-Q3&jurisdiction=01"),
+    r(OR, "GET", "/v1/reports/plan", SUP_FAR, 403, query="period=2026-Q3&jurisdiction=01"),
+    r(OR, "GET", "/v1/reports/plan", SW, 403, query="period=2026-Q3&jurisdiction=01"),
+    r(OR, "GET", "/v1/reports/plan", ANON, 401, query="period=2026-Q3&jurisdiction=01"),
+    r(OR, "GET", "/dashboard", ANON, 200),
+    r(OR, "GET", "/dashboard/config.json", ANON, 200),
+]  # fmt: skip
+for _service in (IN, CW, VS, IA, OR):
+    ROWS += [r(_service, "GET", "/healthz", ANON, 200), r(_service, "GET", "/readyz", ANON, 200)]
+
+# The endpoints DESIGN.md opens to everyone (section 2 and 5) plus operations and the dashboard.
+PUBLIC = {
+    (IN, "POST", "/v1/tips"),
+    (IN, "POST", "/v1/missing-persons"),
+    (IN, "GET", "/v1/receipts/{receipt_code}"),
+    (IN, "POST", "/v1/receipts/{receipt_code}/messages"),
+    (IA, "POST", "/v1/inbound/{partner_code}"),  # signed, not a bearer token
+    (OR, "GET", "/dashboard"),
+    (OR, "GET", "/dashboard/config.json"),
+    *((s, "GET", p) for s in (IN, CW, VS, IA, OR) for p in ("/healthz", "/readyz")),
+}
+
+# The apps and the world -------------------------------------------------------------------------
+
+FACTORIES: dict[str, tuple[Callable[[Any], Any], type[Any], dict[str, Any]]] = {
+    IN: (intake_app, IntakeSettings, {"anonymous_filings_per_hour": 10_000}),
+    CW: (casework_app, CaseworkSettings, {}),
+    VS: (victim_support_app, VictimSupportSettings, {}),
+    IA: (
+        interagency_app,
+        InteragencySettings,
+        {
+            "retry_schedule_seconds": [0.1],
+            "retry_jitter": 0.0,
+            "delivery_poll_seconds": 0.1,
+            "delivery_timeout_seconds": 1.0,
+        },
+    ),
+    OR: (outreach_app, OutreachSettings, {}),
+}
+
+
+class RoutingTransport(httpx.AsyncBaseTransport):
+    """Outreach's plan report calls the other services' /v1/kpis: route them in-process."""
+
+    def __init__(self, apps: dict[str, Any]) -> None:
+        self.transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.transports[request.url.host].handle_async_request(request)
+
+
+@dataclass
+class World:
+    clients: dict[str, httpx.AsyncClient]
+    settings: dict[str, Any]
+    ids: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    partner_codes: list[str] = field(default_factory=list)
+
+    def auth(self, persona: Persona) -> dict[str, str]:
+        if persona.role is None:
+            return {}
+        return bearer(self.settings[IN], persona.role, *persona.jurisdiction, org=persona.org)
+
+    async def call(
+        self, service: str, method: str, url: str, persona: Persona, body: Any = None
+    ) -> httpx.Response:
+        kwargs: dict[str, Any] = {"headers": self.auth(persona)}
+        if body is not None:
+            kwargs["json"] = body
+        return await self.clients[service].request(method, url, **kwargs)
+
+    async def make(
+        self, service: str, url: str, persona: Persona, body: Any, status: int = 201
+    ) -> dict[str, Any]:
+        response = await self.call(service, "POST", url, persona, body)
+        assert response.status_code == status, f"setup {url}: {response.text}"
+        made: dict[str, Any] = response.json()
+        return made
+
+    def new_partner_code(self) -> str:
+        code = fresh_partner_code()
+        self.partner_codes.append(code)
+        return code
+
+    async def partner(self) -> str:
+        code = self.new_partner_code()
+        created = await self.make(IA, "/v1/partners", ADMIN, b.partner(code))
+        self.secrets[code] = created["inbound_secret"]
+        return code
+
+    async def signed_inbound(
+        self, signer: str, target: str, *, sign: bool = True
+    ) -> httpx.Response:
+        raw = json.dumps(b.person_found_event(signer)).encode()
+        headers = {"content-type": "application/cloudevents+json"}
+        if sign:
+            headers |= signed_headers(
+                [self.secrets[signer]], f"msg_{uuid.uuid4().hex}", int(time.time()), raw
+            )
+        return await self.clients[IA].post(f"/v1/inbound/{target}", content=raw, headers=headers)
+
+    async def fresh(self, key: str) -> str:
+        """A record for one row, in the state its action needs."""
+        if key.startswith("tip_"):
+            tip = await self.make(IN, "/v1/tips", IO, b.tip())
+            if key == "tip_triaged":
+                await self.make(IN, f"/v1/tips/{tip['id']}/classification", IO,
+                                b.classification(), 200)  # fmt: skip
+            return str(tip["id"])
+        if key == "mp_fresh":
+            return str((await self.make(IN, "/v1/missing-persons", IO, b.missing_person()))["id"])
+        if key == "case_fresh":
+            return str((await self.make(CW, "/v1/cases", INV, b.case()))["id"])
+        if key.startswith("victim_"):
+            victim = await self.make(VS, "/v1/victims", SW, b.victim())
+            if key == "victim_identified":
+                await self.make(VS, f"/v1/victims/{victim['id']}/identification", SW,
+                                b.identification(), 200)  # fmt: skip
+            return str(victim["id"])
+        return self.ids[key]
+
+
+async def _build_world(world: World) -> None:
+    ids = world.ids
+    tip = await world.make(IN, "/v1/tips", IO, b.tip())
+    ids["tip"], ids["receipt"] = tip["id"], tip["receipt_code"]
+    ids["wrong_receipt"] = "0" * 16
+    mp = await world.make(IN, "/v1/missing-persons", IO, b.missing_person())
+    ids["mp"] = mp["id"]
+
+    ids["case"] = (await world.make(CW, "/v1/cases", INV, b.case()))["id"]
+    ids["case_other"] = (await world.make(CW, "/v1/cases", INV, b.case()))["id"]
+    await world.make(CW, f"/v1/cases/{ids['case']}/persons", INV, b.party())
+    ids["ring"] = (await world.make(CW, "/v1/rings", INV, b.ring([ids["case"]])))["id"]
+
+    ids["victim"] = (await world.make(VS, "/v1/victims", SW, b.victim()))["id"]
+    ids["victim_consented"] = (await world.make(VS, "/v1/victims", SW, b.victim()))["id"]
+    for victim in (ids["victim"], ids["victim_consented"]):
+        await world.make(VS, f"/v1/victims/{victim}/consents", SW, b.consent("ngo-a"))
+    ids["program"] = (await world.make(VS, "/v1/programs", NGO_A, b.program("ngo-a")))["id"]
+    await world.make(
+        VS, f"/v1/programs/{ids['program']}/enrollments", NGO_A, b.enrollment(ids["victim"])
+    )
+
+    ids["partner_a"] = await world.partner()
+    ids["partner_b"] = await world.partner()
+    ids["partner_spare"] = await world.partner()
+    ids["alert"] = (await world.make(IA, "/v1/bulletins", IO, b.bulletin(ids["partner_a"])))["id"]
+    ids["ward"] = WARD
+    ids["target_group"] = "acl_group"
+
+    # The webhook sender fails fast against a closed port: a failed delivery to replay.
+    async def failed() -> str | None:
+        response = await world.call(IA, "GET", "/v1/deliveries?status=failed", ADMIN)
+        items = response.json()["items"]
+        return str(items[0]["id"]) if items else None
+
+    ids["failed_delivery"] = await eventually(failed, timeout=30)
+
+    # The missing person reaches interagency by event; a partner's found person matches it.
+    async def match() -> str | None:
+        response = await world.signed_inbound(ids["partner_a"], ids["partner_a"])
+        assert response.status_code == 202, response.text
+        if not response.json()["matches"]:
+            return None
+        listed = await world.call(IA, "GET", f"/v1/matches?missing_person_id={ids['mp']}", IO)
+        items = listed.json()["items"]
+        return str(items[0]["id"]) if items else None
+
+    ids["match"] = await eventually(match, timeout=60, interval=1.0)
+
+    async def alert_about_mp() -> str | None:
+        response = await world.call(IA, "GET", f"/v1/alerts?subject_id={ids['mp']}", IO)
+        items = response.json()["items"]
+        return str(items[0]["id"]) if items else None
+
+    ids["alert_about_mp"] = await eventually(alert_about_mp, timeout=30)
+
+
+@pytest.fixture(scope="module")
+async def world(settings_for: Callable[..., Any], database_url: str) -> AsyncIterator[World]:
+    async with AsyncExitStack() as stack:
+        apps: dict[str, Any] = {}
+        settings: dict[str, Any] = {}
+        clients: dict[str, httpx.AsyncClient] = {}
+        for name, (factory, cls, overrides) in FACTORIES.items():
+            settings[name] = settings_for(cls, log_level="CRITICAL", **overrides)
+            apps[name] = factory(settings[name])
+        apps[OR].state.report_transport = RoutingTransport({k: apps[k] for k in (IN, CW, VS)})
+        for name, app in apps.items():
+            clients[name] = await stack.enter_async_context(running(app))
+        settings[OR].intake_url, settings[OR].casework_url = f"http://{IN}", f"http://{CW}"
+        settings[OR].victim_support_url = f"http://{VS}"
+        world = World(clients, settings)
+        try:
+            await _build_world(world)
+            yield world
+        finally:
+            engine = create_async_engine(database_url)
+            for code in world.partner_codes:
+                await forget_partner(engine, code)
+            await engine.dispose()
+
+
+# Tests --------------------------------------------------------------------------------------------
+
+
+def _url(row: Row, ids: dict[str, str]) -> str:
+    path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], row.route)
+    return path + (f"?{row.query}" if row.query else "")
+
+
+def _params() -> list[Any]:
+    params = []
+    for row in ROWS:
+        marks = [pytest.mark.xfail(strict=True, reason=row.xfail)] if row.xfail else []
+        params.append(pytest.param(row, id=row.id, marks=marks))
+    return params
+
+
+async def _resolve(world: World, row: Row) -> dict[str, str]:
+    names = re.findall(r"\{(\w+)\}", row.route)
+    resolved = {}
+    for name in names:
+        key = row.ids.get(name, DEFAULT_IDS.get(name, name))
+        resolved[name] = await world.fresh(key)
+    return resolved
+
+
+@pytest.mark.parametrize("row", _params())
+async def test_access(world: World, row: Row) -> None:
+    if row.route == "/v1/inbound/{partner_code}":
+        kind, _, who = row.ids["partner_code"].partition(":")
+        signer, _, target = who.partition("->")
+        a, b_ = world.ids["partner_a"], world.ids["partner_b"]
+        codes = {"a": a, "b": b_}
+        response = await world.signed_inbound(
+            codes[signer], codes[target or signer], sign=kind == "signed"
+        )
+    else:
+        ids = await _resolve(world, row)
+        body = row.body(world) if row.body is not None else None
+        response = await world.call(row.service, row.method, _url(row, ids), row.persona, body)
+    assert response.status_code == row.expected, (
+        f"{row.id}: got {response.status_code} {response.text[:500]}"
+    )
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def _routes(service: str, world: World | None = None) -> set[tuple[str, str, str]]:
+    factory, cls, overrides = FACTORIES[service]
+    spec = factory(cls(**overrides)).openapi()
+    return {(service, m.upper(), p) for p, item in spec["paths"].items() for m in item}
+
+
+def test_every_route_has_rows() -> None:
+    """A new endpoint without an access row fails here: add its rows to ROWS."""
+    routes = set().union(*(_routes(s) for s in FACTORIES))
+    covered = {(row.service, row.method, row.route) for row in ROWS}
+    assert routes - covered == set(), "endpoints without access rows"
+    assert covered - routes == set(), "rows for endpoints that do not exist"
+
+
+def test_every_private_route_has_a_401_row_and_an_allowed_row() -> None:
+    routes = set().union(*(_routes(s) for s in FACTORIES))
+    for route in sorted(routes - PUBLIC):
+        rows = [row for row in ROWS if (row.service, row.method, row.route) == route]
+        assert any(row.persona == ANON and row.expected == 401 for row in rows), route
+        assert any(200 <= row.expected < 300 for row in rows), route
+
+
+NO_TOKEN_ROUTES = sorted(set().union(*(_routes(s) for s in FACTORIES)) - PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "route", NO_TOKEN_ROUTES, ids=[f"{s}:{m} {p}" for s, m, p in NO_TOKEN_ROUTES]
+)
+async def test_no_token_is_401_everywhere_private(
+    world: World, route: tuple[str, str, str]
+) -> None:
+    """Even with a random id and an empty body: authentication comes first."""
+    service, method, path = route
+    url = re.sub(r"\{(\w+)\}", lambda m: str(uuid.uuid4()), path)
+    response = await world.clients[service].request(method, url, json={})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 401
+
+
+# Personal data: what a supervisor and an NGO may see ----------------------------------------------
+
+PERSONAL = ("phone", "id_number", "date_of_birth", "notes")
+
+
+async def test_supervisor_reads_a_victim_without_personal_data(world: World) -> None:
+    url = f"/v1/victims/{world.ids['victim']}"
+    full = (await world.call(VS, "GET", url, SW)).json()
+    assert full["person"]["full_name"] and full["person"]["phone"]
+    seen = await world.call(VS, "GET", url, SUP)
+    assert seen.status_code == 200
+    record = seen.json()
+    assert record["person"] is None
+    assert full["person"]["phone"] not in seen.text
+    assert full["person"]["full_name"] not in seen.text
+
+
+async def test_supervisor_reads_a_tip_with_names_only(world: World) -> None:
+    record = (await world.call(IN, "GET", f"/v1/tips/{world.ids['tip']}", SUP)).json()
+    assert record["persons"], record
+    for person in record["persons"]:
+        assert all(person.get(k) is None for k in PERSONAL), person
+    assert record["reporter"] is None and record["description"] is None
+    assert "0912345678" not in json.dumps(record) and "001099012345" not in json.dumps(record)
+
+
+async def test_supervisor_reads_a_case_with_names_only(world: World) -> None:
+    record = (await world.call(CW, "GET", f"/v1/cases/{world.ids['case']}", SUP)).json()
+    assert record["persons"], record
+    for person in record["persons"]:
+        assert all(person.get(k) is None for k in PERSONAL), person
+
+
+async def test_supervisor_reads_a_missing_person_with_names_only(world: World) -> None:
+    record = (await world.call(IN, "GET", f"/v1/missing-persons/{world.ids['mp']}", SUP)).json()
+    assert record["full_name"]
+    assert record["circumstances"] is None and record["phone"] is None
+    assert record["id_number"] is None and record["reporter"] is None
+
+
+async def test_another_ngo_sees_nothing_of_a_program(world: World) -> None:
+    url = f"/v1/programs/{world.ids['program']}"
+    assert (await world.call(VS, "GET", url, NGO_B)).status_code == 404
+    own = (await world.call(VS, "GET", url, NGO_A)).json()
+    assert own["enrollments"] and own["enrollments"][0]["person"]["full_name"]
+
+
+async def test_a_partner_signature_never_opens_another_partners_path(world: World) -> None:
+    a, b_ = world.ids["partner_a"], world.ids["partner_b"]
+    response = await world.signed_inbound(a, b_)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await world.signed_inbound(b_, b_)).status_code == 202

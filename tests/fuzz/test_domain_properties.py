@@ -1,0 +1,257 @@
+"""Hypothesis properties of the pure domain rules: the legal clock, the case state machine, the
+entitlements of Law 53/2024/QH15 Art. 37 and outreach coverage. No I/O."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.casework import domain as casework
+from services.intake import domain as intake
+from services.outreach import domain as outreach
+from services.victim_support import domain as victims
+
+pytestmark = pytest.mark.fuzz
+
+EXAMPLES = max(100, int(os.environ.get("CTIP_FUZZ_EXAMPLES", "15")) * 10)
+PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None)
+
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+kinds = st.sampled_from(list(intake.ExtensionKind))
+
+
+# intake: the legal clock (Criminal Procedure Code Art. 147) --------------------------------------
+
+
+@PROPERTY
+@given(received=moments, requests=st.lists(st.tuples(kinds, st.integers(0, 200)), max_size=6))
+def test_extensions_only_ever_move_the_deadline_later_and_within_the_law(
+    received: datetime, requests: list[tuple[intake.ExtensionKind, int]]
+) -> None:
+    """Whatever officers ask and whenever (days after receipt), each accepted extension moves the
+    deadline later, and it never exceeds 2 months (complex) + 2 months (procuracy, once)."""
+    granted: list[intake.ExtensionKind] = []
+    due = intake.resolution_due_at(received, granted)
+    assert due == received + intake.BASE_PERIOD
+    ceiling = received + relativedelta(months=2) + relativedelta(months=2)
+    for kind, days in requests:
+        now = received + timedelta(days=days)
+        try:
+            extension = intake.extend(
+                kind=kind, received_at=received, granted=granted, current_due_at=due, now=now
+            )
+        except intake.RuleViolation:
+            continue
+        assert extension.new_due_at > due, "an extension never shortens"
+        assert now <= due - intake.EXTENSION_LEAD, "asked at least 5 days before the deadline"
+        granted.append(kind)
+        due = extension.new_due_at
+        assert due == intake.resolution_due_at(received, granted)
+        assert due <= ceiling
+    assert granted.count(intake.ExtensionKind.procuracy) <= 1
+    assert granted.count(intake.ExtensionKind.complex_case) <= 1
+
+
+@PROPERTY
+@given(received=moments, kinds_=st.lists(kinds, max_size=4))
+def test_the_deadline_is_monotonic_in_the_extensions(
+    received: datetime, kinds_: list[intake.ExtensionKind]
+) -> None:
+    for i in range(len(kinds_)):
+        before = intake.resolution_due_at(received, kinds_[:i])
+        after = intake.resolution_due_at(received, kinds_[: i + 1])
+        assert after >= before
+    assert intake.resolution_due_at(received, kinds_) <= received + relativedelta(months=4)
+
+
+@PROPERTY
+@given(status=st.sampled_from(list(intake.TipStatus)), received=moments, days=st.integers(-60, 200))
+def test_only_open_tips_are_overdue_or_due_soon(
+    status: intake.TipStatus, received: datetime, days: int
+) -> None:
+    due = intake.resolution_due_at(received)
+    now = received + timedelta(days=days)
+    overdue, soon = intake.is_overdue(status, due, now), intake.is_due_soon(status, due, now)
+    assert not (overdue and soon)
+    if status not in intake.OPEN_STATUSES:
+        assert not overdue and not soon
+
+
+# casework: the state machine ---------------------------------------------------------------------
+
+actions = st.sampled_from(list(casework.CaseAction))
+role_sets = st.frozensets(
+    st.sampled_from(["investigator", "prosecutor", "court_clerk", "supervisor", "ngo"]), max_size=3
+)
+
+
+@PROPERTY
+@given(steps=st.lists(st.tuples(actions, role_sets), max_size=40))
+def test_random_action_sequences_stay_inside_the_table(
+    steps: list[tuple[casework.CaseAction, frozenset[str]]],
+) -> None:
+    status = casework.CaseStatus.open
+    targets = {t.to for t in casework.TRANSITIONS.values()} | {casework.CaseStatus.open}
+    for action, roles in steps:
+        was_closed = status is casework.CaseStatus.closed
+        try:
+            step = casework.transition(status, action, roles)
+        except casework.RuleViolation as exc:
+            assert (status, action) not in casework.TRANSITIONS
+            assert exc.allowed == casework.allowed_actions(status)
+            continue
+        except PermissionError:
+            assert not roles & casework.TRANSITIONS[(status, action)].roles
+            continue
+        assert not was_closed, "closed is terminal"
+        assert casework.TRANSITIONS[(status, action)] is step
+        assert roles & step.roles
+        assert action.value in casework.allowed_actions(status)
+        status = step.to
+        assert status in targets
+    assert status in set(casework.CaseStatus)
+
+
+def test_closed_allows_nothing() -> None:
+    assert casework.allowed_actions(casework.CaseStatus.closed) == []
+
+
+@PROPERTY
+@given(
+    status=st.sampled_from(list(casework.CaseStatus)),
+    entered=moments,
+    scheduled=st.none() | moments,
+)
+def test_stage_deadlines_follow_the_stage(
+    status: casework.CaseStatus, entered: datetime, scheduled: datetime | None
+) -> None:
+    due = casework.stage_due_at(status, entered, casework.StageRules(), scheduled)
+    if status in (casework.CaseStatus.investigating, casework.CaseStatus.indicted):
+        assert due is not None and due > entered
+    elif status is casework.CaseStatus.trial_scheduled:
+        assert due == scheduled
+    else:
+        assert due is None
+
+
+# victim_support: entitlements (Law 53/2024/QH15 Art. 37) ----------------------------------------
+
+statuses = st.sampled_from(list(victims.VictimStatus))
+nationalities = st.sampled_from(["VN", "LA", "KH", "CN", "TH"]) | st.none()
+
+
+@PROPERTY
+@given(nationality=nationalities)
+def test_presumed_victims_get_a_subset_of_what_identified_victims_get(
+    nationality: str | None,
+) -> None:
+    identified = set(victims.entitled_supports(victims.VictimStatus.identified, nationality))
+    for presumed in victims.PRESUMED:
+        got = set(victims.entitled_supports(presumed, nationality))
+        assert got <= identified
+        assert got <= {s.value for s in victims.PRESUMED_ALLOWED}
+
+
+@PROPERTY
+@given(status=statuses, foreign=st.sampled_from(["LA", "KH", "CN", "TH", "US"]))
+def test_foreigners_get_a_subset_of_what_nationals_get(
+    status: victims.VictimStatus, foreign: str
+) -> None:
+    national = set(victims.entitled_supports(status, "VN"))
+    foreigner = set(victims.entitled_supports(status, foreign))
+    assert foreigner <= national
+    assert not foreigner & {s.value for s in victims.FOREIGNER_DENIED}
+
+
+@PROPERTY
+@given(status=st.sampled_from([victims.VictimStatus.not_a_victim, victims.VictimStatus.closed]),
+       nationality=nationalities)  # fmt: skip
+def test_not_a_victim_is_entitled_to_nothing(
+    status: victims.VictimStatus, nationality: str | None
+) -> None:
+    assert victims.entitled_supports(status, nationality) == []
+
+
+@PROPERTY
+@given(
+    support=st.sampled_from(list(victims.SupportType)), status=statuses, nationality=nationalities
+)
+def test_check_entitlement_agrees_with_the_list(
+    support: victims.SupportType, status: victims.VictimStatus, nationality: str | None
+) -> None:
+    listed = support.value in victims.entitled_supports(status, nationality)
+    try:
+        victims.check_entitlement(support, status, nationality)
+        allowed = True
+    except victims.RuleViolation as exc:
+        allowed = False
+        assert exc.rule in {rule.name for rule in victims.RULES}
+    assert listed == allowed
+
+
+@PROPERTY
+@given(action=st.sampled_from(list(victims.VictimAction)), status=statuses, closed=st.booleans())
+def test_an_accepted_action_never_moves_a_person_back_to_presumed(
+    action: victims.VictimAction, status: victims.VictimStatus, closed: bool
+) -> None:
+    try:
+        victims.check_action(status, action)
+    except victims.RuleViolation:
+        return
+    after = victims.status_after(action, status, closed=closed)
+    if status in victims.IDENTIFIED:
+        assert after not in victims.PRESUMED
+    if status is victims.VictimStatus.received and action is not victims.VictimAction.identify:
+        assert after is victims.VictimStatus.under_verification  # identify: its outcome decides
+
+
+# outreach: coverage ------------------------------------------------------------------------------
+
+reach = st.builds(
+    outreach.Reach, kind=st.sampled_from(list(outreach.ActivityKind)), people=st.integers(0, 10**7)
+)
+populations = st.none() | st.integers(0, 5_000_000)
+
+
+@PROPERTY
+@given(activities=st.lists(reach, max_size=30), population=populations)
+def test_coverage_is_a_ratio_between_zero_and_one(
+    activities: list[outreach.Reach], population: int | None
+) -> None:
+    cov = outreach.coverage(activities, population)
+    if not population:
+        assert cov.ratio is None and cov.meets_target is None
+    else:
+        assert cov.ratio is not None and 0 <= cov.ratio <= 1
+        assert cov.meets_target == (cov.ratio >= outreach.TARGET)
+
+
+@PROPERTY
+@given(activities=st.lists(reach, max_size=30), extra=reach, population=populations)
+def test_coverage_is_monotonic_in_reach(
+    activities: list[outreach.Reach], extra: outreach.Reach, population: int | None
+) -> None:
+    before = outreach.coverage(activities, population)
+    after = outreach.coverage([*activities, extra], population)
+    assert after.reached >= before.reached
+    assert after.counted >= before.counted
+    if before.ratio is not None and after.ratio is not None:
+        assert after.ratio >= before.ratio
+
+
+@PROPERTY
+@given(activities=st.lists(reach, max_size=30))
+def test_mass_media_never_adds_more_than_its_largest_audience(
+    activities: list[outreach.Reach],
+) -> None:
+    mass = [a.people for a in activities if a.kind in outreach.MASS_MEDIA]
+    direct = [a for a in activities if a.kind not in outreach.MASS_MEDIA]
+    assert outreach.reached(activities) - outreach.reached(direct) == max(mass, default=0)
+    assert outreach.reached(activities) <= sum(a.people for a in activities)
