@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps up down status migrate run test test-unit test-integration lint typecheck bench token
+.PHONY: help deps up down status migrate run test test-unit test-faults lint bench token
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ run: deps up ## the whole system: stack, migrations, five services, demo data (C
 test: deps up ## every test (unit, integration on the real stack)
 	@$(UV) run pytest -q
 
+test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~3 min)
+	@$(UV) run pytest -q tests/faults -p no:warnings -m faults
+
 test-unit: deps ## tests that need nothing running
 	@$(UV) run pytest -q tests/unit
 
@@ -41,8 +44,12 @@ lint: deps ## ruff and mypy
 	@$(UV) run ruff format --check libs services tests bench
 	@$(UV) run mypy
 
-bench: deps up ## benchmarks (figures, not pass/fail)
+bench: deps up ## benchmarks (figures, not pass/fail; see bench/README.md)
 	@$(UV) run python -m bench.events
+	@$(UV) run python -m bench.intake
+	@$(UV) run python -m bench.casework
+	@$(UV) run python -m bench.victim_support
+	@$(UV) run python -m bench.interagency
 
 token: deps ## a token: make token ROLE=intake_officer JURISDICTION=01
 	@$(UV) run ctip token --role $(or $(ROLE),supervisor) --jurisdiction $(or $(JURISDICTION),01)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from libs.common.auth import issue_dev_token
+from libs.common.crypto import FieldCipher
 from libs.common.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +55,14 @@ def bearer(
 def kafka_ctl(action: str) -> None:
     """Stop or start the local broker with the project's own script (fault injection)."""
     subprocess.run([str(ROOT / "deploy/local/kafka.sh"), action], check=True, timeout=180)
+
+
+def outbox_event(schema: str, stored: Any) -> dict[str, Any]:
+    """An outbox row's ``event`` as read with raw SQL: decrypted (it is encrypted at rest)."""
+    if isinstance(stored, dict):
+        return stored
+    text = str(stored)
+    if text.startswith("{"):
+        return dict(json.loads(text))
+    cipher = FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value())
+    return dict(json.loads(cipher.decrypt(text, f"{schema}.outbox.event")))

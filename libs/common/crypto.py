@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from typing import Any
 
@@ -128,3 +129,27 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else cipher().decrypt(value, self.context)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document stored encrypted as text (outbox events carry personal data for the
+    consumers that need it). Rows written before encryption, plain JSON, are still read."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = context
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return cipher().encrypt(json.dumps(value, ensure_ascii=False), self.context)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.startswith("{"):
+            return json.loads(value)  # written before the column was encrypted
+        return json.loads(cipher().decrypt(value, self.context))

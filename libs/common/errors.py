@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.common.observability import correlation_id
@@ -134,6 +136,17 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def is_database_outage(exc: BaseException) -> bool:
+    """Infrastructure trouble (the database restarting or unreachable), not a fault of the
+    request: a 503 for clients, a retry for consumers."""
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError)
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -220,6 +233,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_outage(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return problem_response(
+                request,
+                503,
+                "unavailable",
+                "Service unavailable",
+                "The database is not reachable right now; nothing was stored. Try again.",
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(
             request,

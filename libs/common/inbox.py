@@ -17,16 +17,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import Database
+from libs.common.errors import is_database_outage
 from libs.common.events import CloudEvent, dlt_topic, topic_for
 from libs.common.kafka import ensure_topics, new_consumer, new_producer
 from libs.common.observability import CONSUMED, CONSUMER_LAG, DLT_SENT, correlation_id
@@ -54,16 +53,6 @@ def inbox_table(metadata: MetaData) -> Table:
 
 class PoisonMessage(Exception):
     """The record can never be handled (not a CloudEvent, or its payload breaks the contract)."""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Infrastructure trouble (the database restarting), not a fault of the message."""
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError)
 
 
 class EventConsumer:
@@ -161,7 +150,7 @@ class EventConsumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    if _is_transient(exc):
+                    if is_database_outage(exc):
                         log.warning("database unavailable, retrying %s: %s", event.id, exc)
                         await asyncio.sleep(min(self.retry_base * 10, 5.0))
                         if self._stop.is_set():

@@ -45,10 +45,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.crypto import EncryptedJSON
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent, event_type, kafka_headers, topic_for
 from libs.common.ids import new_id
@@ -74,7 +74,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("topic", String(200), nullable=False),
         Column("key", String(200), nullable=False),
         Column("type", String(200), nullable=False),
-        Column("event", JSONB, nullable=False),
+        # Encrypted: events carry the minimum personal data their consumers need.
+        Column("event", EncryptedJSON(f"{metadata.schema}.outbox.event"), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default="0"),

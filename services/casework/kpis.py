@@ -55,5 +55,5 @@ async def casework_kpis(
         tried_ratio=ratio(counts["indicted_then_tried"], counts["indicted"]),
         trials=trials,
         overdue=counts["overdue"],
-        hotspots=await repository.case_hotspots(session, scope, start, end),
+        hotspots=await repository.case_hotspots(session, scope, start, end, ward_code),
     )

@@ -218,9 +218,15 @@ async def substantiated_tip_figures(
 
 
 async def case_hotspots(
-    session: AsyncSession, scope: ColumnElement[bool], start: datetime | None, end: datetime | None
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    start: datetime | None,
+    end: datetime | None,
+    ward_code: str | None = None,
 ) -> dict[str, Any]:
     conditions: list[ColumnElement[bool]] = [scope]
+    if ward_code:
+        conditions.append(Case.ward_code == ward_code)
     if start is not None:
         conditions.append(Case.opened_at >= start)
     if end is not None:

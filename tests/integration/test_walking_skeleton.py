@@ -22,6 +22,7 @@ from services.casework.settings import CaseworkSettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from tests.support import eventually, kafka_ctl, running
+from tests.support import outbox_event as decrypt_event
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ async def outbox_event(db: AsyncEngine, tip_id: str) -> dict[str, Any]:
                 text("SELECT event, published_at FROM intake.outbox WHERE key = :k"), {"k": tip_id}
             )
         ).one()
-        return {"event": row.event, "published_at": row.published_at}
+        return {"event": decrypt_event("intake", row.event), "published_at": row.published_at}
 
 
 async def test_a_filed_tip_reaches_casework_once(services: Any, db: AsyncEngine) -> None:

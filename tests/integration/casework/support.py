@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.jurisdiction import province_of, wards_of
 from tests.support import eventually
+from tests.support import outbox_event as decrypt_event
 
 Auth = Callable[..., dict[str, str]]
 
@@ -201,7 +202,7 @@ async def outbox_events(db: AsyncEngine, key: str, short_type: str) -> list[dict
             text("SELECT event FROM casework.outbox WHERE key = :k AND type = :t ORDER BY seq"),
             {"k": key, "t": f"vn.ctip.{short_type}.v1"},
         )
-        return [dict(e) for e in rows.scalars()]
+        return [decrypt_event("casework", e) for e in rows.scalars()]
 
 
 async def cases_for_tip(

@@ -36,6 +36,7 @@ from tests.integration.casework.support import (
     today,
 )
 from tests.support import eventually
+from tests.support import outbox_event as decrypt_event
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +185,7 @@ async def _intake_event(db: AsyncEngine, tip_id: str, short_type: str) -> dict[s
                 {"k": tip_id, "t": f"vn.ctip.{short_type}.v1"},
             )
         ).scalar_one()
-        return dict(event)
+        return decrypt_event("intake", event)
 
 
 async def test_a_redelivered_or_repeated_verification_opens_the_case_once(

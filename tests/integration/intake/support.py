@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.jurisdiction import province_of, wards_of
+from tests.support import outbox_event as decrypt_event
 
 HANOI = "01"
 HAI_BA_TRUNG = "00256"  # Phường Hai Bà Trưng, Hà Nội
@@ -92,7 +93,7 @@ async def outbox_events(db: AsyncEngine, key: str) -> list[tuple[str, dict[str, 
             text("SELECT type, event FROM intake.outbox WHERE key = :key ORDER BY seq"),
             {"key": key},
         )
-        return [(row.type, row.event["data"]) for row in rows]
+        return [(row.type, decrypt_event("intake", row.event)["data"]) for row in rows]
 
 
 async def outbox_types(db: AsyncEngine, key: str) -> list[str]:

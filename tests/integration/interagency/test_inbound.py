@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.webhooks import generate_secret
 from tests.integration.interagency.conftest import PartnerHandle, Register
 from tests.integration.interagency.support import partner_event, person_found, post_signed
+from tests.support import outbox_event as decrypt_event
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ async def received_events(db: AsyncEngine, alert_id: str) -> list[dict[str, Any]
             text("SELECT event FROM interagency.outbox WHERE key = :k AND type = :t"),
             {"k": alert_id, "t": "vn.ctip.interagency.alert.received.v1"},
         )
-        return [row.event for row in rows]
+        return [decrypt_event("interagency", row.event) for row in rows]
 
 
 async def test_a_well_signed_alert_is_accepted_and_stored_encrypted(
