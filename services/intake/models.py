@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,6 +40,22 @@ class Tip(Base):
     """A crime report or denunciation (tin báo, tố giác tội phạm) about trafficking."""
 
     __tablename__ = "tips"
+    __table_args__ = (
+        # The triage queue: open tips newest first, overall and per ward (overdue, due soon).
+        Index(
+            "ix_tips_open_received",
+            text("received_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status IN ('received', 'triaged')"),
+        ),
+        Index(
+            "ix_tips_open_ward_received",
+            "incident_ward_code",
+            text("received_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status IN ('received', 'triaged')"),
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

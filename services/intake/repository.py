@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
 from libs.common.scoping import jurisdiction_clause
-from services.intake.domain import DUE_SOON, OPEN_STATUSES, TipStatus
+from services.intake.domain import BASE_PERIOD, DUE_SOON, OPEN_STATUSES, TipStatus
 from services.intake.models import (
     Message,
     MissingPerson,
@@ -122,6 +122,10 @@ async def list_tips(
     if overdue is not None:
         late = and_(open_tip, Tip.resolution_due_at < now)
         conditions.append(late if overdue else ~late)
+        if overdue:
+            # Redundant but cheap: a deadline is never earlier than 20 days after receipt, so
+            # the newest-first scan can start 20 days back.
+            conditions.append(Tip.received_at < now - BASE_PERIOD)
     if due_soon is not None:
         soon = and_(open_tip, Tip.resolution_due_at >= now, Tip.resolution_due_at <= now + DUE_SOON)
         conditions.append(soon if due_soon else ~soon)
