@@ -8,11 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     and_,
     delete,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -370,7 +372,9 @@ async def match_candidates(
             name_folded
         )
         conditions: list[ColumnElement[bool]] = [
-            MissingPersonRef.status == "open",
+            # A literal, not a bound parameter: prepared statements get generic plans, and only
+            # a literal lets the planner use the partial index on open reports.
+            literal_column("missing_person_refs.status = 'open'", Boolean),
             MissingPersonRef.name_folded.is_not(None),
         ]
         if sex in ("female", "male"):
