@@ -99,13 +99,16 @@ def test_problem_renders_its_status_as_problem_json(
     response = TestClient(app).get("/raise")
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert response.json() == {
+    expected: dict[str, object] = {
         "type": f"https://ctip.gov.vn/problems/{code}",
         "title": problem.title,
         "status": status,
         "detail": "something specific",
         "instance": "/raise",
     }
+    if status == 422:  # a 422 always says what is wrong, field by field
+        expected["errors"] = [{"field": "", "message": "something specific"}]
+    assert response.json() == expected
 
 
 def test_problem_without_detail_uses_its_title() -> None:
