@@ -118,6 +118,7 @@ class EventConsumer:
                 if done is not None:
                     await self._commit(tp, done)
                     self._positions[tp] = done
+            await self._learn_positions()
             self._record_lag()
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
@@ -235,6 +236,16 @@ class EventConsumer:
             attempts,
             exc,
         )
+
+    async def _learn_positions(self) -> None:
+        """Partitions not handled yet start from their committed offset, so the lag gauge shows
+        a consumer stuck before its first record, not an absent series."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            if tp not in self._positions:
+                self._positions[tp] = await consumer.committed(tp) or 0
 
     def _record_lag(self) -> None:
         """Lag = partition end (highwater) minus the next offset this consumer will handle."""
