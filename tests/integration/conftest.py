@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from libs.common.crypto import FieldCipher, configure_cipher
 from libs.common.migrations import services_with_migrations, upgrade
 from libs.common.settings import ServiceSettings
 from tests.support import running
@@ -129,3 +130,10 @@ async def intake(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.AsyncC
 
     async with running(create_app(settings_for(IntakeSettings))) as client:
         yield client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def field_cipher() -> None:
+    """The process-wide cipher the services configure at start, for tests that use the
+    machinery (outbox, audit, encrypted columns) without an app."""
+    configure_cipher(FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value()))
