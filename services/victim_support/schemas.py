@@ -97,6 +97,11 @@ class IdentificationIn(StrictModel):
     outcome: IdentificationOutcome
     deciding_agency: str = Field(min_length=3, max_length=300)
     document_ref: str = Field(min_length=1, max_length=200)
+    needs: list[SupportType] = Field(
+        default_factory=list,
+        max_length=11,
+        description="needs assessed at identification (added to those recorded at reception)",
+    )
 
 
 class ProtectionIn(StrictModel):

@@ -462,6 +462,7 @@ async def identify(
     victim.deciding_agency = data.deciding_agency
     victim.document_ref = data.document_ref
     victim.identified_at = actor.now
+    victim.needs = sorted(set(victim.needs) | {n.value for n in data.needs})
     victim.version += 1
     victim.updated_at = actor.now
     await _event(

@@ -156,3 +156,33 @@ async def test_reception_to_reintegration_with_an_ngo_program(
     assert done.json()["status"] == "closed"
     kpis = (await victim_support.get("/v1/kpis", headers=supervisor)).json()
     assert kpis["verified_ratio"]["denominator"] >= 1
+
+
+async def test_needs_assessed_at_identification_are_added(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    worker = bearer(ServiceSettings(), "social_worker", "01")
+    received = await victim_support.post(
+        "/v1/victims",
+        headers=worker,
+        json={
+            "source": "rescued",
+            "received_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "ward_code": WARD,
+            "person": {"full_name": "Hà Thị Synthetic", "age": 22},
+            "needs": ["medical"],
+        },
+    )
+    vid = received.json()["id"]
+    await victim_support.post(
+        f"/v1/victims/{vid}/identification",
+        headers=worker,
+        json={
+            "outcome": "identified",
+            "deciding_agency": "Công an tỉnh",
+            "document_ref": "QĐ-2",
+            "needs": ["vocational_training", "medical"],
+        },
+    )
+    record = (await victim_support.get(f"/v1/victims/{vid}", headers=worker)).json()
+    assert record["needs"] == ["medical", "vocational_training"]
