@@ -136,15 +136,35 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_OUTAGE = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now
+)
+
+
 def is_database_outage(exc: BaseException) -> bool:
     """Infrastructure trouble (the database restarting or unreachable), not a fault of the
-    request: a 503 for clients, a retry for consumers."""
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError)
+    request: a 503 for clients, a retry for consumers. Looks through SQLAlchemy's wrapper
+    (``orig``) and the chain of causes, where the driver's error usually sits."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _OUTAGE):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and isinstance(orig, _OUTAGE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def problem_response(
