@@ -14,8 +14,9 @@ import json
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -35,6 +36,17 @@ from libs.common.auth import Principal
 from libs.common.observability import correlation_id
 
 GENESIS = "0" * 64
+
+# ``X-Purpose``: why personal data is read; written to the audit log with every such read.
+Purpose = Annotated[
+    str,
+    Header(
+        alias="X-Purpose",
+        min_length=3,
+        max_length=200,
+        description="why personal data is read; written to the audit log",
+    ),
+]
 
 
 def audit_table(metadata: MetaData) -> Table:

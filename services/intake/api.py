@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from libs.common.audit import Purpose
 from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.crypto import BlindIndex
@@ -49,15 +50,6 @@ Reader = Annotated[
 ]
 IntakeOfficer = Annotated[Principal, Depends(require_roles(Role.intake_officer))]
 Officer = Annotated[Principal, Depends(require_roles(Role.intake_officer, Role.investigator))]
-Purpose = Annotated[
-    str,
-    Header(
-        alias="X-Purpose",
-        min_length=3,
-        max_length=200,
-        description="why personal data is read; written to the audit log",
-    ),
-]
 DEFAULT_PURPOSE = "case handling"
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from libs.common.audit import Purpose
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.db import DbSession
@@ -64,10 +65,6 @@ Reader = Annotated[
     ),
 ]
 IntakeOfficer = Annotated[Principal, Depends(require_roles(Role.intake_officer))]
-Purpose = Annotated[
-    str,
-    Header(alias="X-Purpose", min_length=3, max_length=200, description="why (audited)"),
-]
 DEFAULT_PURPOSE = "inter-province exchange"
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from libs.common.audit import Purpose
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.db import DbSession
@@ -46,9 +47,6 @@ Supporter = Annotated[Principal, Depends(require_roles(Role.social_worker, Role.
 ProgramOwner = Annotated[Principal, Depends(require_roles(Role.admin, Role.ngo))]
 ProgramReader = Annotated[Principal, Depends(require_roles(Role.admin, Role.ngo, Role.supervisor))]
 Ngo = Annotated[Principal, Depends(require_roles(Role.ngo))]
-Purpose = Annotated[
-    str, Header(alias="X-Purpose", min_length=3, max_length=200, description="why (audited)")
-]
 DEFAULT_PURPOSE = "victim support"
 
 
