@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
+
+from libs.common.jurisdiction import is_ward_code
+from libs.common.text import normalize_phone
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -52,3 +55,28 @@ def utc_moment(value: datetime, *, past: bool = False) -> datetime:
     if past and moment > datetime.now(UTC):
         raise ValueError("must not be in the future")
     return moment
+
+
+# Field validators shared by the services' request models (``field_validator(...)(known_ward)``).
+
+
+def known_ward(value: str | None) -> str | None:
+    if value is not None and not is_ward_code(value):
+        raise ValueError("not a ward code of the current administrative units")
+    return value
+
+
+def not_future(value: date | None) -> date | None:
+    if value is not None and value > datetime.now(UTC).date():
+        raise ValueError("must not be in the future")
+    return value
+
+
+def e164_phone(value: str | None) -> str | None:
+    """A phone number normalised (+84 for Vietnamese numbers), or a 422."""
+    if value is None:
+        return None
+    normalised = normalize_phone(value)
+    if normalised is None:
+        raise ValueError("not a phone number")
+    return normalised

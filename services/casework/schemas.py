@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel, utc_moment
+from libs.common.schemas import StrictModel, known_ward, not_future, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import PartyRole, TrialType, VerdictOutcome
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 DocNumber = Annotated[str, Field(min_length=1, max_length=100, description="decision number")]
-
-
-def _ward(value: str | None) -> str | None:
-    if value is not None and not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
-    return value
-
-
-def _not_future(value: date | None) -> date | None:
-    if value is not None and value > datetime.now(UTC).date():
-        raise ValueError("must not be in the future")
-    return value
 
 
 class CaseCreate(StrictModel):
@@ -38,7 +25,7 @@ class CaseCreate(StrictModel):
     tip_id: UUID | None = None
     exploitation_types: list[ExploitationType] = Field(default_factory=list, max_length=9)
 
-    _w = field_validator("ward_code")(_ward)
+    _w = field_validator("ward_code")(known_ward)
 
 
 class PartyIn(StrictModel):
@@ -53,8 +40,8 @@ class PartyIn(StrictModel):
     nationality: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
     notes: str | None = Field(None, max_length=5000)
 
-    _w = field_validator("hometown_ward_code")(_ward)
-    _d = field_validator("date_of_birth")(_not_future)
+    _w = field_validator("hometown_ward_code")(known_ward)
+    _d = field_validator("date_of_birth")(not_future)
 
     @field_validator("phone")
     @classmethod
@@ -91,7 +78,7 @@ class Initiate(StrictModel):
     decided_on: date
     penal_code_article: Literal[150, 151]
 
-    _d = field_validator("decided_on")(_not_future)
+    _d = field_validator("decided_on")(not_future)
 
 
 class Decline(StrictModel):
@@ -125,7 +112,7 @@ class Indict(StrictModel):
     indicted_on: date
     defendants: list[Defendant] = Field(min_length=1, max_length=200)
 
-    _d = field_validator("indicted_on")(_not_future)
+    _d = field_validator("indicted_on")(not_future)
 
 
 class ScheduleTrial(StrictModel):
@@ -156,7 +143,7 @@ class RecordVerdict(StrictModel):
     decided_on: date
     sentences: list[Sentence] = Field(default_factory=list, max_length=200)
 
-    _d = field_validator("decided_on")(_not_future)
+    _d = field_validator("decided_on")(not_future)
 
 
 class ReopenInvestigation(StrictModel):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
-from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel, utc_moment
-from libs.common.text import normalize_id_number, normalize_phone
+from libs.common.schemas import StrictModel, e164_phone, known_ward, not_future, utc_moment
+from libs.common.text import normalize_id_number
 from services.intake.domain import (
     Channel,
     ExploitationType,
@@ -35,21 +34,6 @@ WardCode = Annotated[str, Field(pattern=r"^\d{5}$", description="ward/commune co
 Age = Annotated[int, Field(ge=0, le=120)]
 
 
-def _known_ward(value: str | None) -> str | None:
-    if value is not None and not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
-    return value
-
-
-def _phone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    normalised = normalize_phone(value)
-    if normalised is None:
-        raise ValueError("not a phone number")
-    return normalised
-
-
 def _id_number(value: str | None) -> str | None:
     if value is None:
         return None
@@ -57,12 +41,6 @@ def _id_number(value: str | None) -> str | None:
     if not _ID_NUMBER.match(normalised):
         raise ValueError("expected a 12-digit CCCD, a 9-digit CMND or a passport number")
     return normalised
-
-
-def _past_date(value: date | None) -> date | None:
-    if value is not None and value > datetime.now(UTC).date():
-        raise ValueError("must not be in the future")
-    return value
 
 
 class PersonIn(StrictModel):
@@ -76,9 +54,9 @@ class PersonIn(StrictModel):
     hometown_ward_code: WardCode | None = None
     notes: str | None = Field(None, max_length=2000)
 
-    _ward = field_validator("hometown_ward_code")(_known_ward)
-    _phone = field_validator("phone")(_phone)
-    _dob = field_validator("date_of_birth")(_past_date)
+    _ward = field_validator("hometown_ward_code")(known_ward)
+    _phone = field_validator("phone")(e164_phone)
+    _dob = field_validator("date_of_birth")(not_future)
 
     _id = field_validator("id_number")(_id_number)
 
@@ -95,7 +73,7 @@ class ReporterIn(StrictModel):
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, max_length=320)
 
-    _phone = field_validator("phone")(_phone)
+    _phone = field_validator("phone")(e164_phone)
 
     @field_validator("email")
     @classmethod
@@ -117,8 +95,8 @@ class TipCreate(StrictModel):
     persons: list[PersonIn] = Field(default_factory=list, max_length=50)
     reporter: ReporterIn | None = None
 
-    _ward = field_validator("incident_ward_code")(_known_ward)
-    _occurred = field_validator("occurred_on")(_past_date)
+    _ward = field_validator("incident_ward_code")(known_ward)
+    _occurred = field_validator("occurred_on")(not_future)
 
 
 class TipCreated(BaseModel):
@@ -159,7 +137,7 @@ class ClassificationIn(StrictModel):
     assigned_to: str | None = Field(None, max_length=200, description="officer's subject id")
     notes: str | None = Field(None, max_length=5000)
 
-    _ward = field_validator("incident_ward_code")(_known_ward)
+    _ward = field_validator("incident_ward_code")(known_ward)
 
 
 class ExtensionIn(StrictModel):
@@ -262,9 +240,9 @@ class MissingPersonCreate(StrictModel):
     circumstances: str | None = Field(None, max_length=10000)
     reporter: ReporterIn | None = None
 
-    _wards = field_validator("last_seen_ward_code", "hometown_ward_code")(_known_ward)
-    _phone = field_validator("phone")(_phone)
-    _dob = field_validator("date_of_birth")(_past_date)
+    _wards = field_validator("last_seen_ward_code", "hometown_ward_code")(known_ward)
+    _phone = field_validator("phone")(e164_phone)
+    _dob = field_validator("date_of_birth")(not_future)
     _id = field_validator("id_number")(_id_number)
 
     @field_validator("last_seen_at")

@@ -12,9 +12,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.jurisdiction import is_province_code, is_ward_code
-from libs.common.schemas import StrictModel, utc_moment
-from libs.common.text import normalize_id_number, normalize_phone
+from libs.common.jurisdiction import is_province_code
+from libs.common.schemas import StrictModel, e164_phone, utc_moment
+from libs.common.text import normalize_id_number
 from services.interagency.domain import (
     AlertType,
     BorderCountry,
@@ -45,25 +45,10 @@ Need = Literal[
 _ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9})$")
 
 
-def _ward(value: str | None) -> str | None:
-    if value is not None and not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
-    return value
-
-
 def _province(value: str | None) -> str | None:
     if value is not None and not is_province_code(value):
         raise ValueError("not a province code")
     return value
-
-
-def _phone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    normalised = normalize_phone(value)
-    if normalised is None:
-        raise ValueError("not a phone number")
-    return normalised
 
 
 def _id_number(value: str | None) -> str | None:
@@ -135,7 +120,7 @@ class PersonFoundData(_OnePerson):
     contact_agency: Short | None = None
 
     _id = field_validator("id_number")(_id_number)
-    _phone = field_validator("phone")(_phone)
+    _phone = field_validator("phone")(e164_phone)
     _found = field_validator("found_at")(_aware)
 
 
@@ -168,7 +153,7 @@ class SuspectAlertData(_OnePerson):
     @field_validator("phones")
     @classmethod
     def _phones(cls, values: list[str]) -> list[str]:
-        return [p for p in (_phone(v) for v in values) if p is not None]
+        return [p for p in (e164_phone(v) for v in values) if p is not None]
 
 
 class BulletinDocument(StrictModel):

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.jurisdiction import is_valid_code, is_ward_code
-from libs.common.schemas import StrictModel
+from libs.common.jurisdiction import is_valid_code
+from libs.common.schemas import StrictModel, known_ward, not_future
 from services.outreach.domain import ActivityKind, CommendationLevel
-
-
-def _ward(value: str) -> str:
-    if not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
-    return value
-
-
-def _not_future(value: date) -> date:
-    if value > datetime.now(UTC).date():
-        raise ValueError("must not be in the future")
-    return value
 
 
 class CampaignCreate(StrictModel):
@@ -71,8 +59,8 @@ class ActivityCreate(StrictModel):
     target_groups: list[str] = Field(default_factory=list, max_length=20)
     evidence_ref: str | None = Field(None, max_length=500, description="photo, minutes, link")
 
-    _w = field_validator("ward_code")(_ward)
-    _d = field_validator("held_on")(_not_future)
+    _w = field_validator("ward_code")(known_ward)
+    _d = field_validator("held_on")(not_future)
 
 
 class ActivityOut(BaseModel):
@@ -110,8 +98,8 @@ class CommendationCreate(StrictModel):
     awarded_on: date
     level: CommendationLevel
 
-    _w = field_validator("ward_code")(_ward)
-    _d = field_validator("awarded_on")(_not_future)
+    _w = field_validator("ward_code")(known_ward)
+    _d = field_validator("awarded_on")(not_future)
 
 
 class CommendationOut(BaseModel):

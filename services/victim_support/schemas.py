@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.jurisdiction import is_ward_code
-from libs.common.schemas import StrictModel, utc_moment
+from libs.common.schemas import StrictModel, known_ward, not_future, utc_moment
 from libs.common.text import normalize_id_number, normalize_phone
 from services.victim_support.domain import (
     ConsentScope,
@@ -23,18 +22,6 @@ Org = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z
 Vnd = Annotated[int, Field(ge=0, le=10_000_000_000, description="integer VND")]
 
 
-def _ward(value: str | None) -> str | None:
-    if value is not None and not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
-    return value
-
-
-def _not_future(value: date | None) -> date | None:
-    if value is not None and value > datetime.now(UTC).date():
-        raise ValueError("must not be in the future")
-    return value
-
-
 class PersonIn(StrictModel):
     full_name: str | None = Field(None, min_length=1, max_length=200)
     date_of_birth: date | None = None
@@ -45,8 +32,8 @@ class PersonIn(StrictModel):
     hometown_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
     notes: str | None = Field(None, max_length=5000)
 
-    _w = field_validator("hometown_ward_code")(_ward)
-    _d = field_validator("date_of_birth")(_not_future)
+    _w = field_validator("hometown_ward_code")(known_ward)
+    _d = field_validator("date_of_birth")(not_future)
 
     @field_validator("phone")
     @classmethod
@@ -85,7 +72,7 @@ class VictimCreate(StrictModel):
     case_id: UUID | None = None
     needs: list[SupportType] = Field(default_factory=list, max_length=11)
 
-    _w = field_validator("ward_code")(_ward)
+    _w = field_validator("ward_code")(known_ward)
 
     @field_validator("received_at")
     @classmethod
@@ -137,7 +124,7 @@ class SupportIn(StrictModel):
     provider_org: Org
     program_id: UUID | None = None
 
-    _d = field_validator("provided_on")(_not_future)
+    _d = field_validator("provided_on")(not_future)
 
 
 class ReintegrationIn(StrictModel):
@@ -150,7 +137,7 @@ class ReintegrationIn(StrictModel):
     notes: str | None = Field(None, max_length=5000)
     closed: bool = False
 
-    _d = field_validator("checked_on")(_not_future)
+    _d = field_validator("checked_on")(not_future)
 
 
 class ConsentOut(BaseModel):
@@ -269,7 +256,7 @@ class DeliveryItem(StrictModel):
     amount_vnd: Vnd = 0
     delivered_on: date
 
-    _d = field_validator("delivered_on")(_not_future)
+    _d = field_validator("delivered_on")(not_future)
 
 
 class DeliveryBatchIn(StrictModel):
