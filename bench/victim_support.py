@@ -405,9 +405,6 @@ class StatementCounter:
     def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self._started.append(time.perf_counter())
         words = statement.split()
-        if "pg_notify" in statement:
-            self.kinds["SELECT pg_notify"] += 1
-            return
         head = words[0].upper() if words else "?"
         target = ""
         for marker in ("INTO", "UPDATE", "FROM"):

@@ -42,7 +42,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -90,6 +89,38 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+def notify_trigger_ddl(schema: str) -> list[str]:
+    """A statement-level trigger that wakes the relay when outbox rows are inserted.
+
+    PostgreSQL delivers a transaction's NOTIFYs at commit and folds identical ones into one, so a
+    writer pays no round trip for it and a transaction adding many events sends one wake-up.
+    Each service's migration runs these statements (``downgrade`` runs
+    ``drop_notify_trigger_ddl``).
+    """
+    return [
+        f"""CREATE OR REPLACE FUNCTION {schema}.outbox_notify() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('{outbox_channel(schema)}', '');
+                RETURN NULL;
+            END
+            $$""",
+        f"""CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+            FOR EACH STATEMENT EXECUTE FUNCTION {schema}.outbox_notify()""",
+    ]
+
+
+def drop_notify_trigger_ddl(schema: str) -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS outbox_notify ON {schema}.outbox",
+        f"DROP FUNCTION IF EXISTS {schema}.outbox_notify()",
+    ]
+
+
+def outbox_channel(schema: str) -> str:
+    return f"ctip_outbox_{schema}"
+
+
 class Outbox:
     """The outbox of one service: ``add`` an event inside the caller's transaction."""
 
@@ -97,7 +128,7 @@ class Outbox:
         self.service = service
         self.schema = metadata.schema or service
         self.table = outbox_table(metadata)
-        self.channel = f"ctip_outbox_{self.schema}"
+        self.channel = outbox_channel(self.schema)
 
     async def add(
         self,
@@ -132,11 +163,7 @@ class Outbox:
                 event=event.model_dump(mode="json", exclude_none=True),
             )
         )
-        # One NOTIFY per transaction is enough to wake the relay (it is delivered at commit).
-        transaction = session.get_transaction()
-        if session.info.get("ctip_outbox_notified") is not transaction:
-            await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
-            session.info["ctip_outbox_notified"] = transaction
+        # The relay is woken by the table's NOTIFY trigger (``notify_trigger_ddl``), at commit.
         return event
 
 

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
-from libs.common.db import Database
+from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent
 from libs.common.outbox import OutboxRelay
 from services.intake.models import platform
@@ -139,3 +140,37 @@ async def test_notify_wakes_the_relay_long_before_its_polling_interval(
     finally:
         relay.stop()
         await task
+
+
+async def test_a_transaction_adding_events_sends_one_notification_at_commit(
+    database: Database, database_url: str
+) -> None:
+    """The outbox trigger notifies; PostgreSQL folds a transaction's identical NOTIFYs into one,
+    delivered only when it commits (nothing for a rolled-back one)."""
+    received: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
+    await listener.add_listener(outbox.channel, lambda *args: received.append(args[2]))
+    try:
+        subject = uuid.uuid4()
+        async with database.sessions() as session, session.begin():
+            for n in range(3):
+                await outbox.add(session, "intake.tip.received", subject, tip_payload(subject, n))
+            await asyncio.sleep(0.3)
+            assert received == []  # not before the commit
+        await eventually(lambda: _async_true(received), timeout=5)
+        await asyncio.sleep(0.3)
+        assert received == [outbox.channel]
+
+        received.clear()
+        async with database.sessions() as session:
+            await session.begin()
+            await outbox.add(session, "intake.tip.received", subject, tip_payload(subject, 9))
+            await session.rollback()
+        await asyncio.sleep(0.5)
+        assert received == []
+    finally:
+        await listener.close()
+
+
+async def _async_true(items: list[str]) -> bool:
+    return bool(items)

@@ -1,0 +1,30 @@
+"""outbox NOTIFY from a trigger
+
+Revision ID: 562c92934290
+Revises: cad42468924e
+Create Date: 2026-11-28 04:30:40.279658
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from libs.common.outbox import drop_notify_trigger_ddl, notify_trigger_ddl
+
+revision: str = "562c92934290"
+down_revision: str | None = "cad42468924e"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # The relay is woken by a trigger instead of a pg_notify round trip from every writer.
+    for statement in notify_trigger_ddl("intake"):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in drop_notify_trigger_ddl("intake"):
+        op.execute(statement)
