@@ -124,6 +124,8 @@ def outbox_channel(schema: str) -> str:
 class Outbox:
     """The outbox of one service: ``add`` an event inside the caller's transaction."""
 
+    INSERT_COLUMNS = ("id", "topic", "key", "type", "event")
+
     def __init__(self, metadata: MetaData, service: str) -> None:
         self.service = service
         self.schema = metadata.schema or service
@@ -138,13 +140,22 @@ class Outbox:
         data: BaseModel | dict[str, Any],
     ) -> CloudEvent:
         """Validate the payload against its contract and write the event row (no commit)."""
+        event, row = self.event_row(short_type, subject, data)
+        await session.execute(self.table.insert().values(**row))
+        # The relay is woken by the table's NOTIFY trigger (``notify_trigger_ddl``), at commit.
+        return event
+
+    def event_row(
+        self, short_type: str, subject: UUID | str, data: BaseModel | dict[str, Any]
+    ) -> tuple[CloudEvent, dict[str, Any]]:
+        """The event and its outbox row, for callers that write the row themselves
+        (``INSERT_COLUMNS`` of ``self.table``; see ``libs.common.db.InsertTogether``)."""
         model = payload_model(short_type)
-        if isinstance(data, BaseModel):
+        if isinstance(data, BaseModel) and (model is None or isinstance(data, model)):
             payload = data.model_dump(mode="json")
         else:
-            payload = dict(data)
-        if model is not None:
-            payload = model.model_validate(payload).model_dump(mode="json")
+            raw = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data)
+            payload = raw if model is None else model.model_validate(raw).model_dump(mode="json")
         event_id = new_id()
         event = CloudEvent(
             id=str(event_id),
@@ -154,17 +165,13 @@ class Outbox:
             correlationid=correlation_id.get(),
             data=payload,
         )
-        await session.execute(
-            self.table.insert().values(
-                id=event_id,
-                topic=topic_for(short_type),
-                key=str(subject),
-                type=event.type,
-                event=event.model_dump(mode="json", exclude_none=True),
-            )
-        )
-        # The relay is woken by the table's NOTIFY trigger (``notify_trigger_ddl``), at commit.
-        return event
+        return event, {
+            "id": event_id,
+            "topic": topic_for(short_type),
+            "key": str(subject),
+            "type": event.type,
+            "event": event.model_dump(mode="json", exclude_none=True),
+        }
 
 
 class OutboxRelay:

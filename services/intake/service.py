@@ -30,11 +30,9 @@ from libs.contracts.intake import (
 from services.intake import domain, repository
 from services.intake.models import (
     Message,
-    PersonIndex,
     Receipt,
     Tip,
     TipExtension,
-    TipPerson,
     platform,
 )
 from services.intake.schemas import (
@@ -105,75 +103,87 @@ def person_digests(
 
 
 async def file_tip(session: AsyncSession, data: TipCreate, actor: Actor) -> TipCreated:
+    """The tip, its persons and their blind indexes, a receipt and ``intake.tip.received``,
+    written together in one statement (``repository.insert_filing``)."""
     now = actor.now
     reporter = data.reporter
-    tip = Tip(
-        id=new_id(),
-        channel=data.channel.value,
-        status=domain.TipStatus.received.value,
-        description=data.description,
-        incident_ward_code=data.incident_ward_code,
-        province_code=province_of(data.incident_ward_code) if data.incident_ward_code else None,
-        occurred_on=data.occurred_on,
-        exploitation_types=sorted({t.value for t in data.exploitation_types}),
-        destination_country=data.destination_country,
-        anonymous=reporter is None or not any((reporter.name, reporter.phone, reporter.email)),
-        reporter_name=reporter.name if reporter else None,
-        reporter_phone=reporter.phone if reporter else None,
-        reporter_email=reporter.email if reporter else None,
-        filed_by=actor.principal.sub if actor.principal else None,
-        extensions=[],
-        received_at=now,
-        resolution_due_at=domain.resolution_due_at(now),
-        updated_at=now,
-        version=1,
-    )
-    session.add(tip)
-    await session.flush()
+    tip_id = new_id()
+    ward = data.incident_ward_code
+    status = domain.TipStatus.received
+    exploitation_types = sorted({t.value for t in data.exploitation_types})
+    province = province_of(ward) if ward else None
+    due = domain.resolution_due_at(now)
+    tip = {
+        "id": tip_id,
+        "channel": data.channel.value,
+        "status": status.value,
+        "description": data.description,
+        "incident_ward_code": ward,
+        "province_code": province,
+        "occurred_on": data.occurred_on,
+        "exploitation_types": exploitation_types,
+        "destination_country": data.destination_country,
+        "anonymous": reporter is None or not any((reporter.name, reporter.phone, reporter.email)),
+        "reporter_name": reporter.name if reporter else None,
+        "reporter_phone": reporter.phone if reporter else None,
+        "reporter_email": reporter.email if reporter else None,
+        "filed_by": actor.principal.sub if actor.principal else None,
+        "extensions": [],
+        "received_at": now,
+        "resolution_due_at": due,
+        "updated_at": now,
+        "version": 1,
+    }
+    persons: list[dict[str, object]] = []
+    person_index: list[dict[str, object]] = []
     for position, person in enumerate(data.persons):
+        person_id = new_id()
         year = domain.birth_year(person.date_of_birth, person.age, now)
-        row = TipPerson(
-            id=new_id(),
-            tip_id=tip.id,
-            position=position,
-            role=person.role.value,
-            full_name=person.full_name,
-            date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else None,
-            birth_year=year,
-            age=person.age,
-            sex=person.sex.value if person.sex else None,
-            phone=person.phone,
-            id_number=person.id_number,
-            hometown_ward_code=person.hometown_ward_code,
-            notes=person.notes,
+        persons.append(
+            {
+                "id": person_id,
+                "tip_id": tip_id,
+                "position": position,
+                "role": person.role.value,
+                "full_name": person.full_name,
+                "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+                "birth_year": year,
+                "age": person.age,
+                "sex": person.sex.value if person.sex else None,
+                "phone": person.phone,
+                "id_number": person.id_number,
+                "hometown_ward_code": person.hometown_ward_code,
+                "notes": person.notes,
+            }
         )
-        session.add(row)
-        ward = person.hometown_ward_code or data.incident_ward_code
-        for kind, digest in person_digests(actor.index, person, year, ward).items():
-            session.add(PersonIndex(tip_id=tip.id, person_id=row.id, kind=kind, digest=digest))
-    code = await issue_receipt(session, actor, "tip", tip.id)
-    await session.flush()
-    await platform.outbox.add(
-        session,
+        home = person.hometown_ward_code or ward
+        for kind, digest in person_digests(actor.index, person, year, home).items():
+            person_index.append(
+                {"tip_id": tip_id, "person_id": person_id, "kind": kind, "digest": digest}
+            )
+    code = new_receipt_code()
+    receipt = {
+        "code_hash": receipt_hash(actor.index, code),
+        "subject_kind": "tip",
+        "subject_id": tip_id,
+    }
+    _, event = platform.outbox.event_row(
         "intake.tip.received",
-        tip.id,
+        tip_id,
         TipReceived(
-            tip_id=tip.id,
-            channel=tip.channel,
-            status=tip.status,
-            incident_ward_code=tip.incident_ward_code,
-            province_code=tip.province_code,
-            exploitation_types=tip.exploitation_types,
-            received_at=tip.received_at,
-            resolution_due_at=tip.resolution_due_at,
+            tip_id=tip_id,
+            channel=data.channel.value,
+            status=status.value,
+            incident_ward_code=ward,
+            province_code=province,
+            exploitation_types=exploitation_types,
+            received_at=now,
+            resolution_due_at=due,
         ),
     )
+    await repository.insert_filing(session, tip, persons, person_index, receipt, event)
     return TipCreated(
-        id=tip.id,
-        receipt_code=code,
-        status=domain.TipStatus(tip.status),
-        received_at=tip.received_at,
-        resolution_due_at=tip.resolution_due_at,
+        id=tip_id, receipt_code=code, status=status, received_at=now, resolution_due_at=due
     )
 
 
