@@ -5,12 +5,13 @@
 
 a) Matching. ``--missing`` open reports are bulk-loaded (COPY) into ``missing_person_refs``
    exactly as ``inbound.missing_person_reported`` stores them (encrypted name and date of birth,
-   plain folded name), then ANALYZEd. ``--queries`` found persons of a labelled set (half of them
-   a loaded person as a partner might type them: diacritics dropped, reordered, a typo, an age for
-   a date of birth; half other people, some namesakes) go through ``inbound.found_facts`` and
-   ``inbound.scored_candidates``, the code an inbound ``person_found`` runs: latency, recall and
-   precision. Baseline: ``rapidfuzz.process.extract`` over every folded name in memory (top
-   ``match_candidates``), scored with the same ``matching.score``.
+   the name's blocking keys in ``match_keys``), then ANALYZEd. ``--queries`` found persons of a
+   labelled set (half of them a loaded person as a partner might type them: diacritics dropped,
+   reordered, a typo, an age for a date of birth; half other people, some namesakes) go through
+   ``inbound.found_facts`` and ``inbound.scored_candidates``, the code an inbound
+   ``person_found`` runs: latency, recall and precision. Baseline: ``rapidfuzz.process.extract``
+   over every folded name in memory (top ``match_candidates``), scored with the same
+   ``matching.score``.
 b) Fan-out. ``--partners`` real HTTP receivers (one Starlette app on as many ports) verify every
    signature; ``--down`` of them answer 503 at first. The partners are registered through the
    API, ``--alerts`` missing-person reports go through interagency's event handler (each alert to
@@ -45,7 +46,6 @@ import httpx
 import uvicorn
 from aiokafka.errors import KafkaConnectionError
 from rapidfuzz import fuzz, process
-from sqlalchemy import select, text
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
@@ -70,7 +70,7 @@ from libs.common.db import Database, asyncpg_dsn
 from libs.common.jurisdiction import is_province_code
 from libs.common.text import fold_vietnamese
 from libs.contracts.intake import MissingPersonReported
-from services.interagency import inbound, matching
+from services.interagency import inbound, matching, repository
 from services.interagency.models import MissingPersonRef
 from services.interagency.schemas import PersonFoundData
 from services.interagency.service import Actor
@@ -199,27 +199,32 @@ def labelled_queries(people: list[Missing], count: int, rng: random.Random) -> l
     return queries
 
 
-async def load_missing(database_url: str, people: list[Missing]) -> dict[str, float]:
+async def load_missing(
+    database_url: str, people: list[Missing], index: BlindIndex
+) -> dict[str, float]:
     """Rows as ``inbound.missing_person_reported`` writes them, through the columns' own types
-    (so ``full_name`` and ``date_of_birth`` are encrypted with their column's context).
-    Secondary indexes are dropped for the COPY and rebuilt from their own definitions."""
+    (so ``full_name`` and ``date_of_birth`` are encrypted with their column's context), and their
+    blocking keys in ``match_keys``. Secondary indexes and the keys' foreign key are dropped for
+    the COPY and rebuilt from their own definitions."""
     columns = MissingPersonRef.__table__.c
     name_type, dob_type = columns.full_name.type, columns.date_of_birth.type
-    folded: dict[str, str] = {}
+    keys_of: dict[str, list[int]] = {}
     now = datetime.now(UTC)
     reported = now - timedelta(days=30)
     start = time.perf_counter()
-    records = []
+    records, keys = [], []
     for p in people:
-        fold = folded.get(p.full_name)
-        if fold is None:
-            fold = folded[p.full_name] = fold_vietnamese(p.full_name)[:200]
+        digests = keys_of.get(p.full_name)
+        if digests is None:
+            digests = keys_of[p.full_name] = [
+                index.key64(matching.KEY_PURPOSE, k) for k in matching.stored_name_keys(p.full_name)
+            ]
+        keys += [(d, p.id) for d in digests]
         records.append(
             (
                 p.id,
                 "open",
                 name_type.process_bind_param(p.full_name, None),
-                fold,
                 p.sex,
                 dob_type.process_bind_param(p.date_of_birth.isoformat(), None),
                 p.date_of_birth.year,
@@ -237,7 +242,6 @@ async def load_missing(database_url: str, people: list[Missing]) -> dict[str, fl
         "missing_person_id",
         "status",
         "full_name",
-        "name_folded",
         "sex",
         "date_of_birth",
         "birth_year",
@@ -253,24 +257,39 @@ async def load_missing(database_url: str, people: list[Missing]) -> dict[str, fl
     try:
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'interagency' "
-            "AND tablename = 'missing_person_refs' AND indexname NOT LIKE 'pk_%'"
+            "AND tablename IN ('missing_person_refs', 'match_keys') AND indexname NOT LIKE 'pk_%'"
         )
+        foreign_keys = await conn.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+            "WHERE conrelid = 'interagency.match_keys'::regclass AND contype = 'f'"
+        )
+        for row in foreign_keys:
+            await conn.execute(f'ALTER TABLE interagency.match_keys DROP CONSTRAINT "{row[0]}"')
         for row in indexes:
             await conn.execute(f'DROP INDEX interagency."{row["indexname"]}"')
         start = time.perf_counter()
-        for first in range(0, len(records), COPY_CHUNK):
-            await conn.copy_records_to_table(
-                "missing_person_refs",
-                schema_name="interagency",
-                records=records[first : first + COPY_CHUNK],
-                columns=names,
-            )
+        for table, rows, cols in (
+            ("missing_person_refs", records, names),
+            ("match_keys", keys, ["digest", "missing_person_id"]),
+        ):
+            for first in range(0, len(rows), COPY_CHUNK):
+                await conn.copy_records_to_table(
+                    table,
+                    schema_name="interagency",
+                    records=rows[first : first + COPY_CHUNK],
+                    columns=cols,
+                )
         copied = time.perf_counter() - start
         start = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '256MB'")
         for row in indexes:
             await conn.execute(row["indexdef"])
+        for row in foreign_keys:
+            await conn.execute(
+                f'ALTER TABLE interagency.match_keys ADD CONSTRAINT "{row[0]}" {row[1]}'
+            )
         await conn.execute("ANALYZE interagency.missing_person_refs")
+        await conn.execute("ANALYZE interagency.match_keys")
         indexed = time.perf_counter() - start
     finally:
         await conn.close()
@@ -278,7 +297,8 @@ async def load_missing(database_url: str, people: list[Missing]) -> dict[str, fl
         "prepare_s": round(prepared, 1),
         "copy_s": round(copied, 1),
         "index_and_analyze_s": round(indexed, 1),
-        "distinct_folded_names": len(set(folded.values())),
+        "distinct_names": len(keys_of),
+        "match_keys": len(keys),
     }
 
 
@@ -307,12 +327,11 @@ async def service_matching(
     database_url: str, settings: InteragencySettings, queries: list[Query], budget: float
 ) -> dict[str, Any]:
     """Stops after ``budget`` seconds: the queries are shuffled, so the ones run are a sample
-    of the labelled set; the baseline and the prototype then run the same ones."""
+    of the labelled set; the baseline then runs the same ones."""
     db = Database(database_url, pool_size=2, application_name="ctip-bench-matching")
     index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     seconds: list[float] = []
     results: list[tuple[Query, list[uuid.UUID]]] = []
-    prefiltered: list[int] = []
     try:
         for q in queries[:5]:  # warm-up: connections, plans, the index's pages
             await _match_once(db, settings, index, q)
@@ -323,100 +342,53 @@ async def service_matching(
             results.append((q, found))
             if time.monotonic() > deadline:
                 break
+        probes: list[int] = []
+        scored: list[int] = []
+        async with db.sessions() as session:
+            for q in queries[:20]:
+                keys = matching.probe_name_keys(q.data.full_name or "")
+                digests = [index.key64(matching.KEY_PURPOSE, k) for k in keys]
+                facts = inbound.found_facts(q.data, index, datetime.now(UTC))
+                candidates = await repository.match_candidates(
+                    session,
+                    name_keys=digests,
+                    sex=facts.sex,
+                    birth_year=facts.year,
+                    id_digest=None,
+                    phone_digest=None,
+                    limit=settings.match_candidates,
+                )
+                probes.append(len(digests))
+                scored.append(len(candidates))
         async with db.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             pg = raw.driver_connection
             assert pg is not None
-            await pg.execute(
-                f"SET pg_trgm.similarity_threshold = {settings.match_prefilter_similarity}"
-            )
-            for q in queries[:20]:
-                folded = fold_vietnamese(q.data.full_name or "")
-                prefiltered.append(
-                    await pg.fetchval(
-                        "SELECT count(*) FROM interagency.missing_person_refs "
-                        "WHERE status = 'open' AND name_folded % $1",
-                        folded,
-                    )
-                )
+            first = [
+                index.key64(matching.KEY_PURPOSE, k)
+                for k in matching.probe_name_keys(queries[0].data.full_name or "")
+            ]
             plan = await pg.fetch(
                 "EXPLAIN (ANALYZE, BUFFERS) SELECT missing_person_id FROM "
-                "interagency.missing_person_refs WHERE status = 'open' AND name_folded % $1 "
-                "ORDER BY similarity(name_folded, $1) DESC, missing_person_id LIMIT 50",
-                fold_vietnamese(queries[0].data.full_name or ""),
+                "interagency.missing_person_refs WHERE status = 'open' AND missing_person_id IN "
+                "(SELECT missing_person_id FROM interagency.match_keys WHERE digest = ANY($1))",
+                first,
             )
     finally:
         await db.dispose()
+
+    def spread(values: list[int]) -> dict[str, int]:
+        ordered = sorted(values)
+        return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
+
     figures = {
         "latency": latency_summary(seconds),
         **judge(results),
-        "prefilter_rows_first_20_queries": {
-            "min": min(prefiltered),
-            "median": sorted(prefiltered)[len(prefiltered) // 2],
-            "max": max(prefiltered),
-        },
+        "probe_keys_first_20_queries": spread(probes),
+        "candidates_scored_first_20_queries": spread(scored),
         "explain_first_query": [r[0] for r in plan],
     }
     return figures
-
-
-async def knn_prototype(
-    database_url: str, settings: InteragencySettings, queries: list[Query]
-) -> dict[str, Any]:
-    """A proposal, measured: a GiST trigram index on the open reports' folded names and the
-    candidates taken by distance (``ORDER BY name_folded <-> :q LIMIT n``, an index-ordered
-    scan) instead of ``%`` then ``ORDER BY similarity``; scored as ``scored_candidates`` does."""
-    db = Database(database_url, pool_size=2, application_name="ctip-bench-knn")
-    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
-    seconds: list[float] = []
-    results: list[tuple[Query, list[uuid.UUID]]] = []
-    try:
-        start = time.perf_counter()
-        async with db.engine.begin() as conn:
-            await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-            await conn.execute(
-                text(
-                    "CREATE INDEX bench_missing_person_refs_name_gist "
-                    "ON interagency.missing_person_refs "
-                    "USING gist (name_folded gist_trgm_ops) WHERE status = 'open'"
-                )
-            )
-        built = time.perf_counter() - start
-        for q in queries[:5]:
-            await _knn_once(db, settings, index, q)
-        for q in queries:
-            took, found = await _knn_once(db, settings, index, q)
-            seconds.append(took)
-            results.append((q, found))
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP INDEX interagency.bench_missing_person_refs_name_gist"))
-    finally:
-        await db.dispose()
-    return {"index_build_s": round(built, 1), "latency": latency_summary(seconds), **judge(results)}
-
-
-async def _knn_once(
-    db: Database, settings: InteragencySettings, index: BlindIndex, q: Query
-) -> tuple[float, list[uuid.UUID]]:
-    start = time.perf_counter()
-    async with db.sessions() as session, session.begin():
-        facts = inbound.found_facts(q.data, index, datetime.now(UTC))
-        folded = fold_vietnamese(facts.full_name or "")
-        refs = (
-            await session.execute(
-                select(MissingPersonRef)
-                .where(MissingPersonRef.status == "open")
-                .order_by(MissingPersonRef.name_folded.op("<->")(folded))
-                .limit(settings.match_candidates)
-            )
-        ).scalars()
-        scored = [(ref, matching.score(inbound.missing_facts(ref), facts)) for ref in refs]
-        kept = sorted(
-            ((r, s) for r, s in scored if s.score >= settings.match_threshold),
-            key=lambda pair: pair[1].score,
-            reverse=True,
-        )
-    return time.perf_counter() - start, [ref.missing_person_id for ref, _ in kept]
 
 
 async def _match_once(
@@ -479,22 +451,18 @@ async def bench_matching(
     queries = labelled_queries(people, args.queries, rng)
     generated = time.perf_counter() - start
     print(f"matching: loading {args.missing} missing persons ...")
-    load = await load_missing(database_url, people)
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+    load = await load_missing(database_url, people, index)
     load["generate_s"] = round(generated, 1)
     print(f"matching: {len(queries)} found persons through inbound.scored_candidates ...")
     service = await service_matching(database_url, settings, queries, args.match_budget)
     queries = queries[: service["latency"]["count"]]
     print(f"matching: the same {len(queries)} with rapidfuzz over {args.missing} names ...")
     baseline = await asyncio.to_thread(baseline_matching, people, settings, queries)
-    knn = None
-    if not args.skip_prototype:
-        print("matching: prototype, a GiST trigram index and candidates by distance ...")
-        knn = await knn_prototype(database_url, settings, queries)
     return {
         "load": load,
         "service": service,
         "baseline": baseline,
-        "prototype_gist_knn": knn,
         "speed_up_p50": round(
             baseline["latency"]["p50_ms"] / max(service["latency"]["p50_ms"], 1e-6), 1
         ),
@@ -816,16 +784,16 @@ def render(result: dict[str, Any]) -> str:
              f"{r['recall']:.3f}", f"{r['top1']:.3f}", f"{r['precision']:.3f}",
              str(r["decoys_with_a_candidate"])]
             for name, r in (
-                ("scored_candidates (pg_trgm)", s),
+                ("scored_candidates (blocking keys)", s),
                 ("rapidfuzz scan", b),
-                ("prototype: GiST <-> top 50", mt.get("prototype_gist_knn")),
             )
             if r
         ]  # fmt: skip
         parts += [
-            f"a) matching: {p['missing']} open reports ({load['distinct_folded_names']} distinct "
-            f"folded names), loaded in {load['copy_s']} s COPY + {load['index_and_analyze_s']} s "
-            f"index and ANALYZE; {s['true_pairs']} true pairs, {s['decoys']} decoys",
+            f"a) matching: {p['missing']} open reports ({load['distinct_names']} distinct "
+            f"names, {load['match_keys']} blocking keys), loaded in {load['copy_s']} s COPY + "
+            f"{load['index_and_analyze_s']} s index and ANALYZE; {s['true_pairs']} true pairs, "
+            f"{s['decoys']} decoys",
             _table(
                 [
                     "matcher",
@@ -840,8 +808,9 @@ def render(result: dict[str, Any]) -> str:
                 ],
                 rows,
             ),
-            f"speed-up of the service over the scan (p50): {mt['speed_up_p50']}x; rows passing "
-            f"the trigram prefilter (first 20 queries): {s['prefilter_rows_first_20_queries']}",
+            f"speed-up of the service over the scan (p50): {mt['speed_up_p50']}x; first 20 "
+            f"queries: probe keys {s['probe_keys_first_20_queries']}, candidates scored "
+            f"{s['candidates_scored_first_20_queries']}",
             "",
         ]
     fo = result.get("fanout")
@@ -905,9 +874,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-matching", action="store_true")
     parser.add_argument("--skip-fanout", action="store_true")
-    parser.add_argument(
-        "--skip-prototype", action="store_true", help="skip the GiST index prototype"
-    )
     args = parser.parse_args(argv)
     if args.missing < 1000 or args.queries < 10 or not 0 <= args.down < args.partners <= 33:
         parser.error("--missing >= 1000, --queries >= 10, 0 <= --down < --partners <= 33")

@@ -98,6 +98,13 @@ class BlindIndex:
         mac = hmac.new(self._key, f"{purpose}\x1f{value}".encode(), hashlib.sha256)
         return mac.hexdigest()[:32]
 
+    def key64(self, purpose: str, value: str) -> int:
+        """The same HMAC as a signed 64-bit integer (a ``bigint``): for blocking keys, where
+        millions of rows and many probes per lookup make the size count; a rare collision only
+        brings one more candidate to be scored."""
+        mac = hmac.digest(self._key, f"{purpose}\x1f{value}".encode(), "sha256")
+        return int.from_bytes(mac[:8], "big", signed=True)
+
 
 _cipher: FieldCipher | None = None
 

@@ -23,7 +23,6 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import is_province_code
-from libs.common.text import fold_vietnamese
 from libs.common.webhooks import WebhookVerificationError, verify
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
 from libs.contracts.interagency import (
@@ -192,14 +191,14 @@ async def scored_candidates(
 ) -> list[tuple[MissingPersonRef, matching.Scored]]:
     """Open missing persons scoring at or above the threshold, best first."""
     settings = actor.settings
+    probes = matching.probe_name_keys(facts.full_name) if facts.full_name else set()
     candidates = await repository.match_candidates(
         session,
-        name_folded=fold_vietnamese(facts.full_name) if facts.full_name else None,
+        name_keys=[actor.index.key64(matching.KEY_PURPOSE, key) for key in probes],
         sex=facts.sex,
         birth_year=facts.year,
         id_digest=facts.id_digest,
         phone_digest=facts.phone_digest,
-        similarity=settings.match_prefilter_similarity,
         limit=settings.match_candidates,
     )
     scored = [(ref, matching.score(missing_facts(ref), facts)) for ref in candidates]
@@ -352,7 +351,6 @@ async def missing_person_reported(
             "missing_person_id": report.missing_person_id,
             "status": "open",
             "full_name": report.full_name,
-            "name_folded": fold_vietnamese(report.full_name)[:200],
             "sex": report.sex,
             "date_of_birth": report.date_of_birth.isoformat() if report.date_of_birth else None,
             "birth_year": report.date_of_birth.year
@@ -366,6 +364,10 @@ async def missing_person_reported(
             "reported_at": report.reported_at,
             "updated_at": actor.now,
         },
+        [
+            index.key64(matching.KEY_PURPOSE, key)
+            for key in matching.stored_name_keys(report.full_name)
+        ],
     )
     partners = list(await repository.subscribed_partners(session, AlertType.missing_person.value))
     if not partners:
@@ -396,7 +398,7 @@ async def missing_person_reported(
 async def missing_person_resolved(
     session: AsyncSession, actor: Actor, resolved: MissingPersonResolved
 ) -> None:
-    """A resolved report is matched no more; its folded name is dropped."""
+    """A resolved report is matched no more; its blocking keys are dropped."""
     await repository.close_missing_person(
         session, resolved.missing_person_id, "resolved", actor.now
     )

@@ -14,10 +14,20 @@ judge the candidate (they, not this score, decide).
 * an exact ID number or phone (blind-index digests, never the values) lifts the score on its own.
 
 A field unknown on either side counts half: it neither confirms nor refutes.
+
+Finding whom to score among a million open reports, without keeping names in clear: *blocking
+keys*. A stored report has the set of its folded name parts (order-free) and, for names of three
+parts or more, its family + given name pair; each key is kept only as a keyed 64-bit HMAC
+(``BlindIndex.key64``). A found person probes with every key one edit away: each name part
+replaced by each string one deletion, insertion, substitution or transposition away, one part
+dropped, and (for a two-part name) the family + given pair. Diacritics and order are folded away,
+a one-letter typo in any part lands on the stored key, and the probe is an index lookup whose
+cost grows with the number of namesakes, not with the number of reports (see ``probe_name_keys``).
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -145,3 +155,72 @@ def score(missing: PersonFacts, found: PersonFacts) -> Scored:
         reasons.append(Reason("phone", "same phone number (exact)", PHONE_SCORE))
         total = max(total, PHONE_SCORE)
     return Scored(score=round(min(total, 1.0), 4), reasons=reasons)
+
+
+# Blocking keys ------------------------------------------------------------------------------------
+
+KEY_PURPOSE = "missing_person_name_key"
+_ALPHABET = string.ascii_lowercase
+
+
+def _parts(name: str) -> list[str]:
+    return fold_vietnamese(name).split()
+
+
+def _full(parts: list[str]) -> str:
+    return "full:" + " ".join(sorted(parts))
+
+
+def _ends(parts: list[str]) -> str:
+    return "ends:" + " ".join(sorted(parts))
+
+
+def stored_name_keys(name: str) -> set[str]:
+    """The keys a missing person's name is stored under (before HMAC)."""
+    parts = _parts(name)
+    if not parts:
+        return set()
+    keys = {_full(parts)}
+    if len(parts) >= 3:
+        keys.add(_ends([parts[0], parts[-1]]))
+    if len(parts) >= 4:  # two middle names or more: one of them may be left out
+        keys |= {_full(parts[:i] + parts[i + 1 :]) for i in range(1, len(parts) - 1)}
+    return keys
+
+
+def one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion away (Norvig's
+    ``edits1``), over the letters of a folded name."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+    edits |= {a + c + b for a, b in splits for c in _ALPHABET}
+    edits.discard("")
+    edits.discard(word)
+    return edits
+
+
+def probe_name_keys(name: str) -> set[str]:
+    """The keys a found person's name is looked up with (before HMAC): a stored name one typo,
+    one extra part, any reordering, or (for a two-part name) the middle names away.
+
+    About 230 variants per part of four letters: 700 to 1,000 keys for a usual name, an index
+    probe each.
+    """
+    parts = _parts(name)
+    if not parts:
+        return set()
+    keys = {_full(parts)}
+    for i, part in enumerate(parts):
+        others = parts[:i] + parts[i + 1 :]
+        for variant in one_edit(part):
+            keys.add(_full([*others, variant]))
+        if len(others) >= 2:
+            keys.add(_full(others))
+    if len(parts) == 2:
+        first, last = parts
+        keys.add(_ends(parts))
+        keys |= {_ends([variant, last]) for variant in one_edit(first)}
+        keys |= {_ends([first, variant]) for variant in one_edit(last)}
+    return keys

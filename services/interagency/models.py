@@ -1,9 +1,8 @@
 """Interagency's tables (schema ``interagency``).
 
 Webhook secrets and every personal field are ``EncryptedText``; ID numbers and phones of missing
-persons are kept only as blind-index digests for exact matching. One exception, by design: the
-open missing persons' *folded* names (``name_folded``) are plain so that a trigram index can
-prefilter candidates at scale; the column is cleared when the report is resolved.
+persons are kept only as blind-index digests for exact matching, and their names, for fuzzy
+matching, only as keyed blocking keys (``MatchKey``, see ``matching.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -154,27 +154,10 @@ class MissingPersonRef(Base):
     """Read model of intake's missing-person reports (from ``intake.missing_person.*``)."""
 
     __tablename__ = "missing_person_refs"
-    __table_args__ = (
-        Index(
-            "ix_missing_person_refs_name_trgm",
-            "name_folded",
-            postgresql_using="gin",
-            postgresql_ops={"name_folded": "gin_trgm_ops"},
-        ),
-        # Nearest-name search (``<->`` in distance order) over open reports only.
-        Index(
-            "ix_missing_person_refs_open_name_knn",
-            "name_folded",
-            postgresql_using="gist",
-            postgresql_ops={"name_folded": "gist_trgm_ops"},
-            postgresql_where=text("status = 'open'"),
-        ),
-    )
 
     missing_person_id: Mapped[UUID] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(10), index=True)
     full_name: Mapped[str] = mapped_column(EncryptedText("interagency.missing_person_refs.name"))
-    name_folded: Mapped[str | None] = mapped_column(String(200))
     sex: Mapped[str] = mapped_column(String(10))
     date_of_birth: Mapped[str | None] = mapped_column(
         EncryptedText("interagency.missing_person_refs.date_of_birth")
@@ -187,6 +170,21 @@ class MissingPersonRef(Base):
     phone_digest: Mapped[str | None] = mapped_column(String(32), index=True)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MatchKey(Base):
+    """The blocking keys of an open missing person's name (``matching.stored_name_keys``), as
+    keyed 64-bit HMACs: found persons are looked up here, never by a name in clear. Deleted when
+    the report is resolved."""
+
+    __tablename__ = "match_keys"
+
+    digest: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    missing_person_id: Mapped[UUID] = mapped_column(
+        ForeignKey("interagency.missing_person_refs.missing_person_id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
 
 
 class Match(Base):

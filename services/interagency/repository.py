@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    Boolean,
+    BigInteger,
     ColumnElement,
-    Float,
     and_,
+    cast,
     delete,
     func,
-    literal_column,
     or_,
     select,
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -33,6 +32,7 @@ from services.interagency.models import (
     DeliveryAttempt,
     InboundReceipt,
     Match,
+    MatchKey,
     MissingPersonRef,
     Partner,
 )
@@ -313,43 +313,54 @@ async def get_receipt(
 # Missing persons (read model) and matches ---------------------------------------------------------
 
 
-async def upsert_missing_person(session: AsyncSession, values: dict[str, Any]) -> None:
+async def upsert_missing_person(
+    session: AsyncSession, values: dict[str, Any], name_keys: Collection[int]
+) -> None:
+    """Keep a reported missing person and its blocking keys (a report seen again changes
+    nothing)."""
     statement = insert(MissingPersonRef).values(**values)
-    await session.execute(
-        statement.on_conflict_do_nothing(index_elements=[MissingPersonRef.missing_person_id])
+    added = await session.execute(
+        statement.on_conflict_do_nothing(
+            index_elements=[MissingPersonRef.missing_person_id]
+        ).returning(MissingPersonRef.missing_person_id)
     )
+    if added.first() is not None and name_keys:
+        await session.execute(
+            insert(MatchKey).on_conflict_do_nothing(),
+            [{"digest": d, "missing_person_id": values["missing_person_id"]} for d in name_keys],
+        )
 
 
 async def close_missing_person(
     session: AsyncSession, missing_person_id: UUID, status: str, at: datetime
 ) -> None:
+    """A resolved report is matched no more: its blocking keys go."""
     await session.execute(
         update(MissingPersonRef)
         .where(MissingPersonRef.missing_person_id == missing_person_id)
-        .values(status=status, name_folded=None, updated_at=at)
+        .values(status=status, updated_at=at)
     )
+    await session.execute(delete(MatchKey).where(MatchKey.missing_person_id == missing_person_id))
 
 
 async def match_candidates(
     session: AsyncSession,
     *,
-    name_folded: str | None,
+    name_keys: Collection[int],
     sex: str | None,
     birth_year: int | None,
     id_digest: str | None,
     phone_digest: str | None,
-    similarity: float,
     limit: int,
     year_window: int = 5,
 ) -> list[MissingPersonRef]:
     """Open missing persons worth scoring.
 
     * Exact: the same ID number or phone digest (btree indexes).
-    * By name: the nearest folded names by trigram distance (``<->``, served in distance order
-      by the partial GiST index on open reports), blocked on what cannot differ for one person:
-      the sex when both are known, the birth year within a window when both are known. A KNN
-      scan stops after ``limit`` rows, so the cost does not grow with the number of namesakes;
-      names farther than ``1 - similarity`` are dropped.
+    * By name: the reports stored under any of the probe's blocking keys (``match_keys``'
+      primary key, one index probe per key), kept if what cannot differ for one person agrees:
+      the sex when both are known, the birth year within a window when both are known. Nearest
+      birth years first when more than ``limit`` namesakes qualify.
     """
     found: dict[UUID, MissingPersonRef] = {}
     exact = [
@@ -367,36 +378,29 @@ async def match_candidates(
             .limit(limit)
         )
         found.update({r.missing_person_id: r for r in rows.scalars()})
-    if name_folded:
-        distance: ColumnElement[float] = MissingPersonRef.name_folded.op("<->", return_type=Float)(
-            name_folded
+    if name_keys:
+        keyed = select(MatchKey.missing_person_id).where(
+            MatchKey.digest == func.any(cast(list(name_keys), ARRAY(BigInteger)))
         )
         conditions: list[ColumnElement[bool]] = [
-            # A literal, not a bound parameter: prepared statements get generic plans, and only
-            # a literal lets the planner use the partial index on open reports.
-            literal_column("missing_person_refs.status = 'open'", Boolean),
-            MissingPersonRef.name_folded.is_not(None),
+            MissingPersonRef.missing_person_id.in_(keyed),
+            MissingPersonRef.status == "open",
         ]
         if sex in ("female", "male"):
             conditions.append(MissingPersonRef.sex.in_([sex, "other", "unknown"]))
+        query = select(MissingPersonRef).where(*conditions)
         if birth_year is not None:
-            conditions.append(
+            query = query.where(
                 or_(
                     MissingPersonRef.birth_year.is_(None),
                     MissingPersonRef.birth_year.between(
                         birth_year - year_window, birth_year + year_window
                     ),
                 )
-            )
-        nearest = await session.execute(
-            select(MissingPersonRef, distance.label("distance"))
-            .where(*conditions)
-            .order_by(distance)
-            .limit(limit)
-        )
-        for ref, dist in nearest.tuples():
-            if dist <= 1 - similarity:
-                found.setdefault(ref.missing_person_id, ref)
+            ).order_by(func.abs(MissingPersonRef.birth_year - birth_year).nulls_last())
+        rows = await session.execute(query.limit(limit))
+        for ref in rows.scalars():
+            found.setdefault(ref.missing_person_id, ref)
     return list(found.values())
 
 

@@ -51,10 +51,9 @@ class InteragencySettings(ServiceSettings):
     )
     secret_overlap_hours: float = Field(24.0, description="old secret stays valid after rotation")
     match_threshold: float = Field(0.75, ge=0, le=1, description="score that makes a candidate")
-    match_prefilter_similarity: float = Field(
-        0.3, ge=0, le=1, description="pg_trgm similarity of folded names to be scored at all"
+    match_candidates: int = Field(
+        50, ge=1, le=500, description="candidates scored per alert (nearest birth years first)"
     )
-    match_candidates: int = Field(50, ge=1, le=500, description="candidates scored per alert")
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -218,16 +218,13 @@ async def test_a_resolved_missing_person_is_not_matched_any_more(
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert response.json()["matches"] == 0
     async with db.connect() as conn:
-        folded = (
+        keys = (
             await conn.execute(
-                text(
-                    "SELECT name_folded FROM interagency.missing_person_refs"
-                    " WHERE missing_person_id = :id"
-                ),
+                text("SELECT count(*) FROM interagency.match_keys WHERE missing_person_id = :id"),
                 {"id": report.missing_person_id},
             )
         ).scalar_one()
-    assert folded is None
+    assert keys == 0  # its blocking keys went with the resolution
 
 
 async def test_matches_are_seen_and_decided_only_within_the_jurisdiction(
