@@ -68,13 +68,15 @@ from bench.report import _table as table
 from bench.report import latency_summary, machine_info
 from bench.support import BenchError, delete_topics
 from libs.common.auth import Principal, issue_dev_token
-from libs.common.crypto import FieldCipher
+from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.jurisdiction import _provinces, province_of, wards_of
-from services.intake import repository
+from services.intake import repository, service
+from services.intake.schemas import TipCreate
 from services.intake.settings import IntakeSettings
 
 INTAKE_APP = "services.intake.app:create_app"
 BASELINE_APP = "bench.intake:baseline_app"
+SAME_WORK_APP = "bench.intake:same_work_app"
 PROFILED_INTAKE_APP = "bench.intake:profiled_intake_app"
 BASELINE_DSN_ENV = "CTIP_BENCH_BASELINE_DSN"
 BODY_VARIANTS = 2000
@@ -225,6 +227,60 @@ def baseline_app() -> FastAPI:
     return app
 
 
+class _PoolConnection:
+    """What ``InsertTogether.execute`` needs of a session's connection, on a bare asyncpg pool:
+    the statement runs on its own (one statement is one transaction in autocommit)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def exec_driver_sql(self, sql: str, parameters: Sequence[Any]) -> None:
+        await self.pool.execute(sql, *parameters)
+
+
+class _PoolSession:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._connection = _PoolConnection(pool)
+
+    async def connection(self) -> _PoolConnection:
+        return self._connection
+
+
+def same_work_app() -> FastAPI:
+    """The filing's own work without ctip's framework: the same ``TipCreate`` validation and the
+    same ``service.file_tip`` (encryption, blind indexes, receipt, outbox event, one statement),
+    on a bare asyncpg pool, with no token check, middleware, SQLAlchemy session, transaction
+    block, idempotency or rate limit. Between the baseline and ctip: what the work costs by
+    itself, and what the framework adds to it."""
+    dsn = os.environ[BASELINE_DSN_ENV]
+    settings = IntakeSettings()
+    configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=10, max_size=20)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/tips", status_code=201)
+    async def create_tip(request: Request, body: TipCreate) -> JSONResponse:
+        actor = service.Actor(principal=None, index=index, now=datetime.now(UTC))
+        session = _PoolSession(request.app.state.pool)
+        created = await service.file_tip(session, body, actor)  # type: ignore[arg-type]
+        return JSONResponse(created.model_dump(mode="json"), status_code=201)
+
+    return app
+
+
 # -- 1. POST /v1/tips throughput -----------------------------------------------------------------
 
 
@@ -280,6 +336,21 @@ async def throughput(args: argparse.Namespace, dsn: str, url: str, prefix: str) 
         dsn, "SELECT count(*) FROM bench_baseline.tips"
     )
 
+    print(f"  same work, no framework: {args.warm_up:g} s + {args.duration:g} s ...", flush=True)
+    env = service_env(url, prefix, **{BASELINE_DSN_ENV: dsn})
+    async with Uvicorn(SAME_WORK_APP, env) as server:
+        results["same_work"] = await generate_load(spec(server, args.duration))
+    results["same_work"]["rows_stored"] = await _count(dsn, "SELECT count(*) FROM intake.tips")
+    # Its rows go, so that ctip's relay does not publish them during ctip's run.
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "TRUNCATE intake.tips, intake.tip_persons, intake.person_index, intake.receipts, "
+            "intake.outbox CASCADE"
+        )
+    finally:
+        await conn.close()
+
     print(f"  ctip intake: {args.warm_up:g} s warm-up + {args.duration:g} s ...", flush=True)
     async with Uvicorn(INTAKE_APP, service_env(url, prefix)) as server:
         ours = await generate_load(spec(server, args.duration))
@@ -291,6 +362,11 @@ async def throughput(args: argparse.Namespace, dsn: str, url: str, prefix: str) 
     base_rate = results["baseline"]["requests_per_second"]
     results["ratio_ours_to_baseline"] = (
         round(ours["requests_per_second"] / base_rate, 3) if base_rate else None
+    )
+    same_rate = results["same_work"]["requests_per_second"]
+    results["ratio_same_work_to_baseline"] = round(same_rate / base_rate, 3) if base_rate else None
+    results["ratio_ours_to_same_work"] = (
+        round(ours["requests_per_second"] / same_rate, 3) if same_rate else None
     )
 
     if args.profile:
@@ -730,12 +806,19 @@ def render(result: dict[str, Any]) -> str:
     post = result.get("post_tips")
     if post:
         rows = []
-        for name in ("baseline", "ctip"):
+        labels = {
+            "baseline": "baseline (1 INSERT)",
+            "same_work": "same work, no framework",
+            "ctip": "ctip intake",
+        }
+        for name, label in labels.items():
+            if name not in post:
+                continue
             r = post[name]
             s = r["latency"]
             rows.append(
                 [
-                    "baseline (1 INSERT)" if name == "baseline" else "ctip intake",
+                    label,
                     f"{r['ok']}/{r['requests']}",
                     f"{r['requests_per_second']:.0f}",
                     *(fmt_ms(s, k) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
@@ -764,7 +847,9 @@ def render(result: dict[str, Any]) -> str:
                 ],
                 rows,
             ),
-            f"ours/baseline = {post['ratio_ours_to_baseline']} (goal >= 0.70); "
+            f"ours/baseline = {post['ratio_ours_to_baseline']} (goal >= 0.70); same work/baseline "
+            f"= {post.get('ratio_same_work_to_baseline')}; ours/same work = "
+            f"{post.get('ratio_ours_to_same_work')}; "
             f"statuses: ctip {post['ctip']['statuses']}, baseline {post['baseline']['statuses']}; "
             "outbox pending when the load stopped: "
             f"{post['ctip']['outbox_pending_when_load_stopped']}, "
