@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
-from libs.contracts.interagency import MatchFound
+from libs.contracts.interagency import MatchDecided, MatchFound
 from services.intake import missing_persons
 
 
@@ -15,6 +15,12 @@ async def on_match_found(session: AsyncSession, event: CloudEvent, match: MatchF
     await missing_persons.record_match(session, match)
 
 
+async def on_match_decided(session: AsyncSession, event: CloudEvent, decided: MatchDecided) -> None:
+    """An officer confirmed or rejected interagency's candidate: the possible match says so."""
+    await missing_persons.record_decision(session, decided)
+
+
 HANDLERS: dict[str, Handler] = {
     "interagency.match.found": on_match_found,
+    "interagency.match.decided": on_match_decided,
 }

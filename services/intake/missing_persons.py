@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from libs.common.errors import Conflict, Forbidden, NotFound
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
-from libs.contracts.interagency import FoundPerson, MatchFound
+from libs.contracts.interagency import FoundPerson, MatchDecided, MatchFound
 from services.intake import domain, repository
 from services.intake.models import Message, MissingPerson, PossibleMatch, platform
 from services.intake.schemas import (
@@ -152,6 +153,8 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
                     mode="json", exclude_none=True
                 ),
                 found_at=m.found_at,
+                status=m.status,
+                decided_at=m.decided_at,
             )
             for m in matches
         ],
@@ -237,4 +240,17 @@ async def record_match(session: AsyncSession, match: MatchFound) -> None:
             found_at=match.found_at,
         )
         .on_conflict_do_nothing(index_elements=[PossibleMatch.id])
+    )
+
+
+async def record_decision(session: AsyncSession, decided: MatchDecided) -> None:
+    """The officers' decision on a candidate (matches are decided once, in interagency, and come
+    after their ``match.found`` on the same partition; one we never recorded is ignored)."""
+    await session.execute(
+        update(PossibleMatch)
+        .where(
+            PossibleMatch.id == decided.match_id,
+            PossibleMatch.missing_person_id == decided.missing_person_id,
+        )
+        .values(status=decided.decision, decided_at=decided.decided_at)
     )

@@ -231,4 +231,6 @@ class PossibleMatch(Base):
     reasons: Mapped[list[Any]] = mapped_column(JSONB)
     found: Mapped[str] = mapped_column(EncryptedText("intake.possible_matches.found"))
     status: Mapped[str] = mapped_column(String(20), default="candidate")
+    # Set from ``interagency.match.decided``: an officer confirmed or rejected the candidate.
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -274,6 +274,10 @@ class PossibleMatchOut(BaseModel):
     reasons: list[dict[str, Any]]
     found: dict[str, Any]
     found_at: datetime
+    status: str = Field(
+        "candidate", description="candidate, or confirmed / rejected by an officer in interagency"
+    )
+    decided_at: datetime | None = None
 
 
 class MissingPersonSummary(BaseModel):

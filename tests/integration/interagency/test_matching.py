@@ -358,6 +358,7 @@ async def test_a_missing_person_reported_to_intake_is_alerted_matched_and_confir
                 return [m for m in record["possible_matches"] if m["match_id"] == match["id"]]
 
             (shown,) = await eventually(possible_matches, timeout=60)
+            assert shown["status"] == "candidate" and shown["decided_at"] is None
             assert shown["found"]["full_name"] == "Sung Thi My"
             assert shown["score"] == match["score"]
 
@@ -372,5 +373,14 @@ async def test_a_missing_person_reported_to_intake_is_alerted_matched_and_confir
             ).status_code == 409
             kpis = (await interagency.get("/v1/kpis", headers=officer)).json()
             assert kpis["matches_confirmed"] >= 1
+
+            # 6. Intake's report shows the decision on the possible match.
+            async def decided() -> Any:
+                (shown,) = await possible_matches()
+                return shown if shown["status"] != "candidate" else None
+
+            shown = await eventually(decided, timeout=60)
+            assert shown["status"] == "confirmed"
+            assert shown["decided_at"] == confirmed.json()["decided_at"].replace("+00:00", "Z")
         finally:
             await forget_partner(db, code)
