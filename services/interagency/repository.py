@@ -10,7 +10,6 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    and_,
     cast,
     delete,
     func,
@@ -501,5 +500,5 @@ async def match_figures(
         conditions.append(Match.created_at >= start)
     if end is not None:
         conditions.append(Match.created_at < end)
-    query = select(Match.status, func.count()).where(and_(*conditions)).group_by(Match.status)
+    query = select(Match.status, func.count()).where(*conditions).group_by(Match.status)
     return {status: n for status, n in (await session.execute(query)).all()}
