@@ -7,6 +7,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -109,7 +110,7 @@ async def latest_populations(
         select(WardPopulation)
         .where(*conditions)
         .order_by(WardPopulation.ward_code, WardPopulation.year.desc())
-        .distinct(WardPopulation.ward_code)
+        .ext(distinct_on(WardPopulation.ward_code))
     )
     return {p.ward_code: p for p in rows.scalars()}
 

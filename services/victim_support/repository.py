@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -96,7 +97,7 @@ async def consents_in_force(session: AsyncSession, victim_id: UUID) -> list[Cons
                 select(Consent)
                 .where(Consent.victim_id == victim_id)
                 .order_by(Consent.scope, Consent.org, Consent.recorded_at.desc())
-                .distinct(Consent.scope, Consent.org)
+                .ext(distinct_on(Consent.scope, Consent.org))
             )
         )
         .scalars()
@@ -126,7 +127,7 @@ async def consents_for_org(
         select(Consent.victim_id, Consent.granted)
         .where(Consent.victim_id.in_(victim_ids), Consent.scope == scope, Consent.org == org)
         .order_by(Consent.victim_id, Consent.recorded_at.desc())
-        .distinct(Consent.victim_id)
+        .ext(distinct_on(Consent.victim_id))
     )
     return {victim_id: granted for victim_id, granted in rows.all()}
 
