@@ -48,6 +48,7 @@ from bench.support import (
     tip_payload,
     wait_until,
 )
+from libs.common.crypto import FieldCipher, configure_cipher
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent, dlt_topic, kafka_headers, topic_for
 from libs.common.inbox import EventConsumer
@@ -81,6 +82,8 @@ class Bench:
         }
         self.intake = IntakeSettings(**common)
         self.casework = CaseworkSettings(**common)
+        # Outbox events are encrypted at rest, as the services do at start.
+        configure_cipher(FieldCipher.from_spec(self.intake.field_keys.get_secret_value()))
         # The backlog gets topics of its own, so its consumer reads nothing but the backlog.
         backlog = {**common, "topic_prefix": f"{self.prefix}backlog."}
         self.intake_backlog = IntakeSettings(**backlog)
