@@ -7,6 +7,7 @@ verifies RS256/ES256 tokens against the OIDC provider's JWKS URL and refuses HS2
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -49,11 +50,43 @@ class Principal:
 
 
 class TokenVerifier:
+    """Verifies bearer tokens, and remembers the tokens it verified.
+
+    A client sends the same token with every request until it expires, and checking its signature
+    and claims is a good part of a request's CPU. A token already verified is therefore taken from
+    a bounded cache (keyed by the whole token string, so only the very same bytes hit it) until
+    its ``exp``, and for no longer than ``CACHE_SECONDS`` (as long as the JWKS client keeps the
+    provider's keys, so a key the provider withdraws stops being trusted as soon). Failures are
+    never cached.
+    """
+
+    CACHE_SECONDS = 300.0
+    CACHE_SIZE = 4096
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None:
+            until, principal = cached
+            if now < until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal = self._verify(token)
+        expires = principal.claims.get("exp")
+        until = min(now + self.CACHE_SECONDS, float(expires) if expires is not None else now)
+        if until > now:
+            self._verified[token] = (until, principal)
+            if len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         options: jwt.types.Options = {"require": ["sub", "exp"]}
         try:
             if self._jwks is not None:

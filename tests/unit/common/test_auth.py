@@ -162,3 +162,78 @@ def test_principal_covers_records_in_its_jurisdiction(
 ) -> None:
     principal = Principal(sub="u", roles=frozenset(), jurisdiction=jurisdiction)
     assert principal.covers(code) is expected
+
+
+# The cache of verified tokens ------------------------------------------------------------------
+
+
+def test_a_verified_token_is_not_verified_again(
+    monkeypatch: pytest.MonkeyPatch, verifier: TokenVerifier
+) -> None:
+    token = _signed(_claims())
+    first = verifier.verify(token)
+    monkeypatch.setattr(jwt, "decode", _must_not_be_called)
+    assert verifier.verify(token) is first
+
+
+def test_a_cached_token_is_trusted_no_longer_than_its_exp(
+    monkeypatch: pytest.MonkeyPatch, verifier: TokenVerifier
+) -> None:
+    exp = int(time.time()) + 60
+    token = _signed(_claims(exp=exp))
+    verifier.verify(token)
+    assert verifier._verified[token][0] == exp  # before the cache period's end
+    later = exp + 1.0
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(jwt, "decode", _refuse_as_expired)
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(token)
+    assert token not in verifier._verified
+
+
+def test_a_cached_token_is_checked_again_after_the_cache_period(
+    monkeypatch: pytest.MonkeyPatch, verifier: TokenVerifier
+) -> None:
+    token = _signed(_claims(exp=int(time.time()) + 3600))
+    verifier.verify(token)
+    later = time.time() + TokenVerifier.CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append("decode")
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    verifier.verify(token)
+    assert calls == ["decode"]
+
+
+def test_refused_tokens_are_not_cached_and_a_changed_byte_is_another_token(
+    verifier: TokenVerifier,
+) -> None:
+    token = _signed(_claims())
+    verifier.verify(token)
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(forged)
+    assert forged not in verifier._verified
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, verifier: TokenVerifier) -> None:
+    monkeypatch.setattr(TokenVerifier, "CACHE_SIZE", 3)
+    tokens = [_signed(_claims(sub=f"u-{n}")) for n in range(5)]
+    for token in tokens:
+        verifier.verify(token)
+    assert list(verifier._verified) == tokens[2:]
+
+
+def _must_not_be_called(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the signature was checked again")
+
+
+def _refuse_as_expired(*args: Any, **kwargs: Any) -> Any:
+    raise jwt.ExpiredSignatureError("Signature has expired")
