@@ -98,7 +98,12 @@ def _worker(args: argparse.Namespace) -> int:
         async with app.router.lifespan_context(app):
             await stop.wait()
 
-    asyncio.run(run())
+    try:  # the event loop uvicorn gives the APIs (uvicorn[standard] installs it)
+        import uvloop
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
     return 0
 
 
