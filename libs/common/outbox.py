@@ -190,6 +190,7 @@ class OutboxRelay:
         self.use_notify = settings.relay_use_notify if use_notify is None else use_notify
         self.poll_seconds = settings.relay_poll_seconds if poll_seconds is None else poll_seconds
         self.batch_size = settings.relay_batch_size
+        self.linger_seconds = settings.relay_linger_seconds
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -238,8 +239,17 @@ class OutboxRelay:
             self._wake.clear()
             published = await self.publish_batch()
             await self._maybe_housekeep()
+            if published >= self.batch_size:
+                continue  # a backlog: the next batch at once
+            if published and self.linger_seconds:
+                # A stream: let a few more rows come so that the next round, with its claim,
+                # acknowledgements, update and commit, carries several (the first row after a
+                # quiet spell never waits: its NOTIFY starts a round at once).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.linger_seconds)
+                continue
             if published:
-                continue  # a full batch, or rows that arrived while we published
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 

@@ -66,6 +66,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(1.0, description="relay polling fallback interval")
     relay_use_notify: bool = Field(True, description="wake the relay with LISTEN/NOTIFY")
     relay_batch_size: int = Field(500, description="outbox rows published per round")
+    relay_linger_seconds: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="after a partial batch, wait this long for more rows before the next round",
+    )
     outbox_retention_hours: int = Field(72, description="published outbox rows kept this long")
     consumer_max_attempts: int = Field(5, description="handler attempts before the DLT")
     consumer_retry_base_seconds: float = Field(0.2, description="first retry delay (doubles)")

@@ -174,3 +174,33 @@ async def test_a_transaction_adding_events_sends_one_notification_at_commit(
 
 async def _async_true(items: list[str]) -> bool:
     return bool(items)
+
+
+async def test_after_a_partial_batch_the_relay_lingers_so_a_stream_goes_out_in_few_rounds(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(IntakeSettings, relay_linger_seconds=1.0)
+    sizes: list[int] = []
+
+    class Counting(OutboxRelay):
+        async def publish_batch(self) -> int:
+            published = await super().publish_batch()
+            if published:
+                sizes.append(published)
+            return published
+
+    relay = Counting(database, outbox, settings, use_notify=True, poll_seconds=3600)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_pending(database), timeout=60)
+        await asyncio.sleep(0.5)
+        sizes.clear()
+        subject = uuid.uuid4()
+        await add_events(database, subject, 1)  # wakes the relay at once
+        await eventually(lambda: _none_pending(database), timeout=20)
+        await add_events(database, subject, 5)  # during the linger: one round for the five
+        await eventually(lambda: _none_pending(database), timeout=20)
+        assert sizes == [1, 5]
+    finally:
+        relay.stop()
+        await task
