@@ -230,6 +230,51 @@ def service_env(database_url: str, topic_prefix: str, **extra: str) -> dict[str,
     return env
 
 
+class Worker:
+    """``ctip worker <service>`` as its own process: the relay, consumers and sender that
+    compose and Kubernetes run beside an ``--api-only`` API."""
+
+    START_SECONDS = 3.0
+
+    def __init__(self, service: str, env: dict[str, str]) -> None:
+        self.service = service
+        self.env = env
+        self._log = tempfile.NamedTemporaryFile(
+            prefix="ctip-bench-worker-", suffix=".log", delete=False
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def __aenter__(self) -> Worker:
+        code = "import sys; from libs.common.cli import main; sys.exit(main(sys.argv[1:]))"
+        self.process = subprocess.Popen(  # noqa: S603, ASYNC220 - our interpreter; returns at once
+            [sys.executable, "-c", code, "worker", self.service],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        await asyncio.sleep(self.START_SECONDS)
+        if self.process.poll() is not None:
+            raise BenchError(f"the {self.service} worker exited on start:\n{self.log_tail()}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.process.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-lines:])
+
+
 class Uvicorn:
     """``uvicorn <app> --factory --workers 1`` as its own process, on a free port.
 
@@ -361,6 +406,8 @@ class LoadSpec:
     server_pid: int
     timeout_seconds: float = 30.0
     profile: bool = False
+    # Other processes whose CPU over the window counts too (a service's worker), by name.
+    other_pids: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -451,8 +498,10 @@ async def _load(spec: LoadSpec) -> dict[str, Any]:
         if spec.profile:
             os.kill(spec.server_pid, PROFILE_START)
         marks["start"] = (process_cpu_seconds(spec.server_pid), system_cpu(), time.process_time())
+        marks["others_start"] = {n: process_cpu_seconds(pid) for n, pid in spec.other_pids.items()}
         await asyncio.sleep(max(0.0, window_end - time.perf_counter()))
         marks["end"] = (process_cpu_seconds(spec.server_pid), system_cpu(), time.process_time())
+        marks["others_end"] = {n: process_cpu_seconds(pid) for n, pid in spec.other_pids.items()}
         if spec.profile:
             os.kill(spec.server_pid, PROFILE_STOP)
 
@@ -491,6 +540,10 @@ async def _load(spec: LoadSpec) -> dict[str, Any]:
         "server_cpu_ms_per_request": round(1000 * (server1 - server0) / ok, 3) if ok else None,
         "load_generator_cpu_percent": round(100 * (own1 - own0) / seconds, 1),
         "machine_busy_percent": round(100 * (busy1 - busy0) / (total1 - total0), 1),
+        "other_cpu_ms_per_request": {
+            name: round(1000 * (marks["others_end"][name] - start_cpu) / ok, 3) if ok else None
+            for name, start_cpu in marks["others_start"].items()
+        },
     }
 
 

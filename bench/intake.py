@@ -48,6 +48,7 @@ from bench.common import (
     CapturingSession,
     LoadSpec,
     Uvicorn,
+    Worker,
     bulk_load,
     compiled_sql,
     explain_analyze,
@@ -352,9 +353,19 @@ async def throughput(args: argparse.Namespace, dsn: str, url: str, prefix: str) 
         await conn.close()
 
     print(f"  ctip intake: {args.warm_up:g} s warm-up + {args.duration:g} s ...", flush=True)
-    async with Uvicorn(INTAKE_APP, service_env(url, prefix)) as server:
-        ours = await generate_load(spec(server, args.duration))
-        pending, drain = await _wait_drained(dsn)
+    if args.relay_in_api:
+        async with Uvicorn(INTAKE_APP, service_env(url, prefix)) as server:
+            ours = await generate_load(spec(server, args.duration))
+            pending, drain = await _wait_drained(dsn)
+    else:
+        # As deployed (compose, Kubernetes): the API with --api-only, the relay in a worker.
+        api_only = service_env(url, prefix, CTIP_RUN_RELAY="false", CTIP_RUN_CONSUMERS="false")
+        async with Worker("intake", service_env(url, prefix)) as worker:
+            async with Uvicorn(INTAKE_APP, api_only) as server:
+                load = replace(spec(server, args.duration), other_pids={"worker": worker.pid})
+                ours = await generate_load(load)
+                pending, drain = await _wait_drained(dsn)
+    ours["relay"] = "in the API process" if args.relay_in_api else "in a ctip worker process"
     ours["rows_stored"] = await _count(dsn, "SELECT count(*) FROM intake.tips")
     ours["outbox_pending_when_load_stopped"] = pending
     ours["outbox_drain_seconds"] = round(drain, 2)
@@ -854,6 +865,8 @@ def render(result: dict[str, Any]) -> str:
             "outbox pending when the load stopped: "
             f"{post['ctip']['outbox_pending_when_load_stopped']}, "
             f"drained in {post['ctip']['outbox_drain_seconds']} s",
+            f"ctip's relay ran {post['ctip'].get('relay', 'in the API process')}; worker cpu "
+            f"ms/req: {post['ctip'].get('other_cpu_ms_per_request', {}).get('worker', 'n/a')}",
             "",
         ]
         prof = post.get("profile")
@@ -951,6 +964,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     post.add_argument("--profile", action="store_true", help="then run ctip under cProfile")
     post.add_argument("--profile-seconds", type=float, default=15.0)
     post.add_argument("--skip-post", action="store_true")
+    post.add_argument(
+        "--relay-in-api",
+        action="store_true",
+        help="run intake's relay inside the API process (the local default) instead of in a "
+        "`ctip worker` process as compose and Kubernetes deploy it",
+    )
     listing = parser.add_argument_group("2. GET /v1/tips?overdue=true")
     listing.add_argument("--tips", type=int, default=1_000_000, help="tips bulk-loaded")
     listing.add_argument("--years", type=int, default=2, help="tips received over this many years")
