@@ -160,6 +160,10 @@ def score(missing: PersonFacts, found: PersonFacts) -> Scored:
 # Blocking keys ------------------------------------------------------------------------------------
 
 KEY_PURPOSE = "missing_person_name_key"
+# Beyond these, a name gets no one-edit probes: no Vietnamese name comes close, and the probe's
+# size (about 54 keys per letter) stays bounded whatever a partner sends.
+MAX_PROBED_PARTS = 8
+MAX_PROBED_PART_LENGTH = 20
 _ALPHABET = string.ascii_lowercase
 
 
@@ -212,6 +216,8 @@ def probe_name_keys(name: str) -> set[str]:
     if not parts:
         return set()
     keys = {_full(parts)}
+    if len(parts) > MAX_PROBED_PARTS or max(map(len, parts)) > MAX_PROBED_PART_LENGTH:
+        return keys  # not a person's name as people write it: the exact key only
     for i, part in enumerate(parts):
         others = parts[:i] + parts[i + 1 :]
         for variant in one_edit(part):

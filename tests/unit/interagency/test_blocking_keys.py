@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.interagency.matching import one_edit, probe_name_keys, stored_name_keys
+from services.interagency.matching import (
+    MAX_PROBED_PARTS,
+    one_edit,
+    probe_name_keys,
+    stored_name_keys,
+)
 from tests.integration.interagency.names import reorder, strip_marks, typo
 
 STORED = "Nguyễn Thị Ngọc Hoa"
@@ -88,3 +93,12 @@ def test_the_mutations_of_the_labelled_set_are_always_reached(
     if mistype:
         found = typo(found, rng)
     assert reaches(found, name)
+
+
+def test_a_probe_stays_small_whatever_a_partner_sends() -> None:
+    usual = len(probe_name_keys("Nguyễn Thị Ngọc Hoa"))
+    assert 700 < usual < 1500
+    many_parts = " ".join(f"{chr(97 + n)}x" for n in range(MAX_PROBED_PARTS + 1))
+    assert probe_name_keys(many_parts) == {"full:" + " ".join(sorted(many_parts.split()))}
+    assert len(probe_name_keys("a" * 200)) == 1
+    assert reaches("Nguyễn Thị Ngọc Hoa")  # the cap leaves real names alone
