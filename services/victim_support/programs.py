@@ -18,6 +18,7 @@ from uuid import UUID
 from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
@@ -279,14 +280,16 @@ async def deliveries(
                 )
             )
     items = [p for p in parsed if p is not None]
+    victim_ids = list({i.victim_id for i in items})
+    # Locked first: each delivery moves the person's status and version, like a single support
+    # does, and a concurrent batch for the same people (a client retrying before the answer
+    # came) waits here until the first commits, so that its deliveries are then seen below.
+    victims = await repository.victims_by_ids(session, victim_ids, for_update=True)
     seen = await repository.supports_by_external_ids(
         session, program.id, [i.external_id for i in items]
     )
-    victim_ids = list({i.victim_id for i in items})
     enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
     consent = await repository.consents_for_org(session, victim_ids, SHARE, program.org)
-    # Locked: each delivery moves the person's status and version, like a single support does.
-    victims = await repository.victims_by_ids(session, victim_ids, for_update=True)
     in_batch: dict[str, UUID] = {}
     for index, item in enumerate(parsed):
         if item is None:
@@ -327,6 +330,23 @@ async def deliveries(
                 external_id=item.external_id,
                 status="rejected",
                 errors=exc.errors or [{"field": "type", "message": exc.detail}],
+            )
+            continue
+        except IntegrityError as exc:
+            # Another request stored this external_id meanwhile (for other people than ours,
+            # or we would have waited for it above): the savepoint undid ours, theirs stands.
+            if "external_id" not in str(exc.orig):
+                raise
+            # The rollback to the savepoint expired what it had changed on the person.
+            await session.refresh(victims[item.victim_id])
+            stored = await repository.supports_by_external_ids(
+                session, program.id, [item.external_id]
+            )
+            results[index] = DeliveryResult(
+                index=index,
+                external_id=item.external_id,
+                status="duplicate",
+                support_id=stored[item.external_id].id,
             )
             continue
         in_batch[item.external_id] = support.id

@@ -4,6 +4,7 @@ idempotent by ``external_id``, revocation of consent, and donor reports in JSON,
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -368,6 +369,53 @@ async def test_resending_a_batch_adds_nothing(victim_support: httpx.AsyncClient)
         r["support_id"] for r in first["results"]
     ]
     assert len(await supports_of(victim_support, vid)) == 3
+
+
+async def test_the_same_batch_sent_twice_at_once_is_created_once(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    """A client retrying before the first answer came: both answers account for every item,
+    each delivery exists once, and neither request fails."""
+    org = new_org()
+    pid = await new_program(victim_support, org)
+    vids = [await enrolled_person(victim_support, pid, org) for _ in range(2)]
+    items = [item(vids[i % 2], f"c-{i}", amount_vnd=1000 * (i + 1)) for i in range(40)]
+    first, second = await asyncio.gather(
+        batch(victim_support, pid, org, items), batch(victim_support, pid, org, items)
+    )
+    assert first.status_code == second.status_code == 207, (first.text, second.text)
+    a, b = first.json(), second.json()
+    assert a["rejected"] == b["rejected"] == 0
+    assert a["created"] + b["created"] == 40 and a["duplicate"] + b["duplicate"] == 40
+    ids = {r["external_id"]: r["support_id"] for r in a["results"]}
+    assert ids == {r["external_id"]: r["support_id"] for r in b["results"]}
+    stored = [s for vid in vids for s in await supports_of(victim_support, vid)]
+    assert len(stored) == 40
+
+
+async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_duplicate_not_a_failure(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    """Two batches for different people reusing one external_id at the same time (a client's
+    numbering mistake): one delivery is created, the other batch reports a duplicate and keeps
+    its other items."""
+    org = new_org()
+    pid = await new_program(victim_support, org)
+    a, b = [await enrolled_person(victim_support, pid, org) for _ in range(2)]
+    for attempt in range(5):
+        shared = f"shared-{attempt}"
+        first, second = await asyncio.gather(
+            batch(victim_support, pid, org, [item(a, shared)]),
+            batch(victim_support, pid, org, [item(b, shared), item(b, f"own-{attempt}")]),
+        )
+        assert first.status_code == second.status_code == 207, (first.text, second.text)
+        results = [*first.json()["results"], *second.json()["results"]]
+        statuses = sorted(r["status"] for r in results if r["external_id"] == shared)
+        assert statuses == ["created", "duplicate"]
+        own = [r for r in results if r["external_id"] == f"own-{attempt}"]
+        assert [r["status"] for r in own] == ["created"]
+    stored = [s for vid in (a, b) for s in await supports_of(victim_support, vid)]
+    assert len(stored) == 10
 
 
 async def test_the_same_external_id_in_another_program_is_a_new_delivery(
