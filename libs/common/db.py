@@ -95,7 +95,7 @@ class InsertTogether:
             placeholders = []
             for name in columns:
                 column = table.c[name]
-                processors.append(column.type._cached_bind_processor(dialect))
+                processors.append(column.type.dialect_impl(dialect).bind_processor(dialect))
                 n += 1
                 if many:
                     if isinstance(column.type, ARRAY):
