@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import cProfile
 import json
+import logging
 import os
 import random
 import signal
@@ -28,7 +29,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,10 +37,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql import Executable
 
-from bench.report import RESULTS_DIR, latency_summary
+from bench.report import RESULTS_DIR, latency_summary, machine_info
 from bench.support import BenchError
 from libs.common.db import asyncpg_dsn
 from libs.common.migrations import upgrade
@@ -645,3 +647,42 @@ def header(title: str, result: dict[str, Any]) -> list[str]:
 def fmt_ms(summary: dict[str, Any], key: str) -> str:
     value = summary.get(key)
     return "-" if value is None else f"{value:.1f}"
+
+
+def run_in_private_database(
+    name: str,
+    schemas: list[str],
+    args: Any,
+    run: Callable[[Any, str, str], Awaitable[dict[str, Any]]],
+    parameters: dict[str, Any],
+    render: Callable[[dict[str, Any]], str],
+) -> int:
+    """A bench's ``main``: ``run(args, dsn, url)`` in a private database with ``schemas``
+    migrated, then the report printed and the JSON written (``run`` returns
+    ``postgresql_version`` and ``topic_prefix`` among its results)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    clock = time.perf_counter()
+    try:
+        with private_database(name, schemas, keep=args.keep_database) as db:
+            print(f"database {db.name}" + ("" if args.keep_database else " (dropped at the end)"))
+            results = asyncio.run(run(args, db.dsn, db.url))
+    except BenchError as exc:
+        print(f"bench failed: {exc}")
+        return 1
+    except (OSError, KafkaConnectionError, asyncpg.PostgresError) as exc:
+        print(f"bench failed: {exc!r}\nis the local stack up? `deploy/local/stack.sh status`")
+        return 1
+    result = {
+        "benchmark": name,
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_seconds": round(time.perf_counter() - clock, 1),
+        "machine": machine_info(results.pop("postgresql_version"), load_before),
+        "parameters": {**parameters, "topic_prefix": results.pop("topic_prefix")},
+        **results,
+    }
+    print()
+    print(render(result))
+    print(f"\nJSON: {write_result(name, result, started)}")
+    return 0

@@ -39,7 +39,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka.errors import KafkaConnectionError
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -56,17 +55,16 @@ from bench.common import (
     generate_load,
     header,
     plan_summary,
-    private_database,
     profile_on_signals,
+    run_in_private_database,
     service_env,
     status_counts,
     timed,
     uuid7_at,
-    write_result,
     zipf_weights,
 )
 from bench.report import _table as table
-from bench.report import latency_summary, machine_info
+from bench.report import latency_summary
 from bench.support import BenchError, delete_topics
 from libs.common.auth import Principal, issue_dev_token
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
@@ -1000,42 +998,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    started = datetime.now(UTC)
-    load_before = os.getloadavg()
-    clock = time.perf_counter()
-    try:
-        with private_database("intake", ["intake"], keep=args.keep_database) as db:
-            print(f"database {db.name}" + ("" if args.keep_database else " (dropped at the end)"))
-            results = asyncio.run(run(args, db.dsn, db.url))
-    except BenchError as exc:
-        print(f"bench failed: {exc}")
-        return 1
-    except (OSError, KafkaConnectionError, asyncpg.PostgresError) as exc:
-        print(f"bench failed: {exc!r}\nis the local stack up? `deploy/local/stack.sh status`")
-        return 1
-    result = {
-        "benchmark": "intake",
-        "started_at": started.isoformat(timespec="seconds"),
-        "duration_seconds": round(time.perf_counter() - clock, 1),
-        "machine": machine_info(results.pop("postgresql_version"), load_before),
-        "parameters": {
-            "duration_s": args.duration,
-            "warm_up_s": args.warm_up,
-            "concurrency": args.concurrency,
-            "tips": args.tips,
-            "overdue_share": args.overdue_share,
-            "home_share": args.home_share,
-            "requests": args.requests,
-            "seed": args.seed,
-            "topic_prefix": results.pop("topic_prefix"),
-        },
-        **results,
+    parameters = {
+        "duration_s": args.duration,
+        "warm_up_s": args.warm_up,
+        "concurrency": args.concurrency,
+        "tips": args.tips,
+        "overdue_share": args.overdue_share,
+        "home_share": args.home_share,
+        "requests": args.requests,
+        "seed": args.seed,
     }
-    print()
-    print(render(result))
-    print(f"\nJSON: {write_result('intake', result, started)}")
-    return 0
+    return run_in_private_database("intake", ["intake"], args, run, parameters, render)
 
 
 if __name__ == "__main__":
