@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
@@ -17,7 +15,7 @@ from libs.common.jurisdiction import province_of
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
 from libs.contracts.interagency import FoundPerson, MatchDecided, MatchFound
 from services.intake import domain, repository
-from services.intake.models import Message, MissingPerson, PossibleMatch, platform
+from services.intake.models import Message, MissingPerson, platform
 from services.intake.schemas import (
     MessageOut,
     MissingPersonCreate,
@@ -226,31 +224,29 @@ async def record_match(session: AsyncSession, match: MatchFound) -> None:
     """A candidate from interagency; a match for a report we do not hold is ignored."""
     if await repository.get_missing_person(session, match.missing_person_id) is None:
         return
-    await session.execute(
-        insert(PossibleMatch)
-        .values(
-            id=match.match_id,
-            missing_person_id=match.missing_person_id,
-            alert_id=match.alert_id,
-            partner_code=match.partner_code,
-            score=match.score,
-            reasons=[r.model_dump() for r in match.reasons],
-            found=match.found.model_dump_json(exclude_none=True),
-            status="candidate",
-            found_at=match.found_at,
-        )
-        .on_conflict_do_nothing(index_elements=[PossibleMatch.id])
+    await repository.insert_possible_match(
+        session,
+        {
+            "id": match.match_id,
+            "missing_person_id": match.missing_person_id,
+            "alert_id": match.alert_id,
+            "partner_code": match.partner_code,
+            "score": match.score,
+            "reasons": [r.model_dump() for r in match.reasons],
+            "found": match.found.model_dump_json(exclude_none=True),
+            "status": "candidate",
+            "found_at": match.found_at,
+        },
     )
 
 
 async def record_decision(session: AsyncSession, decided: MatchDecided) -> None:
     """The officers' decision on a candidate (matches are decided once, in interagency, and come
     after their ``match.found`` on the same partition; one we never recorded is ignored)."""
-    await session.execute(
-        update(PossibleMatch)
-        .where(
-            PossibleMatch.id == decided.match_id,
-            PossibleMatch.missing_person_id == decided.missing_person_id,
-        )
-        .values(status=decided.decision, decided_at=decided.decided_at)
+    await repository.decide_possible_match(
+        session,
+        decided.match_id,
+        decided.missing_person_id,
+        status=decided.decision,
+        decided_at=decided.decided_at,
     )

@@ -17,7 +17,9 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    update,
 )
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
@@ -226,6 +228,30 @@ async def matches_of(session: AsyncSession, mp_id: UUID) -> Sequence[PossibleMat
         .order_by(PossibleMatch.score.desc())
     )
     return (await session.execute(query)).scalars().all()
+
+
+async def insert_possible_match(session: AsyncSession, values: dict[str, Any]) -> None:
+    """A candidate, once (a redelivered ``match.found`` adds nothing)."""
+    await session.execute(
+        insert(PossibleMatch)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[PossibleMatch.id])
+    )
+
+
+async def decide_possible_match(
+    session: AsyncSession,
+    match_id: UUID,
+    missing_person_id: UUID,
+    *,
+    status: str,
+    decided_at: datetime,
+) -> None:
+    await session.execute(
+        update(PossibleMatch)
+        .where(PossibleMatch.id == match_id, PossibleMatch.missing_person_id == missing_person_id)
+        .values(status=status, decided_at=decided_at)
+    )
 
 
 async def match_counts(session: AsyncSession, ids: list[UUID]) -> dict[UUID, int]:
