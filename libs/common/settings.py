@@ -24,6 +24,7 @@ DEV_JWT_SECRET = "ctip-local-development-key-not-for-production-use"  # noqa: S1
 # Readable 32-byte keys for the local stack only, refused in production like the JWT key.
 DEV_FIELD_KEY = "dev1:Y3RpcC1sb2NhbC1maWVsZC1rZXktMzItYnl0ZXMhISE="
 DEV_INDEX_KEY = "Y3RpcC1sb2NhbC1ibGluZC1pbmRleC1rZXktMzJieXQ="
+DEV_AUDIT_KEY = "Y3RpcC1sb2NhbC1hdWRpdC1jaGFpbi1rZXktMzJieXQ="
 
 
 class ServiceSettings(BaseSettings):
@@ -35,7 +36,11 @@ class ServiceSettings(BaseSettings):
     environment: str = Field("development", description="development, test or production")
     database_url: str = Field(
         "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip",
-        description="SQLAlchemy URL of the PostgreSQL cluster (asyncpg driver)",
+        description="SQLAlchemy URL (asyncpg driver) as the runtime role",
+    )
+    migration_database_url: str | None = Field(
+        None,
+        description="URL as the role that owns the schemas (migrations only); unset: database_url",
     )
     db_pool_size: int = Field(10, description="connections kept per process")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
@@ -59,6 +64,13 @@ class ServiceSettings(BaseSettings):
     )
     blind_index_key: SecretStr = Field(
         SecretStr(DEV_INDEX_KEY), description="HMAC key (base64) for blind indexes"
+    )
+    audit_key: SecretStr = Field(
+        SecretStr(DEV_AUDIT_KEY),
+        description="HMAC key (base64) chaining the audit log; kept out of the database",
+    )
+    idempotency_retention_hours: int = Field(
+        24, ge=1, description="stored Idempotency-Key responses are purged after this long"
     )
 
     run_relay: bool = Field(True, description="run the outbox relay inside the API process")
