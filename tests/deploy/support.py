@@ -120,7 +120,7 @@ def nginx_route(location: str, body: str) -> tuple[str, int, str] | None:
     """(host, port, the upstream path that ``location`` maps to) of a proxying location.
 
     Understands the two forms the gateways use: ``proxy_pass http://host:port/uri;`` and
-    ``set $upstream host:port; rewrite ^/prefix/(.*)$ /$1 break; proxy_pass http://$upstream;``.
+    ``set $upstream host:port; rewrite ^/prefix/v1/(.*)$ /v1/$1 break; proxy_pass http://$upstream;``.
     """
     proxy = re.search(r"proxy_pass\s+http://([^;\s]+)\s*;", body)
     if proxy is None:
@@ -131,11 +131,46 @@ def nginx_route(location: str, body: str) -> tuple[str, int, str] | None:
         variable = re.search(r"set\s+\$" + re.escape(target[1:]) + r"\s+([^;\s]+)\s*;", body)
         assert variable, f"proxy_pass to an unset variable {target}"
         target = variable.group(1)
-        rewrite = re.search(r"rewrite\s+\^(\S+?)\(\.\*\)\$\s+/\$1\s+break\s*;", body)
+        rewrite = re.search(r"rewrite\s+\^(\S+?)\(\.\*\)\$\s+(/\S*?)\$1\s+break\s*;", body)
         if rewrite and rewrite.group(1) == mapped:
-            mapped = "/"
+            mapped = rewrite.group(2)
     hostport, slash, uri = target.partition("/")
     if slash:
         mapped = "/" + uri
     host, _, port = hostport.partition(":")
     return host, int(port or 80), mapped
+
+
+# Variables that would put a person next to their request in a log line: the client's address
+# (also as the proxies report it), the request line, URI and query, and the browser.
+PERSONAL_LOG_VARIABLES = (
+    "$remote_addr",
+    "$binary_remote_addr",
+    "$realip_remote_addr",
+    "$http_x_forwarded_for",
+    "$proxy_add_x_forwarded_for",
+    "$http_x_real_ip",
+    "$request",
+    "$request_uri",
+    "$uri",
+    "$document_uri",
+    "$args",
+    "$query_string",
+    "$is_args",
+    "$http_user_agent",
+    "$http_referer",
+    "$http_cookie",
+)
+
+
+def nginx_logging(path: Path) -> tuple[dict[str, str], list[str], list[str]]:
+    """(log_format name → its format text, the access_log directives, the error_log directives)."""
+    text = path.read_text(encoding="utf-8")
+    text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    formats = {
+        name: "".join(re.findall(r"'([^']*)'", body))
+        for name, body in re.findall(r"log_format\s+(\S+)\s+((?:[^;']|'[^']*')*);", text)
+    }
+    access = [d.strip() for d in re.findall(r"access_log\s+([^;]+);", text)]
+    errors = [d.strip() for d in re.findall(r"error_log\s+([^;]+);", text)]
+    return formats, access, errors

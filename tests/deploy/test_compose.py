@@ -173,18 +173,23 @@ def test_api_ports_agree_with_settings_readme_and_gateway(service: str) -> None:
         nginx_route(location, body)
         for location, body in nginx_locations(DEPLOY / "gateway" / "nginx.conf").items()
     }
-    assert (name, port, "/") in routes
+    assert (name, port, "/v1/") in routes
 
 
 @pytest.mark.parametrize("service", services())
-def test_gateway_routes_each_service_prefix_stripped(service: str) -> None:
+def test_gateway_routes_only_each_service_v1_prefix_stripped(service: str) -> None:
+    """Health, metrics and docs stay on the internal network (DESIGN.md section 2)."""
     locations = nginx_locations(DEPLOY / "gateway" / "nginx.conf")
-    prefixes = {f"/{service}/", f"/{dns_name(service)}/"} & set(locations)
+    prefixes = {f"/{service}/v1/", f"/{dns_name(service)}/v1/"} & set(locations)
     assert prefixes, f"gateway: no route for {service}"
     (api,) = containers("serve", service)
     for prefix in prefixes:
         route = nginx_route(prefix, locations[prefix])
-        assert route is not None and route[0] == api and route[2] == "/", prefix
+        assert route is not None and route[0] == api and route[2] == "/v1/", prefix
+    for location, body in locations.items():
+        route = nginx_route(location, body)
+        if route is not None and route[0] == api:
+            assert location.removeprefix("= ") in prefixes | {"/dashboard"}, location
 
 
 def test_gateway_serves_the_dashboard_from_outreach_with_gateway_relative_bases() -> None:
@@ -200,7 +205,7 @@ def test_gateway_serves_the_dashboard_from_outreach_with_gateway_relative_bases(
     locations = nginx_locations(path)
     assert set(bases) == set(services())
     for base in bases.values():
-        assert f"{base}/" in locations, f"dashboard base {base} is not routed"
+        assert f"{base}/v1/" in locations, f"dashboard base {base} is not routed"
 
 
 def test_gateway_publishes_the_only_host_port_of_the_ctip_containers() -> None:

@@ -10,7 +10,7 @@ from deploy.gen_config_reference import (
     topics_reference,
 )
 from libs.common.kafka import DEFAULT_PARTITIONS
-from libs.common.settings import DEV_FIELD_KEY, DEV_INDEX_KEY, DEV_JWT_SECRET
+from libs.common.settings import DEV_AUDIT_KEY, DEV_FIELD_KEY, DEV_INDEX_KEY, DEV_JWT_SECRET
 from tests.deploy.support import services, settings_class
 
 
@@ -31,9 +31,9 @@ def test_settings_reference_lists_every_setting_of_every_service() -> None:
 
 def test_settings_reference_shows_no_development_key() -> None:
     reference = settings_reference()
-    for key in (DEV_FIELD_KEY, DEV_INDEX_KEY, DEV_JWT_SECRET):
+    for key in (DEV_FIELD_KEY, DEV_INDEX_KEY, DEV_AUDIT_KEY, DEV_JWT_SECRET):
         assert key not in reference
-    assert reference.count(SECRET_DEFAULT) == 3
+    assert reference.count(SECRET_DEFAULT) == 4
 
 
 def test_topics_reference_names_partitions_producers_and_consumers() -> None:

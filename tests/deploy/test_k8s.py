@@ -171,11 +171,12 @@ def test_service_hpa_and_pdbs_select_the_api_and_worker_pods(service: str) -> No
 @pytest.mark.parametrize("service", services())
 def test_gateway_routes_each_service_to_its_kubernetes_service(service: str) -> None:
     locations = nginx_locations(K8S_BASE / "gateway" / "nginx.conf")
-    prefixes = {f"/{service}/", f"/{dns_name(service)}/"} & set(locations)
+    prefixes = {f"/{service}/v1/", f"/{dns_name(service)}/v1/"} & set(locations)
     assert prefixes, f"k8s gateway: no route for {service}"
     port = settings_class(service).model_fields["http_port"].default
     for prefix in prefixes:
-        assert nginx_route(prefix, locations[prefix]) == (f"{dns_name(service)}-api", port, "/")
+        route = nginx_route(prefix, locations[prefix])
+        assert route == (f"{dns_name(service)}-api", port, "/v1/")
 
 
 def test_k8s_gateway_has_the_routes_of_the_compose_gateway() -> None:

@@ -1,0 +1,251 @@
+"""Finding 1 (gateway side) and the public surface: what the nginx gateway logs and routes.
+
+The receipt code once travelled in URLs and both gateways logged nginx's default format (client
+address, request line, User-Agent) next to it. These tests read both configurations, and run
+Debian's nginx on the compose configuration in front of a stub upstream to see what it really
+writes and routes.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.support import (
+    DEPLOY,
+    PERSONAL_LOG_VARIABLES,
+    nginx_locations,
+    nginx_logging,
+    nginx_route,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+GATEWAYS = [DEPLOY / "gateway" / "nginx.conf", DEPLOY / "k8s" / "base" / "gateway" / "nginx.conf"]
+ENSURE_NGINX = ROOT / "deploy/local/ensure-nginx.sh"
+NGINX = Path("/usr/sbin/nginx")
+UPSTREAMS = {
+    "intake-api:8001": "intake",
+    "casework-api:8002": "casework",
+    "victim-support-api:8003": "victim_support",
+    "interagency-api:8004": "interagency",
+    "outreach-api:8005": "outreach",
+}
+RECEIPT_CODE = "4829301746582913"
+USER_AGENT = "SyntheticPhone/7.1 (reporter-device-xyz)"
+
+
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.parent.parent.name)
+def test_access_logs_name_no_address_uri_query_or_user_agent(path: Path) -> None:
+    formats, access, _ = nginx_logging(path)
+    assert access, f"{path}: no access_log directive"
+    for directive in access:
+        if directive == "off":
+            continue
+        parts = directive.split()
+        assert len(parts) >= 2, f"{path}: access_log {directive!r} uses nginx's default format"
+        assert parts[1] in formats, f"{path}: access_log {directive!r} names no log_format here"
+        text = formats[parts[1]]
+        used = set(re.findall(r"\$[a-z_0-9]+", text))
+        assert not used & set(PERSONAL_LOG_VARIABLES), f"{path}: {parts[1]} logs {used}"
+
+
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.parent.parent.name)
+def test_error_log_writes_no_request_lines(path: Path) -> None:
+    """nginx's error lines carry ``client: <address>, request: "<line>"`` from level error."""
+    _, _, errors = nginx_logging(path)
+    assert errors, f"{path}: no error_log (nginx would log at error level to its default file)"
+    for directive in errors:
+        assert directive.split()[-1] in {"crit", "alert", "emerg"}, directive
+
+
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.parent.parent.name)
+def test_only_v1_and_the_dashboard_are_routed_to_the_services(path: Path) -> None:
+    for location, body in nginx_locations(path).items():
+        route = nginx_route(location, body)
+        if route is None:
+            continue
+        where = location.removeprefix("= ")
+        assert where == "/dashboard" or re.fullmatch(r"/[a-z_-]+/v1/", where), where
+        assert route[2] in {"/v1/", "/dashboard"}, (location, route)
+
+
+# The live gateway ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Upstream:
+    """A stand-in for every API: records the paths and bodies it was sent, answers 200."""
+
+    port: int
+    seen: list[tuple[str, str, bytes]] = field(default_factory=list)
+    server: http.server.ThreadingHTTPServer | None = None
+
+
+def _start_upstream() -> Upstream:
+    upstream = Upstream(_free_port())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            upstream.seen.append((self.command, self.path, body))
+            payload = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _answer
+        do_POST = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream.port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream.server = server
+    return upstream
+
+
+@pytest.fixture(scope="module")
+def nginx_binary() -> Path:
+    if not NGINX.exists():
+        if shutil.which("apt-get") is None:
+            pytest.fail(f"{NGINX} is missing: install Debian's nginx ({ENSURE_NGINX})")
+        done = subprocess.run(
+            [str(ENSURE_NGINX)], capture_output=True, text=True, timeout=600, check=False
+        )
+        if done.returncode != 0 or not NGINX.exists():
+            pytest.fail(f"could not install nginx:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return NGINX
+
+
+@dataclass
+class Gateway:
+    url: str
+    upstream: Upstream
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def gateway(nginx_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """deploy/gateway/nginx.conf as ops run it, with only the addresses changed for loopback."""
+    work = tmp_path_factory.mktemp("gateway")
+    upstream = _start_upstream()
+    port = _free_port()
+    log = work / "access.log"
+    conf = (DEPLOY / "gateway" / "nginx.conf").read_text(encoding="utf-8")
+    for name in UPSTREAMS:
+        conf = conf.replace(name, f"127.0.0.1:{upstream.port}")
+    conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    conf = conf.replace("resolver 127.0.0.11 valid=10s ipv6=off;", "")
+    conf = conf.replace("/tmp/", f"{work}/")  # noqa: S108  (the config's own paths, moved)
+    conf = conf.replace("/dev/stdout", str(log)).replace("/dev/stderr", str(work / "error.log"))
+    (work / "nginx.conf").write_text(conf, encoding="utf-8")
+    process = subprocess.Popen(
+        [str(nginx_binary), "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    out = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"nginx did not start: {out}")
+                time.sleep(0.1)
+        yield Gateway(f"http://127.0.0.1:{port}", upstream, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert upstream.server is not None
+        upstream.server.shutdown()
+
+
+def test_live_gateway_logs_no_address_code_path_or_user_agent(gateway: Gateway) -> None:
+    headers = {"user-agent": USER_AGENT, "x-correlation-id": "corr-gateway-1"}
+    response = httpx.post(
+        f"{gateway.url}/intake/v1/receipts/lookup",
+        json={"receipt_code": RECEIPT_CODE},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    httpx.get(f"{gateway.url}/intake/v1/tips?ward_code=00256&q=Synthetic", headers=headers)
+    assert ("POST", "/v1/receipts/lookup") in {(m, p) for m, p, _ in gateway.upstream.seen}
+    time.sleep(0.2)  # nginx writes the access line after the response
+    lines = gateway.log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 2
+    text = "\n".join(lines)
+    for leaked in (
+        "127.0.0.1",
+        RECEIPT_CODE,
+        "receipts",
+        "ward_code",
+        "Synthetic",
+        "SyntheticPhone",
+    ):
+        assert leaked not in text, f"the gateway logged {leaked!r}: {text}"
+    entries = [json.loads(line) for line in lines]
+    assert {e["route"] for e in entries} == {"/intake"}
+    assert {e["method"] for e in entries} == {"GET", "POST"}
+    assert "corr-gateway-1" in {e["correlation_id"] for e in entries}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/intake/healthz",
+        "/intake/readyz",
+        "/intake/metrics",
+        "/intake/docs",
+        "/intake/openapi.json",
+        "/casework/metrics",
+        "/outreach/docs",
+    ],
+)
+def test_live_gateway_keeps_health_metrics_and_docs_internal(gateway: Gateway, path: str) -> None:
+    before = len(gateway.upstream.seen)
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert len(gateway.upstream.seen) == before, f"{path} reached a service"
+
+
+def test_live_gateway_routes_every_service_v1_and_the_dashboard(gateway: Gateway) -> None:
+    for prefix in (
+        "intake",
+        "casework",
+        "victim-support",
+        "victim_support",
+        "interagency",
+        "outreach",
+    ):
+        assert httpx.get(f"{gateway.url}/{prefix}/v1/kpis").status_code == 200, prefix
+    assert httpx.get(f"{gateway.url}/dashboard").status_code == 200
+    paths = [p for _, p, _ in gateway.upstream.seen]
+    assert paths.count("/v1/kpis") >= 6
+    assert "/dashboard" in paths
