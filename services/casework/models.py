@@ -11,7 +11,7 @@ from sqlalchemy import ARRAY, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from libs.common.crypto import EncryptedText
+from libs.common.crypto import EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -75,7 +75,7 @@ class Case(Base):
     defendants: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     trial_type: Mapped[str | None] = mapped_column(String(10))
     trial_scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    trial_venue: Mapped[str | None] = mapped_column(String(300))
+    trial_venue: Mapped[str | None] = mapped_column(EncryptedText("casework.cases.trial_venue"))
     verdict_outcome: Mapped[str | None] = mapped_column(String(40))
     verdict_number: Mapped[str | None] = mapped_column(String(100))
     adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -86,7 +86,8 @@ class Case(Base):
 
 
 class CaseEvent(Base):
-    """The case's timeline: every transition with its legal facts (no personal data)."""
+    """The case's timeline: every transition with its legal facts. The facts are encrypted: a
+    decline's legal ground, a suspension's reason or a trial's venue can name a person."""
 
     __tablename__ = "case_events"
 
@@ -97,7 +98,9 @@ class CaseEvent(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     by: Mapped[str] = mapped_column(String(200))
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJSON("casework.case_events.details"), default=dict
+    )
 
 
 class Party(Base):

@@ -29,6 +29,11 @@ async def get_case(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def tip_ref(session: AsyncSession, tip_id: UUID) -> TipRef | None:
+    """Casework's read model of a tip (from intake's events), or None if it never arrived."""
+    return await session.get(TipRef, tip_id)
+
+
 async def case_by_tip(session: AsyncSession, tip_id: UUID) -> Case | None:
     return (await session.execute(select(Case).where(Case.tip_id == tip_id))).scalar_one_or_none()
 

@@ -155,6 +155,8 @@ async def open_case(session: AsyncSession, actor: Actor, data: CaseCreate) -> Ca
     assert actor.principal is not None
     if not actor.principal.covers(data.ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
+    if data.tip_id is not None:
+        await _check_tip_of_new_case(session, actor.principal, data)
     case = _new_case(
         title=data.title,
         summary_text=data.summary,
@@ -170,6 +172,29 @@ async def open_case(session: AsyncSession, actor: Actor, data: CaseCreate) -> Ca
     assert opened is not None
     await _opened(session, opened, actor)
     return summary(opened, actor.now)
+
+
+async def _check_tip_of_new_case(
+    session: AsyncSession, principal: Principal, data: CaseCreate
+) -> None:
+    """A case opened by hand may name only a tip casework knows (its read model of intake's tips)
+    in the caller's jurisdiction, in the tip's own ward. Otherwise an investigator could squat
+    any tip id, even another province's or one not filed yet, so that its case never opens when
+    the tip is substantiated. Unknown and out-of-jurisdiction tips get the same answer, so that
+    the refusal says nothing about tips elsewhere."""
+    assert data.tip_id is not None
+    tip = await repository.tip_ref(session, data.tip_id)
+    place = None if tip is None else tip.incident_ward_code or tip.province_code
+    if tip is None or place is None or not principal.covers(place):
+        unknown = "no tip known to casework in your jurisdiction"
+        raise Unprocessable(
+            f"tip_id names {unknown}", errors=[{"field": "tip_id", "message": unknown}]
+        )
+    if tip.incident_ward_code is not None and tip.incident_ward_code != data.ward_code:
+        raise Unprocessable(
+            "a case opened for a tip is in the tip's ward",
+            errors=[{"field": "ward_code", "message": "must be the ward of the tip"}],
+        )
 
 
 async def _insert_once(session: AsyncSession, case: Case) -> bool:
