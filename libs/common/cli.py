@@ -41,7 +41,9 @@ def _token(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from libs.common.migrations import services_with_migrations, upgrade
 
-    url = args.database_url or ServiceSettings().database_url
+    settings = ServiceSettings()
+    settings.check_production()  # migrations re-encrypt with the field keys: never dev keys
+    url = args.database_url or settings.database_url
     for service in args.services or services_with_migrations():
         upgrade(service, url)
         print(f"{service}: at head")

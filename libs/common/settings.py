@@ -8,7 +8,9 @@ local stack started by ``make up``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import base64
+import binascii
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -17,6 +19,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from libs.common.crypto import parse_keys
 
 # A development key for the local stack only. Production refuses to start with it
 # (see ``ServiceSettings.check_production``).
@@ -33,7 +37,11 @@ class ServiceSettings(BaseSettings):
     service_name: ClassVar[str] = "common"
     model_config = SettingsConfigDict(env_prefix="CTIP_", extra="ignore")
 
-    environment: str = Field("development", description="development, test or production")
+    # Exactly these three: a near miss (``prod``, ``Production``, ``staging``) refuses to start
+    # rather than run as development, on the development keys below.
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="development, test or production"
+    )
     database_url: str = Field(
         "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip",
         description="SQLAlchemy URL (asyncpg driver) as the runtime role",
@@ -110,19 +118,58 @@ class ServiceSettings(BaseSettings):
         return self.environment == "production"
 
     def check_production(self) -> None:
-        """Refuse to run production on the development keys that ship in this file."""
+        """Refuse to run production on the development keys that ship in this file, or without
+        the token checks production relies on. Every call site of a process that serves, works or
+        migrates runs this (``create_service_app``, ``ctip migrate``).
+
+        Keys are compared by their decoded bytes, as the services decode them, against every
+        development key: another kid, another base64 spelling or a development key moved to
+        another purpose is still a key anyone can read in this repository."""
         if not self.is_production:
             return
-        dev_values = {
-            "jwt_secret": DEV_JWT_SECRET,
-            "field_keys": DEV_FIELD_KEY,
-            "blind_index_key": DEV_INDEX_KEY,
-        }
-        for name, dev in dev_values.items():
-            if getattr(self, name).get_secret_value() == dev:
-                raise RuntimeError(f"{name} is the development key; set a real one in production")
+        dev_keys = _development_key_bytes()
+        if self.jwt_secret.get_secret_value().strip().encode() in dev_keys:
+            raise RuntimeError("jwt_secret is the development key; set a real one in production")
+        try:
+            field_keys = parse_keys(self.field_keys.get_secret_value())
+        except ValueError as exc:
+            raise RuntimeError(f"field_keys: {exc}") from exc
+        for kid, key in field_keys.items():
+            if key in dev_keys:
+                raise RuntimeError(
+                    f"field_keys: key {kid!r} is a development key; set a real one in production"
+                )
+        for name in ("blind_index_key", "audit_key"):
+            secret: SecretStr = getattr(self, name)
+            decoded = _decode_key(secret.get_secret_value())
+            if decoded is None or len(decoded) < 32:
+                raise RuntimeError(f"{name} must be the base64 of at least 32 bytes")
+            if decoded in dev_keys:
+                raise RuntimeError(f"{name} is a development key; set a real one in production")
         if self.jwt_jwks_url is None:
             raise RuntimeError("production verifies tokens against a JWKS URL: set jwt_jwks_url")
+        for name in ("jwt_audience", "jwt_issuer"):
+            value: str | None = getattr(self, name)
+            if value is None or not value.strip():
+                raise RuntimeError(
+                    f"{name} is required in production: a token of the same provider minted "
+                    "for another client or realm must not be accepted"
+                )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+
+def _decode_key(encoded: str) -> bytes | None:
+    """A base64 key as the services decode it (``base64.b64decode``, which skips whitespace and
+    other characters outside the alphabet); None when it does not decode."""
+    try:
+        return base64.b64decode(encoded)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _development_key_bytes() -> frozenset[bytes]:
+    dev = [DEV_INDEX_KEY, DEV_AUDIT_KEY, DEV_FIELD_KEY.split(":", 1)[1]]
+    decoded = {key for key in (_decode_key(d) for d in dev) if key is not None}
+    return frozenset({*decoded, DEV_JWT_SECRET.encode()})

@@ -6,6 +6,7 @@ import pytest
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import (
+    DEV_AUDIT_KEY,
     DEV_FIELD_KEY,
     DEV_INDEX_KEY,
     DEV_JWT_SECRET,
@@ -17,6 +18,7 @@ SHARED_URL = "postgresql+asyncpg://shared@db:5432/ctip"
 INTAKE_URL = "postgresql+asyncpg://intake@db:5432/ctip"
 REAL_FIELD_KEYS = f"prod1:{base64.b64encode(bytes(range(32))).decode()}"
 REAL_INDEX_KEY = base64.b64encode(bytes(range(32, 64))).decode()
+REAL_AUDIT_KEY = base64.b64encode(bytes(range(64, 96))).decode()
 JWKS_URL = "https://idp.example/realms/ctip/protocol/openid-connect/certs"
 
 
@@ -83,7 +85,10 @@ def _production(**overrides: str | None) -> ServiceSettings:
         "jwt_secret": "a-real-production-secret-from-the-vault",
         "field_keys": REAL_FIELD_KEYS,
         "blind_index_key": REAL_INDEX_KEY,
+        "audit_key": REAL_AUDIT_KEY,
         "jwt_jwks_url": JWKS_URL,
+        "jwt_audience": "ctip",
+        "jwt_issuer": "https://idp.example/realms/ctip",
     }
     values.update(overrides)
     return ServiceSettings(**values)  # type: ignore[arg-type]
@@ -99,6 +104,7 @@ def test_check_production_passes_with_real_keys_and_a_jwks_url() -> None:
         pytest.param({"jwt_secret": DEV_JWT_SECRET}, id="dev-jwt-secret"),
         pytest.param({"field_keys": DEV_FIELD_KEY}, id="dev-field-keys"),
         pytest.param({"blind_index_key": DEV_INDEX_KEY}, id="dev-index-key"),
+        pytest.param({"audit_key": DEV_AUDIT_KEY}, id="dev-audit-key"),
         pytest.param({"jwt_jwks_url": None}, id="no-jwks-url"),
     ],
 )
