@@ -113,19 +113,55 @@ class TokenVerifier:
         return principal_from_claims(claims)
 
 
+SCOPED_ROLES = frozenset(
+    {
+        Role.intake_officer,
+        Role.investigator,
+        Role.prosecutor,
+        Role.court_clerk,
+        Role.social_worker,
+        Role.supervisor,
+    }
+)
+"""Roles whose every read and action is limited to the token's jurisdiction: such a token with no
+valid code is refused. ``admin`` (the partner registry, NGO programs, ward populations) and
+``auditor`` (the audit log, which must be read across the country to be audited at all) work
+nationally by design and hold no personal record through a jurisdiction; ``ngo`` is scoped by its
+``org``. A token of theirs may carry no jurisdiction, but never an unknown code."""
+
+
+def _jurisdiction_codes(claim: Any, roles: frozenset[str]) -> tuple[str, ...]:
+    """The token's administrative codes, all valid, or a 401.
+
+    A code we do not know is refused rather than dropped: a typo or a code retired by the 2025
+    reform would otherwise leave a token that silently sees less (or, were an empty list ever
+    read as "no filter", everything). A scoped role with no code at all is refused likewise."""
+    if claim is None or claim == "":
+        codes: list[Any] = []
+    elif isinstance(claim, str):
+        codes = [claim]
+    elif isinstance(claim, list):
+        codes = claim
+    else:
+        raise Unauthorized("invalid token: jurisdiction must be a list of administrative codes")
+    if any(not isinstance(c, str) or not is_valid_code(c) for c in codes):
+        raise Unauthorized("invalid token: the jurisdiction holds a code that is not known")
+    if not codes and roles.intersection(SCOPED_ROLES):
+        raise Unauthorized("invalid token: this role needs a jurisdiction (province or ward codes)")
+    return tuple(dict.fromkeys(codes))
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     realm = claims.get("realm_access")
     roles = claims.get("roles") or (realm.get("roles") if isinstance(realm, dict) else None) or []
-    jurisdiction = claims.get("jurisdiction") or []
-    if isinstance(jurisdiction, str):
-        jurisdiction = [jurisdiction]
-    if not isinstance(roles, list) or not isinstance(jurisdiction, list):
+    if not isinstance(roles, list):
         raise Unauthorized("invalid token: roles and jurisdiction must be lists")
     known = {r.value for r in Role}
+    held = frozenset(r for r in roles if isinstance(r, str) and r in known)
     return Principal(
         sub=str(claims["sub"]),
-        roles=frozenset(r for r in roles if isinstance(r, str) and r in known),
-        jurisdiction=tuple(str(j) for j in jurisdiction if is_valid_code(str(j))),
+        roles=held,
+        jurisdiction=_jurisdiction_codes(claims.get("jurisdiction"), held),
         org=claims.get("org"),
         claims=claims,
     )

@@ -35,6 +35,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "sub": "u-1",
         "roles": ["investigator"],
+        "jurisdiction": ["01"],
         "exp": int(time.time()) + 3600,
     }
     claims.update(overrides)
@@ -120,9 +121,10 @@ def test_unknown_roles_are_dropped(verifier: TokenVerifier) -> None:
     assert verifier.verify(token).roles == frozenset({"investigator"})
 
 
-def test_invalid_jurisdiction_codes_are_dropped(verifier: TokenVerifier) -> None:
+def test_invalid_jurisdiction_codes_are_refused_not_dropped(verifier: TokenVerifier) -> None:
     token = _signed(_claims(jurisdiction=["01", "02", "99999", "hanoi", 1, "00256"]))
-    assert verifier.verify(token).jurisdiction == ("01", "00256")
+    with pytest.raises(Unauthorized, match="jurisdiction holds a code that is not known"):
+        verifier.verify(token)
 
 
 def test_a_single_jurisdiction_string_is_accepted(verifier: TokenVerifier) -> None:
@@ -134,7 +136,11 @@ def test_missing_roles_give_a_principal_without_roles(verifier: TokenVerifier) -
 
 
 def test_keycloak_realm_roles_are_read() -> None:
-    claims = {"sub": "kc-user", "realm_access": {"roles": ["prosecutor", "offline_access"]}}
+    claims = {
+        "sub": "kc-user",
+        "realm_access": {"roles": ["prosecutor", "offline_access"]},
+        "jurisdiction": ["79"],
+    }
     assert principal_from_claims(claims).roles == frozenset({"prosecutor"})
 
 

@@ -50,7 +50,8 @@ def client(settings: ServiceSettings) -> TestClient:
 
 
 def _bearer(settings: ServiceSettings, *roles: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_dev_token(settings, roles=roles, sub='u-1')}"}
+    token = issue_dev_token(settings, roles=roles, jurisdiction=["01"], sub="u-1")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_missing_token_is_401_problem_json(client: TestClient) -> None:
