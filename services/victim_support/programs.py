@@ -221,11 +221,12 @@ async def record_support(
         raise Forbidden("an NGO records supports under its own organisation")
     program = await program_for(session, principal, data.program_id)
     _own(principal, program)
+    refused = NotFound("no consenting person enrolled in this program with this id")
+    if not await _may_serve(session, program, [victim_id]):
+        raise refused  # before any lock: an NGO cannot hold up a person it may not touch
     victim = await repository.get_victim(session, victim_id, for_update=True)
-    enrolled = await repository.enrolled_victims(session, program.id, [victim_id])
-    consent = await repository.consents_for_org(session, [victim_id], SHARE, program.org)
-    if victim is None or victim_id not in enrolled or not consent.get(victim_id, False):
-        raise NotFound("no consenting person enrolled in this program with this id")
+    if victim is None or not await _may_serve(session, program, [victim_id]):
+        raise refused  # consent withdrawn while we waited for the lock
     check_if_match(if_match, victim.version)
     refusal = _program_refusal(data.type, data.provided_on, program)
     if refusal is not None:
@@ -281,15 +282,21 @@ async def deliveries(
             )
     items = [p for p in parsed if p is not None]
     victim_ids = list({i.victim_id for i in items})
-    # Locked first: each delivery moves the person's status and version, like a single support
-    # does, and a concurrent batch for the same people (a client retrying before the answer
-    # came) waits here until the first commits, so that its deliveries are then seen below.
-    victims = await repository.victims_by_ids(session, victim_ids, for_update=True)
+    # Who the NGO may serve is read first, without locks: a person it may not touch is never
+    # locked, so naming one cannot slow down or block the social workers acting on them.
+    enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
+    consent = await repository.consents_for_org(session, list(enrolled), SHARE, program.org)
+    allowed = sorted(v for v in enrolled if consent.get(v, False))
+    # Then those are locked: each delivery moves the person's status and version, like a single
+    # support does, and a concurrent batch for the same people (a client retrying before the
+    # answer came) waits here until the first commits, so that its deliveries are then seen
+    # below. Consent is read again under the lock: withdrawing it locks the person too, so a
+    # withdrawal that committed while we waited is seen.
+    victims = await repository.victims_by_ids(session, allowed, for_update=True)
+    consent = await repository.consents_for_org(session, list(victims), SHARE, program.org)
     seen = await repository.supports_by_external_ids(
         session, program.id, [i.external_id for i in items]
     )
-    enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
-    consent = await repository.consents_for_org(session, victim_ids, SHARE, program.org)
     in_batch: dict[str, UUID] = {}
     for index, item in enumerate(parsed):
         if item is None:
@@ -360,6 +367,14 @@ async def deliveries(
         rejected=sum(r.status == "rejected" for r in final),
         results=final,
     )
+
+
+async def _may_serve(session: AsyncSession, program: Program, victim_ids: list[UUID]) -> set[UUID]:
+    """The people among ``victim_ids`` enrolled in the program whose consent to share with its
+    organisation is in force: the only ones an NGO's request may lock."""
+    enrolled = await repository.enrolled_victims(session, program.id, victim_ids)
+    consent = await repository.consents_for_org(session, list(enrolled), SHARE, program.org)
+    return {v for v in enrolled if consent.get(v, False)}
 
 
 def _refusal(
