@@ -33,6 +33,8 @@ from services.intake.schemas import (
     MissingPersonCreated,
     MissingPersonRead,
     MissingPersonSummary,
+    ReceiptLookupIn,
+    ReceiptMessageIn,
     ReceiptView,
     ResolutionIn,
     TipCreate,
@@ -153,7 +155,7 @@ async def create_missing_person(
     return _charge_filing(request, client, response)
 
 
-def _receipt_client(request: Request, code: str) -> str:
+def _receipt_client(request: Request) -> str:
     """Refuse a client (and everyone, under a distributed attack) that guessed too often."""
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
@@ -169,45 +171,55 @@ def _wrong_code(request: Request, client: str) -> NotFound:
     return NotFound("no report with this receipt code")
 
 
-@router.get("/receipts/{receipt_code}", response_model=ReceiptView, tags=["receipts"])
-async def get_receipt(receipt_code: str, request: Request, session: DbSession) -> JSONResponse:
-    """The status and the messages meant for the reporter. A wrong code is 404; guessing is
-    rate-limited (429 with Retry-After)."""
-    client = _receipt_client(request, receipt_code)
+def _well_formed(code: str) -> bool:
+    return len(code) == service.RECEIPT_DIGITS and code.isdigit()
+
+
+@router.post("/receipts/lookup", response_model=ReceiptView, tags=["receipts"])
+async def look_up_receipt(
+    body: ReceiptLookupIn, request: Request, session: DbSession
+) -> JSONResponse:
+    """The status and the messages meant for the reporter. The code travels in the body, never
+    in a URL, which proxies and gateways log. A wrong code is 404; guessing is rate-limited
+    (429 with Retry-After)."""
+    client = _receipt_client(request)
     view = None
-    if len(receipt_code) == service.RECEIPT_DIGITS and receipt_code.isdigit():
-        view = await service.receipt_view(session, _actor(request, None), receipt_code)
+    if _well_formed(body.receipt_code):
+        view = await service.receipt_view(session, _actor(request, None), body.receipt_code)
     if view is None:
         raise _wrong_code(request, client)
     return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
 @router.post(
-    "/receipts/{receipt_code}/messages",
+    "/receipts/messages",
     status_code=201,
     response_model=MessageOut,
     tags=["receipts"],
 )
 async def post_receipt_message(
-    receipt_code: str,
-    body: MessageIn,
+    body: ReceiptMessageIn,
     request: Request,
     session: DbSession,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """The reporter adds information to their report."""
-    client = _receipt_client(request, receipt_code)
-    if not (len(receipt_code) == service.RECEIPT_DIGITS and receipt_code.isdigit()):
+    """The reporter adds information to their report. An ``Idempotency-Key`` is scoped to the
+    receipt by its keyed hash, never by the code: two reporters who pick the same key never
+    replay each other's message, and the stored scope reveals no code."""
+    client = _receipt_client(request)
+    code = body.receipt_code
+    if not _well_formed(code):
         raise _wrong_code(request, client)
     actor = _actor(request, None)
 
     async def add() -> MessageOut:
-        message = await service.add_reporter_message(session, actor, receipt_code, body.body)
+        message = await service.add_reporter_message(session, actor, code, body.body)
         if message is None:
             raise _wrong_code(request, client)
         return message
 
-    return await platform.idempotency.run(session, request, idempotency_key, None, add)
+    scope = "receipt:" + service.receipt_hash(actor.index, code)
+    return await platform.idempotency.run(session, request, idempotency_key, scope, add)
 
 
 # Officers: tips ---------------------------------------------------------------------------------

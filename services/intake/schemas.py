@@ -111,6 +111,27 @@ class MessageIn(StrictModel):
     body: str = Field(min_length=1, max_length=5000)
 
 
+ReceiptCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="the 16 digits shown at filing; a malformed code is answered as a wrong one",
+    ),
+]
+
+
+class ReceiptLookupIn(StrictModel):
+    """The code travels in the body only: proxies and gateways log URLs (DESIGN.md section 5)."""
+
+    receipt_code: ReceiptCode
+
+
+class ReceiptMessageIn(StrictModel):
+    receipt_code: ReceiptCode
+    body: str = Field(min_length=1, max_length=5000)
+
+
 class MessageOut(BaseModel):
     id: UUID
     direction: str = Field(description="to_reporter or from_reporter")

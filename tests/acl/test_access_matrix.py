@@ -116,7 +116,6 @@ class Row:
 DEFAULT_IDS = {
     "tip_id": "tip",
     "missing_person_id": "mp",
-    "receipt_code": "receipt",
     "case_id": "case",
     "ring_id": "ring",
     "victim_id": "victim",
@@ -148,6 +147,11 @@ def fresh(kind: str) -> dict[str, str]:
     return {"tip_id": kind} if kind.startswith("tip") else {}
 
 
+def _receipt(world: World, key: str = "receipt") -> dict[str, Any]:
+    """The receipt code travels in the body (DESIGN.md section 5), never in the path."""
+    return {"receipt_code": world.ids[key]}
+
+
 ROWS: list[Row] = [
     # intake: public endpoints work without a token ------------------------------------------
     r(IN, "POST", "/v1/tips", ANON, 201, lambda w: b.tip()),
@@ -155,9 +159,9 @@ ROWS: list[Row] = [
     r(IN, "POST", "/v1/tips", IO_WARD, 201, lambda w: b.tip(OTHER_WARD)),  # anyone files anywhere
     r(IN, "POST", "/v1/missing-persons", ANON, 201, lambda w: b.missing_person()),
     r(IN, "POST", "/v1/missing-persons", IO, 201, lambda w: b.missing_person()),
-    r(IN, "GET", "/v1/receipts/{receipt_code}", ANON, 200),
-    r(IN, "GET", "/v1/receipts/{receipt_code}", ANON, 404, ids={"receipt_code": "wrong_receipt"}),
-    r(IN, "POST", "/v1/receipts/{receipt_code}/messages", ANON, 201, lambda w: b.message()),
+    r(IN, "POST", "/v1/receipts/lookup", ANON, 200, lambda w: _receipt(w)),
+    r(IN, "POST", "/v1/receipts/lookup", ANON, 404, lambda w: _receipt(w, "wrong_receipt")),
+    r(IN, "POST", "/v1/receipts/messages", ANON, 201, lambda w: _receipt(w) | b.message()),
     # intake: reading tips (scoped; NGOs never)
     r(IN, "GET", "/v1/tips", IO, 200),
     r(IN, "GET", "/v1/tips", INV, 200),
@@ -506,8 +510,8 @@ for _service in (IN, CW, VS, IA, OR):
 PUBLIC = {
     (IN, "POST", "/v1/tips"),
     (IN, "POST", "/v1/missing-persons"),
-    (IN, "GET", "/v1/receipts/{receipt_code}"),
-    (IN, "POST", "/v1/receipts/{receipt_code}/messages"),
+    (IN, "POST", "/v1/receipts/lookup"),
+    (IN, "POST", "/v1/receipts/messages"),
     (IA, "POST", "/v1/inbound/{partner_code}"),  # signed, not a bearer token
     (OR, "GET", "/dashboard"),
     (OR, "GET", "/dashboard/config.json"),

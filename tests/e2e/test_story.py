@@ -390,14 +390,12 @@ async def tell(story: Story, t: Told, receiver: Receiver, rng: random.Random) ->
     await story.post(
         "intake", f"/v1/tips/{tip_id}/messages", {"body": question}, "intake_officer", 201
     )
-    t.receipt_before_answer = expect(
-        await story.http.get(story.url("intake", f"/v1/receipts/{receipt}")), 200
-    )
+    # The code travels in request bodies only (DESIGN.md section 5): gateways log URLs.
+    lookup = {"receipt_code": receipt}
+    t.receipt_before_answer = await story.post("intake", "/v1/receipts/lookup", lookup, None, 200)
     answer = "Người đó dùng Zalo, tôi sẽ gửi ảnh chụp màn hình."
-    await story.post("intake", f"/v1/receipts/{receipt}/messages", {"body": answer}, None, 201)
-    t.receipt_after_answer = expect(
-        await story.http.get(story.url("intake", f"/v1/receipts/{receipt}")), 200
-    )
+    await story.post("intake", "/v1/receipts/messages", {**lookup, "body": answer}, None, 201)
+    t.receipt_after_answer = await story.post("intake", "/v1/receipts/lookup", lookup, None, 200)
     t.tip_read = await story.get("intake", f"/v1/tips/{tip_id}", "intake_officer")
 
     # A second tip in the ward stays in triage: it counts as classified, not verified.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.jurisdiction import province_of, wards_of
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
 from tests.support import outbox_event as decrypt_event
 
 HANOI = "01"
@@ -119,3 +123,49 @@ async def tip_row(db: AsyncEngine, tip_id: str) -> Any:
         return (
             await conn.execute(text("SELECT * FROM intake.tips WHERE id = :id"), {"id": tip_id})
         ).one()
+
+
+_addresses = itertools.count(1)
+
+
+def fresh_address(prefix: str = "10") -> str:
+    """An IPv4 address no other test of this session uses: the receipt limits are kept in the
+    session's database, so two tests sharing an address would share a budget."""
+    n = next(_addresses) + secrets.randbelow(1 << 12) * (1 << 12)
+    return f"{prefix}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+@asynccontextmanager
+async def clients(
+    settings: IntakeSettings, *addresses: str, raise_app_exceptions: bool = True
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One app, and one client per address (the rate limits key on the client address)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        opened = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(
+                    app=app, client=(address, 40000), raise_app_exceptions=raise_app_exceptions
+                ),
+                base_url="http://testserver",
+            )
+            for address in addresses
+        ]
+        try:
+            yield opened
+        finally:
+            for client in opened:
+                await client.aclose()
+
+
+async def lookup(client: httpx.AsyncClient, code: str) -> httpx.Response:
+    """The reporter's view of their receipt (DESIGN.md section 5: the code in the body)."""
+    return await client.post("/v1/receipts/lookup", json={"receipt_code": code})
+
+
+async def add_message(
+    client: httpx.AsyncClient, code: str, body: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post(
+        "/v1/receipts/messages", json={"receipt_code": code, "body": body}, headers=headers or {}
+    )

@@ -3,8 +3,7 @@ lets them add information, is never stored in clear, and cannot be guessed at le
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,10 +11,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.integration.intake.conftest import Auth
-from tests.integration.intake.support import classify, file_tip, tip_body, verify
+from tests.integration.intake.support import (
+    add_message,
+    classify,
+    clients,
+    file_tip,
+    lookup,
+    tip_body,
+    verify,
+)
 from tests.support import bearer
 
 pytestmark = pytest.mark.integration
@@ -39,7 +45,7 @@ async def filed(intake: httpx.AsyncClient) -> dict[str, Any]:
 async def test_a_receipt_shows_the_status_and_no_messages_at_first(
     intake: httpx.AsyncClient, filed: dict[str, Any]
 ) -> None:
-    response = await intake.get(f"/v1/receipts/{filed['receipt_code']}")
+    response = await lookup(intake, filed["receipt_code"])
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     assert response.json() == {
@@ -54,7 +60,7 @@ async def test_a_receipt_follows_the_status_of_the_tip(
     intake: httpx.AsyncClient, officer: dict[str, str], filed: dict[str, Any]
 ) -> None:
     await classify(intake, officer, filed["id"])
-    assert (await intake.get(f"/v1/receipts/{filed['receipt_code']}")).json()["status"] == "triaged"
+    assert (await lookup(intake, filed["receipt_code"])).json()["status"] == "triaged"
 
 
 async def test_a_receipt_shows_the_officers_question_but_never_officer_notes(
@@ -69,7 +75,7 @@ async def test_a_receipt_shows_the_officers_question_but_never_officer_notes(
     )
     assert asked.status_code == 201
     assert asked.json()["direction"] == "to_reporter"
-    response = await intake.get(f"/v1/receipts/{filed['receipt_code']}")
+    response = await lookup(intake, filed["receipt_code"])
     view = response.json()
     assert view["status"] == "closed"
     assert [(m["direction"], m["body"]) for m in view["messages"]] == [
@@ -82,9 +88,8 @@ async def test_a_receipt_shows_the_officers_question_but_never_officer_notes(
 async def test_the_reporters_information_reaches_the_officer(
     intake: httpx.AsyncClient, officer: dict[str, str], filed: dict[str, Any]
 ) -> None:
-    response = await intake.post(
-        f"/v1/receipts/{filed['receipt_code']}/messages",
-        json={"body": "The van left from Bản Phố at 5 in the morning."},
+    response = await add_message(
+        intake, filed["receipt_code"], "The van left from Bản Phố at 5 in the morning."
     )
     assert response.status_code == 201
     assert response.json()["direction"] == "from_reporter"
@@ -92,7 +97,7 @@ async def test_the_reporters_information_reaches_the_officer(
     assert [(m["direction"], m["body"]) for m in record["messages"]] == [
         ("from_reporter", "The van left from Bản Phố at 5 in the morning.")
     ]
-    receipt = (await intake.get(f"/v1/receipts/{filed['receipt_code']}")).json()
+    receipt = (await lookup(intake, filed["receipt_code"])).json()
     assert [m["direction"] for m in receipt["messages"]] == ["from_reporter"]
 
 
@@ -101,9 +106,9 @@ async def test_a_conversation_reads_in_order_on_both_sides(
 ) -> None:
     code = filed["receipt_code"]
     await intake.post(f"/v1/tips/{filed['id']}/messages", json={"body": "Q1"}, headers=officer)
-    await intake.post(f"/v1/receipts/{code}/messages", json={"body": "A1"})
+    await add_message(intake, code, "A1")
     await intake.post(f"/v1/tips/{filed['id']}/messages", json={"body": "Q2"}, headers=officer)
-    receipt = (await intake.get(f"/v1/receipts/{code}")).json()
+    receipt = (await lookup(intake, code)).json()
     record = (await intake.get(f"/v1/tips/{filed['id']}", headers=officer)).json()
     assert [m["body"] for m in receipt["messages"]] == ["Q1", "A1", "Q2"]
     assert [m["body"] for m in record["messages"]] == ["Q1", "A1", "Q2"]
@@ -114,7 +119,7 @@ async def test_a_receipt_shows_only_its_own_tip(
 ) -> None:
     other = await file_tip(intake)
     await intake.post(f"/v1/tips/{other['id']}/messages", json={"body": "other"}, headers=officer)
-    assert (await intake.get(f"/v1/receipts/{filed['receipt_code']}")).json()["messages"] == []
+    assert (await lookup(intake, filed["receipt_code"])).json()["messages"] == []
 
 
 async def test_a_reporter_message_to_a_closed_tip_is_409(
@@ -122,9 +127,7 @@ async def test_a_reporter_message_to_a_closed_tip_is_409(
 ) -> None:
     await classify(intake, officer, filed["id"])
     await verify(intake, officer, filed["id"], "referred")
-    response = await intake.post(
-        f"/v1/receipts/{filed['receipt_code']}/messages", json={"body": "any news?"}
-    )
+    response = await add_message(intake, filed["receipt_code"], "any news?")
     assert response.status_code == 409
 
 
@@ -158,10 +161,10 @@ async def test_an_officer_message_needs_an_intake_officer_of_the_place(
     ids=["wrong", "short", "long", "letters", "dashed"],
 )
 async def test_a_wrong_or_malformed_code_is_404(intake: httpx.AsyncClient, code: str) -> None:
-    response = await intake.get(f"/v1/receipts/{code}")
+    response = await lookup(intake, code)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    posted = await intake.post(f"/v1/receipts/{code}/messages", json={"body": "hello"})
+    posted = await add_message(intake, code, "hello")
     assert posted.status_code == 404
 
 
@@ -172,11 +175,7 @@ async def test_the_receipt_code_is_stored_nowhere_in_clear(
         "/v1/tips", json=tip_body(), headers={"Idempotency-Key": "receipt-in-clear-1"}
     )
     code = response.json()["receipt_code"]
-    await intake.post(
-        f"/v1/receipts/{code}/messages",
-        json={"body": "more facts"},
-        headers={"Idempotency-Key": "receipt-in-clear-2"},
-    )
+    await add_message(intake, code, "more facts", {"Idempotency-Key": "receipt-in-clear-2"})
     async with db.connect() as conn:
         for table in ("receipts", "idempotency_keys", "outbox", "messages", "tips", "audit_log"):
             hits = (
@@ -194,11 +193,11 @@ async def test_a_missing_person_receipt_shows_its_status_and_takes_messages(
     created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
     code = created["receipt_code"]
     assert len(code) == 16 and code.isdigit()
-    view = (await intake.get(f"/v1/receipts/{code}")).json()
+    view = (await lookup(intake, code)).json()
     assert (view["kind"], view["status"], view["messages"]) == ("missing_person", "open", [])
-    posted = await intake.post(f"/v1/receipts/{code}/messages", json={"body": "she called"})
+    posted = await add_message(intake, code, "she called")
     assert posted.status_code == 201
-    view = (await intake.get(f"/v1/receipts/{code}")).json()
+    view = (await lookup(intake, code)).json()
     assert [m["body"] for m in view["messages"]] == ["she called"]
 
 
@@ -206,35 +205,12 @@ async def test_the_reporters_information_on_a_missing_person_reaches_the_officer
     intake: httpx.AsyncClient, officer: dict[str, str]
 ) -> None:
     created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
-    await intake.post(
-        f"/v1/receipts/{created['receipt_code']}/messages", json={"body": "seen at Lào Cai"}
-    )
+    await add_message(intake, created["receipt_code"], "seen at Lào Cai")
     record = (await intake.get(f"/v1/missing-persons/{created['id']}", headers=officer)).json()
     assert [m["body"] for m in record.get("messages", [])] == ["seen at Lào Cai"]
 
 
 # Guessing and flooding ---------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def clients(
-    settings: IntakeSettings, *addresses: str
-) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """One app, and one client per address (the rate limits key on the client address)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        opened = [
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                base_url="http://testserver",
-            )
-            for address in addresses
-        ]
-        try:
-            yield opened
-        finally:
-            for client in opened:
-                await client.aclose()
 
 
 @pytest.fixture
@@ -254,8 +230,8 @@ async def test_after_n_wrong_codes_a_client_gets_429_with_retry_after(
 ) -> None:
     async with clients(limited, "10.0.0.1") as (guesser,):
         for guess in range(3):
-            assert (await guesser.get(f"/v1/receipts/{guess:016d}")).status_code == 404
-        refused = await guesser.get("/v1/receipts/0000000000000009")
+            assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
+        refused = await lookup(guesser, "0000000000000009")
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["retry-after"]) <= limited.receipt_window_seconds + 1
@@ -267,34 +243,34 @@ async def test_a_blocked_client_is_refused_even_with_the_right_code(
     async with clients(limited, "10.0.0.1") as (guesser,):
         code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for guess in range(3):
-            await guesser.get(f"/v1/receipts/{guess:016d}")
-        assert (await guesser.get(f"/v1/receipts/{code}")).status_code == 429
-        posted = await guesser.post(f"/v1/receipts/{code}/messages", json={"body": "hi"})
+            await lookup(guesser, f"{guess:016d}")
+        assert (await lookup(guesser, code)).status_code == 429
+        posted = await add_message(guesser, code, "hi")
     assert posted.status_code == 429
 
 
 async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -> None:
     async with clients(limited, "10.0.0.1") as (guesser,):
         for code in ("1", "abc", "12345"):
-            assert (await guesser.get(f"/v1/receipts/{code}")).status_code == 404
-        assert (await guesser.get("/v1/receipts/0000000000000001")).status_code == 429
+            assert (await lookup(guesser, code)).status_code == 404
+        assert (await lookup(guesser, "0000000000000001")).status_code == 429
 
 
 async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSettings) -> None:
     async with clients(limited, "10.0.0.1", "10.0.0.2") as (guesser, reporter):
         code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for guess in range(4):
-            await guesser.get(f"/v1/receipts/{guess:016d}")
-        assert (await guesser.get(f"/v1/receipts/{code}")).status_code == 429
-        assert (await reporter.get(f"/v1/receipts/{code}")).status_code == 200
-        assert (await reporter.get("/v1/receipts/0000000000000042")).status_code == 404
+            await lookup(guesser, f"{guess:016d}")
+        assert (await lookup(guesser, code)).status_code == 429
+        assert (await lookup(reporter, code)).status_code == 200
+        assert (await lookup(reporter, "0000000000000042")).status_code == 404
 
 
 async def test_right_codes_do_not_use_up_the_budget(limited: IntakeSettings) -> None:
     async with clients(limited, "10.0.0.3") as (reporter,):
         code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for _ in range(5):
-            assert (await reporter.get(f"/v1/receipts/{code}")).status_code == 200
+            assert (await lookup(reporter, code)).status_code == 200
 
 
 async def test_anonymous_filings_beyond_the_hourly_limit_are_429(
