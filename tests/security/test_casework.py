@@ -3,7 +3,6 @@ timeline's legal facts (reasons, venue) stored in clear."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import httpx
@@ -19,27 +18,12 @@ from tests.integration.casework.support import (
     Auth,
     Casework,
     fresh_ward,
+    known_tip,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 HCMC_WARD = "26734"
-
-
-async def _known_tip(db: AsyncEngine, ward: str | None, province: str | None) -> str:
-    """A tip as casework's read model holds it after intake's ``tip.received``."""
-    tip_id = uuid4()
-    now = datetime.now(UTC)
-    async with db.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO casework.tip_refs (tip_id, status, channel, incident_ward_code,"
-                " province_code, received_at, updated_at)"
-                " VALUES (:id, 'received', 'web', :ward, :province, :now, :now)"
-            ),
-            {"id": tip_id, "ward": ward, "province": province, "now": now},
-        )
-    return str(tip_id)
 
 
 async def _cases_for(client: httpx.AsyncClient, auth: Auth, tip_id: str) -> list[object]:
@@ -75,7 +59,7 @@ async def test_a_case_cannot_squat_a_tip_casework_does_not_know(
 async def test_a_case_cannot_squat_another_provinces_tip_and_learns_nothing_of_it(
     casework: httpx.AsyncClient, auth: Auth, db: AsyncEngine
 ) -> None:
-    tip_id = await _known_tip(db, HCMC_WARD, "79")
+    tip_id = await known_tip(db, HCMC_WARD, "79")
     response = await _open(casework, auth, tip_id)
     unknown = await _open(casework, auth, str(uuid4()))
     assert response.status_code == 422
@@ -87,7 +71,7 @@ async def test_a_case_cannot_squat_another_provinces_tip_and_learns_nothing_of_i
 async def test_a_case_for_a_known_tip_opens_only_in_the_tips_ward(
     casework: httpx.AsyncClient, auth: Auth, db: AsyncEngine
 ) -> None:
-    tip_id = await _known_tip(db, HAI_BA_TRUNG, HANOI)
+    tip_id = await known_tip(db, HAI_BA_TRUNG, HANOI)
     elsewhere = await _open(casework, auth, tip_id, ward=fresh_ward())
     assert elsewhere.status_code == 422
     assert elsewhere.json()["errors"] == [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -185,6 +186,23 @@ class Casework:
         assert read["status"] == status
         read["suspect_id"] = suspect
         return read
+
+
+async def known_tip(db: AsyncEngine, ward: str | None = HAI_BA_TRUNG, province: str = HANOI) -> str:
+    """A tip as casework's read model holds it after intake's ``tip.received``: a case opened by
+    hand may name only such a tip, in the caller's jurisdiction."""
+    tip_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO casework.tip_refs (tip_id, status, channel, incident_ward_code,"
+                " province_code, received_at, updated_at)"
+                " VALUES (:id, 'received', 'web', :ward, :province, :now, :now)"
+            ),
+            {"id": tip_id, "ward": ward, "province": province, "now": now},
+        )
+    return str(tip_id)
 
 
 async def outbox_types(db: AsyncEngine, key: str) -> list[str]:

@@ -30,6 +30,7 @@ from tests.integration.casework.support import (
     body_for,
     cases_for_tip,
     fresh_ward,
+    known_tip,
     outbox_types,
     substantiate_tip,
     the_case_of,
@@ -289,8 +290,8 @@ async def test_only_an_investigator_opens_a_case(
     assert response.status_code == 403
 
 
-async def test_a_second_case_for_the_same_tip_is_a_conflict(cw: Casework) -> None:
-    tip_id = str(uuid.uuid4())
+async def test_a_second_case_for_the_same_tip_is_a_conflict(cw: Casework, db: AsyncEngine) -> None:
+    tip_id = await known_tip(db)
     first = await cw.open(tip_id=tip_id)
 
     again = await cw.client.post(
@@ -305,8 +306,10 @@ async def test_a_second_case_for_the_same_tip_is_a_conflict(cw: Casework) -> Non
     ]
 
 
-async def test_concurrent_openings_for_one_tip_give_one_case_and_conflicts(cw: Casework) -> None:
-    body = {"title": "Mở đồng thời", "ward_code": HAI_BA_TRUNG, "tip_id": str(uuid.uuid4())}
+async def test_concurrent_openings_for_one_tip_give_one_case_and_conflicts(
+    cw: Casework, db: AsyncEngine
+) -> None:
+    body = {"title": "Mở đồng thời", "ward_code": HAI_BA_TRUNG, "tip_id": await known_tip(db)}
     responses = await asyncio.gather(
         *[cw.client.post("/v1/cases", json=body, headers=cw.as_(INVESTIGATOR)) for _ in range(3)],
         return_exceptions=True,
