@@ -21,6 +21,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.common.audit import AuditChainVerifier, audit_key_from_b64, configure_audit_key
 from libs.common.auth import TokenVerifier
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
@@ -146,6 +147,7 @@ def create_service_app(
     settings.check_production()
     configure_logging(settings.service_name, settings.log_level)
     configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
+    configure_audit_key(audit_key_from_b64(settings.audit_key.get_secret_value()))
     blind_index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
 
     @asynccontextmanager
@@ -159,6 +161,8 @@ def create_service_app(
         workers: list[Any] = []
         if settings.run_relay:
             workers.append(OutboxRelay(db, platform.outbox, settings))
+            # With the relay (in a deployment, the worker): not in every API replica.
+            workers.append(AuditChainVerifier(db, platform.audit, settings.service_name))
         if handlers and settings.run_consumers:
             workers.append(EventConsumer(db, platform.inbox, settings, handlers))
         tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in workers]

@@ -1,22 +1,40 @@
-"""Append-only, hash-chained audit log of reads and changes of personal data.
+"""Append-only, keyed hash-chained audit log of reads and changes of personal data.
 
-Each entry stores ``hash = sha256(prev_hash || canonical JSON of the entry)``. Appends are
-serialised per schema with a transaction-level advisory lock, so the chain never forks, and a
-trigger (installed by the migration, see :func:`audit_trigger_sql`) refuses UPDATE and DELETE.
-:func:`verify_chain` recomputes every link and names the first one that does not hold, which is
-what a tampered, deleted or reordered row looks like.
+Each entry stores ``hash = HMAC-SHA256(audit key, prev_hash || canonical JSON of the entry)``.
+The key (``CTIP_AUDIT_KEY``) is not in the database, so whoever can write the table (the
+runtime role may INSERT; the owner can bypass the trigger) still cannot make a row that
+verifies: a forged, rewritten, deleted or reordered row breaks the chain at that row, and
+:meth:`AuditLog.verify_chain` names it. Appends are serialised per schema with a
+transaction-level advisory lock, so the chain never forks, and a trigger (installed by the
+migration, see :func:`audit_trigger_sql`) refuses UPDATE, DELETE and TRUNCATE; the runtime role
+is granted only INSERT and SELECT on the table (``libs/common/migrations.py``).
+
+Free text in ``details`` (:data:`FREE_TEXT_KEYS`, e.g. an officer's ``note``) is encrypted with
+the field cipher before it is chained, so the chain verifies with the audit key alone and a copy
+of the database shows no note in clear.
+
+:class:`AuditChainVerifier` runs in the worker: the whole chain at start, then every minute from
+the last verified entry, with the result as Prometheus gauges (``ctip_audit_chain_ok``...).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import hashlib
+import hmac
 import json
+import logging
+import time
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Header
+from prometheus_client import Gauge
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,12 +48,40 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.crypto import FieldCipher, cipher
 from libs.common.observability import correlation_id
 
+if TYPE_CHECKING:
+    from libs.common.db import Database
+
+log = logging.getLogger("ctip.audit")
+
 GENESIS = "0" * 64
+
+# Keys of ``details`` that carry free text written by people (a match decision's note, a
+# partner's disabling reason): encrypted before they are stored and chained.
+FREE_TEXT_KEYS = frozenset({"note", "reason"})
+
+AUDIT_CHAIN_OK = Gauge(
+    "ctip_audit_chain_ok", "1 if the audit chain verified at the last check, else 0", ["service"]
+)
+AUDIT_ENTRIES_VERIFIED = Gauge(
+    "ctip_audit_entries_verified", "Audit entries verified in the chain so far", ["service"]
+)
+AUDIT_LAST_VERIFIED = Gauge(
+    "ctip_audit_last_verified_timestamp_seconds",
+    "When the audit chain was last checked (Unix time)",
+    ["service"],
+)
+AUDIT_FIRST_BROKEN = Gauge(
+    "ctip_audit_first_broken_seq",
+    "seq of the first entry that breaks the chain (0: none)",
+    ["service"],
+)
 
 # ``X-Purpose``: why personal data is read; written to the audit log with every such read.
 Purpose = Annotated[
@@ -82,9 +128,51 @@ def audit_trigger_sql(schema: str) -> list[str]:
     ]
 
 
-def _entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+# The key ------------------------------------------------------------------------------------------
+
+
+def audit_key_from_b64(encoded: str) -> bytes:
+    """The chain key from its setting; short keys are refused, as for the blind index."""
+    key = base64.b64decode(encoded, validate=True)
+    if len(key) < 32:
+        raise ValueError("the audit key must be at least 32 bytes (base64)")
+    return key
+
+
+_audit_key: bytes | None = None
+
+
+def configure_audit_key(key: bytes) -> None:
+    """Set the process-wide chain key (done at startup, like the field cipher)."""
+    global _audit_key
+    if len(key) < 32:
+        raise ValueError("the audit key must be at least 32 bytes")
+    _audit_key = key
+
+
+def _configured_key() -> bytes:
+    if _audit_key is None:
+        raise RuntimeError("the audit key is not configured; call configure_audit_key() first")
+    return _audit_key
+
+
+# Links --------------------------------------------------------------------------------------------
+
+
+def _canonical_bytes(prev_hash: str, entry: Mapping[str, Any]) -> bytes:
     canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    return (prev_hash + canonical).encode("utf-8")
+
+
+def entry_hash(key: bytes, prev_hash: str, entry: Mapping[str, Any]) -> str:
+    """The keyed link: without the key nobody can compute the hash of a row they write."""
+    return hmac.new(key, _canonical_bytes(prev_hash, entry), hashlib.sha256).hexdigest()
+
+
+def unkeyed_entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+    """The link before the chain was keyed (plain SHA-256): only the migrations use it, to
+    re-chain old rows and to go back; verification never accepts it."""
+    return hashlib.sha256(_canonical_bytes(prev_hash, entry)).hexdigest()
 
 
 def _canonical(row: Any) -> dict[str, Any]:
@@ -101,12 +189,64 @@ def _canonical(row: Any) -> dict[str, Any]:
     }
 
 
+# Free text ----------------------------------------------------------------------------------------
+
+
+def details_context(schema: str, name: str, record_type: str, record_id: str) -> str:
+    """AES-GCM associated data of a free-text detail: the column, the key and the audited
+    record, so a note moved to another entry or another key does not decrypt."""
+    return f"{schema}.audit_log.details.{name}:{record_type}:{record_id}"
+
+
+def seal_details(
+    field_cipher: FieldCipher,
+    schema: str,
+    record_type: str,
+    record_id: str,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    sealed = dict(details)
+    for name in FREE_TEXT_KEYS & sealed.keys():
+        value = sealed[name]
+        if isinstance(value, str) and not _is_sealed(value):
+            context = details_context(schema, name, record_type, record_id)
+            sealed[name] = field_cipher.encrypt(value, context)
+    return sealed
+
+
+def open_details(
+    field_cipher: FieldCipher,
+    schema: str,
+    record_type: str,
+    record_id: str,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    opened = dict(details)
+    for name in FREE_TEXT_KEYS & opened.keys():
+        value = opened[name]
+        if isinstance(value, str) and _is_sealed(value):
+            context = details_context(schema, name, record_type, record_id)
+            opened[name] = field_cipher.decrypt(value, context)
+    return opened
+
+
+def _is_sealed(value: str) -> bool:
+    return value.startswith("v1.") and value.count(".") >= 2
+
+
+# The log ------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ChainReport:
+    """``last_seq``/``last_hash``: where the next incremental verification starts."""
+
     ok: bool
     entries: int
     first_broken_seq: int | None = None
     reason: str | None = None
+    last_seq: int | None = None
+    last_hash: str = GENESIS
 
 
 class AuditLog:
@@ -127,6 +267,8 @@ class AuditLog:
         details: dict[str, Any] | None = None,
     ) -> str:
         """Append one entry in the caller's transaction; returns its hash."""
+        key = _configured_key()
+        stored_details = seal_details(cipher(), self.schema, record_type, record_id, details or {})
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": self._lock_key})
         prev = (
             await session.execute(
@@ -146,10 +288,10 @@ class AuditLog:
             "record_type": record_type,
             "record_id": record_id,
             "purpose": purpose,
-            "details": details or {},
+            "details": stored_details,
             "correlation_id": correlation_id.get(),
         }
-        digest = _entry_hash(prev, entry)
+        digest = entry_hash(key, prev, entry)
         await session.execute(
             self.table.insert().values(
                 at=at,
@@ -159,7 +301,7 @@ class AuditLog:
                 record_type=record_type,
                 record_id=record_id,
                 purpose=purpose,
-                details=entry["details"],
+                details=stored_details,
                 correlation_id=entry["correlation_id"],
                 prev_hash=prev,
                 hash=digest,
@@ -167,17 +309,175 @@ class AuditLog:
         )
         return digest
 
-    async def verify_chain(self, session: AsyncSession) -> ChainReport:
-        prev = GENESIS
-        count = 0
-        result = await session.stream(select(self.table).order_by(self.table.c.seq))
+    def details_in_clear(self, row: Any) -> dict[str, Any]:
+        """An entry's details with its free text decrypted (for an auditor's reading)."""
+        return open_details(cipher(), self.schema, row.record_type, row.record_id, row.details)
+
+    async def verify_chain(
+        self, session: AsyncSession, *, since: ChainReport | None = None
+    ) -> ChainReport:
+        """Recompute every link, or only those after ``since`` (a report that held).
+
+        Incremental checks first make sure the last verified entry is still there, unchanged:
+        a rewrite of the tail (deleting the newest entries) is only visible that way.
+        """
+        key = _configured_key()
+        prev, count, last_seq = GENESIS, 0, None
+        query = select(self.table).order_by(self.table.c.seq)
+        if since is not None and since.ok and since.last_seq is not None:
+            still = (
+                await session.execute(
+                    select(self.table.c.hash).where(self.table.c.seq == since.last_seq)
+                )
+            ).scalar_one_or_none()
+            if still != since.last_hash:
+                return ChainReport(
+                    False,
+                    since.entries,
+                    since.last_seq,
+                    "the last verified entry was removed or changed",
+                )
+            prev, count, last_seq = since.last_hash, since.entries, since.last_seq
+            query = query.where(self.table.c.seq > since.last_seq)
+        result = await session.stream(query)
         async for row in result:
             count += 1
             if row.prev_hash != prev:
                 return ChainReport(
                     False, count, row.seq, "prev_hash does not match the entry before"
                 )
-            if _entry_hash(prev, _canonical(row)) != row.hash:
+            if not hmac.compare_digest(entry_hash(key, prev, _canonical(row)), row.hash):
                 return ChainReport(False, count, row.seq, "entry content does not match its hash")
-            prev = row.hash
-        return ChainReport(True, count)
+            prev, last_seq = row.hash, row.seq
+        return ChainReport(True, count, last_seq=last_seq, last_hash=prev)
+
+
+def publish_report(service: str, report: ChainReport) -> None:
+    AUDIT_CHAIN_OK.labels(service).set(1 if report.ok else 0)
+    AUDIT_ENTRIES_VERIFIED.labels(service).set(report.entries)
+    AUDIT_FIRST_BROKEN.labels(service).set(report.first_broken_seq or 0)
+    AUDIT_LAST_VERIFIED.labels(service).set(time.time())
+
+
+class AuditChainVerifier:
+    """Worker: the whole chain at start and every ``full_every_seconds``, otherwise only the
+    entries appended since the last check, every ``interval_seconds``. A broken chain is logged
+    (the seq, never the content) and shown as ``ctip_audit_chain_ok{service} 0``; while broken,
+    every check is a full one, so the gauge comes back to 1 once the rows are restored."""
+
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        service: str,
+        *,
+        interval_seconds: float = 60.0,
+        full_every_seconds: float = 24 * 3600.0,
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.service = service
+        self.interval_seconds = interval_seconds
+        self.full_every_seconds = full_every_seconds
+        self.last: ChainReport | None = None
+        self._last_full = 0.0
+        self._stop = asyncio.Event()
+
+    async def verify_once(self) -> ChainReport:
+        full = (
+            self.last is None
+            or not self.last.ok
+            or time.monotonic() - self._last_full >= self.full_every_seconds
+        )
+        since = None if full else self.last
+        async with self.db.sessions() as session, session.begin():
+            report = await self.audit.verify_chain(session, since=since)
+        if full:
+            self._last_full = time.monotonic()
+        if not report.ok and (self.last is None or self.last.ok):
+            log.error(
+                "audit chain broken at seq %s: %s",
+                report.first_broken_seq,
+                report.reason,
+                extra={"audit": self.service},
+            )
+        self.last = report
+        publish_report(self.service, report)
+        return report
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.verify_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("audit verification failed, retrying: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.interval_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+# Migrations ---------------------------------------------------------------------------------------
+
+
+def rechain(
+    connection: Connection,
+    schema: str,
+    link: Callable[[str, Mapping[str, Any]], str],
+    details: Callable[[Any], dict[str, Any]],
+) -> int:
+    """Rewrite every entry's details and links in order, for a migration run as the owner:
+    the row trigger is switched off for this transaction only (DDL is transactional), so no
+    other session ever writes past it. Returns the number of entries."""
+    table = f"{schema}.audit_log"
+    connection.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+    connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER audit_log_append_only"))
+    rows = connection.execute(text(f"SELECT * FROM {table} ORDER BY seq")).all()  # noqa: S608
+    prev = GENESIS
+    updates = []
+    for row in rows:
+        new_details = details(row)
+        entry = {**_canonical(row), "details": new_details}
+        digest = link(prev, entry)
+        updates.append(
+            {"seq": row.seq, "details": json.dumps(new_details), "prev": prev, "hash": digest}
+        )
+        prev = digest
+    if updates:
+        connection.execute(
+            text(
+                f"UPDATE {table} SET details = CAST(:details AS jsonb),"  # noqa: S608
+                " prev_hash = :prev, hash = :hash WHERE seq = :seq"
+            ),
+            updates,
+        )
+    connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER audit_log_append_only"))
+    return len(updates)
+
+
+def key_the_chain(connection: Connection, schema: str, audit_key: str, field_keys: str) -> int:
+    """Upgrade of every service's audit log: HMAC links under the audit key, free text
+    encrypted. The keys come from the service's settings (the migration job needs
+    ``CTIP_AUDIT_KEY`` and ``CTIP_FIELD_KEYS``)."""
+    key = audit_key_from_b64(audit_key)
+    field_cipher = FieldCipher.from_spec(field_keys)
+    return rechain(
+        connection,
+        schema,
+        lambda prev, entry: entry_hash(key, prev, entry),
+        lambda row: seal_details(field_cipher, schema, row.record_type, row.record_id, row.details),
+    )
+
+
+def unkey_the_chain(connection: Connection, schema: str, field_keys: str) -> int:
+    """Downgrade: plain SHA-256 links and free text in clear again, as the old code expects."""
+    field_cipher = FieldCipher.from_spec(field_keys)
+    return rechain(
+        connection,
+        schema,
+        unkeyed_entry_hash,
+        lambda row: open_details(field_cipher, schema, row.record_type, row.record_id, row.details),
+    )

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from libs.common.audit import audit_key_from_b64, configure_audit_key
 from libs.common.crypto import FieldCipher, configure_cipher
 from libs.common.migrations import services_with_migrations, upgrade
 from libs.common.settings import ServiceSettings
@@ -134,6 +135,8 @@ async def intake(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.AsyncC
 
 @pytest.fixture(autouse=True, scope="session")
 def field_cipher() -> None:
-    """The process-wide cipher the services configure at start, for tests that use the
-    machinery (outbox, audit, encrypted columns) without an app."""
-    configure_cipher(FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value()))
+    """The process-wide cipher and audit key the services configure at start, for tests that use
+    the machinery (outbox, audit, encrypted columns) without an app."""
+    settings = ServiceSettings()
+    configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
+    configure_audit_key(audit_key_from_b64(settings.audit_key.get_secret_value()))

@@ -1,4 +1,5 @@
-"""The pure hash chaining of the audit log; appending and verifying run in integration tests."""
+"""The pure keyed chaining of the audit log and the sealing of its free text; appending and
+verifying run in integration tests."""
 
 from __future__ import annotations
 
@@ -8,7 +9,25 @@ from typing import Any
 
 import pytest
 
-from libs.common.audit import GENESIS, _canonical, _entry_hash
+from libs.common.audit import (
+    GENESIS,
+    _canonical,
+    audit_key_from_b64,
+    entry_hash,
+    open_details,
+    seal_details,
+    unkeyed_entry_hash,
+)
+from libs.common.crypto import DecryptionError, FieldCipher
+from libs.common.settings import DEV_AUDIT_KEY, DEV_FIELD_KEY
+
+KEY = audit_key_from_b64(DEV_AUDIT_KEY)
+OTHER_KEY = b"another-audit-chain-key-32-bytes"
+
+
+def _entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    return entry_hash(KEY, prev_hash, entry)
+
 
 ENTRY: dict[str, Any] = {
     "at": "2025-07-01T08:30:00+00:00",
@@ -23,7 +42,7 @@ ENTRY: dict[str, Any] = {
 }
 
 
-def test_entry_hash_is_a_sha256_hex_digest() -> None:
+def test_entry_hash_is_an_hmac_sha256_hex_digest() -> None:
     digest = _entry_hash(GENESIS, ENTRY)
     assert len(digest) == 64
     int(digest, 16)
@@ -80,3 +99,38 @@ def test_stored_row_read_back_in_another_time_zone_reproduces_the_hash() -> None
     hanoi = timezone(timedelta(hours=7))
     at = datetime(2025, 7, 1, 15, 30, tzinfo=hanoi)
     assert _entry_hash(GENESIS, _canonical(_row(at))) == _entry_hash(GENESIS, ENTRY)
+
+
+def test_entry_hash_is_keyed_so_an_unkeyed_sha256_never_matches() -> None:
+    assert _entry_hash(GENESIS, ENTRY) != unkeyed_entry_hash(GENESIS, ENTRY)
+
+
+def test_entry_hash_depends_on_the_key() -> None:
+    assert entry_hash(OTHER_KEY, GENESIS, ENTRY) != _entry_hash(GENESIS, ENTRY)
+
+
+def test_a_short_audit_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        audit_key_from_b64("c2hvcnQ=")
+
+
+CIPHER = FieldCipher.from_spec(DEV_FIELD_KEY)
+NOTE = "Gặp chị Lan ở bến xe Giáp Bát"  # synthetic
+
+
+def test_free_text_is_sealed_and_other_details_stay_as_they_are() -> None:
+    sealed = seal_details(CIPHER, "interagency", "match", "m-1", {"note": NOTE, "view": "full"})
+    assert sealed["view"] == "full"
+    assert sealed["note"].startswith("v1.") and "Lan" not in sealed["note"]
+    assert open_details(CIPHER, "interagency", "match", "m-1", sealed)["note"] == NOTE
+
+
+def test_sealing_twice_does_not_encrypt_a_sealed_note_again() -> None:
+    once = seal_details(CIPHER, "interagency", "match", "m-1", {"note": NOTE})
+    assert seal_details(CIPHER, "interagency", "match", "m-1", once) == once
+
+
+def test_a_sealed_note_moved_to_another_record_does_not_decrypt() -> None:
+    sealed = seal_details(CIPHER, "interagency", "match", "m-1", {"note": NOTE})
+    with pytest.raises(DecryptionError):
+        open_details(CIPHER, "interagency", "match", "m-2", sealed)

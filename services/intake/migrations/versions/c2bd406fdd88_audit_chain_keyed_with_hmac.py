@@ -1,0 +1,37 @@
+"""audit log chained with HMAC-SHA256 under the audit key, its free text encrypted
+
+Revision ID: c2bd406fdd88
+Revises: 1740a81bd4ce
+Create Date: 2026-12-04 17:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from libs.common.audit import key_the_chain, unkey_the_chain
+from services.intake.settings import IntakeSettings
+
+revision: str = "c2bd406fdd88"
+down_revision: str | None = "1740a81bd4ce"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Every existing entry re-chained with the keyed link, so that verification never has to
+    accept an unkeyed one (the job needs CTIP_AUDIT_KEY and CTIP_FIELD_KEYS)."""
+    settings = IntakeSettings()
+    key_the_chain(
+        op.get_bind(),
+        "intake",
+        settings.audit_key.get_secret_value(),
+        settings.field_keys.get_secret_value(),
+    )
+
+
+def downgrade() -> None:
+    settings = IntakeSettings()
+    unkey_the_chain(op.get_bind(), "intake", settings.field_keys.get_secret_value())
