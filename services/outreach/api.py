@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.db import DbSession
 from libs.common.errors import Forbidden, Unprocessable
+from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.jurisdiction import is_valid_code
@@ -257,7 +258,7 @@ async def plan_report(
         transport=getattr(request.app.state, "report_transport", None),
     )
     body = {
-        "period": period,
+        "period": period.strip().upper(),
         "jurisdiction": jurisdiction,
         "generated_at": datetime.now(UTC).isoformat(),
         "targets": report.targets(figures),
@@ -268,7 +269,7 @@ async def plan_report(
         return Response(
             report.workbook(body),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="plan-{period}.xlsx"'},
+            headers=attachment(f"plan-{body['period']}.xlsx"),
         )
     if format == "html":
         return HTMLResponse(report.html_page(body))
