@@ -220,9 +220,15 @@ async def _raw_body(request: Request, limit: int) -> bytes:
 async def receive_alert(
     partner_code: Annotated[str, Path(max_length=20)], request: Request, session: DbSession
 ) -> JSONResponse:
-    """A partner's alert as a CloudEvent, signed per Standard Webhooks with its inbound secret.
-    A bad, missing, stale or other partner's signature, or an unknown or disabled partner, is
-    401; a repeated ``webhook-id`` is 202 again with no second effect."""
+    """A partner's alert as a CloudEvent, signed per Standard Webhooks with its inbound secret
+    (during a rotation the previous secret too, until it expires or is revoked).
+
+    * 401, one and the same problem, for a bad, missing, stale or other partner's signature and
+      for an unknown or disabled partner code: the answer does not say which codes are partners.
+    * 202 with ``alert_id`` and ``duplicate``; a repeated ``webhook-id`` is 202 again with no
+      second effect. Whether the person matched one of our missing persons is never said.
+    * 422 for data outside the allow-list of its ``alert_type``, 413 past the size limit.
+    """
     settings: InteragencySettings = request.app.state.settings
     body = await _raw_body(request, settings.inbound_max_bytes)
     accepted = await inbound.receive(

@@ -23,7 +23,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import is_province_code
-from libs.common.webhooks import WebhookVerificationError, verify
+from libs.common.webhooks import WebhookVerificationError, generate_secret, verify
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
 from libs.contracts.interagency import (
     AlertReceived,
@@ -41,7 +41,7 @@ from services.interagency.domain import (
     MatchStatus,
     PartnerStatus,
 )
-from services.interagency.models import Alert, Match, MissingPersonRef, platform
+from services.interagency.models import Alert, Match, MissingPersonRef, Partner, platform
 from services.interagency.schemas import (
     InboundAccepted,
     InboundEvent,
@@ -53,7 +53,13 @@ from services.interagency.schemas import (
 )
 from services.interagency.service import Actor, queue_alert
 
-_BAD_SIGNATURE = "unknown partner, disabled partner or invalid webhook signature"
+_BAD_SIGNATURE = "invalid webhook signature"
+_DUMMY_KEYS = (generate_secret(), generate_secret())
+"""Keys nobody holds, verified against when the partner is unknown or disabled: the same work as
+for a known partner, so neither the answer nor the time taken tells whether a code is ours."""
+_KEYS_VERIFIED = 2
+"""Every inbound request is checked against this many keys (a partner's current and previous
+secret, padded with dummies), whether the partner exists, rotated recently or not."""
 
 
 def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -63,6 +69,18 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+def _keys_to_verify(partner: Partner | None, now: datetime) -> list[str]:
+    """The partner's valid inbound secrets, or none for an unknown or disabled partner, padded
+    with dummy keys to a constant count."""
+    keys: list[str] = []
+    if partner is not None and partner.status == PartnerStatus.enabled.value:
+        ring = KeyRing(
+            partner.inbound_secret, partner.inbound_previous, partner.inbound_previous_until
+        )
+        keys = ring.keys(now)
+    return keys + list(_DUMMY_KEYS[: _KEYS_VERIFIED - len(keys)])
+
+
 async def receive(
     session: AsyncSession,
     actor: Actor,
@@ -70,27 +88,33 @@ async def receive(
     headers: Mapping[str, str],
     body: bytes,
 ) -> InboundAccepted:
-    """Verify, deduplicate, validate, store, match: all in the request's transaction."""
-    # Not a province code: the same 401 as an unknown partner (no probing, no odd bytes in SQL).
+    """Verify, deduplicate, validate, store, match: all in the request's transaction.
+
+    An unknown, disabled or not-a-province code goes through the same verification, against
+    dummy keys, and fails with the same problem as a wrong signature: a caller cannot probe
+    which provinces are our partners. The answer never says whether the person matched one of
+    our missing persons: that would tell a partner about them.
+    """
+    # Not a province code: no lookup (no odd bytes in SQL), the same 401 all the same.
     partner = (
         await repository.get_partner(session, partner_code)
         if is_province_code(partner_code)
         else None
     )
-    if partner is None or partner.status != PartnerStatus.enabled.value:
-        # The same answer as a bad signature: callers cannot probe which partners exist.
-        raise Unauthorized(_BAD_SIGNATURE)
-    ring = KeyRing(partner.inbound_secret, partner.inbound_previous, partner.inbound_previous_until)
     try:
         verified = verify(
-            ring.keys(actor.now),
+            _keys_to_verify(partner, actor.now),
             headers,
             body,
             now=actor.now,
             tolerance_seconds=actor.settings.webhook_tolerance_seconds,
         )
     except WebhookVerificationError as exc:
+        # The reason (missing header, clock skew, no matching signature) helps a partner fix its
+        # sender, and is the same whether or not the code is a partner of ours.
         raise Unauthorized(f"{_BAD_SIGNATURE}: {exc}") from exc
+    if partner is None or partner.status != PartnerStatus.enabled.value:
+        raise Unauthorized(f"{_BAD_SIGNATURE}: no matching signature")  # unreachable in practice
     seen = await repository.get_receipt(session, partner.code, verified.msg_id)
     if seen is not None:
         return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
@@ -135,14 +159,12 @@ async def receive(
     await platform.outbox.add(
         session, "interagency.alert.received", alert.id, _received(alert, data)
     )
-    found = 0
     if isinstance(data, PersonFoundData):
         matches = await match_found_person(session, actor, alert, data)
-        found = len(matches)
         if matches:
             alert.subject_id = max(matches, key=lambda m: m.score).missing_person_id
             await session.flush()
-    return InboundAccepted(alert_id=alert.id, matches=found)
+    return InboundAccepted(alert_id=alert.id)
 
 
 def _received(alert: Alert, data: Any) -> AlertReceived:

@@ -353,9 +353,11 @@ class AlertCreated(BaseModel):
 
 
 class InboundAccepted(BaseModel):
-    alert_id: UUID
-    duplicate: bool = False
-    matches: int = 0
+    """What a partner learns of its alert: that we have it, once. Never whether its person
+    matched one of our missing persons (that would tell a partner about them)."""
+
+    alert_id: UUID = Field(description="our id of the alert; the same for a repeated webhook-id")
+    duplicate: bool = Field(False, description="this webhook-id was received before")
 
 
 class BulletinRead(BaseModel):

@@ -178,7 +178,7 @@ async def test_an_exact_id_number_matches_whatever_the_spelling(
     )
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert response.status_code == 202, response.text
-    assert response.json()["matches"] >= 1
+    assert set(response.json()) == {"alert_id", "duplicate"}  # silent about the match
     listed = (
         await interagency.get(
             "/v1/matches",
@@ -216,8 +216,13 @@ async def test_a_resolved_missing_person_is_not_matched_any_more(
         partner.code, person_found(full_name="Mua Thi Chia", age=None, date_of_birth="2008-03-03")
     )
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
-    assert response.json()["matches"] == 0
+    assert response.status_code == 202, response.text
     async with db.connect() as conn:
+        matched = await conn.execute(
+            text("SELECT count(*) FROM interagency.matches WHERE missing_person_id = :id"),
+            {"id": report.missing_person_id},
+        )
+        assert matched.scalar_one() == 0
         keys = (
             await conn.execute(
                 text("SELECT count(*) FROM interagency.match_keys WHERE missing_person_id = :id"),
@@ -242,9 +247,8 @@ async def test_matches_are_seen_and_decided_only_within_the_jurisdiction(
     body = partner_event(
         partner.code, person_found(full_name="Thao Thi Dua", age=None, date_of_birth="2007-07-07")
     )
-    assert (await post_signed(interagency, partner.code, partner.inbound_secret, body)).json()[
-        "matches"
-    ] == 1
+    accepted = await post_signed(interagency, partner.code, partner.inbound_secret, body)
+    assert accepted.status_code == 202, accepted.text
     params = {"missing_person_id": str(report.missing_person_id)}
     elsewhere = auth("intake_officer", "79")
     assert (await interagency.get("/v1/matches", params=params, headers=elsewhere)).json()[
@@ -342,7 +346,6 @@ async def test_a_missing_person_reported_to_intake_is_alerted_matched_and_confir
                 interagency, code, partner["inbound_secret"], partner_event(code, found)
             )
             assert response.status_code == 202, response.text
-            assert response.json()["matches"] >= 1
 
             # 4. The match is listed in interagency and shows in intake's possible_matches.
             (match,) = (

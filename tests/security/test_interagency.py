@@ -1,0 +1,140 @@
+"""Issue 13, interagency: finding 3 (alerts readable across provinces) and the two Low findings
+on partners' webhooks (a known partner told apart from an unknown one, ``matches`` in the 202;
+no way to revoke a rotated secret at once).
+
+Each test was written to fail on the code before the fix. They run on the integration fixtures of
+interagency (the app in-process, a real partner receiver, registered partners).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common.jurisdiction import wards_of
+from libs.common.webhooks import generate_secret
+from services.interagency import inbound
+from services.interagency.settings import InteragencySettings
+from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
+    PartnerHandle,
+    Register,
+    admin,
+    auth,
+    ia_settings,
+    interagency,
+    receiver,
+    register,
+)
+from tests.integration.interagency.support import partner_event, person_found, post_signed
+from tests.integration.interagency.test_matching import (  # noqa: F401  (fixture)
+    add_missing,
+    read_model,
+    reported,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.security]
+
+Auth = Callable[..., dict[str, str]]
+HANOI_WARD = "00256"  # a ward of Hà Nội (01)
+FAR = "79"  # Thành phố Hồ Chí Minh
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    return problem
+
+
+async def _signed(
+    client: httpx.AsyncClient, partner: PartnerHandle, data: dict[str, Any], secret: str = ""
+) -> httpx.Response:
+    body = partner_event(partner.code, data)
+    return await post_signed(client, partner.code, secret or partner.inbound_secret, body)
+
+
+async def _alert_status(client: httpx.AsyncClient, headers: dict[str, str], alert_id: str) -> int:
+    return (await client.get(f"/v1/alerts/{alert_id}", headers=headers)).status_code
+
+
+async def _listed(client: httpx.AsyncClient, headers: dict[str, str], alert_id: str) -> bool:
+    page = (await client.get("/v1/alerts", params={"limit": 200}, headers=headers)).json()
+    return alert_id in {a["id"] for a in page["items"]}
+
+
+# Low: inbound webhooks answer a known and an unknown partner alike --------------------------------
+
+
+async def test_an_unknown_partner_and_a_wrong_signature_get_the_same_401(
+    interagency: httpx.AsyncClient, register: Register, admin: dict[str, str]
+) -> None:
+    """The problem names no difference between "no such partner", "disabled" and "not signed by
+    it": a caller cannot probe which provinces are our partners."""
+    known, disabled = await register(), await register()
+    await interagency.post(f"/v1/partners/{disabled.code}/disable", headers=admin)
+    stranger = generate_secret()
+    wrong = _problem(await _signed(interagency, known, person_found(), stranger), 401)
+    off = _problem(
+        await _signed(interagency, disabled, person_found(), disabled.inbound_secret), 401
+    )
+    unknown_code = next(c for c in ("96", "95", "94", "93") if c not in (known.code, disabled.code))
+    body = partner_event(unknown_code, person_found())
+    unknown = _problem(await post_signed(interagency, unknown_code, stranger, body), 401)
+    not_a_province = _problem(await post_signed(interagency, "nope", stranger, body), 401)
+    answers = [
+        {k: p[k] for k in ("type", "title", "status", "detail")}
+        for p in (wrong, off, unknown, not_a_province)
+    ]
+    assert answers[0]["detail"] == "invalid webhook signature: no matching signature"
+    assert all(a == answers[0] for a in answers), answers
+
+
+async def test_an_unknown_partner_is_verified_against_a_dummy_secret_like_a_known_one(
+    interagency: httpx.AsyncClient, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same work (two HMAC-SHA256, constant-time compares) whether or not the partner
+    exists, so the time taken does not tell either (timings themselves belong in bench/)."""
+    calls: list[int] = []
+    real_verify = inbound.verify
+
+    def spy(keys: Any, *args: Any, **kwargs: Any) -> Any:
+        keys = list(keys)
+        calls.append(len(keys))
+        return real_verify(keys, *args, **kwargs)
+
+    monkeypatch.setattr(inbound, "verify", spy)
+    known = await register()
+    stranger = generate_secret()
+    _problem(await _signed(interagency, known, person_found(), stranger), 401)
+    body = partner_event("96", person_found())
+    _problem(await post_signed(interagency, "96", stranger, body), 401)
+    assert calls == [2, 2]
+
+
+async def test_the_202_does_not_say_whether_the_person_matched(
+    interagency: httpx.AsyncClient,
+    register: Register,
+    db: AsyncEngine,
+    ia_settings: InteragencySettings,
+    read_model: list[uuid.UUID],
+) -> None:
+    report = reported(full_name="Giàng Thị Synthetic", date_of_birth=date(2008, 5, 5))
+    await add_missing(db, ia_settings, read_model, report)
+    partner = await register()
+    matching = person_found(full_name="Giang Thi Synthetic", age=None, date_of_birth="2008-05-05")
+    other = person_found(full_name="Vàng A Synthetic", sex="male", age=40)
+    answers = [(await _signed(interagency, partner, data)).json() for data in (matching, other)]
+    assert [set(a) for a in answers] == [{"alert_id", "duplicate"}] * 2, answers
+    async with db.connect() as conn:
+        matched = await conn.execute(
+            text("SELECT count(*) FROM interagency.matches WHERE missing_person_id = :id"),
+            {"id": report.missing_person_id},
+        )
+    assert matched.scalar_one() == 1  # it did match: only the answer is silent about it
