@@ -44,6 +44,7 @@ from services.interagency.schemas import (
     PartnerCreated,
     PartnerRead,
     PartnerUpdate,
+    RevokeSecretIn,
     RotatedSecrets,
     RotateSecretIn,
 )
@@ -154,6 +155,24 @@ async def rotate_secret(
         lambda: partners.rotate_secret(session, actor, code, direction, if_match),
         status=200,
         headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/partners/{code}/revoke-secret", response_model=PartnerRead, tags=["partners"])
+async def revoke_secret(
+    code: PartnerCode,
+    principal: Admin,
+    request: Request,
+    session: DbSession,
+    body: RevokeSecretIn | None = None,
+    if_match: IfMatch = None,
+) -> PartnerRead:
+    """End a rotation's overlap at once: the previous secret (inbound: the partner's old signing
+    key; outbound: our old key, ``direction`` says which, both by default) stops being valid now
+    instead of 24 h after the rotation. Idempotent and audited; 404 for an unknown partner."""
+    direction = (body or RevokeSecretIn()).direction
+    return await partners.revoke_previous_secret(
+        session, _actor(request, principal), code, direction, if_match
     )
 
 

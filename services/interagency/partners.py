@@ -1,5 +1,6 @@
 """The partner registry: registration with secrets shown once, URL checks, updates, secret
-rotation with an overlap, disabling and enabling. Every change is audited."""
+rotation with an overlap (and its revocation at once), disabling and enabling. Every change is
+audited."""
 
 from __future__ import annotations
 
@@ -156,6 +157,43 @@ async def rotate_secret(
         previous_valid_until=actor.now + overlap,
         version=partner.version,
     )
+
+
+async def revoke_previous_secret(
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    direction: SecretDirection,
+    if_match: str | None,
+) -> PartnerRead:
+    """End the rotation overlap now: the previous inbound secret stops verifying (a leaked or
+    compromised one must not keep working for a day) and the previous outbound one stops
+    signing. Idempotent: with nothing left to revoke the partner is unchanged (same version);
+    every call is audited, as an administrator's reaction to a suspected leak."""
+    partner = await partner_for_change(session, code, if_match)
+    revoked: list[str] = []
+    if direction in (SecretDirection.outbound, SecretDirection.both) and (
+        partner.outbound_previous is not None or partner.outbound_previous_until is not None
+    ):
+        partner.outbound_previous = partner.outbound_previous_until = None
+        revoked.append(SecretDirection.outbound.value)
+    if direction in (SecretDirection.inbound, SecretDirection.both) and (
+        partner.inbound_previous is not None or partner.inbound_previous_until is not None
+    ):
+        partner.inbound_previous = partner.inbound_previous_until = None
+        revoked.append(SecretDirection.inbound.value)
+    if revoked:
+        partner.updated_at = actor.now
+        partner.version += 1
+        await session.flush()
+    await _audit(
+        session,
+        actor,
+        "partner.revoke_secret",
+        code,
+        {"direction": direction.value, "revoked": revoked},
+    )
+    return partner_read(partner)
 
 
 async def set_partner_status(

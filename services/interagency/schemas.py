@@ -255,6 +255,12 @@ class RotateSecretIn(StrictModel):
     direction: SecretDirection = SecretDirection.both
 
 
+class RevokeSecretIn(StrictModel):
+    direction: SecretDirection = Field(
+        SecretDirection.both, description="whose previous secret stops being valid at once"
+    )
+
+
 class RotatedSecrets(BaseModel):
     code: str
     outbound_secret: str | None = Field(None, description="new; shown once")

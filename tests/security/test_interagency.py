@@ -138,3 +138,69 @@ async def test_the_202_does_not_say_whether_the_person_matched(
             {"id": report.missing_person_id},
         )
     assert matched.scalar_one() == 1  # it did match: only the answer is silent about it
+
+
+# Low: revoke a rotated partner secret at once -----------------------------------------------------
+
+
+async def test_revoking_the_previous_inbound_secret_refuses_it_at_once(
+    interagency: httpx.AsyncClient, register: Register, admin: dict[str, str], db: AsyncEngine
+) -> None:
+    partner = await register()
+    rotated = await interagency.post(
+        f"/v1/partners/{partner.code}/rotate-secret", json={"direction": "inbound"}, headers=admin
+    )
+    new_secret = rotated.json()["inbound_secret"]
+    old = await _signed(interagency, partner, person_found(), partner.inbound_secret)
+    assert old.status_code == 202, old.text
+
+    revoked = await interagency.post(f"/v1/partners/{partner.code}/revoke-secret", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["inbound_previous_valid_until"] is None
+
+    refused = await _signed(interagency, partner, person_found(), partner.inbound_secret)
+    _problem(refused, 401)
+    assert (await _signed(interagency, partner, person_found(), new_secret)).status_code == 202
+    async with db.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT inbound_previous, inbound_previous_until FROM interagency.partners"
+                    " WHERE code = :c"
+                ),
+                {"c": partner.code},
+            )
+        ).one()
+    assert tuple(stored) == (None, None)
+
+
+async def test_revoking_twice_changes_nothing_more_and_each_call_is_audited(
+    interagency: httpx.AsyncClient, register: Register, admin: dict[str, str], db: AsyncEngine
+) -> None:
+    partner = await register()
+    await interagency.post(f"/v1/partners/{partner.code}/rotate-secret", headers=admin)
+    path = f"/v1/partners/{partner.code}/revoke-secret"
+    first = await interagency.post(path, headers=admin)
+    second = await interagency.post(path, headers=admin)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert first.json()["outbound_previous_valid_until"] is None
+    async with db.connect() as conn:
+        audited = await conn.execute(
+            text(
+                "SELECT action FROM interagency.audit_log"
+                " WHERE record_type = 'partner' AND record_id = :c AND action = :a"
+            ),
+            {"c": partner.code, "a": "partner.revoke_secret"},
+        )
+    assert len(audited.all()) == 2
+
+
+async def test_revoking_is_for_admins_and_known_partners(
+    interagency: httpx.AsyncClient, register: Register, admin: dict[str, str], auth: Auth
+) -> None:
+    partner = await register()
+    path = f"/v1/partners/{partner.code}/revoke-secret"
+    assert (await interagency.post(path, headers=auth("intake_officer", "01"))).status_code == 403
+    missing = await interagency.post("/v1/partners/96/revoke-secret", headers=admin)
+    assert _problem(missing, 404)["detail"] == "no such partner"
