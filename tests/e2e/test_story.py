@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 import uuid
@@ -342,6 +343,26 @@ class Told:
     activities: list[tuple[str, int, int]] = field(default_factory=list)
     victim: Person | None = None
     missing_person: Person | None = None
+    logs: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+
+class LogCapture(logging.Handler):
+    """Every log line the services write during the story, formatted and filtered exactly as
+    their stdout handler does (``configure_logging``): what ops would collect."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        root = logging.getLogger()
+        template = next((h for h in root.handlers if h.formatter is not None), None)
+        if template is not None:
+            self.setFormatter(template.formatter)
+            for f in template.filters:
+                self.addFilter(f)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
 
 
 @pytest.fixture(scope="module")
@@ -349,9 +370,26 @@ async def told(five_services: dict[str, Served], partner_receiver: Receiver) -> 
     rng = random.Random()
     story_told = Told(ward=quiet_ward(rng))
     urls = {name: s.url for name, s in five_services.items()}
-    async with httpx.AsyncClient(timeout=20) as http:
-        story = Story(urls, http)
-        await tell(story, story_told, partner_receiver, rng)
+    root = logging.getLogger()
+    capture, level = LogCapture(), root.level
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)  # production's level (the tests' settings say WARNING)
+    try:
+        async with httpx.AsyncClient(timeout=20) as http:
+            story = Story(urls, http)
+            await tell(story, story_told, partner_receiver, rng)
+        logging.getLogger("services.story").info("the story is told (capture canary)")
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+    story_told.logs = capture.lines
+    story_told.secrets = [secret for person in story.persons for secret in person.secrets()]
+    story_told.secrets += [fold_vietnamese(person.full_name) for person in story.persons]
+    story_told.secrets += [
+        code
+        for code in (story_told.tip.get("receipt_code"), story_told.missing.get("receipt_code"))
+        if code
+    ]
     return story_told
 
 
@@ -912,3 +950,12 @@ async def test_casework_hotspots_asked_for_a_ward_list_only_that_ward(
             "casework", "/v1/kpis", "supervisor", {**period(), "ward_code": told.ward}
         )
     assert [w["ward_code"] for w in kpis["hotspots"]["by_ward"]] == [told.ward]
+
+
+async def test_no_service_logged_a_receipt_code_name_phone_or_id_number(told: Told) -> None:
+    """Everything the five services logged while the story ran, at production's level."""
+    assert any("capture canary" in line for line in told.logs), "the log capture saw nothing"
+    assert len(told.secrets) >= 10
+    text = "\n".join(told.logs).casefold()
+    leaked = sorted({secret for secret in told.secrets if secret.casefold() in text})
+    assert leaked == [], f"personal data or receipt codes in the services' logs: {leaked}"
