@@ -1,34 +1,180 @@
-"""In-memory sliding-window rate limits, for guessing and flooding on public endpoints.
+"""Rate limits for guessing (shared through PostgreSQL) and flooding (in process) on public
+endpoints.
 
-Keys are client addresses, but only an HMAC of them (with a random per-process salt) is held, in
-memory, for the length of the window: no IP address of an anonymous reporter is ever stored.
-Limits are per process; with N API replicas an attacker gets N times the budget, which the
-README's arithmetic on receipt guessing takes into account.
+Why PostgreSQL: limits held in each process's memory give an attacker N times the budget with N
+API replicas, and forget everything at a restart. A row per (bucket, client) in the service's
+own schema holds across processes and replicas; each counted event is one indexed upsert.
+
+Why a keyed hash: no IP address of an anonymous reporter may be stored. A row holds only an HMAC
+(the blind-index key) of the client key, and lives only as long as its window: expired rows are
+reset in place by the next upsert and deleted by a purge at most once a minute per process.
+
+Why /64: one IPv6 subscriber usually gets a whole /64 (often far more), so a client keyed by its
+full address could walk through 2^64 identities. IPv4 clients are keyed by their address, IPv4
+mapped into IPv6 as IPv4.
+
+The windows are fixed, starting at a client's first counted event: at most ``limit`` events per
+window, so at most ``2 * limit`` in any window-long span across a window boundary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import math
 import os
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.crypto import BlindIndex
 from libs.common.errors import TooManyRequests
+
+_PURPOSE = "rate-limit"
+UNPARSED = "unparsed"
+
+
+def network_key(address: str) -> str:
+    """The identity a limit counts: an IPv4 address, or the /64 holding an IPv6 address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return UNPARSED
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def client_key(request: Request, *, trust_forwarded_for: bool = False) -> str:
-    """The caller's address; ``X-Forwarded-For`` only when a trusted proxy sets it."""
+    """The caller's network (see :func:`network_key`); ``X-Forwarded-For`` only when a trusted
+    proxy (our gateway) sets it."""
+    address = request.client.host if request.client else ""
     if trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+            address = forwarded.split(",")[0]
+    return network_key(address)
+
+
+def rate_limit_table(metadata: MetaData) -> Table:
+    return Table(
+        "rate_limits",
+        metadata,
+        Column("bucket", String(40), primary_key=True),
+        Column("client", String(32), primary_key=True, comment="HMAC of the client key"),
+        Column("hits", Integer, nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Index(f"ix_{metadata.schema}_rate_limits_expires_at", "expires_at"),
+    )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``limit`` events per ``window_seconds`` in ``bucket``."""
+
+    bucket: str
+    limit: int
+    window_seconds: int
+
+
+def slowdown(failures: int, free: int, max_seconds: float) -> float:
+    """How long a wrong answer waits under global pressure: nothing up to ``free`` failures in
+    the window, then growing linearly with the excess, reaching ``max_seconds`` at twice ``free``
+    and staying there. It slows a distributed guesser without refusing anyone."""
+    if failures <= free or free <= 0:
+        return 0.0
+    return min(max_seconds, max_seconds * (failures - free) / free)
+
+
+class SharedLimiter:
+    """Budgets kept in ``table`` (see :func:`rate_limit_table`), keyed by an HMAC of the client."""
+
+    PURGE_EVERY_SECONDS = 60.0
+
+    def __init__(self, table: Table, index: BlindIndex) -> None:
+        self.table = table
+        self._index = index
+        self._last_purge = -math.inf
+
+    def _client(self, raw: str) -> str:
+        return self._index.digest(_PURPOSE, raw)
+
+    async def check(self, engine: AsyncEngine, budget: Budget, raw: str) -> None:
+        """429 with ``Retry-After`` when ``raw`` has used up ``budget`` in its current window."""
+        t = self.table
+        query = select(
+            t.c.hits, func.extract("epoch", t.c.expires_at - func.now()).label("left")
+        ).where(
+            t.c.bucket == budget.bucket,
+            t.c.client == self._client(raw),
+            t.c.expires_at > func.now(),
+        )
+        async with engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is not None and row.hits >= budget.limit:
+            retry = max(1, math.ceil(float(row.left)))
+            raise TooManyRequests(
+                "too many attempts; try again later", headers={"Retry-After": str(retry)}
+            )
+
+    async def hit(self, engine: AsyncEngine, *counted: tuple[Budget, str]) -> dict[str, int]:
+        """Count one event against each (budget, client) in one statement, committed on its own
+        (a refused request's rollback must not undo it). Returns the count now in each bucket's
+        window."""
+        t = self.table
+        rows = [
+            {
+                "bucket": budget.bucket,
+                "client": self._client(raw),
+                "hits": 1,
+                "expires_at": func.now() + literal(timedelta(seconds=budget.window_seconds)),
+            }
+            for budget, raw in counted
+        ]
+        values = insert(t).values(rows)
+        expired = t.c.expires_at <= func.now()
+        upsert = values.on_conflict_do_update(
+            index_elements=[t.c.bucket, t.c.client],
+            set_={
+                "hits": case((expired, 1), else_=t.c.hits + 1),
+                "expires_at": case((expired, values.excluded.expires_at), else_=t.c.expires_at),
+            },
+        ).returning(t.c.bucket, t.c.hits)
+        async with engine.begin() as conn:
+            counts = {row.bucket: row.hits for row in await conn.execute(upsert)}
+            if time.monotonic() - self._last_purge >= self.PURGE_EVERY_SECONDS:
+                self._last_purge = time.monotonic()
+                await conn.execute(delete(t).where(t.c.expires_at < func.now()))
+        return counts
 
 
 class SlidingWindow:
+    """In-process sliding windows, for flooding limits that guard no secret (anonymous filings):
+    only an HMAC of the key with a random per-process salt is held, in memory, for the window.
+    With N replicas the budget is N times larger, which for flooding is acceptable."""
+
     def __init__(self, limit: int, window_seconds: float, *, max_keys: int = 100_000) -> None:
         self.limit = limit
         self.window = window_seconds

@@ -3,26 +3,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.audit import Purpose
 from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.crypto import BlindIndex
-from libs.common.db import DbSession
+from libs.common.db import Database, DbSession
 from libs.common.errors import NotFound
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from libs.common.ratelimit import SlidingWindow, client_key
+from libs.common.ratelimit import Budget, SharedLimiter, SlidingWindow, client_key, slowdown
 from services.intake import kpis, missing_persons, repository, service
 from services.intake.domain import MissingPersonStatus, Priority, TipStatus
-from services.intake.models import platform
+from services.intake.models import platform, rate_limits
 from services.intake.schemas import (
     ClassificationIn,
     ExtensionIn,
@@ -57,27 +60,47 @@ DEFAULT_PURPOSE = "case handling"
 
 @dataclass
 class Limits:
-    """The public endpoints' guards, one set per app (see ``ratelimit.py``)."""
+    """The public endpoints' guards, one set per app. The receipt budgets are kept in
+    PostgreSQL, shared by every replica (``libs/common/ratelimit.py``); the filing flood limit
+    is per process.
 
-    receipt_per_client: SlidingWindow
-    receipt_global: SlidingWindow
+    A client that keeps guessing receipt codes is refused (429) by its own budget, checked before
+    the lookup. Global pressure never refuses anyone: it is counted only once a code turned out
+    wrong, and it slows wrong answers down (``slowdown``), so a reporter with a right code always
+    gets through, whatever other clients do."""
+
+    limiter: SharedLimiter
+    receipt_per_client: Budget
+    receipt_global: Budget
     filings: SlidingWindow
+    slowdown_max_seconds: float
     trust_forwarded_for: bool
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @classmethod
-    def from_settings(cls, settings: IntakeSettings) -> Limits:
+    def from_settings(cls, settings: IntakeSettings, index: BlindIndex) -> Limits:
         window = settings.receipt_window_seconds
         return cls(
-            SlidingWindow(settings.receipt_failures_per_client, window),
-            SlidingWindow(settings.receipt_failures_global, window),
-            SlidingWindow(settings.anonymous_filings_per_hour, 3600),
-            settings.trust_forwarded_for,
+            limiter=SharedLimiter(rate_limits, index),
+            receipt_per_client=Budget("receipt", settings.receipt_failures_per_client, window),
+            receipt_global=Budget("receipt_global", settings.receipt_failures_global, window),
+            filings=SlidingWindow(settings.anonymous_filings_per_hour, 3600),
+            slowdown_max_seconds=settings.receipt_slowdown_max_seconds,
+            trust_forwarded_for=settings.trust_forwarded_for,
         )
+
+
+GLOBAL = "*"
 
 
 def _limits(request: Request) -> Limits:
     limits: Limits = request.app.state.intake_limits
     return limits
+
+
+def _engine(request: Request) -> AsyncEngine:
+    db: Database = request.app.state.db
+    return db.engine
 
 
 def _actor(request: Request, principal: Principal | None) -> service.Actor:
@@ -86,8 +109,9 @@ def _actor(request: Request, principal: Principal | None) -> service.Actor:
 
 
 def _guard_filing(request: Request, principal: Principal | None) -> str | None:
-    """Anonymous filings are rate-limited per client (flooding); officers filing are not.
-    Returns the client key to charge once the filing is known not to be a replay."""
+    """Anonymous filings are rate-limited per client (flooding, per process: no secret is
+    guessed here); officers filing are not. Returns the client key to charge once the filing is
+    known not to be a replay."""
     if principal is not None:
         return None
     limits = _limits(request)
@@ -155,24 +179,43 @@ async def create_missing_person(
     return _charge_filing(request, client, response)
 
 
-def _receipt_client(request: Request) -> str:
-    """Refuse a client (and everyone, under a distributed attack) that guessed too often."""
+async def _receipt_client(request: Request) -> str:
+    """Refuse a client that guessed too often (its own budget only, never the global one)."""
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
-    limits.receipt_per_client.check(client)
-    limits.receipt_global.check("*")
+    await limits.limiter.check(_engine(request), limits.receipt_per_client, client)
     return client
 
 
-def _wrong_code(request: Request, client: str) -> NotFound:
+async def _known_code(request: Request, code: str) -> bool:
+    """Whether the code names a receipt, asked on a connection of its own and before the
+    request's session touches the database: a wrong answer may then wait (``_wrong_code``)
+    without holding a pooled connection that reporters with right codes need."""
+    if not (len(code) == service.RECEIPT_DIGITS and code.isdigit()):
+        return False
+    db: Database = request.app.state.db
+    async with db.sessions() as session:
+        found = await repository.receipt_by_hash(
+            session, service.receipt_hash(_actor(request, None).index, code)
+        )
+    return found is not None
+
+
+async def _wrong_code(request: Request, client: str) -> NotFound:
+    """Counts the failure against the client and against everyone, then answers after a wait
+    that grows with the failures of all clients in the window (bounded)."""
     limits = _limits(request)
-    limits.receipt_per_client.hit(client)
-    limits.receipt_global.hit("*")
+    counts = await limits.limiter.hit(
+        _engine(request), (limits.receipt_per_client, client), (limits.receipt_global, GLOBAL)
+    )
+    await limits.sleep(
+        slowdown(
+            counts[limits.receipt_global.bucket],
+            limits.receipt_global.limit,
+            limits.slowdown_max_seconds,
+        )
+    )
     return NotFound("no report with this receipt code")
-
-
-def _well_formed(code: str) -> bool:
-    return len(code) == service.RECEIPT_DIGITS and code.isdigit()
 
 
 @router.post("/receipts/lookup", response_model=ReceiptView, tags=["receipts"])
@@ -182,12 +225,12 @@ async def look_up_receipt(
     """The status and the messages meant for the reporter. The code travels in the body, never
     in a URL, which proxies and gateways log. A wrong code is 404; guessing is rate-limited
     (429 with Retry-After)."""
-    client = _receipt_client(request)
-    view = None
-    if _well_formed(body.receipt_code):
-        view = await service.receipt_view(session, _actor(request, None), body.receipt_code)
+    client = await _receipt_client(request)
+    if not await _known_code(request, body.receipt_code):
+        raise await _wrong_code(request, client)
+    view = await service.receipt_view(session, _actor(request, None), body.receipt_code)
     if view is None:
-        raise _wrong_code(request, client)
+        raise NotFound("no report with this receipt code")
     return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
@@ -206,16 +249,16 @@ async def post_receipt_message(
     """The reporter adds information to their report. An ``Idempotency-Key`` is scoped to the
     receipt by its keyed hash, never by the code: two reporters who pick the same key never
     replay each other's message, and the stored scope reveals no code."""
-    client = _receipt_client(request)
+    client = await _receipt_client(request)
     code = body.receipt_code
-    if not _well_formed(code):
-        raise _wrong_code(request, client)
+    if not await _known_code(request, code):
+        raise await _wrong_code(request, client)
     actor = _actor(request, None)
 
     async def add() -> MessageOut:
         message = await service.add_reporter_message(session, actor, code, body.body)
         if message is None:
-            raise _wrong_code(request, client)
+            raise NotFound("no report with this receipt code")
         return message
 
     scope = "receipt:" + service.receipt_hash(actor.index, code)

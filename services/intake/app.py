@@ -21,5 +21,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="ctip intake",
         description="Tips, receipts and missing-person reports; triage under the legal clock.",
     )
-    app.state.intake_limits = Limits.from_settings(settings)
+    app.state.intake_limits = Limits.from_settings(settings, app.state.blind_index)
     return app

@@ -26,10 +26,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
+from libs.common.ratelimit import rate_limit_table
 
 SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
 platform = ServicePlatform(SCHEMA, metadata)
+# Guessing and flooding limits of the public endpoints, shared by every replica (ratelimit.py).
+rate_limits = rate_limit_table(metadata)
 
 
 class Base(DeclarativeBase):

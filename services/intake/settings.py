@@ -17,7 +17,12 @@ class IntakeSettings(ServiceSettings):
         10, description="wrong receipt codes a client may try per window before 429"
     )
     receipt_failures_global: int = Field(
-        2000, description="wrong receipt codes all clients together may try per window"
+        2000,
+        description="wrong receipt codes all clients together may try per window before wrong "
+        "answers are slowed down (never refused: a right code always gets through)",
+    )
+    receipt_slowdown_max_seconds: float = Field(
+        3.0, ge=0, le=30, description="longest wait of a wrong answer under global pressure"
     )
     receipt_window_seconds: int = Field(900, description="window of the receipt limits")
     anonymous_filings_per_hour: int = Field(

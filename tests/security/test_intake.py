@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -130,3 +132,123 @@ async def test_the_message_idempotency_scope_is_per_receipt_and_holds_no_code(
                     )
                 ).scalar_one()
                 assert hits == 0, table
+
+
+# Medium 7: receipt limits shared in PostgreSQL, IPv6 by /64, right codes always through ----------
+
+
+@pytest.fixture
+def limited(settings_for: Callable[..., Any]) -> IntakeSettings:
+    """3 wrong codes a client, 10 for everyone before wrong answers slow down (at most 0.5 s)."""
+    settings: IntakeSettings = settings_for(
+        IntakeSettings,
+        receipt_failures_per_client=3,
+        receipt_failures_global=10,
+        receipt_slowdown_max_seconds=0.5,
+        run_relay=False,
+        run_consumers=False,
+    )
+    return settings
+
+
+class Sleeps:
+    """Stands in for ``asyncio.sleep`` in the limits: records the delays asked for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def record_sleeps(client: httpx.AsyncClient) -> Sleeps:
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    sleeps = Sleeps()
+    transport.app.state.intake_limits.sleep = sleeps  # type: ignore[attr-defined]
+    return sleeps
+
+
+async def test_under_a_guessing_flood_a_right_code_from_a_new_client_gets_through(
+    limited: IntakeSettings,
+) -> None:
+    addresses = [fresh_address() for _ in range(12)]
+    async with clients(limited, *addresses, fresh_address()) as (*guessers, reporter):
+        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        sleeps = record_sleeps(reporter)
+        for n, guesser in enumerate(guessers):
+            for guess in range(3):
+                assert (await lookup(guesser, f"{n:08d}{guess:08d}")).status_code == 404
+        flood_delays = list(sleeps.delays)
+        sleeps.delays.clear()
+        found = await lookup(reporter, code)
+        written = await add_message(reporter, code, "still here")
+        right_code_delays = list(sleeps.delays)
+        wrong = await lookup(reporter, "9" * 16)
+    assert (found.status_code, written.status_code) == (200, 201)
+    assert right_code_delays == []
+    # Beyond 10 failures in the window (all tests of the session share the global count), each
+    # wrong answer waits, longer as failures grow, and never longer than the bound.
+    assert flood_delays == sorted(flood_delays)
+    assert flood_delays[0] < flood_delays[-1] == 0.5
+    assert wrong.status_code == 404
+    assert sleeps.delays == [0.5]
+
+
+async def test_a_client_that_keeps_failing_is_still_refused_even_with_the_right_code(
+    limited: IntakeSettings,
+) -> None:
+    async with clients(limited, fresh_address()) as (guesser,):
+        code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        for guess in range(3):
+            assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
+        refused = await lookup(guesser, code)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= limited.receipt_window_seconds + 1
+
+
+async def test_two_app_instances_share_one_budget(limited: IntakeSettings) -> None:
+    address = fresh_address()
+    async with (
+        clients(limited, address) as (first,),
+        clients(limited, address) as (second,),
+    ):
+        for guess in range(2):
+            assert (await lookup(first, f"{guess:016d}")).status_code == 404
+        assert (await lookup(second, "0000000000000002")).status_code == 404
+        assert (await lookup(first, "0000000000000003")).status_code == 429
+        assert (await lookup(second, "0000000000000003")).status_code == 429
+
+
+async def test_two_ipv6_addresses_in_one_slash_64_share_a_budget(limited: IntakeSettings) -> None:
+    net = f"2001:db8:{secrets.randbelow(1 << 16):x}:{secrets.randbelow(1 << 16):x}"
+    other_net = f"2001:db8:{secrets.randbelow(1 << 16):x}:ffff"
+    async with clients(limited, f"{net}::1", f"{net}:1:2:3:4", f"{other_net}::1") as (
+        one,
+        same_net,
+        elsewhere,
+    ):
+        for guess in range(3):
+            assert (await lookup(one, f"{guess:016d}")).status_code == 404
+        assert (await lookup(same_net, "0000000000000004")).status_code == 429
+        assert (await lookup(elsewhere, "0000000000000004")).status_code == 404
+
+
+async def test_the_limits_table_holds_no_address_and_forgets_expired_windows(
+    limited: IntakeSettings, db: AsyncEngine
+) -> None:
+    address = fresh_address()
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO intake.rate_limits (bucket, client, hits, expires_at)"
+                " VALUES ('receipt', 'expired-window', 9, now() - interval '1 second')"
+            )
+        )
+    async with clients(limited, address) as (guesser,):
+        assert (await lookup(guesser, "0000000000000005")).status_code == 404
+    async with db.connect() as conn:
+        rows = (await conn.execute(text("SELECT r::text AS row FROM intake.rate_limits r"))).all()
+    assert rows
+    assert not any(address in row.row for row in rows)
+    assert not any("expired-window" in row.row for row in rows)

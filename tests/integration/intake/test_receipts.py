@@ -18,6 +18,7 @@ from tests.integration.intake.support import (
     classify,
     clients,
     file_tip,
+    fresh_address,
     lookup,
     tip_body,
     verify,
@@ -160,11 +161,12 @@ async def test_an_officer_message_needs_an_intake_officer_of_the_place(
     ["0000000000000000", "123456789012345", "12345678901234567", "abcdefghijklmnop", "1234-5678"],
     ids=["wrong", "short", "long", "letters", "dashed"],
 )
-async def test_a_wrong_or_malformed_code_is_404(intake: httpx.AsyncClient, code: str) -> None:
-    response = await lookup(intake, code)
+async def test_a_wrong_or_malformed_code_is_404(limited: IntakeSettings, code: str) -> None:
+    async with clients(limited, fresh_address()) as (guesser,):
+        response = await lookup(guesser, code)
+        posted = await add_message(guesser, code, "hello")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    posted = await add_message(intake, code, "hello")
     assert posted.status_code == 404
 
 
@@ -228,7 +230,7 @@ def limited(settings_for: Callable[..., Any]) -> IntakeSettings:
 async def test_after_n_wrong_codes_a_client_gets_429_with_retry_after(
     limited: IntakeSettings,
 ) -> None:
-    async with clients(limited, "10.0.0.1") as (guesser,):
+    async with clients(limited, fresh_address()) as (guesser,):
         for guess in range(3):
             assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
         refused = await lookup(guesser, "0000000000000009")
@@ -240,7 +242,7 @@ async def test_after_n_wrong_codes_a_client_gets_429_with_retry_after(
 async def test_a_blocked_client_is_refused_even_with_the_right_code(
     limited: IntakeSettings,
 ) -> None:
-    async with clients(limited, "10.0.0.1") as (guesser,):
+    async with clients(limited, fresh_address()) as (guesser,):
         code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for guess in range(3):
             await lookup(guesser, f"{guess:016d}")
@@ -250,14 +252,14 @@ async def test_a_blocked_client_is_refused_even_with_the_right_code(
 
 
 async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -> None:
-    async with clients(limited, "10.0.0.1") as (guesser,):
+    async with clients(limited, fresh_address()) as (guesser,):
         for code in ("1", "abc", "12345"):
             assert (await lookup(guesser, code)).status_code == 404
         assert (await lookup(guesser, "0000000000000001")).status_code == 429
 
 
 async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSettings) -> None:
-    async with clients(limited, "10.0.0.1", "10.0.0.2") as (guesser, reporter):
+    async with clients(limited, fresh_address(), fresh_address()) as (guesser, reporter):
         code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for guess in range(4):
             await lookup(guesser, f"{guess:016d}")
@@ -267,7 +269,7 @@ async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSet
 
 
 async def test_right_codes_do_not_use_up_the_budget(limited: IntakeSettings) -> None:
-    async with clients(limited, "10.0.0.3") as (reporter,):
+    async with clients(limited, fresh_address()) as (reporter,):
         code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
         for _ in range(5):
             assert (await lookup(reporter, code)).status_code == 200
@@ -276,7 +278,7 @@ async def test_right_codes_do_not_use_up_the_budget(limited: IntakeSettings) -> 
 async def test_anonymous_filings_beyond_the_hourly_limit_are_429(
     limited: IntakeSettings,
 ) -> None:
-    async with clients(limited, "10.0.0.4", "10.0.0.5") as (flooder, neighbour):
+    async with clients(limited, fresh_address(), fresh_address()) as (flooder, neighbour):
         assert (await flooder.post("/v1/tips", json=tip_body())).status_code == 201
         assert (await flooder.post("/v1/missing-persons", json=MISSING)).status_code == 201
         refused = await flooder.post("/v1/tips", json=tip_body())
@@ -287,7 +289,7 @@ async def test_anonymous_filings_beyond_the_hourly_limit_are_429(
 
 async def test_officers_filing_are_not_limited(limited: IntakeSettings) -> None:
     headers = bearer(limited, "intake_officer", "01")
-    async with clients(limited, "10.0.0.6") as (desk,):
+    async with clients(limited, fresh_address()) as (desk,):
         for _ in range(4):
             assert (
                 await desk.post("/v1/tips", json=tip_body(), headers=headers)
