@@ -9,10 +9,16 @@
 #   log/postgresql.log       server log
 #   sock/                    unix socket dir
 #
-# Listens on 127.0.0.1:${CTIP_PG_PORT:-5432}. After start it ensures (idempotently):
-#   role ctip / password ctip (LOGIN, CREATEDB), databases ctip and ctip_test owned
-#   by ctip, and extensions pg_trgm + unaccent in both databases.
+# Listens on 127.0.0.1:${CTIP_PG_PORT:-5432}. After start it ensures (idempotently, also on
+# a cluster made by an older version of this script):
+#   role ctip / password ctip (LOGIN, CREATEDB): owns the databases and the service schemas;
+#     migrations (`ctip migrate`, CTIP_MIGRATION_DATABASE_URL) and tests' setup use it;
+#   role ctip_app / password ctip_app (LOGIN, nothing else): the services' runtime role
+#     (CTIP_DATABASE_URL); `ctip migrate` grants it DML on the service tables and only
+#     INSERT + SELECT on every audit_log;
+#   databases ctip and ctip_test owned by ctip, and extensions pg_trgm + unaccent in both.
 #   DSN: postgresql://ctip:ctip@127.0.0.1:5432/ctip   (and .../ctip_test)
+#        postgresql://ctip_app:ctip_app@127.0.0.1:5432/ctip   (the services)
 #   Auth: unix socket = trust (superuser "postgres"), TCP = scram-sha-256.
 #
 # Running as root: initdb/postgres refuse to run as root, so the server runs as the
@@ -40,6 +46,8 @@ REPO_PG_DIR="$REPO_ROOT/.run/postgres"
 PORT="${CTIP_PG_PORT:-5432}"
 APP_USER="ctip"
 APP_PASSWORD="ctip"
+RUNTIME_USER="ctip_app"
+RUNTIME_PASSWORD="ctip_app"
 DATABASES=(ctip ctip_test)
 EXTENSIONS=(pg_trgm unaccent)
 SUPERUSER="postgres"
@@ -285,6 +293,13 @@ BEGIN
   ELSE
     ALTER ROLE "$APP_USER" LOGIN CREATEDB PASSWORD $(sql_lit "$APP_PASSWORD");
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $(sql_lit "$RUNTIME_USER")) THEN
+    CREATE ROLE "$RUNTIME_USER" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+      NOREPLICATION NOBYPASSRLS PASSWORD $(sql_lit "$RUNTIME_PASSWORD");
+  ELSE
+    ALTER ROLE "$RUNTIME_USER" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+      NOREPLICATION NOBYPASSRLS PASSWORD $(sql_lit "$RUNTIME_PASSWORD");
+  END IF;
 END
 \$\$;
 SQL
@@ -347,7 +362,7 @@ cmd_start() {
   fi
   wait_ready
   ensure_objects
-  log "ready: postgresql://$APP_USER:$APP_PASSWORD@127.0.0.1:$PORT/ctip (also /ctip_test)"
+  log "ready: postgresql://$APP_USER:$APP_PASSWORD@127.0.0.1:$PORT/ctip (also /ctip_test; services: $RUNTIME_USER)"
 }
 
 cmd_stop() {

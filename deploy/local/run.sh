@@ -7,6 +7,13 @@ UV="${UV:-uv}"
 LOGS="$ROOT/.run/logs"
 mkdir -p "$LOGS"
 
+# Two database roles, as deployed (deploy/local/postgres.sh makes both): migrations run as the
+# schemas' owner, the services as the runtime role `ctip migrate` grants (INSERT and SELECT
+# alone on the audit log).
+PG="127.0.0.1:${CTIP_PG_PORT:-5432}"
+export CTIP_MIGRATION_DATABASE_URL="${CTIP_MIGRATION_DATABASE_URL:-postgresql+asyncpg://ctip:ctip@$PG/ctip}"
+export CTIP_DATABASE_URL="${CTIP_DATABASE_URL:-postgresql+asyncpg://ctip_app:ctip_app@$PG/ctip}"
+
 SERVICES=(intake:8001 casework:8002 victim_support:8003 interagency:8004 outreach:8005)
 pids=()
 
@@ -59,10 +66,11 @@ ctip is running (logs in .run/logs/):
   victim_support  http://127.0.0.1:8003/docs
   interagency     http://127.0.0.1:8004/docs
   outreach        http://127.0.0.1:8005/docs
-  PostgreSQL      postgresql://ctip:ctip@127.0.0.1:5432/ctip
+  PostgreSQL      postgresql://ctip_app:ctip_app@$PG/ctip  (services; owner: ctip)
   Kafka           127.0.0.1:9092
 
 A token:  $UV run ctip token --role intake_officer --jurisdiction 01
+The audit chains:  $UV run ctip audit verify
 Press Ctrl-C to stop everything.
 TXT
 wait -n "${pids[@]}" || true

@@ -18,7 +18,7 @@ case "${1:-}" in
     bash "$PG" start
     bash "$KAFKA" start
     echo "[stack] up in $((SECONDS - t0))s:" \
-      "postgresql://ctip:ctip@127.0.0.1:${CTIP_PG_PORT:-5432}/ctip," \
+      "postgresql://ctip:ctip@127.0.0.1:${CTIP_PG_PORT:-5432}/ctip (owner; services: ctip_app)," \
       "kafka 127.0.0.1:${CTIP_KAFKA_PORT:-9092}"
     ;;
   down)

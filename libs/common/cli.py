@@ -1,7 +1,8 @@
 """``uv run ctip ...``: tokens for the local stack, migrations, revisions.
 
 ctip token --role intake_officer --jurisdiction 01 [--org ORG] [--sub SUB]
-ctip migrate [service ...]
+ctip migrate [service ...]              (as the owner; then grants the runtime role)
+ctip audit verify [service ...]         (exit 1 names the first broken entry)
 ctip revision SERVICE -m "message"      (autogenerate against the local database)
 """
 
@@ -39,15 +40,68 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from libs.common.migrations import services_with_migrations, upgrade
+    """As the owner (``migration_database_url``), then the runtime role of ``database_url``
+    granted what a service needs; both URLs naming one role is refused in production."""
+    from libs.common.migrations import migrate, runtime_role, services_with_migrations
 
     settings = ServiceSettings()
     settings.check_production()  # migrations re-encrypt with the field keys: never dev keys
-    url = args.database_url or settings.database_url
+    owner_url = args.database_url or settings.migration_database_url or settings.database_url
+    if settings.is_production and runtime_role(owner_url, settings.database_url) is None:
+        print(
+            "production runs the services as their own role: set CTIP_MIGRATION_DATABASE_URL"
+            " (the schemas' owner) and CTIP_DATABASE_URL (the runtime role) to different roles",
+            file=sys.stderr,
+        )
+        return 2
     for service in args.services or services_with_migrations():
-        upgrade(service, url)
-        print(f"{service}: at head")
+        role = migrate(service, owner_url, settings.database_url)
+        print(f"{service}: at head" + (f", {role} granted" if role else ""))
     return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Every link of each service's audit chain recomputed with the audit key; exit 1 names
+    the first entry that does not hold. Reads only: the runtime role is enough."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from libs.common.audit import audit_key_from_b64, configure_audit_key
+    from libs.common.db import Database
+
+    settings = ServiceSettings()
+    configure_audit_key(audit_key_from_b64(settings.audit_key.get_secret_value()))
+    services = args.services or list(SERVICES)
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        print(f"unknown service(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+
+    async def verify() -> int:
+        broken = 0
+        db = Database(args.database_url or settings.database_url, pool_size=1)
+        try:
+            for service in services:
+                audit = importlib.import_module(f"services.{service}.models").platform.audit
+                try:
+                    async with db.sessions() as session, session.begin():
+                        report = await audit.verify_chain(session)
+                except (OSError, SQLAlchemyError) as exc:
+                    broken += 1
+                    print(f"{service}: cannot verify ({type(exc).__name__}: {exc.args[0]!s:.200})")
+                    continue
+                if report.ok:
+                    print(f"{service}: ok, {report.entries} entries")
+                else:
+                    broken += 1
+                    print(
+                        f"{service}: BROKEN at seq {report.first_broken_seq}"
+                        f" (entry {report.entries}): {report.reason}"
+                    )
+        finally:
+            await db.dispose()
+        return 1 if broken else 0
+
+    return asyncio.run(verify())
 
 
 def _revision(args: argparse.Namespace) -> int:
@@ -91,6 +145,11 @@ def _worker(args: argparse.Namespace) -> int:
         for name, variable in _WORKER_SWITCHES.items():
             os.environ[variable] = "true" if name == args.only else "false"
     app = _create_app(args.service)
+    if args.metrics_port:
+        # The worker has no HTTP API: its gauges (relay, consumers, audit chain) are scraped here.
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -126,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("--database-url")
     migrate.set_defaults(func=_migrate)
 
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="verify each service's audit chain (exit 0/1)")
+    verify.add_argument("services", nargs="*", metavar="service", help="default: all five")
+    verify.add_argument("--database-url")
+    verify.set_defaults(func=_audit_verify)
+
     revision = sub.add_parser("revision", help="autogenerate a migration for one service")
     revision.add_argument("service")
     revision.add_argument("-m", "--message", required=True)
@@ -143,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="run a service's relay, consumers and sender")
     worker.add_argument("service", choices=SERVICES)
     worker.add_argument("--only", choices=sorted(_WORKER_SWITCHES), help="just one of them")
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve Prometheus /metrics here (0: no)"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1")
     worker.set_defaults(func=_worker)
 
     args = parser.parse_args(argv)

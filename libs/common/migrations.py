@@ -1,19 +1,27 @@
 """Alembic per service: one history per schema, versions in ``<schema>.alembic_version``.
 
 A service's ``migrations/env.py`` is two lines that call :func:`run_env`. Developers and ops run
-``uv run ctip migrate [service ...]``; tests call :func:`upgrade` directly.
+``uv run ctip migrate [service ...]``; tests call :func:`migrate` directly.
+
+Two database roles: migrations run as the role that owns the schemas
+(``CTIP_MIGRATION_DATABASE_URL``), the services as a runtime role (``CTIP_DATABASE_URL``) that
+:func:`migrate` grants only what a service needs, re-applied after every upgrade so
+that tables added later get it too. Above all the runtime role may only INSERT into and SELECT
+from ``audit_log``: it cannot rewrite history, switch the append-only trigger off (only the owner
+can ALTER a table) or TRUNCATE.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, pool, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -39,6 +47,61 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade(service: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
+
+
+def migrate(service: str, owner_url: str, runtime_url: str | None = None) -> str | None:
+    """Upgrade ``service`` to head as the owner, then grant the runtime role of ``runtime_url``
+    what it needs. Returns that role, or None when both URLs name the same role (a single-role
+    development setup, where the separation does not hold)."""
+    upgrade(service, owner_url)
+    role = runtime_role(owner_url, runtime_url)
+    if role is not None:
+        asyncio.run(_grant(owner_url, service, role))
+    return role
+
+
+def runtime_role(owner_url: str, runtime_url: str | None) -> str | None:
+    if runtime_url is None:
+        return None
+    owner, runtime = make_url(owner_url).username, make_url(runtime_url).username
+    if runtime is None or runtime == owner:
+        return None
+    return runtime
+
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_statements(schema: str, role: str) -> list[str]:
+    """Idempotent: everything the runtime role had is revoked and granted again, in one
+    transaction, so a grant that drifted (given by hand, or by an older release) is removed.
+
+    * ordinary tables: SELECT, INSERT, UPDATE, DELETE (never TRUNCATE, REFERENCES, TRIGGER);
+    * ``audit_log``: INSERT and SELECT only;
+    * ``alembic_version``: SELECT only (which release runs is no secret; changing it is);
+    * sequences (identity columns): USAGE.
+    """
+    if not _ROLE_NAME.match(role) or not _ROLE_NAME.match(schema):
+        raise ValueError(f"unexpected role or schema name: {role!r}, {schema!r}")
+    return [
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM "{role}"',
+        f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA "{schema}" FROM "{role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
+        f'REVOKE UPDATE, DELETE ON "{schema}".audit_log FROM "{role}"',
+        f'REVOKE INSERT, UPDATE, DELETE ON "{schema}".alembic_version FROM "{role}"',
+        f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"',
+    ]
+
+
+async def _grant(owner_url: str, schema: str, role: str) -> None:
+    engine = create_async_engine(owner_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            for statement in grant_statements(schema, role):
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def run_env(metadata: MetaData) -> None:

@@ -185,8 +185,9 @@ def platform_of(service: str) -> Any:
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url)
+async def engine(owner_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """As the schemas' owner: the tampering test switches the append-only trigger off."""
+    engine = create_async_engine(owner_database_url)
     yield engine
     await engine.dispose()
 

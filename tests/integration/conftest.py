@@ -2,6 +2,11 @@
 
 Each test session migrates a fresh copy of every service schema in the ``ctip_test`` database
 and uses its own Kafka topic prefix, so runs never see each other's events.
+
+As deployed, two roles: the schemas are migrated as their owner (``owner_database_url``, also
+the ``db`` engine tests use to set up and inspect), and the services run as the runtime role
+(``database_url``, what ``settings_for`` gives them), which ``ctip migrate`` grants only what a
+service needs (``libs/common/migrations.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.audit import audit_key_from_b64, configure_audit_key
 from libs.common.crypto import FieldCipher, configure_cipher
-from libs.common.migrations import services_with_migrations, upgrade
+from libs.common.migrations import migrate, services_with_migrations
 from libs.common.settings import ServiceSettings
 from tests.support import running
 
@@ -33,6 +38,9 @@ KAFKA = f"127.0.0.1:{os.environ.get('CTIP_KAFKA_PORT', '9092')}"
 TEST_DB_URL = os.environ.get(
     "CTIP_TEST_DATABASE_URL", f"postgresql+asyncpg://ctip:ctip@{PG_HOST}:{PG_PORT}/ctip_test"
 )
+# The services' runtime role, made by deploy/local/postgres.sh.
+RUNTIME_ROLE = os.environ.get("CTIP_TEST_RUNTIME_ROLE", "ctip_app")
+RUNTIME_PASSWORD = os.environ.get("CTIP_TEST_RUNTIME_PASSWORD", "ctip_app")
 T = TypeVar("T")
 
 
@@ -60,8 +68,9 @@ def stack() -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(stack: None) -> Iterator[str]:
-    """A database of this test session's own, migrated from empty to head, dropped at the end.
+def owner_database_url(stack: None) -> Iterator[str]:
+    """A database of this test session's own, migrated from empty to head as the schemas'
+    owner, the runtime role granted, dropped at the end.
 
     Its own, so that test sessions running side by side (several checkouts, a developer and a
     helper) never drop each other's schemas.
@@ -75,11 +84,35 @@ def database_url(stack: None) -> Iterator[str]:
         )
     )
     try:
+        runtime = _runtime_url(url)
         for service in services_with_migrations():
-            upgrade(service, url)
+            if migrate(service, url, runtime) is None:
+                pytest.fail(f"the runtime role {RUNTIME_ROLE!r} is the owner: set another")
         yield url
     finally:
         asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(owner_database_url: str) -> str:
+    """The services' URL: the runtime role, on this session's database."""
+    url = _runtime_url(owner_database_url)
+    try:
+        asyncio.run(_admin(url, "SELECT 1"))
+    except Exception as exc:
+        pytest.fail(
+            f"cannot connect as the runtime role {RUNTIME_ROLE!r} ({type(exc).__name__}):"
+            " `make up` (deploy/local/postgres.sh start) creates it, also on a running stack"
+        )
+    return url
+
+
+def _runtime_url(owner_url: str) -> str:
+    return (
+        make_url(owner_url)
+        .set(username=RUNTIME_ROLE, password=RUNTIME_PASSWORD)
+        .render_as_string(hide_password=False)
+    )
 
 
 async def _admin(url: str, *statements: str) -> None:
@@ -117,8 +150,9 @@ def settings_for(database_url: str, topic_prefix: str) -> Callable[..., Any]:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url)
+async def db(owner_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test's own handle, as the owner: set up and inspect what the services did."""
+    engine = create_async_engine(owner_database_url)
     yield engine
     await engine.dispose()
 
