@@ -57,13 +57,13 @@ def is_setting(variable: str) -> bool:
 
 
 def secret_settings() -> set[str]:
-    """Env vars whose value is a secret: the SecretStr fields and the database URL."""
+    """Env vars whose value is a secret: the SecretStr fields and the database URLs."""
     names = {
         f"CTIP_{name.upper()}"
         for name, field in ServiceSettings.model_fields.items()
         if field.annotation is SecretStr
     }
-    return names | {"CTIP_DATABASE_URL"}
+    return names | {"CTIP_DATABASE_URL", "CTIP_MIGRATION_DATABASE_URL"}
 
 
 def readme_ports() -> dict[str, int]:

@@ -115,6 +115,28 @@ def test_every_environment_variable_is_a_setting_of_the_service_it_is_given_to(
                 assert readable_by(variable, service), f"{name}: {variable} is no setting"
 
 
+@pytest.mark.parametrize("service", services())
+def test_only_the_migration_job_holds_the_owner_role_the_others_run_as_the_runtime_role(
+    service: str,
+) -> None:
+    """The audit log's protection rests on it: the runtime role cannot switch the append-only
+    trigger off nor rewrite a row, the owner can (issue 13, Medium 6)."""
+    job = one_container("migrate", service)["environment"]
+    assert job["CTIP_MIGRATION_DATABASE_URL"].startswith("postgresql+asyncpg://ctip:${DB_PASSWORD")
+    for role in ("serve", "worker"):
+        for name in containers(role, service):
+            env = compose_services()[name]["environment"]
+            assert env["CTIP_DATABASE_URL"].startswith("postgresql+asyncpg://ctip_app:"), name
+            assert "CTIP_MIGRATION_DATABASE_URL" not in env, name
+            assert not any("DB_PASSWORD}" in str(v) for v in env.values()), name
+
+
+def test_postgres_init_makes_the_runtime_role_owning_nothing() -> None:
+    script = compose()["configs"]["postgres-init"]["content"]
+    assert "CREATE ROLE ctip_app LOGIN NOINHERIT PASSWORD :'runtime_password';" in script
+    assert "OWNER TO ctip_app" not in script
+
+
 def test_secrets_are_interpolated_from_the_env_file_never_written_in_compose() -> None:
     for name, definition in compose_services().items():
         if ctip_role(definition) is None:
@@ -145,7 +167,13 @@ def test_env_example_is_production_and_ships_no_usable_secret() -> None:
     for variable in ("CTIP_FIELD_KEYS", "CTIP_BLIND_INDEX_KEY", "CTIP_JWT_SECRET"):
         assert example[variable] in ("", "REPLACE-ME", "REPLACE-ME:not-a-key"), variable
     assert not {DEV_FIELD_KEY, DEV_INDEX_KEY, DEV_JWT_SECRET} & set(example.values())
-    for password in ("POSTGRES_PASSWORD", "DB_PASSWORD", "KEYCLOAK_ADMIN_PASSWORD"):
+    assert example["CTIP_AUDIT_KEY"] == "REPLACE-ME"
+    for password in (
+        "POSTGRES_PASSWORD",
+        "DB_PASSWORD",
+        "DB_APP_PASSWORD",
+        "KEYCLOAK_ADMIN_PASSWORD",
+    ):
         assert example[password] == "", f"{password} must be chosen, not shipped"
 
 
