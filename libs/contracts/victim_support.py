@@ -28,15 +28,47 @@ class VictimStatusChanged(BaseModel):
     details: dict[str, Any] = {}
 
 
+class VictimLinkChanged(BaseModel):
+    """Two reception records that may be one person, kept by two jurisdictions.
+
+    ``possible_duplicate`` tells the office owning ``victim_id`` that a reception elsewhere
+    (``other_victim_id``, received in ``other_*``) matched its person by ID number or name and
+    date of birth; neither record was changed. ``link_proposed``, ``link_confirmed`` and
+    ``link_rejected`` follow the explicit linking of the two (``POST /v1/victims/{id}/links``,
+    ``POST /v1/victim-links/{id}/decision``); ``victim_id`` is then the proposing side's record.
+    Ids and administrative codes only, never personal data. The subject is ``victim_id``; an
+    ``other_*`` code is null when that record is unknown here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    link_id: UUID
+    status: str
+    victim_id: UUID
+    ward_code: str | None = None
+    province_code: str
+    other_victim_id: UUID
+    other_ward_code: str | None = None
+    other_province_code: str | None = None
+    matched_on: list[str] = []
+    at: datetime
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
-    f"victim_support.victim.{name}": VictimStatusChanged
-    for name in (
-        "received",
-        "identified",
-        "not_identified",
-        "protected",
-        "supported",
-        "reintegrated",
-        "closed",
-    )
+    **{
+        f"victim_support.victim.{name}": VictimStatusChanged
+        for name in (
+            "received",
+            "identified",
+            "not_identified",
+            "protected",
+            "supported",
+            "reintegrated",
+            "closed",
+        )
+    },
+    **{
+        f"victim_support.victim.{name}": VictimLinkChanged
+        for name in ("possible_duplicate", "link_proposed", "link_confirmed", "link_rejected")
+    },
 }

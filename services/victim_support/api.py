@@ -16,8 +16,8 @@ from libs.common.db import DbSession
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from services.victim_support import kpis, programs, repository, service
-from services.victim_support.domain import Source, VictimStatus
+from services.victim_support import kpis, links, programs, repository, service
+from services.victim_support.domain import LinkStatus, Source, VictimStatus
 from services.victim_support.models import platform
 from services.victim_support.schemas import (
     ConsentIn,
@@ -35,6 +35,9 @@ from services.victim_support.schemas import (
     SupportOut,
     VictimCreate,
     VictimKpis,
+    VictimLinkDecisionIn,
+    VictimLinkIn,
+    VictimLinkOut,
     VictimRead,
     VictimSummary,
 )
@@ -48,6 +51,7 @@ ProgramOwner = Annotated[Principal, Depends(require_roles(Role.admin, Role.ngo))
 ProgramReader = Annotated[Principal, Depends(require_roles(Role.admin, Role.ngo, Role.supervisor))]
 Ngo = Annotated[Principal, Depends(require_roles(Role.ngo))]
 DEFAULT_PURPOSE = "victim support"
+LINK_PURPOSE = "link two records of one person"
 
 
 def _actor(request: Request, principal: Principal | None) -> service.Actor:
@@ -195,6 +199,81 @@ async def reintegration(
 ) -> VictimSummary:
     """A follow-up visit; ``closed: true`` ends support."""
     return await service.reintegrate(session, _actor(request, principal), victim_id, body, if_match)
+
+
+@router.post(
+    "/victims/{victim_id}/links",
+    status_code=201,
+    response_model=VictimLinkOut,
+    tags=["victim links"],
+    responses={403: {"description": "the record is outside your jurisdiction"}},
+)
+async def propose_link(
+    victim_id: UUID,
+    body: VictimLinkIn,
+    principal: SocialWorker,
+    request: Request,
+    session: DbSession,
+    purpose: Purpose = LINK_PURPOSE,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Propose that your record and another office's record are one person (that office told
+    you its id, often after a ``possible_duplicate`` suggestion made to it). Nothing is linked
+    until the office holding the other record confirms; the answer is the same whether or not
+    that record exists. Audited."""
+    actor = _actor(request, principal)
+    return await platform.idempotency.run(
+        session,
+        request,
+        idempotency_key,
+        principal.sub,
+        lambda: links.propose(session, actor, victim_id, body, purpose),
+    )
+
+
+@router.post(
+    "/victim-links/{link_id}/decision",
+    response_model=VictimLinkOut,
+    tags=["victim links"],
+    responses={
+        403: {"description": "the person who proposed a link does not decide on it"},
+        404: {"description": "no proposal to a record in your jurisdiction with this id"},
+        409: {"description": "the link is decided already"},
+    },
+)
+async def decide_link(
+    link_id: UUID,
+    body: VictimLinkDecisionIn,
+    principal: SocialWorker,
+    request: Request,
+    session: DbSession,
+    purpose: Purpose = LINK_PURPOSE,
+    if_match: IfMatch = None,
+) -> VictimLinkOut:
+    """Confirm or reject a link another office proposed to a record you hold. On
+    confirmation, both records' timelines name the other record. Audited."""
+    return await links.decide(session, _actor(request, principal), link_id, body, purpose, if_match)
+
+
+@router.get("/victim-links", response_model=Page[VictimLinkOut], tags=["victim links"])
+async def list_links(
+    principal: SocialWorker,
+    session: DbSession,
+    victim_id: UUID | None = None,
+    status: LinkStatus | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[VictimLinkOut]:
+    """Suggestions made to your office (a reception elsewhere matched one of your people), your
+    proposals, and proposals made to your records; newest first."""
+    return await links.list_links(
+        session,
+        principal,
+        victim_id=victim_id,
+        status=status,
+        after=time_keyset(cursor),
+        limit=limit,
+    )
 
 
 @router.post("/programs", status_code=201, response_model=ProgramRead, tags=["programs"])

@@ -70,6 +70,33 @@ class VictimAction(StrEnum):
     reintegrate = "reintegrate"
 
 
+class LinkStatus(StrEnum):
+    """Two records of one person in two jurisdictions, and the steps that join them.
+
+    ``suggested``: a reception elsewhere matched a person of ours; only our office is told.
+    ``proposed``: one office asks to link its record to the other's; ``confirmed`` or
+    ``rejected`` by the office holding the other record. Neither office learns of the other's
+    record from a reception: each link needs a person on both sides.
+    """
+
+    suggested = "suggested"
+    proposed = "proposed"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class LinkDecision(StrEnum):
+    confirm = "confirm"
+    reject = "reject"
+
+
+LINK_STATUS_AFTER = {
+    LinkDecision.confirm: LinkStatus.confirmed,
+    LinkDecision.reject: LinkStatus.rejected,
+}
+# A suggestion or a rejected proposal may be proposed (again); a confirmed link stays.
+PROPOSABLE = frozenset({LinkStatus.suggested, LinkStatus.rejected})
+
 VERIFICATION_PERIOD = timedelta(days=3)
 HOME_NATIONALITY = "VN"
 

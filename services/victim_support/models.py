@@ -91,6 +91,30 @@ class VictimIndex(Base):
     digest: Mapped[str] = mapped_column(String(32))
 
 
+class VictimLink(Base):
+    """Two records that may be one person, kept by two jurisdictions (see ``domain.LinkStatus``).
+
+    ``victim_id`` is the proposing side's record, or for a suggestion the record a reception
+    elsewhere matched; ``other_victim_id`` is not a foreign key on purpose: a proposal naming an
+    id that does not exist is stored like any other, so that the answer tells nothing.
+    """
+
+    __tablename__ = "victim_links"
+    __table_args__ = (UniqueConstraint("victim_id", "other_victim_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"))
+    other_victim_id: Mapped[UUID] = mapped_column(Uuid, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    matched_on: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    proposed_by: Mapped[str | None] = mapped_column(String(200))
+    proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class VictimSource(Base):
     """Where a reception came from; the key makes reception from events exactly-once."""
 

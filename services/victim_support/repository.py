@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.victim_support.domain import PRESUMED
+from services.victim_support.domain import PRESUMED, LinkStatus
 from services.victim_support.models import (
     Consent,
     Enrollment,
@@ -24,6 +25,7 @@ from services.victim_support.models import (
     Victim,
     VictimEvent,
     VictimIndex,
+    VictimLink,
 )
 
 
@@ -40,21 +42,118 @@ async def get_victim(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def victim_by_digests(session: AsyncSession, digests: dict[str, str]) -> Victim | None:
-    """A person already received with the same ID number or name + date of birth."""
+@dataclass(frozen=True)
+class Match:
+    """A person already received whom a new reception's identifiers match."""
+
+    victim_id: UUID
+    ward_code: str | None
+    province_code: str
+    in_scope: bool
+    matched_on: list[str]
+
+
+MAX_MATCHES = 20
+
+
+async def matches_by_digests(
+    session: AsyncSession, digests: dict[str, str], scope: ColumnElement[bool]
+) -> list[Match]:
+    """Persons already received with the same ID number or name + date of birth, oldest first,
+    each marked with whether ``scope`` (the receiving jurisdiction) covers it. One query, the
+    same whatever it finds, so that a match elsewhere costs no more time than one here."""
     if not digests:
-        return None
+        return []
     pairs = list(digests.items())
-    row = (
-        await session.execute(
-            select(Victim)
-            .join(VictimIndex, VictimIndex.victim_id == Victim.id)
-            .where(tuple_(VictimIndex.kind, VictimIndex.digest).in_(pairs))
-            .order_by(Victim.received_at)
-            .limit(1)
+    rows = await session.execute(
+        select(
+            Victim.id,
+            Victim.ward_code,
+            Victim.province_code,
+            scope.label("in_scope"),
+            func.array_agg(VictimIndex.kind),
         )
-    ).scalar_one_or_none()
-    return row
+        .join(VictimIndex, VictimIndex.victim_id == Victim.id)
+        .where(tuple_(VictimIndex.kind, VictimIndex.digest).in_(pairs))
+        .group_by(Victim.id)
+        .order_by(Victim.received_at, Victim.id)
+        .limit(MAX_MATCHES)
+    )
+    return [
+        Match(victim_id, ward, province, bool(in_scope), sorted(set(kinds)))
+        for victim_id, ward, province, in_scope, kinds in rows.all()
+    ]
+
+
+async def places_of(
+    session: AsyncSession, victim_ids: list[UUID]
+) -> dict[UUID, tuple[str | None, str]]:
+    """Where each person was received (ward, province): codes only, nothing decrypted."""
+    if not victim_ids:
+        return {}
+    rows = await session.execute(
+        select(Victim.id, Victim.ward_code, Victim.province_code).where(Victim.id.in_(victim_ids))
+    )
+    return {victim_id: (ward, province) for victim_id, ward, province in rows.all()}
+
+
+async def get_link(
+    session: AsyncSession, link_id: UUID, *, for_update: bool = False
+) -> VictimLink | None:
+    query = select(VictimLink).where(VictimLink.id == link_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def link_between(
+    session: AsyncSession, victim_id: UUID, other_victim_id: UUID, *, for_update: bool = False
+) -> VictimLink | None:
+    query = select(VictimLink).where(
+        VictimLink.victim_id == victim_id, VictimLink.other_victim_id == other_victim_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_links(
+    session: AsyncSession,
+    *,
+    scope: ColumnElement[bool],
+    victim_id: UUID | None,
+    status: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[VictimLink]:
+    """Links an office may know of: those whose first record it covers (its proposals, and the
+    suggestions made to it), and those proposed to a record it covers (never a suggestion made
+    to the other office, which would tell it that its person is known elsewhere)."""
+    covered = select(Victim.id).where(scope)
+    conditions: list[ColumnElement[bool]] = [
+        or_(
+            VictimLink.victim_id.in_(covered),
+            and_(
+                VictimLink.other_victim_id.in_(covered),
+                VictimLink.status != LinkStatus.suggested.value,
+            ),
+        )
+    ]
+    if victim_id is not None:
+        conditions.append(
+            or_(VictimLink.victim_id == victim_id, VictimLink.other_victim_id == victim_id)
+        )
+    if status is not None:
+        conditions.append(VictimLink.status == status)
+    if after is not None:
+        conditions.append(tuple_(VictimLink.created_at, VictimLink.id) < tuple_(*after))
+    query = (
+        select(VictimLink)
+        .where(*conditions)
+        .order_by(VictimLink.created_at.desc(), VictimLink.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
 
 
 async def timeline_of(session: AsyncSession, victim_id: UUID) -> Sequence[VictimEvent]:

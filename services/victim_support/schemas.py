@@ -14,6 +14,7 @@ from libs.common.text import normalize_id_number, normalize_phone
 from services.victim_support.domain import (
     ConsentScope,
     IdentificationOutcome,
+    LinkDecision,
     Source,
     SupportType,
 )
@@ -290,3 +291,35 @@ class VictimKpis(BaseModel):
     overdue: int
     by_status: dict[str, int]
     hotspots: dict[str, Any]
+
+
+class VictimLinkIn(StrictModel):
+    other_victim_id: UUID = Field(
+        description="the other office's record of the same person (it told you its id)"
+    )
+
+
+class VictimLinkDecisionIn(StrictModel):
+    decision: LinkDecision
+
+
+class VictimLinkOut(BaseModel):
+    """Two records of one person in two jurisdictions. ``victim_id`` is the proposing side's
+    record (or, for a suggestion, ours that a reception elsewhere matched). Where
+    ``other_victim_id`` was received is shown only on a suggestion (to the office it was made
+    to) and once the link is confirmed: a proposal never tells whether, or where, the other
+    record exists."""
+
+    id: UUID
+    status: str = Field(description="suggested, proposed, confirmed or rejected")
+    victim_id: UUID
+    ward_code: str | None
+    province_code: str | None
+    other_victim_id: UUID
+    other_ward_code: str | None
+    other_province_code: str | None
+    matched_on: list[str] = Field(description="id_number, name_dob: how a suggestion matched")
+    created_at: datetime
+    proposed_at: datetime | None
+    decided_at: datetime | None
+    version: int

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
 from libs.common.text import name_tokens
 from libs.contracts.victim_support import VictimStatusChanged
-from services.victim_support import domain, repository
+from services.victim_support import domain, links, repository
 from services.victim_support.models import (
     Consent,
     ProtectionMeasure,
@@ -175,7 +176,13 @@ async def receive(session: AsyncSession, actor: Actor, r: Reception) -> tuple[Vi
             assert victim is not None
             return victim, False
     digests = person_digests(actor.index, r.person)
-    known = await repository.victim_by_digests(session, digests)
+    matches = await repository.matches_by_digests(session, digests, _receiving_scope(actor, r))
+    here = next((m for m in matches if m.in_scope), None)
+    known = (
+        None
+        if here is None
+        else await repository.get_victim(session, here.victim_id, for_update=True)
+    )
     if known is not None:
         before = known.status
         if r.case_id and r.case_id not in known.case_ids:
@@ -234,7 +241,25 @@ async def receive(session: AsyncSession, actor: Actor, r: Reception) -> tuple[Vi
         session, victim, "receive", None, actor, {"source": r.source.value}, emit="received"
     )
     await _claim_source(session, r, victim, actor)
+    for elsewhere in matches:
+        await links.suggest(session, actor, elsewhere, victim)
     return victim, True
+
+
+def _receiving_scope(actor: Actor, r: Reception) -> ColumnElement[bool]:
+    """Whose records a reception may link to: those the receiving social worker may see; for a
+    reception from an event (a case's victim, a partner's handover), those of the province the
+    person is received in. Never the whole country (issue 13)."""
+    if actor.principal is not None:
+        return repository.victim_scope(actor.principal)
+    return Victim.province_code == r.province_code
+
+
+async def record_on_timeline(
+    session: AsyncSession, victim: Victim, action: str, actor: Actor, details: dict[str, Any]
+) -> None:
+    """A timeline entry that does not change the person's status."""
+    await _event(session, victim, action, victim.status, actor, details)
 
 
 async def _index(session: AsyncSession, victim_id: UUID, digests: dict[str, str]) -> None:
@@ -304,13 +329,13 @@ def summary(victim: Victim, now: datetime) -> VictimSummary:
     )
 
 
-def _visible(principal: Principal, victim: Victim) -> bool:
+def visible_to(principal: Principal, victim: Victim) -> bool:
     return principal.covers(victim.ward_code) or principal.covers(victim.province_code)
 
 
 async def victim_for_read(session: AsyncSession, principal: Principal, victim_id: UUID) -> Victim:
     victim = await repository.get_victim(session, victim_id)
-    if victim is None or not _visible(principal, victim):
+    if victim is None or not visible_to(principal, victim):
         raise NotFound("no such person")
     return victim
 
@@ -325,7 +350,7 @@ async def victim_for_action(
     victim = await repository.get_victim(session, victim_id, for_update=True)
     if victim is None:
         raise NotFound("no such person")
-    if not _visible(principal, victim):
+    if not visible_to(principal, victim):
         raise Forbidden("this person is outside your jurisdiction")
     check_if_match(if_match, victim.version)
     try:

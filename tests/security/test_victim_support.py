@@ -22,18 +22,27 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.auth import issue_dev_token
 from services.victim_support.app import create_app
 from services.victim_support.settings import VictimSupportSettings
 from tests.integration.victim_support.support import (
+    OTHER_PROVINCE,
+    OTHER_PROVINCE_WARD,
     PROGRAMS_WARD,
+    RECEPTION_WARD,
+    SETTINGS,
     TODAY,
     consent,
+    fresh_ward,
     identify,
     new_org,
     ngo,
     receive,
+    synthetic_id_number,
+    synthetic_name,
 )
-from tests.support import running
+from tests.integration.victim_support.test_reception import handled, produce, victim_linked
+from tests.support import eventually, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
@@ -152,3 +161,220 @@ async def test_an_ngo_support_for_a_person_without_consent_does_not_wait_for_the
     )
     assert response.status_code == 404, response.text
     assert response.json()["detail"] == "no consenting person enrolled in this program with this id"
+
+
+# High 2: a reception links only within its jurisdiction; two offices link by proposal and decision
+
+HERE = "01"
+
+
+def _worker(jurisdiction: str, sub: str) -> dict[str, str]:
+    token = issue_dev_token(SETTINGS, roles=["social_worker"], jurisdiction=[jurisdiction], sub=sub)
+    return {"Authorization": f"Bearer {token}"}
+
+
+THERE_WORKER = _worker(OTHER_PROVINCE, "sw-there")
+HERE_WORKER = _worker(HERE, "sw-here")
+
+
+async def _read(client: httpx.AsyncClient, vid: str, headers: dict[str, str]) -> dict[str, Any]:
+    response = await client.get(f"/v1/victims/{vid}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _received_there(client: httpx.AsyncClient, number: str) -> dict[str, Any]:
+    return await receive(
+        client,
+        OTHER_PROVINCE_WARD,
+        headers=THERE_WORKER,
+        needs=["medical"],
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+
+
+def _unchanged(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("version", "case_ids", "needs", "status", "timeline")}
+
+
+async def _outbox(db: AsyncEngine, key: str) -> list[str]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT type FROM victim_support.outbox WHERE key = :k ORDER BY seq"), {"k": key}
+        )
+        return [r[0] for r in rows.all()]
+
+
+async def test_a_reception_matching_a_person_of_another_province_is_a_new_record_here(
+    victim_support: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    before = await _read(victim_support, there["id"], THERE_WORKER)
+    case_id = str(uuid.uuid4())
+    fresh = await receive(victim_support, RECEPTION_WARD, headers=HERE_WORKER)
+    here = await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        case_id=case_id,
+        needs=["interpreter"],
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+    # Nothing of the other province's record in the answer: the shape of any new reception.
+    assert here["id"] != there["id"]
+    assert here.keys() == fresh.keys()
+    assert (here["status"], here["version"], here["province_code"]) == (
+        "under_verification",
+        1,
+        HERE,
+    )
+    assert here["case_ids"] == [case_id]
+    assert [
+        e["action"] for e in (await _read(victim_support, here["id"], HERE_WORKER))["timeline"]
+    ] == ["receive"]
+    # Nothing changed there.
+    after = await _read(victim_support, there["id"], THERE_WORKER)
+    assert _unchanged(after) == _unchanged(before)
+    # The owning jurisdiction is told, by an event about its own record.
+    assert "vn.ctip.victim_support.victim.possible_duplicate.v1" in await _outbox(db, there["id"])
+
+
+async def test_a_case_in_one_province_does_not_link_a_person_received_in_another(
+    victim_support: httpx.AsyncClient, settings_for: Callable[..., Any], db: AsyncEngine
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    before = await _read(victim_support, there["id"], THERE_WORKER)
+    ward = fresh_ward()
+    case_id = uuid.uuid4()
+    event = victim_linked(case_id, uuid.uuid4(), ward, full_name=synthetic_name(), id_number=number)
+    await produce(settings_for(VictimSupportSettings), event)
+    await eventually(lambda: handled(db, event.id))
+    assert _unchanged(await _read(victim_support, there["id"], THERE_WORKER)) == _unchanged(before)
+    page = (await victim_support.get("/v1/victims", headers=_worker(ward, "sw-ward"))).json()
+    assert [v["case_ids"] for v in page["items"]] == [[str(case_id)]]
+    assert "vn.ctip.victim_support.victim.possible_duplicate.v1" in await _outbox(db, there["id"])
+
+
+async def _links(
+    client: httpx.AsyncClient, headers: dict[str, str], vid: str
+) -> list[dict[str, Any]]:
+    response = await client.get("/v1/victim-links", headers=headers, params={"victim_id": vid})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_only_the_owning_office_is_shown_the_possible_duplicate(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    here = await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+    [suggested] = await _links(victim_support, THERE_WORKER, there["id"])
+    assert (suggested["status"], suggested["victim_id"], suggested["other_victim_id"]) == (
+        "suggested",
+        there["id"],
+        here["id"],
+    )
+    assert suggested["other_province_code"] == HERE
+    assert await _links(victim_support, HERE_WORKER, here["id"]) == []
+
+
+async def test_two_offices_link_their_records_by_a_proposal_and_the_other_sides_decision(
+    victim_support: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    here = await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+    proposed = await victim_support.post(
+        f"/v1/victims/{there['id']}/links",
+        headers={**THERE_WORKER, "X-Purpose": "same person received twice"},
+        json={"other_victim_id": here["id"]},
+    )
+    assert proposed.status_code == 201, proposed.text
+    link = proposed.json()
+    assert link["status"] == "proposed"
+    decide = f"/v1/victim-links/{link['id']}/decision"
+    # The proposing side cannot decide: the record it would link is not in its jurisdiction.
+    response = await victim_support.post(decide, headers=THERE_WORKER, json={"decision": "confirm"})
+    assert response.status_code == 404
+    # Now the receiving side sees it, and decides.
+    assert [x["status"] for x in await _links(victim_support, HERE_WORKER, here["id"])] == [
+        "proposed"
+    ]
+    response = await victim_support.post(decide, headers=HERE_WORKER, json={"decision": "confirm"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "confirmed"
+    for vid, headers in ((there["id"], THERE_WORKER), (here["id"], HERE_WORKER)):
+        last = (await _read(victim_support, vid, headers))["timeline"][-1]
+        assert last["action"] == "record_linked"
+        assert last["details"]["link_id"] == link["id"]
+    async with db.connect() as conn:
+        actions = (
+            await conn.execute(
+                text(
+                    "SELECT action FROM victim_support.audit_log WHERE record_id IN (:a, :b)"
+                    " AND action LIKE '%link%' ORDER BY seq"
+                ),
+                {"a": there["id"], "b": here["id"]},
+            )
+        ).scalars()
+        assert list(actions) == ["propose_link", "decide_link"]
+    response = await victim_support.post(decide, headers=HERE_WORKER, json={"decision": "reject"})
+    assert response.status_code == 409
+
+
+async def test_a_proposal_answers_alike_whether_or_not_the_other_record_exists(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    there = await _received_there(victim_support, synthetic_id_number())
+    here = await receive(victim_support, RECEPTION_WARD, headers=HERE_WORKER)
+    answers = []
+    for other in (there["id"], str(uuid.uuid4())):
+        response = await victim_support.post(
+            f"/v1/victims/{here['id']}/links", headers=HERE_WORKER, json={"other_victim_id": other}
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        answers.append(
+            {
+                k: v
+                for k, v in body.items()
+                if k not in ("id", "other_victim_id", "created_at", "proposed_at")
+            }
+        )
+    assert answers[0] == answers[1]
+
+
+async def test_a_link_is_decided_by_another_person_than_the_one_who_proposed_it(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    both = _worker(HERE, "sw-both")
+    first = await receive(victim_support, RECEPTION_WARD, headers=both)
+    second = await receive(victim_support, fresh_ward(), headers=both)
+    link = (
+        await victim_support.post(
+            f"/v1/victims/{first['id']}/links", headers=both, json={"other_victim_id": second["id"]}
+        )
+    ).json()
+    response = await victim_support.post(
+        f"/v1/victim-links/{link['id']}/decision", headers=both, json={"decision": "confirm"}
+    )
+    assert response.status_code == 403
+    assert (
+        response.json()["detail"]
+        == "a link is decided by someone other than the person who proposed it"
+    )
