@@ -218,10 +218,52 @@ def test_no_secret_values_are_committed_only_referenced() -> None:
     base = kustomization(K8S_BASE)
     assert "secretGenerator" not in production and "secretGenerator" not in base
     example = read_env_file(DEPLOY / "k8s" / "ctip-secrets.env.example")
-    for key, value in example.items():
+    migration = read_env_file(DEPLOY / "k8s" / "ctip-migration-secrets.env.example")
+    for key, value in (example | migration).items():
         assert is_setting(key), key
         assert "REPLACE-ME" in value, f"{key}: placeholder only"
-    assert secret_settings() <= set(example)
+    assert secret_settings() <= set(example) | set(migration)
+    assert set(migration) == {"CTIP_MIGRATION_DATABASE_URL"}
+    assert "CTIP_MIGRATION_DATABASE_URL" not in example
+    assert example["CTIP_DATABASE_URL"].startswith("postgresql+asyncpg://ctip_app:")
+
+
+@pytest.mark.parametrize("service", services())
+def test_only_the_migration_job_reads_the_owner_roles_secret(service: str) -> None:
+    """APIs and workers run as the runtime role, which cannot rewrite the audit log nor switch
+    its trigger off; the owner's URL reaches the migration Job alone (issue 13, Medium 6)."""
+    owner = {"secretRef": {"name": "ctip-migration-secrets"}}
+    (job,) = pod(get("Job", f"{dns_name(service)}-migrate"))["containers"]
+    assert owner in job["envFrom"]
+    for role in ("api", "worker"):
+        (container,) = pod(get("Deployment", f"{dns_name(service)}-{role}"))["containers"]
+        assert owner not in container["envFrom"], role
+
+
+@pytest.mark.parametrize("service", services())
+def test_every_worker_exports_its_metrics_to_monitoring_only(service: str) -> None:
+    """The audit chain's gauges (ctip_audit_chain_ok...) come from the worker."""
+    worker = get("Deployment", f"{dns_name(service)}-worker")
+    (container,) = pod(worker)["containers"]
+    args = container["args"]
+    port = int(args[args.index("--metrics-port") + 1])
+    assert args[args.index("--metrics-host") + 1] == ALL_INTERFACES
+    assert {"name": "metrics", "containerPort": port, "protocol": "TCP"} in container["ports"]
+    annotations = worker["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port)
+    admitting = [
+        rule
+        for p in network_policies().values()
+        if p["spec"]["podSelector"] != {} and selects(p["spec"]["podSelector"], pod_labels(worker))
+        for rule in p["spec"].get("ingress", [])
+    ]
+    assert admitting
+    for rule in admitting:
+        assert rule["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+        for peer in rule["from"]:
+            assert peer == {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+            }
 
 
 def network_policies() -> dict[str, dict[str, Any]]:
