@@ -273,3 +273,11 @@ def commendation(ward: str = HOME_WARD) -> dict[str, Any]:
 
 def target_group() -> dict[str, Any]:
     return {"name_vi": "Nhóm thử nghiệm", "name_en": "Synthetic group", "active": True}
+
+
+def link_proposal() -> dict[str, Any]:
+    return {"other_victim_id": str(uuid.uuid4())}
+
+
+def link_decision() -> dict[str, Any]:
+    return {"decision": "confirm"}

@@ -28,6 +28,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from libs.common.auth import issue_dev_token
 from libs.common.jurisdiction import wards_of
 from libs.common.webhooks import signed_headers
 from services.casework.app import create_app as casework_app
@@ -125,6 +126,7 @@ DEFAULT_IDS = {
     "alert_id": "alert",
     "delivery_id": "failed_delivery",
     "match_id": "match",
+    "link_id": "link_proposed",
 }
 
 IN, CW, VS, IA, OR = "intake", "casework", "victim_support", "interagency", "outreach"
@@ -384,6 +386,23 @@ ROWS: list[Row] = [
     r(VS, "GET", "/v1/kpis", SW_OTHER, 403, query=f"ward_code={WARD}"),
     r(VS, "GET", "/v1/kpis", NGO_A, 403),
     r(VS, "GET", "/v1/kpis", ANON, 401),
+    # linking two offices' records of one person (issue 13, High 2)
+    r(VS, "POST", "/v1/victims/{victim_id}/links", SW, 201, lambda w: b.link_proposal(),
+      ids={"victim_id": "victim_fresh"}),
+    r(VS, "POST", "/v1/victims/{victim_id}/links", SW_FAR, 403, lambda w: b.link_proposal()),
+    r(VS, "POST", "/v1/victims/{victim_id}/links", SUP, 403, lambda w: b.link_proposal()),
+    r(VS, "POST", "/v1/victims/{victim_id}/links", NGO_A, 403, lambda w: b.link_proposal()),
+    r(VS, "POST", "/v1/victims/{victim_id}/links", ANON, 401, lambda w: b.link_proposal()),
+    r(VS, "POST", "/v1/victim-links/{link_id}/decision", SW, 200, lambda w: b.link_decision()),
+    r(VS, "POST", "/v1/victim-links/{link_id}/decision", SW_OTHER, 404,
+      lambda w: b.link_decision()),
+    r(VS, "POST", "/v1/victim-links/{link_id}/decision", SW_FAR, 404, lambda w: b.link_decision()),
+    r(VS, "POST", "/v1/victim-links/{link_id}/decision", SUP, 403, lambda w: b.link_decision()),
+    r(VS, "POST", "/v1/victim-links/{link_id}/decision", ANON, 401, lambda w: b.link_decision()),
+    r(VS, "GET", "/v1/victim-links", SW, 200),
+    r(VS, "GET", "/v1/victim-links", SUP, 403),
+    r(VS, "GET", "/v1/victim-links", NGO_A, 403),
+    r(VS, "GET", "/v1/victim-links", ANON, 401),
     # interagency ----------------------------------------------------------------------------
     r(IA, "POST", "/v1/partners", ADMIN, 201, lambda w: b.partner(w.new_partner_code())),
     r(IA, "POST", "/v1/partners", IO, 403, lambda w: b.partner("02")),
@@ -603,6 +622,22 @@ class World:
             )
         return await self.clients[IA].post(f"/v1/inbound/{target}", content=raw, headers=headers)
 
+    async def link_proposed(self) -> str:
+        """A link proposed by an office of province 79 to a record of WARD: a colleague of
+        another sub proposes, so that the deciding persona is not the proposer."""
+        mine = await self.make(VS, "/v1/victims", SW, b.victim())
+        far = await self.make(VS, "/v1/victims", SW_FAR, b.victim(FAR_WARD))
+        token = issue_dev_token(
+            self.settings[IN], roles=["social_worker"], jurisdiction=["79"], sub="acl-proposer"
+        )
+        response = await self.clients[VS].post(
+            f"/v1/victims/{far['id']}/links",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"other_victim_id": mine["id"]},
+        )
+        assert response.status_code == 201, f"setup link: {response.text}"
+        return str(response.json()["id"])
+
     async def fresh(self, key: str) -> str:
         """A record for one row, in the state its action needs."""
         if key.startswith("tip_"):
@@ -615,6 +650,8 @@ class World:
             return str((await self.make(IN, "/v1/missing-persons", IO, b.missing_person()))["id"])
         if key == "case_fresh":
             return str((await self.make(CW, "/v1/cases", INV, b.case()))["id"])
+        if key == "link_proposed":
+            return await self.link_proposed()
         if key.startswith("victim_"):
             victim = await self.make(VS, "/v1/victims", SW, b.victim())
             if key == "victim_identified":
