@@ -17,7 +17,12 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from libs.common.observability import correlation_id
+from libs.common.observability import (
+    CORRELATION_SCOPE_KEY,
+    correlation_id,
+    describe_error,
+    redacted_traceback,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ctip.gov.vn/problems/"
@@ -214,6 +219,13 @@ _HTTP_TITLES = {
 }
 
 
+def request_log_fields(request: Request) -> dict[str, str]:
+    """What a log line may say of a request: its method and the template of the route it
+    matched (``/v1/tips/{tip_id}``), never the path or query the client sent."""
+    route = request.scope.get("route")
+    return {"method": request.method, "route": getattr(route, "path", None) or "unmatched"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -253,21 +265,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        if is_database_outage(exc):
-            log.warning("database unavailable: %s", type(exc).__name__)
-            return problem_response(
-                request,
-                503,
-                "unavailable",
-                "Service unavailable",
-                "The database is not reachable right now; nothing was stored. Try again.",
-                headers={"Retry-After": "5"},
-            )
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Starlette runs this handler outside every middleware, where the correlation id of the
+        # request has already been reset: it is taken back from the scope.
+        cid = request.scope.get(CORRELATION_SCOPE_KEY)
+        token = correlation_id.set(cid) if isinstance(cid, str) else None
+        try:
+            return _answer_unhandled(request, exc)
+        finally:
+            if token is not None:
+                correlation_id.reset(token)
+
+
+def _answer_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    where = request_log_fields(request)
+    cid = correlation_id.get()
+    headers = {"X-Correlation-ID": cid} if cid else {}
+    if is_database_outage(exc):
+        log.warning("database unavailable: %s", type(exc).__name__, extra={**where, "status": 503})
         return problem_response(
             request,
-            500,
-            "internal-error",
-            "Internal error",
-            "The server could not complete the request; it has been logged.",
+            503,
+            "unavailable",
+            "Service unavailable",
+            "The database is not reachable right now; nothing was stored. Try again.",
+            headers={"Retry-After": "5", **headers},
         )
+    # Never the raw path or query (a receipt code, an id the caller typed) nor the exception's
+    # message as it is (a validation error quotes its input): see ``describe_error``.
+    log.error(
+        "unhandled error",
+        extra={
+            **where,
+            "status": 500,
+            "error": describe_error(exc),
+            "traceback": redacted_traceback(exc),
+        },
+    )
+    return problem_response(
+        request,
+        500,
+        "internal-error",
+        "Internal error",
+        "The server could not complete the request; it has been logged.",
+        headers=headers or None,
+    )

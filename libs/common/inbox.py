@@ -28,7 +28,13 @@ from libs.common.db import Database
 from libs.common.errors import is_database_outage
 from libs.common.events import CloudEvent, dlt_topic, topic_for
 from libs.common.kafka import ensure_topics, new_consumer, new_producer
-from libs.common.observability import CONSUMED, CONSUMER_LAG, DLT_SENT, correlation_id
+from libs.common.observability import (
+    CONSUMED,
+    CONSUMER_LAG,
+    DLT_SENT,
+    correlation_id,
+    describe_error,
+)
 from libs.common.settings import ServiceSettings
 from libs.contracts import payload_model
 
@@ -92,7 +98,7 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s restarting: %s", self.group_id, exc)
+                log.warning("consumer %s restarting: %s", self.group_id, describe_error(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -127,7 +133,7 @@ class EventConsumer:
             await self._consumer.commit({tp: offset})
         except CommitFailedError as exc:
             # A rebalance took the partition away; the new owner re-reads, the inbox dedupes.
-            log.warning("commit failed for %s: %s", tp, exc)
+            log.warning("commit failed for %s: %s", tp, describe_error(exc))
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Handle one record; returns the outcome (handled, duplicate, skipped, dead_lettered)."""
@@ -152,7 +158,9 @@ class EventConsumer:
                     raise
                 except Exception as exc:
                     if is_database_outage(exc):
-                        log.warning("database unavailable, retrying %s: %s", event.id, exc)
+                        log.warning(
+                            "database unavailable, retrying %s: %s", event.id, describe_error(exc)
+                        )
                         await asyncio.sleep(min(self.retry_base * 10, 5.0))
                         if self._stop.is_set():
                             raise
@@ -161,7 +169,12 @@ class EventConsumer:
                     if attempt >= self.max_attempts:
                         await self._dead_letter(record, exc, attempts=attempt)
                         return "dead_lettered"
-                    log.warning("handler failed (attempt %d) for %s: %r", attempt, event.id, exc)
+                    log.warning(
+                        "handler failed (attempt %d) for %s: %s",
+                        attempt,
+                        event.id,
+                        describe_error(exc),
+                    )
                     await asyncio.sleep(self.retry_base * 2 ** (attempt - 1))
         finally:
             correlation_id.reset(token)
@@ -172,14 +185,16 @@ class EventConsumer:
                 raise ValueError("empty record")
             event = CloudEvent.from_json_bytes(record.value)
         except (ValueError, ValidationError) as exc:
-            raise PoisonMessage(f"not a CloudEvent: {exc}") from exc
+            raise PoisonMessage(f"not a CloudEvent: {describe_error(exc)}") from exc
         model: type[BaseModel] | None = payload_model(event.short_type)
         if model is None:
             return event, event.data
         try:
             return event, model.model_validate(event.data)
         except ValidationError as exc:
-            raise PoisonMessage(f"payload breaks the {event.short_type} contract: {exc}") from exc
+            raise PoisonMessage(
+                f"payload breaks the {event.short_type} contract: {describe_error(exc)}"
+            ) from exc
 
     async def _handle_once(
         self,
@@ -214,7 +229,8 @@ class EventConsumer:
         headers = [
             *(record.headers or ()),
             ("dlt-error-class", type(exc).__name__.encode()),
-            ("dlt-error-message", str(exc)[:1000].encode()),
+            # Types and locations only: a payload's values (names, phones) never go in a header.
+            ("dlt-error-message", describe_error(exc)[:1000].encode()),
             ("dlt-consumer-group", self.group_id.encode()),
             ("dlt-attempts", str(attempts).encode()),
             ("dlt-original-topic", record.topic.encode()),
@@ -234,7 +250,7 @@ class EventConsumer:
             record.topic,
             record.offset,
             attempts,
-            exc,
+            describe_error(exc),
         )
 
     async def _learn_positions(self) -> None:

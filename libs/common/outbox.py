@@ -57,6 +57,7 @@ from libs.common.observability import (
     OUTBOX_PENDING,
     OUTBOX_PUBLISHED,
     correlation_id,
+    describe_error,
 )
 from libs.common.settings import ServiceSettings
 from libs.contracts import payload_model
@@ -210,7 +211,11 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("relay error, retrying: %s", exc, extra={"relay": self.outbox.schema})
+                log.warning(
+                    "relay error, retrying: %s",
+                    describe_error(exc),
+                    extra={"relay": self.outbox.schema},
+                )
                 await self._close_producer()
                 await self._close_connections()
                 with contextlib.suppress(TimeoutError):
@@ -318,7 +323,7 @@ class OutboxRelay:
                 await session.execute(
                     update(table)
                     .where(table.c.seq.in_(seqs))
-                    .values(attempts=table.c.attempts + 1, last_error=repr(exc)[:500])
+                    .values(attempts=table.c.attempts + 1, last_error=describe_error(exc)[:500])
                 )
 
     async def _update_lag_metrics(self, session: AsyncSession) -> None:
