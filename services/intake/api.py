@@ -103,9 +103,19 @@ def _engine(request: Request) -> AsyncEngine:
     return db.engine
 
 
+def _triage_province(request: Request) -> str:
+    settings: IntakeSettings = request.app.state.settings
+    return settings.triage_province
+
+
 def _actor(request: Request, principal: Principal | None) -> service.Actor:
     index: BlindIndex = request.app.state.blind_index
-    return service.Actor(principal=principal, index=index, now=service.now_utc())
+    return service.Actor(
+        principal=principal,
+        index=index,
+        now=service.now_utc(),
+        triage_province=_triage_province(request),
+    )
 
 
 def _guard_filing(request: Request, principal: Principal | None) -> str | None:
@@ -271,6 +281,7 @@ async def post_receipt_message(
 @router.get("/tips", response_model=Page[TipSummary], tags=["tips"])
 async def list_tips(
     principal: Reader,
+    request: Request,
     session: DbSession,
     status: TipStatus | None = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
@@ -284,7 +295,7 @@ async def list_tips(
     now = service.now_utc()
     tips = await repository.list_tips(
         session,
-        scope=repository.tip_scope(principal),
+        scope=repository.tip_scope(principal, _triage_province(request)),
         status=status.value if status else None,
         ward_code=ward_code,
         priority=priority.value if priority else None,
@@ -466,6 +477,7 @@ async def resolve_missing_person(
 @router.get("/kpis", response_model=IntakeKpis, tags=["figures"])
 async def get_kpis(
     principal: Reader,
+    request: Request,
     session: DbSession,
     from_: PeriodFrom = None,
     to: PeriodTo = None,
@@ -479,4 +491,5 @@ async def get_kpis(
         period_to=to,
         ward_code=ward_code,
         now=service.now_utc(),
+        triage_province=_triage_province(request),
     )

@@ -6,13 +6,16 @@
   deadline / tips whose outcome is due, i.e. resolved ones plus open ones already overdue. Open
   tips still within their deadline are not yet counted either way.
 * ``overdue`` and ``due_soon`` are counts of open tips now, whatever the period.
+
+Tips filed without a ward count in the triage province (``CTIP_INTAKE_TRIAGE_PROVINCE``) until
+triage places them in a ward.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -36,12 +39,16 @@ async def intake_kpis(
     period_to: date | None,
     ward_code: str | None,
     now: datetime,
+    triage_province: str | None = None,
 ) -> IntakeKpis:
     if ward_code is not None and not principal.covers(ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
-    area: list[ColumnElement[bool]] = [
-        jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
-    ]
+    where: ColumnElement[bool] = jurisdiction_clause(
+        principal, Tip.incident_ward_code, Tip.province_code
+    )
+    if repository.unlocated_counted_by(principal, triage_province):
+        where = or_(where, Tip.incident_ward_code.is_(None))
+    area: list[ColumnElement[bool]] = [where]
     mp_conditions: list[ColumnElement[bool]] = [repository.missing_person_scope(principal)]
     if ward_code:
         area.append(Tip.incident_ward_code == ward_code)

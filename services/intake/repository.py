@@ -100,11 +100,27 @@ async def insert_filing(
     await _FILING.execute(session, [[tip], persons, person_index, [receipt], [event]])
 
 
-def tip_scope(principal: Principal) -> ColumnElement[bool]:
-    """Tips inside the caller's jurisdiction; intake officers also see the unlocated triage queue
-    (tips filed without a ward), since locating them is part of triage."""
+def triages(principal: Principal, triage_province: str | None) -> bool:
+    """Whether the caller works the triage queue: tips filed without a ward, reporters' contacts
+    included, belong to the intake officers of one configured province and no one else (a tip
+    with no place must not be open to every officer in the country). Without a triage province,
+    no one (fail closed)."""
+    return (
+        triage_province is not None
+        and principal.has_role(Role.intake_officer)
+        and principal.covers(triage_province)
+    )
+
+
+def unlocated_counted_by(principal: Principal, triage_province: str | None) -> bool:
+    """Figures count unlocated tips in the triage province until triage places them."""
+    return triage_province is not None and principal.covers(triage_province)
+
+
+def tip_scope(principal: Principal, triage_province: str | None = None) -> ColumnElement[bool]:
+    """Tips inside the caller's jurisdiction, and the unlocated triage queue for its officers."""
     clause = jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
-    if principal.has_role(Role.intake_officer):
+    if triages(principal, triage_province):
         return or_(clause, Tip.incident_ward_code.is_(None))
     return clause
 

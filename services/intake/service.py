@@ -73,6 +73,8 @@ class Actor:
     principal: Principal | None
     index: BlindIndex
     now: datetime
+    # The province whose intake officers triage tips filed without a ward (IntakeSettings).
+    triage_province: str | None = None
 
     @property
     def sub(self) -> str:
@@ -187,27 +189,29 @@ async def file_tip(session: AsyncSession, data: TipCreate, actor: Actor) -> TipC
     )
 
 
-def can_see(principal: Principal, tip: Tip) -> bool:
+def can_see(principal: Principal, tip: Tip, triage_province: str | None) -> bool:
     if tip.incident_ward_code is None:
-        return principal.has_role(Role.intake_officer)
+        return repository.triages(principal, triage_province)
     return principal.covers(tip.incident_ward_code)
 
 
-async def tip_for_read(session: AsyncSession, principal: Principal, tip_id: UUID) -> Tip:
+async def tip_for_read(session: AsyncSession, actor: Actor, tip_id: UUID) -> Tip:
+    assert actor.principal is not None
     tip = await repository.get_tip(session, tip_id)
-    if tip is None or not can_see(principal, tip):
+    if tip is None or not can_see(actor.principal, tip, actor.triage_province):
         raise NotFound("no such tip")
     return tip
 
 
 async def tip_for_action(
-    session: AsyncSession, principal: Principal, tip_id: UUID, if_match: str | None
+    session: AsyncSession, actor: Actor, tip_id: UUID, if_match: str | None
 ) -> Tip:
     """The tip, locked for the change; 404 if absent, 403 outside the jurisdiction, 412 if stale."""
+    assert actor.principal is not None
     tip = await repository.get_tip(session, tip_id, for_update=True)
     if tip is None:
         raise NotFound("no such tip")
-    if not can_see(principal, tip):
+    if not can_see(actor.principal, tip, actor.triage_province):
         raise Forbidden("this tip is outside your jurisdiction")
     check_if_match(if_match, tip.version)
     return tip
@@ -250,13 +254,13 @@ async def read_tip(session: AsyncSession, actor: Actor, tip_id: UUID, purpose: s
     read that returns personal data is audited with its purpose."""
     assert actor.principal is not None
     principal = actor.principal
-    tip = await tip_for_read(session, principal, tip_id)
+    tip = await tip_for_read(session, actor, tip_id)
     names_only = not principal.has_role(Role.intake_officer, Role.investigator)
     persons = await repository.persons_of(session, tip.id)
     extensions = await repository.extensions_of(session, tip.id)
     messages = await repository.messages_of(session, "tip", tip.id)
     duplicates = await repository.possible_duplicates(
-        session, tip.id, repository.tip_scope(principal)
+        session, tip.id, repository.tip_scope(principal, actor.triage_province)
     )
     await platform.audit.record(
         session,
@@ -325,7 +329,7 @@ async def message_reporter(
     session: AsyncSession, actor: Actor, tip_id: UUID, body: str
 ) -> MessageOut:
     assert actor.principal is not None
-    tip = await tip_for_action(session, actor.principal, tip_id, None)
+    tip = await tip_for_action(session, actor, tip_id, None)
     check(tip, domain.TipAction.message_reporter)
     message = Message(
         id=new_id(),
@@ -345,9 +349,16 @@ async def classify(
     session: AsyncSession, actor: Actor, tip_id: UUID, data: ClassificationIn, if_match: str | None
 ) -> TipSummary:
     assert actor.principal is not None
-    tip = await tip_for_action(session, actor.principal, tip_id, if_match)
+    tip = await tip_for_action(session, actor, tip_id, if_match)
     check(tip, domain.TipAction.classify)
-    if data.incident_ward_code and not actor.principal.covers(data.incident_ward_code):
+    # Triage places an unlocated tip wherever it happened (that is what the queue is for); a
+    # located tip moves only within the officer's own jurisdiction.
+    placing = tip.incident_ward_code is None
+    if (
+        data.incident_ward_code
+        and not placing
+        and not actor.principal.covers(data.incident_ward_code)
+    ):
         raise Forbidden("you cannot place a tip in a ward outside your jurisdiction")
     tip.trafficking_related = data.trafficking_related.value
     tip.priority = data.priority.value
@@ -385,7 +396,7 @@ async def extend_deadline(
     session: AsyncSession, actor: Actor, tip_id: UUID, data: ExtensionIn, if_match: str | None
 ) -> TipSummary:
     assert actor.principal is not None
-    tip = await tip_for_action(session, actor.principal, tip_id, if_match)
+    tip = await tip_for_action(session, actor, tip_id, if_match)
     check(tip, domain.TipAction.extend)
     granted = [domain.ExtensionKind(k) for k in tip.extensions]
     try:
@@ -429,7 +440,7 @@ async def verify(
     session: AsyncSession, actor: Actor, tip_id: UUID, data: VerificationIn, if_match: str | None
 ) -> TipSummary:
     assert actor.principal is not None
-    tip = await tip_for_action(session, actor.principal, tip_id, if_match)
+    tip = await tip_for_action(session, actor, tip_id, if_match)
     check(tip, domain.TipAction.verify)
     if data.outcome is domain.VerificationOutcome.substantiated and tip.incident_ward_code is None:
         raise Conflict(
@@ -443,7 +454,7 @@ async def verify(
                 errors=[{"field": "duplicate_of", "message": "must be another tip"}],
             )
         original = await repository.get_tip(session, data.duplicate_of)
-        if original is None or not can_see(actor.principal, original):
+        if original is None or not can_see(actor.principal, original, actor.triage_province):
             raise Unprocessable(
                 "the original tip does not exist",
                 errors=[{"field": "duplicate_of", "message": "no such tip"}],

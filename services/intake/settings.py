@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from libs.common.jurisdiction import is_province_code
 from libs.common.settings import ServiceSettings
+
+# Where the local stack and the tests route tips filed without a ward (Hà Nội). Production names
+# its own (``CTIP_INTAKE_TRIAGE_PROVINCE``) and refuses to start without one.
+DEV_TRIAGE_PROVINCE = "01"
 
 
 class IntakeSettings(ServiceSettings):
@@ -31,3 +36,31 @@ class IntakeSettings(ServiceSettings):
     trust_forwarded_for: bool = Field(
         False, description="take the client address from X-Forwarded-For (behind our gateway)"
     )
+    triage_province: str = Field(
+        "",
+        description="province whose intake officers triage tips filed without a ward "
+        "(required in production; 01 on the local stack)",
+    )
+
+    @field_validator("triage_province")
+    @classmethod
+    def _a_province(cls, value: str) -> str:
+        if value and not is_province_code(value):
+            raise ValueError("triage_province must be a province code such as 01")
+        return value
+
+    @model_validator(mode="after")
+    def _local_triage(self) -> IntakeSettings:
+        """Outside production an unset triage province is the local stack's; production must
+        say which office reads unlocated tips, reporters' contacts included."""
+        if not self.triage_province and not self.is_production:
+            self.triage_province = DEV_TRIAGE_PROVINCE
+        return self
+
+    def check_production(self) -> None:
+        if self.is_production and not self.triage_province:
+            raise RuntimeError(
+                "set CTIP_INTAKE_TRIAGE_PROVINCE: the province whose intake officers triage tips "
+                "filed without a ward (no one else may read them)"
+            )
+        super().check_production()

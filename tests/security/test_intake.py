@@ -16,14 +16,20 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake import service
 from services.intake.settings import IntakeSettings
+from tests.integration.intake.conftest import Auth, auth, intake_settings  # noqa: F401 (fixtures)
 from tests.integration.intake.support import (
+    CLASSIFICATION,
+    HAI_BA_TRUNG,
+    VUNG_TAU,
     add_message,
     clients,
+    file_tip,
     fresh_address,
     lookup,
     tip_body,
@@ -252,3 +258,76 @@ async def test_the_limits_table_holds_no_address_and_forgets_expired_windows(
     assert rows
     assert not any(address in row.row for row in rows)
     assert not any("expired-window" in row.row for row in rows)
+
+
+# Medium 4: unlocated tips go to the triage province only ----------------------------------------
+
+
+async def test_an_unlocated_tip_and_its_reporter_are_hidden_from_officers_outside_triage(
+    intake: httpx.AsyncClient, auth: Auth
+) -> None:
+    tip = await file_tip(intake, incident_ward_code=None, reporter={"phone": "0912 345 678"})
+    for outsider in (auth("intake_officer", "79"), auth("intake_officer", HAI_BA_TRUNG)):
+        read = await intake.get(f"/v1/tips/{tip['id']}", headers=outsider)
+        listed = (await intake.get("/v1/tips", params={"limit": 200}, headers=outsider)).json()
+        acted = await intake.post(
+            f"/v1/tips/{tip['id']}/classification", json=CLASSIFICATION, headers=outsider
+        )
+        assert read.status_code == 404
+        assert "0912" not in read.text
+        assert tip["id"] not in [t["id"] for t in listed["items"]]
+        assert acted.status_code == 403
+
+
+async def test_an_unlocated_tip_is_in_the_triage_provinces_queue(
+    intake: httpx.AsyncClient, auth: Auth
+) -> None:
+    tip = await file_tip(intake, incident_ward_code=None, reporter={"phone": "0912 345 678"})
+    triage = auth("intake_officer", "01")
+    read = await intake.get(f"/v1/tips/{tip['id']}", headers=triage)
+    assert read.status_code == 200
+    assert read.json()["reporter"]["phone"] is not None
+    listed = (await intake.get("/v1/tips", params={"limit": 200}, headers=triage)).json()
+    assert tip["id"] in [t["id"] for t in listed["items"]]
+
+
+async def test_triage_places_a_tip_in_its_province_and_it_leaves_the_queue(
+    intake: httpx.AsyncClient, auth: Auth
+) -> None:
+    tip = await file_tip(intake, incident_ward_code=None)
+    triage, there = auth("intake_officer", "01"), auth("intake_officer", "79")
+    placed = await intake.post(
+        f"/v1/tips/{tip['id']}/classification",
+        json={**CLASSIFICATION, "incident_ward_code": VUNG_TAU},
+        headers=triage,
+    )
+    assert placed.status_code == 200, placed.text
+    assert (await intake.get(f"/v1/tips/{tip['id']}", headers=there)).status_code == 200
+    assert (await intake.get(f"/v1/tips/{tip['id']}", headers=triage)).status_code == 404
+
+
+async def test_figures_count_unlocated_tips_in_the_triage_province_only(
+    intake: httpx.AsyncClient, auth: Auth
+) -> None:
+    async def received(jurisdiction: str) -> int:
+        kpis = await intake.get("/v1/kpis", headers=auth("supervisor", jurisdiction))
+        count: int = kpis.json()["tips_received"]
+        return count
+
+    before = {p: await received(p) for p in ("01", "79")}
+    await file_tip(intake, incident_ward_code=None)
+    after = {p: await received(p) for p in ("01", "79")}
+    assert (after["01"] - before["01"], after["79"] - before["79"]) == (1, 0)
+
+
+def test_production_refuses_to_start_without_a_triage_province() -> None:
+    settings = IntakeSettings(environment="production", triage_province="")
+    with pytest.raises(RuntimeError, match="CTIP_INTAKE_TRIAGE_PROVINCE"):
+        settings.check_production()
+
+
+def test_the_triage_province_must_be_a_province_code() -> None:
+    with pytest.raises(ValidationError, match="triage_province"):
+        IntakeSettings(triage_province=HAI_BA_TRUNG)
+    assert IntakeSettings(triage_province="79").triage_province == "79"
+    assert IntakeSettings(environment="test").triage_province == "01"

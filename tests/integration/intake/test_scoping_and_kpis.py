@@ -137,13 +137,17 @@ async def test_an_officer_of_a_ward_sees_that_ward_only(
     assert here["id"] in ids and elsewhere["id"] not in ids
 
 
-async def test_unlocated_tips_are_the_intake_officers_triage_queue(
+async def test_unlocated_tips_are_the_triage_provinces_queue(
     intake: httpx.AsyncClient, auth: Auth
 ) -> None:
+    """Tips without a ward go to the intake officers of CTIP_INTAKE_TRIAGE_PROVINCE (01 in
+    tests), not to every intake officer in the country."""
     tip = await file_tip(intake, incident_ward_code=None)
-    any_officer = auth("intake_officer", "79")
-    assert (await intake.get(f"/v1/tips/{tip['id']}", headers=any_officer)).status_code == 200
-    assert tip["id"] in await listed_ids(intake, any_officer)
+    triage, elsewhere = auth("intake_officer", "01"), auth("intake_officer", "79")
+    assert (await intake.get(f"/v1/tips/{tip['id']}", headers=triage)).status_code == 200
+    assert tip["id"] in await listed_ids(intake, triage)
+    assert (await intake.get(f"/v1/tips/{tip['id']}", headers=elsewhere)).status_code == 404
+    assert tip["id"] not in await listed_ids(intake, elsewhere)
 
 
 @pytest.mark.parametrize("role", ["investigator", "supervisor"])
@@ -165,11 +169,10 @@ async def test_a_located_tip_becomes_visible_to_the_investigators_of_its_ward(
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("located", [True, False], ids=["located", "unlocated"])
-async def test_classification_cannot_place_a_tip_outside_the_officers_jurisdiction(
-    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine, located: bool
+async def test_classification_cannot_move_a_located_tip_outside_the_officers_jurisdiction(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
 ) -> None:
-    tip = await file_tip(intake, incident_ward_code=HAI_BA_TRUNG if located else None)
+    tip = await file_tip(intake, incident_ward_code=HAI_BA_TRUNG)
     response = await intake.post(
         f"/v1/tips/{tip['id']}/classification",
         json={**CLASSIFICATION, "incident_ward_code": VUNG_TAU},
@@ -177,10 +180,21 @@ async def test_classification_cannot_place_a_tip_outside_the_officers_jurisdicti
     )
     assert response.status_code == 403
     row = await tip_row(db, tip["id"])
-    assert (row.status, row.incident_ward_code) == (
-        "received",
-        HAI_BA_TRUNG if located else None,
+    assert (row.status, row.incident_ward_code) == ("received", HAI_BA_TRUNG)
+
+
+async def test_triage_places_an_unlocated_tip_where_it_happened_even_in_another_province(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    tip = await file_tip(intake, incident_ward_code=None)
+    response = await intake.post(
+        f"/v1/tips/{tip['id']}/classification",
+        json={**CLASSIFICATION, "incident_ward_code": VUNG_TAU},
+        headers=officer,
     )
+    assert response.status_code == 200, response.text
+    row = await tip_row(db, tip["id"])
+    assert (row.status, row.incident_ward_code, row.province_code) == ("triaged", VUNG_TAU, "79")
 
 
 # KPIs --------------------------------------------------------------------------------------------
