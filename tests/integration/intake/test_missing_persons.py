@@ -235,15 +235,24 @@ async def test_each_read_of_a_report_is_audited_with_its_purpose(
 
 
 @pytest.mark.parametrize(
-    "caller",
-    [("intake_officer", "79"), ("investigator", VUNG_TAU), ("intake_officer",)],
+    ("caller", "status"),
+    [
+        (("intake_officer", "79"), 404),
+        (("investigator", VUNG_TAU), 404),
+        # A token whose jurisdiction holds no valid code is refused (issue 13, Medium 4).
+        (("intake_officer",), 401),
+    ],
     ids=["other-province", "other-ward", "no-jurisdiction"],
 )
 async def test_a_report_outside_the_jurisdiction_is_404(
-    intake: httpx.AsyncClient, auth: Auth, filed: dict[str, Any], caller: tuple[str, ...]
+    intake: httpx.AsyncClient,
+    auth: Auth,
+    filed: dict[str, Any],
+    caller: tuple[str, ...],
+    status: int,
 ) -> None:
     response = await intake.get(f"/v1/missing-persons/{filed['id']}", headers=auth(*caller))
-    assert response.status_code == 404
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize("role", ["ngo", "social_worker", "prosecutor"])
