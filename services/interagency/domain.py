@@ -9,12 +9,14 @@ section 4). What leaves the platform is decided here, field by field.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
+
+from libs.common.jurisdiction import province_of
 
 ALERT_EVENT_TYPE = "vn.ctip.interagency.alert.v1"
 OUR_SOURCE = "/ctip/interagency"
@@ -126,18 +128,30 @@ ALLOWED_FIELDS: dict[AlertType, frozenset[str]] = {
 """DESIGN.md section 8: what ``data`` may hold besides ``alert_type``. Never the reporter's
 identity, never free-text notes of officers: a partner's system is outside our audit trail."""
 
-PERSONAL_FIELDS = frozenset(
+SUPERVISOR_FIELDS = frozenset(
     (
-        "date_of_birth",
-        "id_number",
-        "phone",
-        "phones",
-        "distinguishing_marks",
-        "found_place",
-        "aliases",
+        "alert_type",
+        "missing_person_id",
+        "full_name",
+        "sex",
+        "age",
+        "nationality",
+        "last_seen_at",
+        "found_at",
+        "handover_at",
+        "receiving_province_code",
+        "routes",
+        "case_reference",
+        "title",
+        "summary",
+        "period",
+        "documents",
     )
 )
-"""Hidden from supervisors, who see figures and names only (DESIGN.md section 2)."""
+"""What a supervisor sees of an alert's data: names, figures, times and the exchange's own codes
+(DESIGN.md section 2: figures and names only). An allow-list, so that a field added to an alert
+type stays hidden from supervisors until someone decides otherwise: never dates of birth, ID
+numbers, phones, places, distinguishing marks, hometowns, a victim's needs or contacts."""
 
 MATCHABLE = frozenset((AlertType.person_found, AlertType.victim_handover))
 """Inbound alerts about a person a partner has in hand, compared with our missing persons."""
@@ -161,7 +175,69 @@ def default_alert_types(border_countries: Iterable[BorderCountry]) -> list[Alert
 
 
 def redact_for_supervisor(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in PERSONAL_FIELDS}
+    return {k: v for k, v in data.items() if k in SUPERVISOR_FIELDS}
+
+
+# Who owns an alert ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The jurisdiction an alert belongs to: officers there read it, officers elsewhere get 404.
+
+    A ward-owned alert carries its province too, so that the province's officers (whose
+    jurisdiction covers its wards) see it as well; a province-owned one has no ward.
+    """
+
+    ward_code: str | None
+    province_code: str
+
+    @classmethod
+    def of_code(cls, code: str) -> Owner | None:
+        """The owner for a ward or province code; None for an unknown code."""
+        province = province_of(code)
+        if province is None:
+            return None
+        return cls(ward_code=None if code == province else code, province_code=province)
+
+
+def sender_owner(jurisdiction: Sequence[str]) -> Owner | None:
+    """Our outbound alert belongs to the sender's office: the first code of their token (the one
+    a token with several codes names first). The sender always keeps reading what they sent;
+    other offices, even of the same province's other wards, do not. None without a valid code."""
+    for code in jurisdiction:
+        owner = Owner.of_code(code)
+        if owner is not None:
+            return owner
+    return None
+
+
+def inbound_owner(
+    alert_type: AlertType, data: Mapping[str, Any], desk_province: str
+) -> Owner | None:
+    """A partner's alert belongs to the province that receives it:
+
+    * a ``victim_handover``: the ``receiving_province_code`` it names (the victim's home
+      province, where victim_support receives them);
+    * a ``person_found``: the province (and ward) of the person's hometown when the partner
+      gives one, since the family reports a disappearance at home;
+    * anything else with persons in it, or without a usable code: the interagency desk's province
+      (settings), whose officers triage the exchange. Our missing person's officers see an alert
+      that matched them besides (``subject_id``, see the repository's scope).
+
+    Situation bulletins (no personal data) belong to no one: every reader sees them.
+    """
+    if alert_type is AlertType.situation_bulletin:
+        return None
+    if alert_type is AlertType.victim_handover:
+        owner = Owner.of_code(str(data.get("receiving_province_code") or ""))
+        if owner is not None:
+            return owner
+    if alert_type is AlertType.person_found:
+        owner = Owner.of_code(str(data.get("hometown_ward_code") or ""))
+        if owner is not None:
+            return owner
+    return Owner(ward_code=None, province_code=desk_province)
 
 
 # Delivery: outcomes and the retry schedule ------------------------------------------------------

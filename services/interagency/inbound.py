@@ -143,6 +143,7 @@ async def receive(
     data = event.data
     alert_type = AlertType(data.alert_type)
     fields = data.fields_set()
+    owner = domain.inbound_owner(alert_type, fields, actor.settings.alert_desk_province)
     alert = Alert(
         id=alert_id,
         direction=Direction.inbound.value,
@@ -150,6 +151,8 @@ async def receive(
         partner_code=partner.code,
         subject_id=None,  # set below to our missing person when the alert matches one
         event_id=event.id,
+        owner_ward_code=owner.ward_code if owner else None,
+        owner_province_code=owner.province_code if owner else None,
         data=json.dumps(fields, ensure_ascii=False),
         created_by=f"partner:{partner.code}",
         created_at=actor.now,

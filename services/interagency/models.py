@@ -78,12 +78,19 @@ class Partner(Base):
 
 class Alert(Base):
     """An alert in or out. ``data`` is the allow-listed CloudEvent data, encrypted as a whole;
-    ``id`` is the CloudEvent id of the alerts we send."""
+    ``id`` is the CloudEvent id of the alerts we send.
+
+    ``owner_*`` is the jurisdiction the alert belongs to (``domain.Owner``): the sender's office
+    for ours, the receiving province for a partner's; NULL only for situation bulletins, which
+    every reader sees. Reads are scoped by it (``repository.alert_scope``).
+    """
 
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_created", "created_at", "id"),
         Index("ix_alerts_type_created", "alert_type", "created_at"),
+        Index("ix_alerts_owner_province_created", "owner_province_code", "created_at"),
+        Index("ix_alerts_owner_ward_created", "owner_ward_code", "created_at"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -92,6 +99,8 @@ class Alert(Base):
     partner_code: Mapped[str | None] = mapped_column(String(2), index=True)
     subject_id: Mapped[UUID | None] = mapped_column(index=True)
     event_id: Mapped[str | None] = mapped_column(String(200))
+    owner_ward_code: Mapped[str | None] = mapped_column(String(5))
+    owner_province_code: Mapped[str | None] = mapped_column(String(2))
     data: Mapped[str] = mapped_column(EncryptedText("interagency.alerts.data"))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.interagency.domain import DeliveryStatus, PartnerStatus
+from services.interagency.domain import AlertType, DeliveryStatus, PartnerStatus
 from services.interagency.models import (
     Alert,
     Delivery,
@@ -97,14 +97,19 @@ async def list_alerts(
 
 
 def alert_scope(principal: Principal) -> ColumnElement[bool]:
-    """Alerts about one of our missing persons belong to that person's area: hidden from officers
-    elsewhere. Other alerts (unmatched found persons, bulletins) are the whole exchange's."""
-    outside = select(MissingPersonRef.missing_person_id).where(
-        ~jurisdiction_clause(
+    """An alert is read where it belongs (its owner's ward or province, see ``domain.Owner``)
+    and, when it is about one of our missing persons, in that person's area too. Situation
+    bulletins (no personal data) are everyone's. Anything else is 404 to the reader."""
+    ours = select(MissingPersonRef.missing_person_id).where(
+        jurisdiction_clause(
             principal, MissingPersonRef.last_seen_ward_code, MissingPersonRef.province_code
         )
     )
-    return or_(Alert.subject_id.is_(None), Alert.subject_id.not_in(outside))
+    return or_(
+        Alert.alert_type == AlertType.situation_bulletin.value,
+        jurisdiction_clause(principal, Alert.owner_ward_code, Alert.owner_province_code),
+        Alert.subject_id.in_(ours),
+    )
 
 
 async def alert_visible(session: AsyncSession, principal: Principal, alert_id: UUID) -> bool:

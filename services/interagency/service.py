@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
 from libs.common.crypto import BlindIndex
-from libs.common.errors import Conflict, NotFound, Unprocessable
+from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.contracts.interagency import AlertSent
 from services.interagency import domain, repository
@@ -72,14 +72,26 @@ async def queue_alert(
     data: dict[str, Any],
     partners: list[Partner],
     subject_id: UUID | None,
+    owner: domain.Owner | None = None,
 ) -> Alert:
-    """Store the alert (allow-listed) and one pending delivery per partner, due now."""
+    """Store the alert (allow-listed) and one pending delivery per partner, due now.
+
+    ``owner`` is the office it belongs to; when not given, a ``missing_person`` alert belongs to
+    the area of the report it is about (where it was last seen), and any other type to the
+    interagency desk. Only bulletins belong to no one.
+    """
+    if owner is None and alert_type is not AlertType.situation_bulletin:
+        owner = await _report_owner(session, subject_id) or domain.Owner(
+            ward_code=None, province_code=actor.settings.alert_desk_province
+        )
     alert = Alert(
         id=new_id(),
         direction=Direction.outbound.value,
         alert_type=alert_type.value,
         partner_code=None,
         subject_id=subject_id,
+        owner_ward_code=owner.ward_code if owner else None,
+        owner_province_code=owner.province_code if owner else None,
         data=json.dumps(domain.allow_listed(alert_type, data), ensure_ascii=False),
         created_by=actor.sub,
         created_at=actor.now,
@@ -115,6 +127,16 @@ async def queue_alert(
     return alert
 
 
+async def _report_owner(session: AsyncSession, subject_id: UUID | None) -> domain.Owner | None:
+    """The area of our missing person ``subject_id``, if it is one."""
+    if subject_id is None:
+        return None
+    ref = await repository.get_missing_person(session, subject_id)
+    if ref is None:
+        return None
+    return domain.Owner(ward_code=ref.last_seen_ward_code, province_code=ref.province_code)
+
+
 async def _recipients(
     session: AsyncSession, alert_type: AlertType, codes: list[str] | None
 ) -> list[Partner]:
@@ -136,6 +158,11 @@ async def _recipients(
 
 
 async def send_alert(session: AsyncSession, actor: Actor, body: OutboundAlertIn) -> AlertCreated:
+    """An officer's alert, owned by the officer's office: readable there, 404 elsewhere."""
+    assert actor.principal is not None
+    owner = domain.sender_owner(actor.principal.jurisdiction)
+    if owner is None:
+        raise Forbidden("your token names no jurisdiction to send alerts from")
     data = body.data
     alert_type = AlertType(data.alert_type)
     if isinstance(data, VictimHandoverData):
@@ -149,7 +176,7 @@ async def send_alert(session: AsyncSession, actor: Actor, body: OutboundAlertIn)
     else:
         partners = await _recipients(session, alert_type, body.partner_codes)
     payload = {**data.fields_set(), "contact_agency": data.contact_agency or _contact(actor)}
-    alert = await queue_alert(session, actor, alert_type, payload, partners, body.subject_id)
+    alert = await queue_alert(session, actor, alert_type, payload, partners, body.subject_id, owner)
     return AlertCreated(
         id=alert.id,
         alert_type=alert_type,

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from libs.common.jurisdiction import is_province_code
 from libs.common.settings import ServiceSettings
 from services.interagency.domain import RetryPolicy
 
@@ -49,11 +50,24 @@ class InteragencySettings(ServiceSettings):
     inbound_dedup_days: int = Field(
         7, ge=2, description="webhook-ids kept for deduplication (beyond senders' retry window)"
     )
+    alert_desk_province: str = Field(
+        "01",
+        description="province of the interagency desk: partners' alerts that name no receiving"
+        " province or hometown (and older alerts, at the migration) are read there only",
+    )
     secret_overlap_hours: float = Field(24.0, description="old secret stays valid after rotation")
     match_threshold: float = Field(0.75, ge=0, le=1, description="score that makes a candidate")
     match_candidates: int = Field(
         50, ge=1, le=500, description="candidates scored per alert (nearest birth years first)"
     )
+
+    @field_validator("alert_desk_province")
+    @classmethod
+    def _desk_is_a_province(cls, value: str) -> str:
+        """A mistyped code would make those alerts nobody's: refuse to start instead."""
+        if not is_province_code(value):
+            raise ValueError(f"{value!r} is not a province code")
+        return value
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -204,3 +204,134 @@ async def test_revoking_is_for_admins_and_known_partners(
     assert (await interagency.post(path, headers=auth("intake_officer", "01"))).status_code == 403
     missing = await interagency.post("/v1/partners/96/revoke-secret", headers=admin)
     assert _problem(missing, 404)["detail"] == "no such partner"
+
+
+# Finding 3: every alert has an owning jurisdiction, and every read is scoped by it ---------------
+
+
+async def _send(
+    client: httpx.AsyncClient, headers: dict[str, str], data: dict[str, Any], codes: list[str]
+) -> str:
+    response = await client.post(
+        "/v1/alerts", json={"data": data, "partner_codes": codes}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_an_outbound_suspect_alert_is_read_only_in_the_senders_jurisdiction(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    partner = await register(alert_types=["suspect_alert"])
+    sender = auth("investigator", HANOI_WARD)
+    data = {
+        "alert_type": "suspect_alert",
+        "full_name": "Synthetic Broker",
+        "phones": ["0912000333"],
+    }
+    alert_id = await _send(interagency, sender, data, [partner.code])
+    for reader in (sender, auth("investigator", "01"), auth("supervisor", "01")):
+        assert await _alert_status(interagency, reader, alert_id) == 200
+        assert await _listed(interagency, reader, alert_id)
+    for outsider in (
+        auth("investigator", FAR),
+        auth("social_worker", FAR),
+        auth("supervisor", FAR),
+        auth("investigator", wards_of("01")[1]),  # another ward of the same province
+    ):
+        assert await _alert_status(interagency, outsider, alert_id) == 404
+        assert not await _listed(interagency, outsider, alert_id)
+
+
+async def test_an_outbound_victim_handover_is_read_only_in_the_senders_jurisdiction(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    home = await register(border_countries=[])
+    sender = auth("social_worker", "01")
+    data = {
+        "alert_type": "victim_handover",
+        "full_name": "Lò Thị Synthetic",
+        "sex": "female",
+        "age": 17,
+        "handover_at": "2026-11-30T09:00:00+07:00",
+        "receiving_province_code": home.code,
+        "needs": ["medical"],
+    }
+    alert_id = await _send(interagency, sender, data, [home.code])
+    assert await _alert_status(interagency, sender, alert_id) == 200
+    assert await _alert_status(interagency, auth("social_worker", FAR), alert_id) == 404
+    assert not await _listed(interagency, auth("intake_officer", FAR), alert_id)
+
+
+async def test_an_unmatched_person_found_belongs_to_the_province_of_the_hometown(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    partner = await register()
+    far_ward = wards_of(FAR)[0]
+    accepted = await _signed(
+        interagency,
+        partner,
+        person_found(full_name="Synthetic Nobody", hometown_ward_code=far_ward),
+    )
+    alert_id = accepted.json()["alert_id"]
+    assert await _alert_status(interagency, auth("intake_officer", FAR), alert_id) == 200
+    assert await _alert_status(interagency, auth("social_worker", far_ward), alert_id) == 200
+    assert await _alert_status(interagency, auth("intake_officer", "01"), alert_id) == 404
+    assert not await _listed(interagency, auth("investigator", "01"), alert_id)
+
+
+async def test_a_person_found_without_a_hometown_belongs_to_the_interagency_desk(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth, ia_settings: Any
+) -> None:
+    partner = await register()
+    accepted = await _signed(interagency, partner, person_found(full_name="Synthetic Unplaced"))
+    alert_id = accepted.json()["alert_id"]
+    desk = ia_settings.alert_desk_province
+    outside = FAR if desk != FAR else "01"
+    assert await _alert_status(interagency, auth("intake_officer", desk), alert_id) == 200
+    assert await _alert_status(interagency, auth("intake_officer", outside), alert_id) == 404
+
+
+async def test_an_inbound_victim_handover_belongs_to_the_receiving_province(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    partner = await register()
+    data = {
+        "alert_type": "victim_handover",
+        "full_name": "Lò Thị Synthetic",
+        "sex": "female",
+        "age": 16,
+        "handover_at": datetime.now(UTC).isoformat(),
+        "receiving_province_code": FAR,
+        "hometown_ward_code": HANOI_WARD,
+        "needs": ["medical"],
+    }
+    alert_id = (await _signed(interagency, partner, data)).json()["alert_id"]
+    assert await _alert_status(interagency, auth("social_worker", FAR), alert_id) == 200
+    assert await _alert_status(interagency, auth("social_worker", "01"), alert_id) == 404
+
+
+async def test_supervisors_lose_needs_hometown_and_contacts_in_alert_views(
+    interagency: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    partner = await register()
+    data = {
+        "alert_type": "victim_handover",
+        "full_name": "Lò Thị Synthetic",
+        "sex": "female",
+        "age": 16,
+        "phone": "0912000444",
+        "handover_at": datetime.now(UTC).isoformat(),
+        "receiving_province_code": "01",
+        "hometown_ward_code": HANOI_WARD,
+        "needs": ["medical", "psychological"],
+        "contact_agency": "Synthetic border post, tel. 0212 000 555",
+    }
+    alert_id = (await _signed(interagency, partner, data)).json()["alert_id"]
+    full = await interagency.get(f"/v1/alerts/{alert_id}", headers=auth("social_worker", "01"))
+    assert full.json()["data"]["needs"] == ["medical", "psychological"]
+    seen = await interagency.get(f"/v1/alerts/{alert_id}", headers=auth("supervisor", "01"))
+    shown = seen.json()["data"]
+    assert shown["full_name"] == "Lò Thị Synthetic"
+    for hidden in ("needs", "hometown_ward_code", "contact_agency", "phone", "found_place"):
+        assert hidden not in shown, shown
