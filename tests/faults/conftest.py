@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.auth import issue_dev_token
-from libs.common.migrations import services_with_migrations, upgrade
+from libs.common.migrations import migrate, services_with_migrations
 from libs.common.settings import ServiceSettings
 from tests.e2e.conftest import Served, _listening_socket
 from tests.faults.partner import FlakyPartner
@@ -69,7 +69,7 @@ def fault_stack() -> Iterator[FaultStack]:
     try:
         stack.up()
         for service in services_with_migrations():
-            upgrade(service, stack.database_url)
+            migrate(service, stack.owner_database_url, stack.database_url)
         yield stack
     finally:
         try:

@@ -76,6 +76,12 @@ class FaultStack:
 
     @property
     def database_url(self) -> str:
+        """The services' runtime role (postgres.sh makes it; ``ctip migrate`` grants it)."""
+        return f"postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:{self.pg_port}/ctip"
+
+    @property
+    def owner_database_url(self) -> str:
+        """The schemas' owner, for the migrations."""
         return f"postgresql+asyncpg://ctip:ctip@127.0.0.1:{self.pg_port}/ctip"
 
     @property
