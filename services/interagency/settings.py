@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.jurisdiction import is_province_code
 from libs.common.settings import ServiceSettings
 from services.interagency.domain import RetryPolicy
 
+DEV_DESK_PROVINCE = "01"
 SVIX_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
 
 
@@ -51,9 +52,10 @@ class InteragencySettings(ServiceSettings):
         7, ge=2, description="webhook-ids kept for deduplication (beyond senders' retry window)"
     )
     alert_desk_province: str = Field(
-        "01",
+        "",
         description="province of the interagency desk: partners' alerts that name no receiving"
-        " province or hometown (and older alerts, at the migration) are read there only",
+        " province or hometown (and older alerts, at the migration) are read there only"
+        " (required in production; 01 on the local stack)",
     )
     secret_overlap_hours: float = Field(24.0, description="old secret stays valid after rotation")
     match_threshold: float = Field(0.75, ge=0, le=1, description="score that makes a candidate")
@@ -65,9 +67,25 @@ class InteragencySettings(ServiceSettings):
     @classmethod
     def _desk_is_a_province(cls, value: str) -> str:
         """A mistyped code would make those alerts nobody's: refuse to start instead."""
-        if not is_province_code(value):
-            raise ValueError(f"{value!r} is not a province code")
+        if value and not is_province_code(value):
+            raise ValueError("alert_desk_province must be a province code such as 01")
         return value
+
+    @model_validator(mode="after")
+    def _local_desk(self) -> InteragencySettings:
+        """Outside production an unset desk is the local stack's; production must say which
+        office reads partners' alerts that name no place of ours."""
+        if not self.alert_desk_province and not self.is_production:
+            self.alert_desk_province = DEV_DESK_PROVINCE
+        return self
+
+    def check_production(self) -> None:
+        if self.is_production and not self.alert_desk_province:
+            raise RuntimeError(
+                "set CTIP_INTERAGENCY_ALERT_DESK_PROVINCE: the province whose officers read"
+                " partners' alerts that name no receiving province or hometown"
+            )
+        super().check_production()
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -59,7 +59,6 @@ def _backfill() -> None:
       choice hides them from everyone but the desk, instead of leaving them to the whole country.
       Our missing person's officers still see an alert that matched them (``subject_id``).
     """
-    desk = InteragencySettings().alert_desk_province
     op.execute(
         sa.text(
             "UPDATE interagency.alerts AS a"
@@ -69,6 +68,18 @@ def _backfill() -> None:
             " AND a.alert_type = 'missing_person' AND a.subject_id = m.missing_person_id"
         )
     )
+    connection = op.get_bind()
+    unowned = connection.execute(
+        sa.text(
+            "SELECT count(*) FROM interagency.alerts"
+            " WHERE owner_province_code IS NULL AND alert_type <> 'situation_bulletin'"
+        )
+    ).scalar_one()
+    if not unowned:
+        return
+    desk = InteragencySettings().alert_desk_province
+    if not desk:
+        raise RuntimeError("set CTIP_INTERAGENCY_ALERT_DESK_PROVINCE: older alerts go to that desk")
     op.execute(
         sa.text(
             "UPDATE interagency.alerts SET owner_province_code = :desk"
