@@ -26,6 +26,7 @@ from libs.common.auth import TokenVerifier
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
 from libs.common.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
+from libs.common.idempotency import IdempotencyPurger
 from libs.common.inbox import EventConsumer, Handler
 from libs.common.observability import ObservabilityMiddleware, configure_logging
 from libs.common.outbox import OutboxRelay
@@ -163,6 +164,11 @@ def create_service_app(
             workers.append(OutboxRelay(db, platform.outbox, settings))
             # With the relay (in a deployment, the worker): not in every API replica.
             workers.append(AuditChainVerifier(db, platform.audit, settings.service_name))
+            workers.append(
+                IdempotencyPurger(
+                    db, platform.idempotency.table, settings.idempotency_retention_hours
+                )
+            )
         if handlers and settings.run_consumers:
             workers.append(EventConsumer(db, platform.inbox, settings, handlers))
         tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in workers]

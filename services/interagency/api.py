@@ -99,6 +99,7 @@ async def register_partner(
         principal.sub,
         lambda: partners.register_partner(session, actor, body),
         headers={"Cache-Control": "no-store"},
+        replayable=False,  # both secrets are shown once: never stored, a replay is 409
     )
 
 
@@ -155,6 +156,7 @@ async def rotate_secret(
         lambda: partners.rotate_secret(session, actor, code, direction, if_match),
         status=200,
         headers={"Cache-Control": "no-store"},
+        replayable=False,  # the new secret is shown once: never stored, a replay is 409
     )
 
 

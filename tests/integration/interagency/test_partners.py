@@ -112,17 +112,20 @@ async def test_only_admins_manage_partners(interagency: httpx.AsyncClient, auth:
         assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_an_idempotent_registration_returns_the_same_secrets(
+async def test_an_idempotent_registration_is_not_replayed_with_its_secrets(
     interagency: httpx.AsyncClient, admin: dict[str, str], receiver: Receiver, db: AsyncEngine
 ) -> None:
+    """The secrets are shown once and never stored (issue 13, Medium 5): the same key again is a
+    409, never a second partner and never the secrets again."""
     code = fresh_partner_code()
     body = {"code": code, "name": "Idempotent", "webhook_url": receiver.url(code)}
     headers = {**admin, "Idempotency-Key": f"register-{code}"}
     first = await interagency.post("/v1/partners", json=body, headers=headers)
     second = await interagency.post("/v1/partners", json=body, headers=headers)
-    assert first.status_code == second.status_code == 201
-    assert first.json()["outbound_secret"] == second.json()["outbound_secret"]
-    assert second.headers.get("idempotent-replayed") == "true"
+    assert first.status_code == 201
+    assert second.status_code == 409
+    assert "secret shown once" in second.json()["detail"]
+    assert first.json()["outbound_secret"] not in second.text
     await forget_partner(db, code)
 
 

@@ -1,0 +1,52 @@
+"""idempotency records: old unkeyed rows dropped, response nullable, created_at indexed
+
+Rows written before this release are scoped by an unkeyed SHA-256 of method, path and caller (a
+receipt code in a path can be found offline) and some hold partner secrets shown once; none of
+them can be replayed any more (scopes are HMACs now), so they are all deleted here. A response
+that held a secret is no longer stored (NULL), and the worker's purge of rows past
+``idempotency_retention_hours`` deletes by ``created_at``, hence the index.
+
+Revision ID: 6aab63bbd342
+Revises: 36651c1f4388
+Create Date: 2026-12-04 17:30:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "6aab63bbd342"
+down_revision: str | None = "36651c1f4388"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM interagency.idempotency_keys")
+    op.alter_column(
+        "idempotency_keys", "response", existing_type=sa.Text(), nullable=True, schema="interagency"
+    )
+    op.create_index(
+        "ix_idempotency_keys_created_at",
+        "idempotency_keys",
+        ["created_at"],
+        unique=False,
+        schema="interagency",
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        "ix_idempotency_keys_created_at", table_name="idempotency_keys", schema="interagency"
+    )
+    op.execute("DELETE FROM interagency.idempotency_keys WHERE response IS NULL")
+    op.alter_column(
+        "idempotency_keys",
+        "response",
+        existing_type=sa.Text(),
+        nullable=False,
+        schema="interagency",
+    )
