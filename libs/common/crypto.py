@@ -20,7 +20,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 _PREFIX = "v1"
@@ -140,7 +141,12 @@ class EncryptedText(TypeDecorator[str]):
 
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON document stored encrypted as text (outbox events carry personal data for the
-    consumers that need it). Rows written before encryption, plain JSON, are still read."""
+    consumers that need it).
+
+    A value in clear is refused (:class:`DecryptionError`), never read as legacy JSON: rows
+    written before the column was encrypted were re-encrypted by each service's migration
+    (:func:`encrypt_plaintext_json_rows`), so plaintext here can only be planted, by someone who
+    can write the table but does not hold the field key."""
 
     impl = Text
     cache_ok = True
@@ -157,6 +163,43 @@ class EncryptedJSON(TypeDecorator[Any]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.startswith("{"):
-            return json.loads(value)  # written before the column was encrypted
+        if not value.startswith(f"{_PREFIX}."):
+            raise DecryptionError(f"{self.context} holds a value in clear; it must be encrypted")
         return json.loads(cipher().decrypt(value, self.context))
+
+
+def encrypt_plaintext_json_rows(
+    connection: Connection,
+    field_cipher: FieldCipher,
+    schema: str,
+    table: str,
+    key_column: str,
+    column: str,
+    *,
+    context: str | None = None,
+    batch_size: int = 500,
+) -> int:
+    """Encrypt, in place, every value of an :class:`EncryptedJSON` column still in clear (written
+    before the column was encrypted); returns how many. For migrations: ``context`` defaults to
+    ``schema.table.column``, as the services name it. A value in clear that is not JSON stops the
+    migration rather than stay readable."""
+    context = context or f"{schema}.{table}.{column}"
+    # Rows encrypted by one round no longer match, so each round takes the next batch in clear.
+    # The identifiers are the calling migration's constants, never input.
+    in_clear = sql_text(
+        f'SELECT "{key_column}" AS k, "{column}" AS v FROM "{schema}"."{table}"'  # noqa: S608
+        f' WHERE "{column}" NOT LIKE :prefix LIMIT :n'
+    )
+    update = sql_text(
+        f'UPDATE "{schema}"."{table}" SET "{column}" = :v WHERE "{key_column}" = :k'  # noqa: S608
+    )
+    done = 0
+    while True:
+        rows = connection.execute(in_clear, {"prefix": f"{_PREFIX}.%", "n": batch_size}).all()
+        for row in rows:
+            document = json.loads(row.v)
+            sealed = field_cipher.encrypt(json.dumps(document, ensure_ascii=False), context)
+            connection.execute(update, {"v": sealed, "k": row.k})
+        done += len(rows)
+        if len(rows) < batch_size:
+            return done

@@ -1,0 +1,35 @@
+"""outbox events written in clear before encryption, re-encrypted
+
+``EncryptedJSON`` read a value starting with ``{`` as plain JSON written before the column was
+encrypted, so anyone able to write the table could plant an event in clear. Every such row is
+encrypted here with the service's field key (this job needs CTIP_FIELD_KEYS, like the services),
+after which the column type refuses plaintext. Downgrading leaves the rows encrypted, which the
+older code reads too.
+
+Revision ID: 91525d903523
+Revises: bb6644c303f2
+Create Date: 2026-12-04 17:31:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from libs.common.crypto import FieldCipher, encrypt_plaintext_json_rows
+from services.casework.settings import CaseworkSettings
+
+revision: str = "91525d903523"
+down_revision: str | None = "bb6644c303f2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    cipher = FieldCipher.from_spec(CaseworkSettings().field_keys.get_secret_value())
+    encrypt_plaintext_json_rows(op.get_bind(), cipher, "casework", "outbox", "seq", "event")
+
+
+def downgrade() -> None:
+    pass
