@@ -8,6 +8,7 @@ interagency (the app in-process, a real partner receiver, registered partners).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -16,12 +17,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.jurisdiction import wards_of
+from libs.common.migrations import upgrade
 from libs.common.webhooks import generate_secret
 from services.interagency import inbound
 from services.interagency.settings import InteragencySettings
+from tests.integration.conftest import TEST_DB_URL, _admin
 from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
     PartnerHandle,
     Register,
@@ -44,6 +47,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.security]
 Auth = Callable[..., dict[str, str]]
 HANOI_WARD = "00256"  # a ward of Hà Nội (01)
 FAR = "79"  # Thành phố Hồ Chí Minh
+FAR_WARD = wards_of(FAR)[0]
+OWNERS_REVISION = "36651c1f4388"  # alerts owned by a jurisdiction
+OWNERS_REVISION_PARENT = "2c267e88f022"
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -335,3 +341,60 @@ async def test_supervisors_lose_needs_hometown_and_contacts_in_alert_views(
     assert shown["full_name"] == "Lò Thị Synthetic"
     for hidden in ("needs", "hometown_ward_code", "contact_agency", "phone", "found_place"):
         assert hidden not in shown, shown
+
+
+def test_the_migration_gives_older_alerts_an_owner_and_leaves_bulletins_to_everyone(
+    stack: None,
+) -> None:
+    """Alerts stored before owners existed: our missing-person alerts go to the report's area,
+    everything else but bulletins to the interagency desk (never left readable everywhere)."""
+    name = f"ctip_test_{uuid.uuid4().hex[:12]}"
+    url = TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_admin(TEST_DB_URL, f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    try:
+        asyncio.run(_admin(url, "CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        upgrade("interagency", url, OWNERS_REVISION_PARENT)
+        mp, ids = uuid.uuid4(), {kind: uuid.uuid4() for kind in ("mp", "suspect", "found", "bull")}
+        asyncio.run(
+            _admin(
+                url,
+                "INSERT INTO interagency.missing_person_refs (missing_person_id, status,"
+                " full_name, sex, last_seen_ward_code, province_code, reported_at)"
+                f" VALUES ('{mp}', 'open', 'v1.x', 'female', '{FAR_WARD}', '{FAR}', now())",
+                *(
+                    "INSERT INTO interagency.alerts (id, direction, alert_type, partner_code,"
+                    " subject_id, data, created_by, created_at)"
+                    f" VALUES ('{ids[kind]}', '{direction}', '{alert_type}', {partner},"
+                    f" {subject}, 'v1.x', 'someone', now())"
+                    for kind, direction, alert_type, partner, subject in (
+                        ("mp", "out", "missing_person", "NULL", f"'{mp}'"),
+                        ("suspect", "out", "suspect_alert", "NULL", "NULL"),
+                        ("found", "in", "person_found", "'96'", "NULL"),
+                        ("bull", "out", "situation_bulletin", "NULL", "NULL"),
+                    )
+                ),
+            )
+        )
+        upgrade("interagency", url, OWNERS_REVISION)
+        owners = asyncio.run(_owners(url))
+    finally:
+        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    desk = InteragencySettings().alert_desk_province
+    assert owners == {
+        ids["mp"]: (FAR_WARD, FAR),
+        ids["suspect"]: (None, desk),
+        ids["found"]: (None, desk),
+        ids["bull"]: (None, None),
+    }
+
+
+async def _owners(url: str) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT id, owner_ward_code, owner_province_code FROM interagency.alerts")
+            )
+            return {row.id: (row.owner_ward_code, row.owner_province_code) for row in rows}
+    finally:
+        await engine.dispose()
