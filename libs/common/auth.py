@@ -6,6 +6,8 @@ verifies RS256/ES256 tokens against the OIDC provider's JWKS URL and refuses HS2
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -13,12 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 
 from libs.common.errors import Forbidden, Unauthorized
 from libs.common.jurisdiction import covers, is_valid_code
 from libs.common.settings import ServiceSettings
+
+log = logging.getLogger("ctip.auth")
 
 
 class Role(StrEnum):
@@ -49,24 +54,120 @@ class Principal:
         return covers(self.jurisdiction, code)
 
 
+class JwksKeys:
+    """The OIDC provider's signing keys, fetched without blocking the event loop.
+
+    ``PyJWKClient`` fetches with urllib and a 30 s timeout inside the request: a slow or absent
+    provider would stall every request of the process. Here the key set is fetched with an
+    async HTTP client and a short timeout, and kept:
+
+    * a request whose ``kid`` is known never waits; a key set older than ``max_age_seconds`` is
+      refreshed in the background while the old one keeps serving;
+    * a request with an unknown ``kid`` (the provider rotated its key) waits for one refresh,
+      but refreshes are at most one per ``min_refresh_seconds``, so tokens with made-up kids
+      cannot turn the service into a client hammering the provider;
+    * a failed fetch (provider down, slow, garbage) keeps the last good key set, so an outage of
+      the provider does not log everyone out; it is logged and retried after the interval.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_seconds: float = 3.0,
+        min_refresh_seconds: float = 30.0,
+        max_age_seconds: float = 300.0,
+    ) -> None:
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+        self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = max_age_seconds
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._lock: asyncio.Lock | None = None
+        self._background: asyncio.Task[None] | None = None
+
+    def key(self, kid: str | None) -> Any | None:
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        return self._keys.get(kid) if kid is not None else None
+
+    async def ensure(self, kid: str | None) -> None:
+        """Make ``kid`` known if a refresh is due and allowed; never raises."""
+        now = time.monotonic()
+        if self.key(kid) is not None:
+            stale = self._fetched_at is None or now - self._fetched_at > self.max_age_seconds
+            if stale and self._may_try(now) and self._background is None:
+                self._background = asyncio.create_task(self._refresh_in_background())
+            return
+        if self._may_try(now):
+            await self.refresh()
+
+    def _may_try(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self.min_refresh_seconds
+
+    async def _refresh_in_background(self) -> None:
+        try:
+            await self.refresh()
+        finally:
+            self._background = None
+
+    async def refresh(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            now = time.monotonic()
+            if not self._may_try(now):
+                return  # another request refreshed while this one waited
+            self._attempted_at = now
+            try:
+                async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
+                    response = await client.get(self.url, headers={"Accept": "application/json"})
+                    response.raise_for_status()
+                    document = response.json()
+                keys = {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
+            except (httpx.HTTPError, ValueError, jwt.PyJWKError, TypeError) as exc:
+                log.warning(
+                    "JWKS fetch failed, keeping the last good key set (%d keys): %s",
+                    len(self._keys),
+                    type(exc).__name__,
+                )
+                return
+            if keys:
+                self._keys = keys
+                self._fetched_at = now
+
+
 class TokenVerifier:
     """Verifies bearer tokens, and remembers the tokens it verified.
 
     A client sends the same token with every request until it expires, and checking its signature
     and claims is a good part of a request's CPU. A token already verified is therefore taken from
     a bounded cache (keyed by the whole token string, so only the very same bytes hit it) until
-    its ``exp``, and for no longer than ``CACHE_SECONDS`` (as long as the JWKS client keeps the
-    provider's keys, so a key the provider withdraws stops being trusted as soon). Failures are
-    never cached.
+    its ``exp``, and for no longer than ``CACHE_SECONDS`` (as long as :class:`JwksKeys` keeps the
+    provider's keys before refreshing them, so a key the provider withdraws stops being trusted
+    about as soon). Failures are never cached.
     """
 
     CACHE_SECONDS = 300.0
     CACHE_SIZE = 4096
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, *, jwks: JwksKeys | None = None) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._jwks = jwks or (JwksKeys(settings.jwt_jwks_url) if settings.jwt_jwks_url else None)
         self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    async def authenticate(self, token: str) -> Principal:
+        """:meth:`verify`, after making sure the provider's key for the token is at hand (fetched
+        off the event loop: see :class:`JwksKeys`)."""
+        if self._jwks is not None and token not in self._verified:
+            try:
+                kid = jwt.get_unverified_header(token).get("kid")
+            except jwt.PyJWTError as exc:
+                raise Unauthorized(f"invalid token: {exc}") from exc
+            await self._jwks.ensure(kid if isinstance(kid, str) else None)
+        return self.verify(token)
 
     def verify(self, token: str) -> Principal:
         now = time.time()
@@ -90,7 +191,10 @@ class TokenVerifier:
         options: jwt.types.Options = {"require": ["sub", "exp"]}
         try:
             if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
+                kid = jwt.get_unverified_header(token).get("kid")
+                key = self._jwks.key(kid if isinstance(kid, str) else None)
+                if key is None:
+                    raise Unauthorized("invalid token: no known signing key for it")
                 claims = jwt.decode(
                     token,
                     key,
@@ -214,14 +318,14 @@ def _verifier(request: Request) -> TokenVerifier:
 async def optional_principal(request: Request) -> Principal | None:
     """The caller if a token is sent (and valid), else None: for the public endpoints."""
     token = _bearer(request)
-    return None if token is None else _verifier(request).verify(token)
+    return None if token is None else await _verifier(request).authenticate(token)
 
 
 async def current_principal(request: Request) -> Principal:
     token = _bearer(request)
     if token is None:
         raise Unauthorized("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    return _verifier(request).verify(token)
+    return await _verifier(request).authenticate(token)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
