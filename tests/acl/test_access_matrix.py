@@ -450,6 +450,11 @@ ROWS: list[Row] = [
     r(IA, "GET", "/v1/alerts/{alert_id}", NGO_A, 403),
     r(IA, "GET", "/v1/alerts/{alert_id}", ANON, 401),
     r(IA, "GET", "/v1/alerts/{alert_id}", IO_FAR, 404, ids={"alert_id": "alert_about_mp"}),
+    # an officer's own alert belongs to their office (issue 13, finding 3)
+    r(IA, "GET", "/v1/alerts/{alert_id}", IO, 200, ids={"alert_id": "alert_out"}),
+    r(IA, "GET", "/v1/alerts/{alert_id}", SUP, 200, ids={"alert_id": "alert_out"}),
+    r(IA, "GET", "/v1/alerts/{alert_id}", IO_FAR, 404, ids={"alert_id": "alert_out"}),
+    r(IA, "GET", "/v1/alerts/{alert_id}", SUP_FAR, 404, ids={"alert_id": "alert_out"}),
     r(IA, "POST", "/v1/bulletins", IO, 201, lambda w: b.bulletin(w.ids["partner_a"])),
     r(IA, "POST", "/v1/bulletins", SUP, 403, lambda w: b.bulletin(w.ids["partner_a"])),
     r(IA, "POST", "/v1/bulletins", ANON, 401, lambda w: b.bulletin(w.ids["partner_a"])),
@@ -687,6 +692,9 @@ async def _build_world(world: World) -> None:
     ids["partner_b"] = await world.partner()
     ids["partner_spare"] = await world.partner()
     ids["alert"] = (await world.make(IA, "/v1/bulletins", IO, b.bulletin(ids["partner_a"])))["id"]
+    ids["alert_out"] = (
+        await world.make(IA, "/v1/alerts", IO, b.suspect_alert(ids["partner_a"]))
+    )["id"]
     ids["ward"] = WARD
     ids["target_group"] = "acl_group"
 
