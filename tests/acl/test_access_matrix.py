@@ -692,9 +692,8 @@ async def _build_world(world: World) -> None:
     ids["partner_b"] = await world.partner()
     ids["partner_spare"] = await world.partner()
     ids["alert"] = (await world.make(IA, "/v1/bulletins", IO, b.bulletin(ids["partner_a"])))["id"]
-    ids["alert_out"] = (
-        await world.make(IA, "/v1/alerts", IO, b.suspect_alert(ids["partner_a"]))
-    )["id"]
+    sent = await world.make(IA, "/v1/alerts", IO, b.suspect_alert(ids["partner_a"]))
+    ids["alert_out"] = sent["id"]
     ids["ward"] = WARD
     ids["target_group"] = "acl_group"
 
