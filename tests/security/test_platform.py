@@ -34,6 +34,7 @@ from jwt.algorithms import RSAAlgorithm
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common import cli
@@ -52,7 +53,7 @@ from libs.common.events import CloudEvent, event_type
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.inbox import EventConsumer, inbox_table
 from libs.common.migrations import alembic_config
-from libs.common.observability import configure_logging
+from libs.common.observability import configure_logging, describe_error, redacted_traceback
 from libs.common.settings import (
     DEV_AUDIT_KEY,
     DEV_FIELD_KEY,
@@ -582,6 +583,20 @@ async def test_the_relay_logs_a_failure_without_the_events_values(
     assert "relay error" in caplog.text
     assert "missing at id" in caplog.text
     _no_person_in(caplog.text)
+
+
+def test_a_database_error_is_told_without_the_statements_parameters() -> None:
+    """SQLAlchemy's ``str()`` quotes the parameters of the failed statement."""
+    exc = IntegrityError(
+        "INSERT INTO t (full_name, phone) VALUES (:n, :p)",
+        {"n": SYNTHETIC_NAME, "p": SYNTHETIC_PHONE},
+        Exception("duplicate key value violates unique constraint"),
+    )
+    assert SYNTHETIC_PHONE in str(exc)
+    told = describe_error(exc)
+    assert told.startswith("IntegrityError")
+    _no_person_in(told)
+    _no_person_in(redacted_traceback(exc))
 
 
 @contextlib.contextmanager
