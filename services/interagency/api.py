@@ -244,8 +244,9 @@ async def receive_alert(
     """A partner's alert as a CloudEvent, signed per Standard Webhooks with its inbound secret
     (during a rotation the previous secret too, until it expires or is revoked).
 
-    * 401, one and the same problem, for a bad, missing, stale or other partner's signature and
-      for an unknown or disabled partner code: the answer does not say which codes are partners.
+    * 401 for a bad, missing, stale or other partner's signature and for an unknown or disabled
+      partner code, after the same work and with the same problem for the same fault whether or
+      not the code is a partner's: the answer does not say which codes are our partners.
     * 202 with ``alert_id`` and ``duplicate``; a repeated ``webhook-id`` is 202 again with no
       second effect. Whether the person matched one of our missing persons is never said.
     * 422 for data outside the allow-list of its ``alert_type``, 413 past the size limit.
