@@ -13,7 +13,7 @@ nationality, consents. Pure data and functions, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -263,6 +263,19 @@ def status_after(
     if action is VictimAction.reintegrate:
         return VictimStatus.closed if closed else VictimStatus.reintegrating
     return status
+
+
+def age_on(
+    day: date, *, date_of_birth: date | None, age_at_reception: int | None, received_on: date
+) -> int | None:
+    """A person's age on ``day``: from the date of birth, or the age given at reception plus
+    the years since (no birth year is kept, in clear or otherwise)."""
+    if date_of_birth is not None:
+        before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+        return day.year - date_of_birth.year - before_birthday
+    if age_at_reception is not None:
+        return age_at_reception + max(0, day.year - received_on.year)
+    return None
 
 
 def age_band(age: int | None) -> str | None:

@@ -110,9 +110,14 @@ def _ngo_view(victim: Victim) -> dict[str, Any]:
     return {
         "full_name": victim.full_name,
         "age_band": domain.age_band(
-            victim.age
-            if victim.age is not None
-            else (date.today().year - victim.birth_year if victim.birth_year else None)
+            domain.age_on(
+                date.today(),
+                date_of_birth=date.fromisoformat(victim.date_of_birth)
+                if victim.date_of_birth
+                else None,
+                age_at_reception=victim.age,
+                received_on=victim.received_at.date(),
+            )
         ),
         "sex": victim.sex,
         "is_minor": victim.is_minor,

@@ -216,9 +216,6 @@ async def receive(session: AsyncSession, actor: Actor, r: Reception) -> tuple[Vi
         verification_due_at=domain.verification_due_at(r.received_at),
         full_name=person.full_name,
         date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else None,
-        birth_year=person.date_of_birth.year
-        if person.date_of_birth
-        else (r.received_at.year - person.age if person.age is not None else None),
         age=person.age,
         sex=person.sex,
         phone=person.phone,

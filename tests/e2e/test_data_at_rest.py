@@ -179,6 +179,37 @@ def test_no_name_phone_or_id_number_is_in_clear_in_the_outboxes(stored: Stored) 
     assert in_clear(stored.dump, stored.persons, is_outbox) == {}
 
 
+VICTIM_QUASI_IDENTIFIERS = ("age", "sex", "hometown_ward_code", "is_minor", "nationality")
+
+
+def test_the_victims_age_sex_hometown_minor_flag_and_nationality_are_not_in_clear(
+    stored: Stored,
+) -> None:
+    """In a small ward these single a person out as surely as a name (issue 13): victim_support
+    keeps them encrypted, and no birth year at all."""
+    header = next(
+        line
+        for line in stored.dump.text.splitlines()
+        if line.startswith("COPY victim_support.victims (")
+    )
+    columns = header[header.index("(") + 1 : header.index(")")].split(", ")
+    victim_id = stored.told.victim_received["id"]
+    row = next(
+        line.split("\t")
+        for line in stored.dump.tables["victim_support.victims"].splitlines()
+        if line.startswith(victim_id)
+    )
+    values = dict(zip(columns, row, strict=True))
+    assert "birth_year" not in values
+    assert values["is_minor"] != "\\N"  # the story's victim is 15: there is a value to hide
+    in_clear = [
+        c
+        for c in VICTIM_QUASI_IDENTIFIERS
+        if values[c] != "\\N" and not values[c].startswith("v1.")
+    ]
+    assert in_clear == []
+
+
 def platform_of(service: str) -> Any:
     module = __import__(f"services.{service}.models", fromlist=["platform"])
     return module.platform

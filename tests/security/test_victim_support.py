@@ -15,16 +15,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.auth import issue_dev_token
+from libs.common.crypto import FieldCipher
+from libs.common.jurisdiction import wards_of
+from libs.common.migrations import alembic_config, upgrade
 from services.victim_support.app import create_app
 from services.victim_support.settings import VictimSupportSettings
+from tests.integration.conftest import TEST_DB_URL, _admin
 from tests.integration.victim_support.support import (
     OTHER_PROVINCE,
     OTHER_PROVINCE_WARD,
@@ -378,3 +384,122 @@ async def test_a_link_is_decided_by_another_person_than_the_one_who_proposed_it(
         response.json()["detail"]
         == "a link is decided by someone other than the person who proposed it"
     )
+
+
+# Low: birth year, age, sex, hometown ward, minor flag and nationality are not in clear at rest
+
+QUASI_IDENTIFIERS = ("age", "sex", "hometown_ward_code", "is_minor", "nationality")
+
+
+async def _stored(db: AsyncEngine, vid: str) -> dict[str, Any]:
+    async with db.connect() as conn:
+        row = await conn.execute(
+            text("SELECT to_jsonb(t) FROM victim_support.victims t WHERE id = :id"), {"id": vid}
+        )
+        stored: dict[str, Any] = row.scalar_one()
+    return stored
+
+
+async def test_a_persons_age_sex_hometown_minor_flag_and_nationality_are_encrypted_at_rest(
+    victim_support: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    hometown = wards_of("04")[0]
+    victim = await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        is_minor=True,
+        nationality="LA",
+        person={
+            "full_name": synthetic_name(),
+            "age": 16,
+            "sex": "female",
+            "hometown_ward_code": hometown,
+        },
+    )
+    stored = await _stored(db, victim["id"])
+    assert stored.get("birth_year") is None
+    assert {c: str(stored[c])[:3] for c in QUASI_IDENTIFIERS} == dict.fromkeys(
+        QUASI_IDENTIFIERS, "v1."
+    )
+    # Still the person's, for those who may read them.
+    record = await _read(victim_support, victim["id"], HERE_WORKER)
+    assert (record["is_minor"], record["nationality"]) == (True, "LA")
+    assert (record["person"]["age"], record["person"]["sex"]) == (16, "female")
+    assert record["person"]["hometown_ward_code"] == hometown
+
+
+ENCRYPTING_REVISION = "8e4a6f0b2c17"
+
+
+def _before_and_after_the_migration(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows written in clear by the code before the fix, as they are after the migration."""
+    name = f"ctip_test_{uuid.uuid4().hex[:12]}"
+    url = TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_admin(TEST_DB_URL, f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    try:
+        before = ScriptDirectory.from_config(alembic_config("victim_support", url)).get_revision(
+            ENCRYPTING_REVISION
+        )
+        assert before is not None and isinstance(before.down_revision, str)
+        upgrade("victim_support", url, before.down_revision)
+        columns = ", ".join(rows[0])
+        values = ", ".join(f":{c}" for c in rows[0])
+        asyncio.run(
+            _run(url, f"INSERT INTO victim_support.victims ({columns}) VALUES ({values})", rows)
+        )
+        upgrade("victim_support", url)
+        return asyncio.run(_run(url, "SELECT to_jsonb(t) FROM victim_support.victims t", []))
+    finally:
+        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _run(url: str, sql: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if rows:
+                await conn.execute(text(sql), rows)
+                return []
+            return [r[0] for r in (await conn.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()
+
+
+def test_the_migration_encrypts_the_rows_written_in_clear_before_it() -> None:
+    now = datetime.now(UTC)
+    common = {
+        "status": "under_verification",
+        "source": "rescued",
+        "ward_code": RECEPTION_WARD,
+        "province_code": HERE,
+        "received_at": now,
+        "verification_due_at": now,
+        "needs": [],
+        "exploitation_types": [],
+        "case_ids": [],
+        "created_by": "sw",
+        "version": 1,
+        "updated_at": now,
+    }
+    hometown = wards_of("04")[0]
+    written = [
+        {**common, "id": uuid.uuid4(), "birth_year": 2010, "age": 16, "sex": "female",
+         "hometown_ward_code": hometown, "nationality": "LA", "is_minor": True},
+        {**common, "id": uuid.uuid4(), "birth_year": None, "age": None, "sex": None,
+         "hometown_ward_code": None, "nationality": "VN", "is_minor": None},
+    ]  # fmt: skip
+    stored = {row["id"]: row for row in _before_and_after_the_migration(written)}
+    cipher = FieldCipher.from_spec(SETTINGS.field_keys.get_secret_value())
+    for original in written:
+        row = stored[str(original["id"])]
+        assert "birth_year" not in row
+        for column in QUASI_IDENTIFIERS:
+            if original[column] is None:
+                assert row[column] is None
+                continue
+            sealed = row[column]
+            assert sealed.startswith("v1.")
+            plain = cipher.decrypt(sealed, f"victim_support.victims.{column}")
+            expected = original[column]
+            assert plain == (str(expected).lower() if isinstance(expected, bool) else str(expected))

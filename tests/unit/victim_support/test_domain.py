@@ -9,10 +9,11 @@ test rather than as a silently different contract.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.victim_support import domain
 from services.victim_support.domain import (
     ALLOWED,
     RuleViolation,
@@ -329,3 +330,27 @@ def test_nothing_is_entitled_once_support_has_ended(status: VictimStatus) -> Non
 )
 def test_an_age_is_shown_as_its_band(age: int | None, band: str | None) -> None:
     assert age_band(age) == band
+
+
+@pytest.mark.parametrize(
+    ("dob", "age", "expected"),
+    [
+        (date(2010, 6, 1), None, 15),  # her 16th birthday is tomorrow
+        (date(2010, 5, 31), None, 16),
+        (None, 16, 17),  # 16 when received a year ago
+        (None, None, None),
+    ],
+    ids=["before_birthday", "on_birthday", "age_at_reception", "unknown"],
+)
+def test_age_on_a_day_comes_from_the_date_of_birth_or_the_age_at_reception(
+    dob: date | None, age: int | None, expected: int | None
+) -> None:
+    assert (
+        domain.age_on(
+            date(2026, 5, 31),
+            date_of_birth=dob,
+            age_at_reception=age,
+            received_on=date(2025, 12, 30),
+        )
+        == expected
+    )
