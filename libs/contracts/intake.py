@@ -83,7 +83,8 @@ class TipDeadlineExtended(_Payload):
 
 
 class MissingPersonReported(_Payload):
-    """What interagency needs to alert partners (DESIGN.md section 8 allow-list) and to match."""
+    """What interagency needs to match partners' found persons against our open reports. Not an
+    alert: partners hear of a report only once it is published (``MissingPersonPublished``)."""
 
     missing_person_id: UUID
     full_name: str
@@ -100,6 +101,32 @@ class MissingPersonReported(_Payload):
     reported_at: datetime
 
 
+class MissingPersonPublished(_Payload):
+    """An officer published the report (or filed it with ``publish: true``): interagency alerts
+    the partners subscribed to missing persons, with the DESIGN.md section 8 allow-list only."""
+
+    missing_person_id: UUID
+    full_name: str
+    sex: str
+    date_of_birth: date | None = None
+    age: int | None = None
+    last_seen_at: datetime
+    last_seen_ward_code: str
+    province_code: str
+    hometown_ward_code: str | None = None
+    distinguishing_marks: str | None = None
+    id_number: str | None = None
+    published_at: datetime
+
+
+class MissingPersonHeld(_Payload):
+    """An officer held the report back from partners. The reason stays in intake (officers'
+    words never travel in events)."""
+
+    missing_person_id: UUID
+    held_at: datetime
+
+
 class MissingPersonResolved(_Payload):
     missing_person_id: UUID
     outcome: str
@@ -113,5 +140,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "intake.tip.closed": TipClosed,
     "intake.tip.deadline_extended": TipDeadlineExtended,
     "intake.missing_person.reported": MissingPersonReported,
+    "intake.missing_person.published": MissingPersonPublished,
+    "intake.missing_person.held": MissingPersonHeld,
     "intake.missing_person.resolved": MissingPersonResolved,
 }

@@ -40,6 +40,7 @@ from services.intake.schemas import (
     ReceiptMessageIn,
     ReceiptView,
     ResolutionIn,
+    ReviewIn,
     TipCreate,
     TipCreated,
     TipRead,
@@ -467,6 +468,27 @@ async def resolve_missing_person(
     if_match: IfMatch = None,
 ) -> MissingPersonSummary:
     return await missing_persons.resolve(
+        session, _actor(request, principal), missing_person_id, body, if_match
+    )
+
+
+@router.post(
+    "/missing-persons/{missing_person_id}/review",
+    response_model=MissingPersonSummary,
+    tags=["missing persons"],
+)
+async def review_missing_person(
+    missing_person_id: UUID,
+    body: ReviewIn,
+    principal: IntakeOfficer,
+    request: Request,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> MissingPersonSummary:
+    """``publish`` alerts partner provinces (``intake.missing_person.published``); ``hold``
+    keeps the report from them, with a reason. A report from the public is never sent to
+    partners before an intake officer of the place publishes it."""
+    return await missing_persons.review(
         session, _actor(request, principal), missing_person_id, body, if_match
     )
 

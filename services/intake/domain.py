@@ -226,3 +226,38 @@ def birth_year(date_of_birth: object | None, age: int | None, at: datetime) -> i
     if age is not None:
         return at.year - age
     return None
+
+
+class Publication(StrEnum):
+    """Whether partners are alerted of a missing-person report (DESIGN.md sections 5 and 8).
+
+    A report from the public waits for an officer's review: a trafficker posing as family must
+    not be able to make border provinces search for a victim who escaped."""
+
+    pending = "pending"
+    published = "published"
+    held = "held"
+
+
+class ReviewDecision(StrEnum):
+    publish = "publish"
+    hold = "hold"
+
+
+REVIEW_OUTCOME: dict[ReviewDecision, Publication] = {
+    ReviewDecision.publish: Publication.published,
+    ReviewDecision.hold: Publication.held,
+}
+
+
+def review(
+    status: MissingPersonStatus, publication: Publication, decision: ReviewDecision
+) -> Publication:
+    """The publication after an officer's review. A held report may be published once the doubt
+    is cleared, or held again with a new reason; a published one cannot be taken back (partners
+    were alerted); a resolved report is reviewed no more."""
+    if status is not MissingPersonStatus.open:
+        raise RuleViolation("the report is resolved; it is no longer reviewed", [])
+    if publication is Publication.published:
+        raise RuleViolation("the report is already published; partners were alerted", [])
+    return REVIEW_OUTCOME[decision]

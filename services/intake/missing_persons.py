@@ -12,7 +12,12 @@ from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
-from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
+from libs.contracts.intake import (
+    MissingPersonHeld,
+    MissingPersonPublished,
+    MissingPersonReported,
+    MissingPersonResolved,
+)
 from libs.contracts.interagency import FoundPerson, MatchDecided, MatchFound
 from services.intake import domain, repository
 from services.intake.models import Message, MissingPerson, platform
@@ -25,6 +30,7 @@ from services.intake.schemas import (
     PossibleMatchOut,
     ReporterOut,
     ResolutionIn,
+    ReviewIn,
 )
 from services.intake.service import TO_REPORTER, Actor, issue_receipt, message_out
 
@@ -32,12 +38,30 @@ OFFICERS = (Role.intake_officer, Role.investigator)
 KIND = "missing_person"
 
 
+def may_publish(principal: Principal | None, ward_code: str) -> bool:
+    """Only an intake officer of the place decides what partners hear of (DESIGN.md section 5)."""
+    return (
+        principal is not None
+        and principal.has_role(Role.intake_officer)
+        and principal.covers(ward_code)
+    )
+
+
 async def report(
     session: AsyncSession, data: MissingPersonCreate, actor: Actor
 ) -> MissingPersonCreated:
+    """The report, its receipt and ``.reported`` (matching only). Partners are alerted on
+    ``.published``: at once when an intake officer of the place files with ``publish: true``,
+    otherwise after an officer's review (``review``)."""
+    if data.publish and not may_publish(actor.principal, data.last_seen_ward_code):
+        raise Forbidden(
+            "only an intake officer of the place may publish a report at once; "
+            "a report from the public is published after an officer's review"
+        )
     reporter = data.reporter
     province = province_of(data.last_seen_ward_code)
     assert province is not None  # the schema accepts known ward codes only
+    publication = domain.Publication.published if data.publish else domain.Publication.pending
     mp = MissingPerson(
         id=new_id(),
         status=domain.MissingPersonStatus.open.value,
@@ -59,6 +83,9 @@ async def report(
         reporter_email=reporter.email if reporter else None,
         filed_by=actor.principal.sub if actor.principal else None,
         reported_at=actor.now,
+        publication=publication.value,
+        reviewed_at=actor.now if data.publish else None,
+        reviewed_by=actor.sub if data.publish else None,
         version=1,
     )
     session.add(mp)
@@ -84,7 +111,99 @@ async def report(
             reported_at=actor.now,
         ),
     )
-    return MissingPersonCreated(id=mp.id, receipt_code=code, status=domain.MissingPersonStatus.open)
+    if data.publish:
+        await _publish(session, mp, actor)
+    return MissingPersonCreated(
+        id=mp.id,
+        receipt_code=code,
+        status=domain.MissingPersonStatus.open,
+        publication=publication,
+    )
+
+
+async def _publish(session: AsyncSession, mp: MissingPerson, actor: Actor) -> None:
+    """``.published`` with the allow-listed fields interagency sends to partners."""
+    await platform.outbox.add(
+        session,
+        "intake.missing_person.published",
+        mp.id,
+        MissingPersonPublished(
+            missing_person_id=mp.id,
+            full_name=mp.full_name,
+            sex=mp.sex,
+            date_of_birth=date.fromisoformat(mp.date_of_birth) if mp.date_of_birth else None,
+            age=mp.age,
+            last_seen_at=mp.last_seen_at,
+            last_seen_ward_code=mp.last_seen_ward_code,
+            province_code=mp.province_code,
+            hometown_ward_code=mp.hometown_ward_code,
+            distinguishing_marks=mp.distinguishing_marks,
+            id_number=mp.id_number,
+            published_at=actor.now,
+        ),
+    )
+
+
+async def review(
+    session: AsyncSession,
+    actor: Actor,
+    mp_id: UUID,
+    data: ReviewIn,
+    if_match: str | None,
+) -> MissingPersonSummary:
+    """An intake officer of the place publishes the report (partners are alerted) or holds it
+    with a reason (kept here, encrypted, never in the event). Audited."""
+    principal = actor.principal
+    assert principal is not None
+    mp = await _for_action(session, principal, mp_id, if_match)
+    try:
+        publication = domain.review(
+            domain.MissingPersonStatus(mp.status),
+            domain.Publication(mp.publication),
+            data.decision,
+        )
+    except domain.RuleViolation as exc:
+        raise Conflict(exc.reason) from exc
+    mp.publication = publication.value
+    mp.review_reason = data.reason
+    mp.reviewed_at = actor.now
+    mp.reviewed_by = actor.sub
+    mp.version += 1
+    await session.flush()
+    if publication is domain.Publication.published:
+        await _publish(session, mp, actor)
+    else:
+        await platform.outbox.add(
+            session,
+            "intake.missing_person.held",
+            mp.id,
+            MissingPersonHeld(missing_person_id=mp.id, held_at=actor.now),
+        )
+    await platform.audit.record(
+        session,
+        actor=principal,
+        action=f"review.{data.decision.value}",
+        record_type="missing_person",
+        record_id=str(mp.id),
+        purpose="missing-person review",
+        details={"publication": publication.value},
+    )
+    counts = await repository.match_counts(session, [mp.id])
+    return summary(mp, counts.get(mp.id, 0))
+
+
+async def _for_action(
+    session: AsyncSession, principal: Principal, mp_id: UUID, if_match: str | None
+) -> MissingPerson:
+    """The report, locked for the change; 404 if absent, 403 outside the jurisdiction, 412 if
+    stale."""
+    mp = await repository.get_missing_person(session, mp_id, for_update=True)
+    if mp is None:
+        raise NotFound("no such missing-person report")
+    if not principal.covers(mp.last_seen_ward_code):
+        raise Forbidden("this report is outside your jurisdiction")
+    check_if_match(if_match, mp.version)
+    return mp
 
 
 def summary(mp: MissingPerson, match_count: int) -> MissingPersonSummary:
@@ -98,6 +217,7 @@ def summary(mp: MissingPerson, match_count: int) -> MissingPersonSummary:
         last_seen_ward_code=mp.last_seen_ward_code,
         outcome=mp.outcome,
         reported_at=mp.reported_at,
+        publication=mp.publication,
         possible_match_count=match_count,
         version=mp.version,
     )
@@ -137,6 +257,8 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
         else ReporterOut(name=mp.reporter_name, phone=mp.reporter_phone, email=mp.reporter_email),
         resolution_notes=None if names_only else mp.resolution_notes,
         resolved_at=mp.resolved_at,
+        review_reason=None if names_only else mp.review_reason,
+        reviewed_at=mp.reviewed_at,
         messages=[message_out(m) for m in messages],
         possible_matches=[
             PossibleMatchOut(
@@ -168,12 +290,7 @@ async def resolve(
 ) -> MissingPersonSummary:
     principal: Principal | None = actor.principal
     assert principal is not None
-    mp = await repository.get_missing_person(session, mp_id, for_update=True)
-    if mp is None:
-        raise NotFound("no such missing-person report")
-    if not principal.covers(mp.last_seen_ward_code):
-        raise Forbidden("this report is outside your jurisdiction")
-    check_if_match(if_match, mp.version)
+    mp = await _for_action(session, principal, mp_id, if_match)
     try:
         domain.check_resolvable(domain.MissingPersonStatus(mp.status))
     except domain.RuleViolation as exc:

@@ -216,6 +216,13 @@ class MissingPerson(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Partners are alerted only once the report is published (domain.Publication).
+    publication: Mapped[str] = mapped_column(String(10), server_default="pending")
+    review_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("intake.missing_persons.review_reason")
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -20,6 +20,8 @@ from services.intake.domain import (
     MissingPersonStatus,
     PersonRole,
     Priority,
+    Publication,
+    ReviewDecision,
     Sex,
     TipStatus,
     TraffickingRelated,
@@ -260,6 +262,11 @@ class MissingPersonCreate(StrictModel):
     distinguishing_marks: str | None = Field(None, max_length=2000)
     circumstances: str | None = Field(None, max_length=10000)
     reporter: ReporterIn | None = None
+    publish: bool = Field(
+        False,
+        description="an intake officer of the place filing with a token may publish at once; "
+        "a report from the public waits for an officer's review",
+    )
 
     _wards = field_validator("last_seen_ward_code", "hometown_ward_code")(known_ward)
     _phone = field_validator("phone")(e164_phone)
@@ -285,6 +292,21 @@ class MissingPersonCreated(BaseModel):
     id: UUID
     receipt_code: str
     status: MissingPersonStatus
+    publication: Publication
+
+
+class ReviewIn(StrictModel):
+    """An officer's review of a report before partners are alerted (DESIGN.md section 5)."""
+
+    decision: ReviewDecision
+    reason: str | None = Field(None, min_length=1, max_length=2000, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _hold_says_why(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("decision") is ReviewDecision.hold and not (value and value.strip()):
+            raise ValueError("say why the report is held")
+        return value
 
 
 class PossibleMatchOut(BaseModel):
@@ -311,6 +333,7 @@ class MissingPersonSummary(BaseModel):
     last_seen_ward_code: str
     outcome: str | None = None
     reported_at: datetime
+    publication: str = Field(description="pending (awaiting review), published or held")
     possible_match_count: int
     version: int
 
@@ -326,6 +349,8 @@ class MissingPersonRead(MissingPersonSummary):
     reporter: ReporterOut | None = None
     resolution_notes: str | None = None
     resolved_at: datetime | None = None
+    review_reason: str | None = None
+    reviewed_at: datetime | None = None
     messages: list[MessageOut]
     possible_matches: list[PossibleMatchOut]
 

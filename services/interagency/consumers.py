@@ -1,7 +1,8 @@
 """Interagency's event handlers; each runs inside the inbox transaction of ``EventConsumer``.
 
-Intake's missing-person reports are kept as a read model for matching, and each new one is
-alerted to the partners subscribed to ``missing_person`` (exactly once: the inbox dedupes).
+Intake's missing-person reports are kept as a read model for matching (``.reported``); a report
+is alerted to the partners subscribed to ``missing_person`` only once an officer published it
+(``.published``; exactly once: the inbox dedupes).
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.crypto import BlindIndex
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
-from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
+from libs.contracts.intake import (
+    MissingPersonPublished,
+    MissingPersonReported,
+    MissingPersonResolved,
+)
 from services.interagency import inbound
 from services.interagency.service import Actor, now_utc
 from services.interagency.settings import InteragencySettings
@@ -26,6 +31,11 @@ def handlers(index: BlindIndex, settings: InteragencySettings) -> dict[str, Hand
     ) -> None:
         await inbound.missing_person_reported(session, actor(), report)
 
+    async def on_missing_person_published(
+        session: AsyncSession, event: CloudEvent, published: MissingPersonPublished
+    ) -> None:
+        await inbound.missing_person_published(session, actor(), published)
+
     async def on_missing_person_resolved(
         session: AsyncSession, event: CloudEvent, resolved: MissingPersonResolved
     ) -> None:
@@ -33,5 +43,6 @@ def handlers(index: BlindIndex, settings: InteragencySettings) -> dict[str, Hand
 
     return {
         "intake.missing_person.reported": on_missing_person_reported,
+        "intake.missing_person.published": on_missing_person_published,
         "intake.missing_person.resolved": on_missing_person_resolved,
     }

@@ -24,7 +24,11 @@ from libs.common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unpr
 from libs.common.ids import new_id
 from libs.common.jurisdiction import is_province_code
 from libs.common.webhooks import WebhookVerificationError, generate_secret, verify
-from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
+from libs.contracts.intake import (
+    MissingPersonPublished,
+    MissingPersonReported,
+    MissingPersonResolved,
+)
 from libs.contracts.interagency import (
     AlertReceived,
     FoundPerson,
@@ -368,7 +372,9 @@ async def decide(
 async def missing_person_reported(
     session: AsyncSession, actor: Actor, report: MissingPersonReported
 ) -> None:
-    """Keep the report for matching and alert every partner subscribed to missing persons."""
+    """Keep the report for matching (every open report is matched against partners' found
+    persons). Not an alert: partners hear of a report only once intake publishes it
+    (``missing_person_published``)."""
     index = actor.index
     await repository.upsert_missing_person(
         session,
@@ -394,20 +400,27 @@ async def missing_person_reported(
             for key in matching.stored_name_keys(report.full_name)
         ],
     )
+
+
+async def missing_person_published(
+    session: AsyncSession, actor: Actor, published: MissingPersonPublished
+) -> None:
+    """Alert every partner subscribed to missing persons, once an intake officer published the
+    report (a report from the public is never alerted before: DESIGN.md sections 5 and 8)."""
     partners = list(await repository.subscribed_partners(session, AlertType.missing_person.value))
     if not partners:
         return
     data = MissingPersonData(
-        missing_person_id=report.missing_person_id,
-        full_name=report.full_name,
-        sex=report.sex if report.sex in ("female", "male", "other") else "unknown",
-        date_of_birth=report.date_of_birth,
-        age=report.age,
-        last_seen_at=report.last_seen_at,
-        last_seen_ward_code=report.last_seen_ward_code,
-        hometown_ward_code=report.hometown_ward_code,
-        distinguishing_marks=report.distinguishing_marks,
-        id_number=report.id_number,
+        missing_person_id=published.missing_person_id,
+        full_name=published.full_name,
+        sex=published.sex if published.sex in ("female", "male", "other") else "unknown",
+        date_of_birth=published.date_of_birth,
+        age=published.age,
+        last_seen_at=published.last_seen_at,
+        last_seen_ward_code=published.last_seen_ward_code,
+        hometown_ward_code=published.hometown_ward_code,
+        distinguishing_marks=published.distinguishing_marks,
+        id_number=published.id_number,
         contact_agency=actor.settings.contact_agency,
     )
     await queue_alert(
@@ -416,7 +429,7 @@ async def missing_person_reported(
         AlertType.missing_person,
         data.fields_set(),
         partners,
-        report.missing_person_id,
+        published.missing_person_id,
     )
 
 

@@ -708,6 +708,14 @@ async def missing_person_episode(
         201,
     )
     mpid = t.missing["id"]
+    # Filed by the family, the report reaches partners only once an officer publishes it.
+    await story.post(
+        "intake",
+        f"/v1/missing-persons/{mpid}/review",
+        {"decision": "publish"},
+        "intake_officer",
+        200,
+    )
 
     def alerted() -> list[Any]:
         return [

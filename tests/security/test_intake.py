@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,9 +22,18 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.crypto import BlindIndex
+from libs.common.events import CloudEvent
+from libs.common.settings import DEV_INDEX_KEY
+from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
 from services.intake import service
 from services.intake.settings import IntakeSettings
-from tests.integration.intake.conftest import Auth, auth, intake_settings  # noqa: F401 (fixtures)
+from tests.integration.intake.conftest import (  # noqa: F401 (fixtures)
+    Auth,
+    auth,
+    intake_settings,
+    officer,
+)
 from tests.integration.intake.support import (
     CLASSIFICATION,
     HAI_BA_TRUNG,
@@ -32,6 +43,8 @@ from tests.integration.intake.support import (
     file_tip,
     fresh_address,
     lookup,
+    outbox_events,
+    outbox_types,
     tip_body,
 )
 
@@ -331,3 +344,232 @@ def test_the_triage_province_must_be_a_province_code() -> None:
         IntakeSettings(triage_province=HAI_BA_TRUNG)
     assert IntakeSettings(triage_province="79").triage_province == "79"
     assert IntakeSettings(environment="test").triage_province == "01"
+
+
+# Medium 8: a report from the public reaches partners only once an officer publishes it ---------
+
+
+def missing_report(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "full_name": "Giàng Thị Dợ",
+        "sex": "female",
+        "age": 17,
+        "last_seen_at": "2026-10-05T18:00:00+07:00",
+        "last_seen_ward_code": HAI_BA_TRUNG,
+        "phone": "0912 777 001",
+        "distinguishing_marks": "scar on the left hand (synthetic)",
+        "circumstances": "left with a cousin (synthetic)",
+        "reporter": {"name": "Synthetic Uncle", "phone": "0987 777 002"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def report_missing(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/missing-persons", json=missing_report(**overrides), headers=headers or {}
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def review(
+    client: httpx.AsyncClient,
+    mp_id: str,
+    headers: dict[str, str],
+    decision: str,
+    reason: str | None = None,
+    if_match: int | None = None,
+) -> httpx.Response:
+    body: dict[str, Any] = {"decision": decision}
+    if reason is not None:
+        body["reason"] = reason
+    extra = {"If-Match": str(if_match)} if if_match is not None else {}
+    return await client.post(
+        f"/v1/missing-persons/{mp_id}/review", json=body, headers={**headers, **extra}
+    )
+
+
+MP = "vn.ctip.intake.missing_person."
+
+
+async def test_a_public_report_is_not_published_until_an_officer_reviews_it(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake)
+    assert created["publication"] == "pending"
+    assert await outbox_types(db, created["id"]) == [MP + "reported.v1"]
+    record = (await intake.get(f"/v1/missing-persons/{created['id']}", headers=officer)).json()
+    assert record["publication"] == "pending"
+
+    published = await review(intake, created["id"], officer, "publish", if_match=1)
+    assert published.status_code == 200, published.text
+    assert (published.json()["publication"], published.json()["version"]) == ("published", 2)
+    events = await outbox_events(db, created["id"])
+    assert [t for t, _ in events] == [MP + "reported.v1", MP + "published.v1"]
+    data = events[-1][1]
+    assert data["full_name"] == "Giàng Thị Dợ"
+    assert data["distinguishing_marks"] == "scar on the left hand (synthetic)"
+    for private in ("Synthetic Uncle", "cousin", "777", "phone"):
+        assert private not in str(data)
+
+
+async def test_a_held_report_says_why_emits_held_and_is_never_published(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake)
+    reason = "the caller's story does not hold; checking with the ward police"
+    held = await review(intake, created["id"], officer, "hold", reason)
+    assert held.status_code == 200, held.text
+    assert held.json()["publication"] == "held"
+    events = await outbox_events(db, created["id"])
+    assert [t for t, _ in events] == [MP + "reported.v1", MP + "held.v1"]
+    assert "police" not in str(events[-1][1])
+    record = (await intake.get(f"/v1/missing-persons/{created['id']}", headers=officer)).json()
+    assert (record["publication"], record["review_reason"]) == ("held", reason)
+
+
+async def test_a_hold_needs_a_reason(intake: httpx.AsyncClient, officer: dict[str, str]) -> None:
+    created = await report_missing(intake)
+    response = await review(intake, created["id"], officer, "hold")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["reason"]
+
+
+async def test_a_held_report_can_be_published_later_but_a_published_one_not_again(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake)
+    assert (await review(intake, created["id"], officer, "hold", "checking")).status_code == 200
+    assert (await review(intake, created["id"], officer, "publish")).status_code == 200
+    again = await review(intake, created["id"], officer, "publish")
+    held = await review(intake, created["id"], officer, "hold", "too late")
+    assert (again.status_code, held.status_code) == (409, 409)
+    assert "already published" in again.json()["detail"]
+    assert (await outbox_types(db, created["id"])).count(MP + "published.v1") == 1
+
+
+async def test_publishing_a_resolved_report_is_409(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake)
+    resolved = await intake.post(
+        f"/v1/missing-persons/{created['id']}/resolution",
+        json={"outcome": "found_safe"},
+        headers=officer,
+    )
+    assert resolved.status_code == 200
+    response = await review(intake, created["id"], officer, "publish")
+    assert response.status_code == 409
+    assert "resolved" in response.json()["detail"]
+    assert MP + "published.v1" not in await outbox_types(db, created["id"])
+
+
+async def test_a_stale_review_is_412(intake: httpx.AsyncClient, officer: dict[str, str]) -> None:
+    created = await report_missing(intake)
+    response = await review(intake, created["id"], officer, "publish", if_match=7)
+    assert response.status_code == 412
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [((), 401), (("investigator", "01"), 403), (("intake_officer", "79"), 403)],
+    ids=["anonymous", "investigator", "other-province"],
+)
+async def test_only_an_intake_officer_of_the_place_reviews(
+    intake: httpx.AsyncClient, auth: Auth, caller: tuple[str, ...], status: int
+) -> None:
+    created = await report_missing(intake)
+    response = await review(intake, created["id"], auth(*caller) if caller else {}, "publish")
+    assert response.status_code == status
+
+
+async def test_the_review_is_audited(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake)
+    await review(intake, created["id"], officer, "hold", "checking the caller")
+    async with db.connect() as conn:
+        actions = (
+            await conn.execute(
+                text(
+                    "SELECT action FROM intake.audit_log"
+                    " WHERE record_type = 'missing_person' AND record_id = :id"
+                ),
+                {"id": created["id"]},
+            )
+        ).scalars()
+        assert list(actions) == ["review.hold"]
+
+
+async def test_an_officer_filing_with_a_token_may_publish_at_once(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine
+) -> None:
+    created = await report_missing(intake, officer, publish=True)
+    assert created["publication"] == "published"
+    assert await outbox_types(db, created["id"]) == [MP + "reported.v1", MP + "published.v1"]
+
+
+@pytest.mark.parametrize("caller", [(), ("investigator", "01"), ("intake_officer", "79")], ids=str)
+async def test_the_public_and_other_officers_cannot_publish_at_once(
+    intake: httpx.AsyncClient, auth: Auth, db: AsyncEngine, caller: tuple[str, ...]
+) -> None:
+    response = await intake.post(
+        "/v1/missing-persons",
+        json=missing_report(publish=True),
+        headers=auth(*caller) if caller else {},
+    )
+    assert response.status_code == 403
+    assert "publish" in response.json()["detail"]
+
+
+async def test_interagency_alerts_partners_on_published_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Interagency keeps every reported case for matching, and queues the partner alert on
+    ``.published`` alone (it alerted on ``.reported`` before)."""
+    from services.interagency import consumers, inbound
+    from services.interagency.settings import InteragencySettings
+
+    queued: list[tuple[Any, dict[str, Any], Any]] = []
+    kept: list[Any] = []
+
+    async def upsert(session: Any, values: dict[str, Any], keys: list[int]) -> None:
+        kept.append(values["missing_person_id"])
+
+    async def partners(session: Any, alert_type: str) -> list[str]:
+        return ["20"]
+
+    async def queue(
+        session: Any, actor: Any, kind: Any, data: dict[str, Any], to: Any, subject: Any
+    ) -> None:
+        queued.append((kind, data, subject))
+
+    monkeypatch.setattr(inbound.repository, "upsert_missing_person", upsert)
+    monkeypatch.setattr(inbound.repository, "subscribed_partners", partners)
+    monkeypatch.setattr(inbound, "queue_alert", queue)
+    settings = InteragencySettings(environment="test")
+    handlers = consumers.handlers(BlindIndex.from_b64(DEV_INDEX_KEY), settings)
+    mp_id = uuid.uuid4()
+    facts: dict[str, Any] = {
+        "missing_person_id": mp_id,
+        "full_name": "Giàng Thị Dợ",
+        "sex": "female",
+        "age": 17,
+        "last_seen_at": datetime(2026, 10, 5, tzinfo=UTC),
+        "last_seen_ward_code": HAI_BA_TRUNG,
+        "province_code": "01",
+    }
+    event = CloudEvent(id=str(uuid.uuid4()), source="/ctip/intake", type="t", subject=str(mp_id))
+    reported = MissingPersonReported(**facts, phone="+84912777001", reported_at=datetime.now(UTC))
+    await handlers["intake.missing_person.reported"](None, event, reported)  # type: ignore[arg-type]
+    assert (kept, queued) == ([mp_id], [])
+
+    published = MissingPersonPublished(**facts, published_at=datetime.now(UTC))
+    await handlers["intake.missing_person.published"](None, event, published)  # type: ignore[arg-type]
+    ((kind, data, subject),) = queued
+    assert (kind.value, subject, data["full_name"]) == ("missing_person", mp_id, "Giàng Thị Dợ")
+    assert "phone" not in data

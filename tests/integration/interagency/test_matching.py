@@ -318,6 +318,13 @@ async def test_a_missing_person_reported_to_intake_is_alerted_matched_and_confir
             )
             assert filed.status_code == 201, filed.text
             mp_id = filed.json()["id"]
+            # An officer publishes it: a report from the public is alerted only then.
+            published = await intake.post(
+                f"/v1/missing-persons/{mp_id}/review",
+                json={"decision": "publish"},
+                headers=officer,
+            )
+            assert published.status_code == 200, published.text
 
             # 2. Interagency alerts the border partner, with the allow-listed fields only.
             def alerted() -> Any:
