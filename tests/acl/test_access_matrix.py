@@ -232,6 +232,17 @@ ROWS: list[Row] = [
       lambda w: b.resolution()),
     r(IN, "POST", "/v1/missing-persons/{missing_person_id}/resolution", ANON, 401,
       lambda w: b.resolution()),
+    # the review before partners are alerted (issue 13, finding 8): intake officers of the place
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", IO, 200,
+      lambda w: {"decision": "publish"}, ids={"missing_person_id": "mp_fresh"}),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", INV, 403,
+      lambda w: {"decision": "publish"}),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", SUP, 403,
+      lambda w: {"decision": "publish"}),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", IO_OTHER, 403,
+      lambda w: {"decision": "publish"}),
+    r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", ANON, 401,
+      lambda w: {"decision": "publish"}),
     r(IN, "GET", "/v1/kpis", IO, 200),
     r(IN, "GET", "/v1/kpis", SUP, 200),
     r(IN, "GET", "/v1/kpis", IO_OTHER, 403, query=f"ward_code={WARD}"),
@@ -671,7 +682,8 @@ async def _build_world(world: World) -> None:
     tip = await world.make(IN, "/v1/tips", IO, b.tip())
     ids["tip"], ids["receipt"] = tip["id"], tip["receipt_code"]
     ids["wrong_receipt"] = "0" * 16
-    mp = await world.make(IN, "/v1/missing-persons", IO, b.missing_person())
+    # Filed by an officer of the place, published at once: partners are alerted (DESIGN.md §5).
+    mp = await world.make(IN, "/v1/missing-persons", IO, b.missing_person() | {"publish": True})
     ids["mp"] = mp["id"]
 
     ids["case"] = (await world.make(CW, "/v1/cases", INV, b.case()))["id"]
