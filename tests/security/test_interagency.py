@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from libs.common.jurisdiction import wards_of
 from libs.common.migrations import upgrade
 from libs.common.webhooks import generate_secret
+from libs.contracts.intake import MissingPersonPublished
 from services.interagency import inbound
 from services.interagency.settings import InteragencySettings
 from tests.integration.conftest import TEST_DB_URL, _admin
@@ -37,6 +38,7 @@ from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.integration.interagency.support import partner_event, person_found, post_signed
 from tests.integration.interagency.test_matching import (  # noqa: F401  (fixture)
+    actor,
     add_missing,
     read_model,
     reported,
@@ -398,3 +400,36 @@ async def _owners(url: str) -> dict[uuid.UUID, tuple[str | None, str | None]]:
             return {row.id: (row.owner_ward_code, row.owner_province_code) for row in rows}
     finally:
         await engine.dispose()
+
+
+async def test_our_missing_person_alert_belongs_to_the_area_of_the_report(
+    interagency: httpx.AsyncClient,
+    register: Register,
+    auth: Auth,
+    db: AsyncEngine,
+    ia_settings: InteragencySettings,
+    read_model: list[uuid.UUID],
+) -> None:
+    """A guard more than a regression test: the scope before the fix hid these already (by
+    ``subject_id``); the owner taken from the report must keep doing so."""
+    await register()  # a border province: subscribed to missing persons
+    report = reported(
+        full_name="Sùng Thị Synthetic", last_seen_ward_code=FAR_WARD, province_code=FAR
+    )
+    await add_missing(db, ia_settings, read_model, report)
+    published = MissingPersonPublished(
+        **report.model_dump(include=set(MissingPersonPublished.model_fields)),
+        published_at=datetime.now(UTC),
+    )
+    async with AsyncSession(db) as session, session.begin():
+        await inbound.missing_person_published(session, actor(ia_settings), published)
+    params = {"subject_id": str(report.missing_person_id), "direction": "out"}
+
+    async def listed(headers: dict[str, str]) -> list[str]:
+        page = (await interagency.get("/v1/alerts", params=params, headers=headers)).json()
+        return [a["id"] for a in page["items"]]
+
+    (alert_id,) = await listed(auth("intake_officer", FAR_WARD))
+    assert await _alert_status(interagency, auth("intake_officer", FAR), alert_id) == 200
+    assert await listed(auth("intake_officer", "01")) == []
+    assert await _alert_status(interagency, auth("intake_officer", "01"), alert_id) == 404
