@@ -14,6 +14,7 @@ Create Date: 2026-12-04 17:05:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "victim_support"
 # column -> (its type before, the SQL that reads the decrypted text back into it)
-COLUMNS: dict[str, tuple[sa.types.TypeEngine[object], str]] = {
+COLUMNS: dict[str, tuple[sa.types.TypeEngine[Any], str]] = {
     "age": (sa.Integer(), "age::integer"),
     "sex": (sa.String(length=10), "sex::varchar(10)"),
     "hometown_ward_code": (sa.String(length=5), "hometown_ward_code::varchar(5)"),
@@ -58,7 +59,7 @@ def _rewrite(seal: bool) -> None:
             {"after": after, "n": BATCH},
         ).all()
         for row in rows:
-            values = {}
+            values: dict[str, str | None] = {}
             for column in COLUMNS:
                 value = getattr(row, column)
                 context = f"{SCHEMA}.victims.{column}"
