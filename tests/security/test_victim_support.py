@@ -503,3 +503,58 @@ def test_the_migration_encrypts_the_rows_written_in_clear_before_it() -> None:
             plain = cipher.decrypt(sealed, f"victim_support.victims.{column}")
             expected = original[column]
             assert plain == (str(expected).lower() if isinstance(expected, bool) else str(expected))
+
+
+async def test_a_suggestion_is_not_decided_by_either_office_until_one_proposes(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+    [suggested] = await _links(victim_support, THERE_WORKER, there["id"])
+    for headers in (HERE_WORKER, THERE_WORKER):
+        response = await victim_support.post(
+            f"/v1/victim-links/{suggested['id']}/decision",
+            headers=headers,
+            json={"decision": "confirm"},
+        )
+        assert response.status_code == 404
+        assert response.json()["detail"] == "no such link"
+
+
+async def test_a_rejected_link_changes_neither_record_and_may_be_proposed_again(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    number = synthetic_id_number()
+    there = await _received_there(victim_support, number)
+    here = await receive(
+        victim_support,
+        RECEPTION_WARD,
+        headers=HERE_WORKER,
+        person={"full_name": synthetic_name(), "id_number": number},
+    )
+    propose = f"/v1/victims/{there['id']}/links"
+    link = (
+        await victim_support.post(
+            propose, headers=THERE_WORKER, json={"other_victim_id": here["id"]}
+        )
+    ).json()
+    response = await victim_support.post(
+        f"/v1/victim-links/{link['id']}/decision", headers=HERE_WORKER, json={"decision": "reject"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "rejected"
+    assert response.json()["other_province_code"] is None
+    for vid, headers in ((there["id"], THERE_WORKER), (here["id"], HERE_WORKER)):
+        actions = [e["action"] for e in (await _read(victim_support, vid, headers))["timeline"]]
+        assert actions == ["receive"]
+    again = await victim_support.post(
+        propose, headers=THERE_WORKER, json={"other_victim_id": here["id"]}
+    )
+    assert again.status_code == 201, again.text
+    assert (again.json()["id"], again.json()["status"]) == (link["id"], "proposed")
