@@ -10,7 +10,8 @@ Why a keyed hash: no IP address of an anonymous reporter may be stored. A row ho
 reset in place by the next upsert and deleted by a purge at most once a minute per process.
 
 Why /64: one IPv6 subscriber usually gets a whole /64 (often far more), so a client keyed by its
-full address could walk through 2^64 identities. IPv4 clients are keyed by their address, IPv4
+full address could walk through 2^64 identities. A site often gets a /48 (65,536 /64s), so the
+/48 has a wider budget of its own (``site_key``). IPv4 clients are keyed by their address, IPv4
 mapped into IPv6 as IPv4.
 
 The windows are fixed, starting at a client's first counted event: at most ``limit`` events per
@@ -43,6 +44,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +67,18 @@ def network_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+def site_key(client: str) -> str | None:
+    """The /48 holding an IPv6 client's /64 (one site's allocation: 65,536 /64s), which gets a
+    wider budget of its own; None for an IPv4 client."""
+    try:
+        network = ipaddress.ip_network(client)
+    except ValueError:
+        return None
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen == 64:
+        return str(network.supernet(new_prefix=48))
+    return None
 
 
 def client_key(request: Request, *, trust_forwarded_for: bool = False) -> str:
@@ -121,20 +135,22 @@ class SharedLimiter:
     def _client(self, raw: str) -> str:
         return self._index.digest(_PURPOSE, raw)
 
-    async def check(self, engine: AsyncEngine, budget: Budget, raw: str) -> None:
-        """429 with ``Retry-After`` when ``raw`` has used up ``budget`` in its current window."""
+    async def check(self, engine: AsyncEngine, *checked: tuple[Budget, str]) -> None:
+        """429 with ``Retry-After`` when any (budget, client) is used up in its current window
+        (one query for all of them)."""
         t = self.table
+        limits = {(b.bucket, self._client(raw)): b.limit for b, raw in checked}
         query = select(
-            t.c.hits, func.extract("epoch", t.c.expires_at - func.now()).label("left")
-        ).where(
-            t.c.bucket == budget.bucket,
-            t.c.client == self._client(raw),
-            t.c.expires_at > func.now(),
-        )
+            t.c.bucket,
+            t.c.client,
+            t.c.hits,
+            func.extract("epoch", t.c.expires_at - func.now()).label("left"),
+        ).where(tuple_(t.c.bucket, t.c.client).in_(list(limits)), t.c.expires_at > func.now())
         async with engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        if row is not None and row.hits >= budget.limit:
-            retry = max(1, math.ceil(float(row.left)))
+            rows = (await conn.execute(query)).all()
+        spent = [row for row in rows if row.hits >= limits[(row.bucket, row.client)]]
+        if spent:
+            retry = max(1, math.ceil(max(float(row.left) for row in spent)))
             raise TooManyRequests(
                 "too many attempts; try again later", headers={"Retry-After": str(retry)}
             )

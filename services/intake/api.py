@@ -22,7 +22,14 @@ from libs.common.errors import NotFound
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from libs.common.ratelimit import Budget, SharedLimiter, SlidingWindow, client_key, slowdown
+from libs.common.ratelimit import (
+    Budget,
+    SharedLimiter,
+    SlidingWindow,
+    client_key,
+    site_key,
+    slowdown,
+)
 from services.intake import kpis, missing_persons, repository, service
 from services.intake.domain import MissingPersonStatus, Priority, TipStatus
 from services.intake.models import platform, rate_limits
@@ -72,6 +79,7 @@ class Limits:
 
     limiter: SharedLimiter
     receipt_per_client: Budget
+    receipt_per_site: Budget
     receipt_global: Budget
     filings: SlidingWindow
     slowdown_max_seconds: float
@@ -84,6 +92,9 @@ class Limits:
         return cls(
             limiter=SharedLimiter(rate_limits, index),
             receipt_per_client=Budget("receipt", settings.receipt_failures_per_client, window),
+            receipt_per_site=Budget(
+                "receipt_site", settings.receipt_failures_per_ipv6_site, window
+            ),
             receipt_global=Budget("receipt_global", settings.receipt_failures_global, window),
             filings=SlidingWindow(settings.anonymous_filings_per_hour, 3600),
             slowdown_max_seconds=settings.receipt_slowdown_max_seconds,
@@ -191,11 +202,20 @@ async def create_missing_person(
 
 
 async def _receipt_client(request: Request) -> str:
-    """Refuse a client that guessed too often (its own budget only, never the global one)."""
+    """Refuse a client that guessed too often: its own budget, and its IPv6 site's, never the
+    global one."""
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
-    await limits.limiter.check(_engine(request), limits.receipt_per_client, client)
+    await limits.limiter.check(_engine(request), *_client_budgets(limits, client))
     return client
+
+
+def _client_budgets(limits: Limits, client: str) -> list[tuple[Budget, str]]:
+    budgets = [(limits.receipt_per_client, client)]
+    site = site_key(client)
+    if site is not None:
+        budgets.append((limits.receipt_per_site, site))
+    return budgets
 
 
 async def _known_code(request: Request, code: str) -> bool:
@@ -217,7 +237,7 @@ async def _wrong_code(request: Request, client: str) -> NotFound:
     that grows with the failures of all clients in the window (bounded)."""
     limits = _limits(request)
     counts = await limits.limiter.hit(
-        _engine(request), (limits.receipt_per_client, client), (limits.receipt_global, GLOBAL)
+        _engine(request), *_client_budgets(limits, client), (limits.receipt_global, GLOBAL)
     )
     await limits.sleep(
         slowdown(

@@ -21,6 +21,11 @@ class IntakeSettings(ServiceSettings):
     receipt_failures_per_client: int = Field(
         10, description="wrong receipt codes a client may try per window before 429"
     )
+    receipt_failures_per_ipv6_site: int = Field(
+        100,
+        description="wrong receipt codes all the /64s of one IPv6 /48 may try per window "
+        "before 429",
+    )
     receipt_failures_global: int = Field(
         2000,
         description="wrong receipt codes all clients together may try per window before wrong "

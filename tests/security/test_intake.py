@@ -253,6 +253,26 @@ async def test_two_ipv6_addresses_in_one_slash_64_share_a_budget(limited: Intake
         assert (await lookup(elsewhere, "0000000000000004")).status_code == 404
 
 
+async def test_the_slash_64s_of_one_ipv6_site_share_a_wider_budget(
+    settings_for: Callable[..., Any],
+) -> None:
+    """A site's /48 holds 65,536 /64s: without a budget of its own, one site would get 65,536
+    client budgets."""
+    settings: IntakeSettings = settings_for(
+        IntakeSettings,
+        receipt_failures_per_client=3,
+        receipt_failures_per_ipv6_site=4,
+        run_relay=False,
+        run_consumers=False,
+    )
+    site = f"2001:db8:{secrets.randbelow(1 << 16):x}"
+    async with clients(settings, f"{site}:1::1", f"{site}:2::1", f"{site}:3::1") as (a, b, c):
+        for n, client in enumerate((a, a, b, b)):
+            assert (await lookup(client, f"{n:016d}")).status_code == 404
+        refused = await lookup(c, "0000000000000009")
+    assert refused.status_code == 429
+
+
 async def test_the_limits_table_holds_no_address_and_forgets_expired_windows(
     limited: IntakeSettings, db: AsyncEngine
 ) -> None:

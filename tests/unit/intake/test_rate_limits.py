@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from libs.common.ratelimit import UNPARSED, network_key, slowdown
+from libs.common.ratelimit import UNPARSED, network_key, site_key, slowdown
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,16 @@ def test_wrong_answers_slow_down_with_global_failures_up_to_a_bound(
 
 def test_no_free_budget_means_no_slowdown_rather_than_a_division_by_zero() -> None:
     assert slowdown(5, 0, 3.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("client", "site"),
+    [
+        ("2001:db8:1:2::/64", "2001:db8:1::/48"),
+        ("2001:db8:1:ffff::/64", "2001:db8:1::/48"),
+        ("203.0.113.7", None),
+        (UNPARSED, None),
+    ],
+)
+def test_an_ipv6_clients_site_is_its_slash_48(client: str, site: str | None) -> None:
+    assert site_key(client) == site
