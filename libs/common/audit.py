@@ -380,6 +380,7 @@ class AuditChainVerifier:
         self.interval_seconds = interval_seconds
         self.full_every_seconds = full_every_seconds
         self.last: ChainReport | None = None
+        self._high_water: ChainReport | None = None  # the newest entry ever verified
         self._last_full = 0.0
         self._stop = asyncio.Event()
 
@@ -392,6 +393,11 @@ class AuditChainVerifier:
         since = None if full else self.last
         async with self.db.sessions() as session, session.begin():
             report = await self.audit.verify_chain(session, since=since)
+            if full and report.ok and self._high_water is not None:
+                # A chain that holds from the start can still have lost its newest entries.
+                report = await self.audit.verify_chain(session, since=self._high_water)
+        if report.ok:
+            self._high_water = report
         if full:
             self._last_full = time.monotonic()
         if not report.ok and (self.last is None or self.last.ok):

@@ -349,6 +349,8 @@ async def test_the_worker_notices_the_newest_entries_deleted(
         report = await verifier.verify_once()
         assert not report.ok
         assert report.reason == "the last verified entry was removed or changed"
+        again = await verifier.verify_once()  # the full check that follows remembers it too
+        assert (again.ok, again.reason) == (False, report.reason)
     finally:
         async with owner.begin() as conn:  # put the entry back as it was
             await conn.execute(
