@@ -69,7 +69,7 @@ from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.jurisdiction import is_province_code
 from libs.common.text import fold_vietnamese
-from libs.contracts.intake import MissingPersonReported
+from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
 from services.interagency import inbound, matching, repository
 from services.interagency.models import MissingPersonRef
 from services.interagency.schemas import PersonFoundData
@@ -555,8 +555,9 @@ async def _wait(probe: Any, seconds: float, what: str) -> None:
 
 
 async def create_alerts(database_url: str, settings: InteragencySettings, count: int) -> float:
-    """``count`` reports through interagency's handler of ``intake.missing_person.reported``
-    (one transaction each, as the inbox consumer runs it): one alert to every partner."""
+    """``count`` reports through interagency's handlers of ``intake.missing_person.reported``
+    and ``.published`` (one transaction each, as the inbox consumer runs them): one alert to
+    every partner (partners are alerted on ``.published`` only)."""
     db = Database(database_url, pool_size=2, application_name="ctip-bench-alerts")
     index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     rng = random.Random(SEED + 1)
@@ -576,9 +577,13 @@ async def create_alerts(database_url: str, settings: InteragencySettings, count:
                 hometown_ward_code=ward,
                 reported_at=now,
             )
+            published = MissingPersonPublished(
+                **report.model_dump(exclude={"phone", "reported_at"}), published_at=now
+            )
             actor = Actor(principal=None, index=index, settings=settings, now=now)
             async with db.sessions() as session, session.begin():
                 await inbound.missing_person_reported(session, actor, report)
+                await inbound.missing_person_published(session, actor, published)
     finally:
         await db.dispose()
     return time.perf_counter() - start
