@@ -31,7 +31,7 @@ from libs.common.ratelimit import (
     slowdown,
 )
 from services.intake import kpis, missing_persons, repository, service
-from services.intake.domain import MissingPersonStatus, Priority, TipStatus
+from services.intake.domain import MissingPersonStatus, Priority, Publication, TipStatus
 from services.intake.models import platform, rate_limits
 from services.intake.schemas import (
     ClassificationIn,
@@ -413,14 +413,17 @@ async def list_missing_persons(
     session: DbSession,
     status: MissingPersonStatus | None = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    publication: Publication | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[MissingPersonSummary]:
+    """Reports in your jurisdiction, newest first; ``publication=pending`` is the review queue."""
     rows = await repository.list_missing_persons(
         session,
         scope=repository.missing_person_scope(principal),
         status=status.value if status else None,
         ward_code=ward_code,
+        publication=publication.value if publication else None,
         after=time_keyset(cursor),
         limit=limit,
     )

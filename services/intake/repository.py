@@ -289,10 +289,13 @@ async def list_missing_persons(
     ward_code: str | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    publication: str | None = None,
 ) -> Sequence[MissingPerson]:
     conditions: list[ColumnElement[bool]] = [scope]
     if status:
         conditions.append(MissingPerson.status == status)
+    if publication:
+        conditions.append(MissingPerson.publication == publication)
     if ward_code:
         conditions.append(MissingPerson.last_seen_ward_code == ward_code)
     if after is not None:

@@ -515,3 +515,32 @@ async def test_a_supervisor_sees_the_score_but_not_the_found_person(
         await on_match_found(session, event, MatchFound.model_validate(event.data))
     (shown,) = await matches(intake, auth("supervisor", "01"), filed["id"])
     assert shown["score"] == 0.91 and shown["found"] == {}
+
+
+async def test_officers_list_the_reports_awaiting_review(
+    intake: httpx.AsyncClient, officer: dict[str, str]
+) -> None:
+    ward = fresh_ward()
+    pending = (
+        await intake.post("/v1/missing-persons", json=report(last_seen_ward_code=ward))
+    ).json()
+    published = (
+        await intake.post(
+            "/v1/missing-persons",
+            json=report(last_seen_ward_code=ward, publish=True),
+            headers=officer,
+        )
+    ).json()
+
+    async def ids(publication: str) -> list[str]:
+        response = await intake.get(
+            "/v1/missing-persons",
+            params={"ward_code": ward, "publication": publication},
+            headers=officer,
+        )
+        assert response.status_code == 200
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await ids("pending") == [pending["id"]]
+    assert await ids("published") == [published["id"]]
+    assert await ids("held") == []
