@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from services.intake import domain
 from services.intake.domain import (
     ALLOWED_ACTIONS,
     VERIFICATION_STATUS,
@@ -292,3 +293,37 @@ def test_birth_year_from_a_date_of_birth_or_an_age(
     date_of_birth: date | None, age: int | None, year: int | None
 ) -> None:
     assert birth_year(date_of_birth, age, AT) == year
+
+
+# The review of a missing-person report before partners are alerted ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("publication", "decision", "after"),
+    [
+        (domain.Publication.pending, domain.ReviewDecision.publish, domain.Publication.published),
+        (domain.Publication.pending, domain.ReviewDecision.hold, domain.Publication.held),
+        (domain.Publication.held, domain.ReviewDecision.publish, domain.Publication.published),
+        (domain.Publication.held, domain.ReviewDecision.hold, domain.Publication.held),
+    ],
+)
+def test_an_open_unpublished_report_is_published_or_held(
+    publication: domain.Publication,
+    decision: domain.ReviewDecision,
+    after: domain.Publication,
+) -> None:
+    assert domain.review(domain.MissingPersonStatus.open, publication, decision) is after
+
+
+@pytest.mark.parametrize("decision", list(domain.ReviewDecision))
+def test_a_published_report_cannot_be_reviewed_again(decision: domain.ReviewDecision) -> None:
+    with pytest.raises(domain.RuleViolation, match="already published"):
+        domain.review(domain.MissingPersonStatus.open, domain.Publication.published, decision)
+
+
+@pytest.mark.parametrize("publication", list(domain.Publication))
+def test_a_resolved_report_is_reviewed_no_more(publication: domain.Publication) -> None:
+    with pytest.raises(domain.RuleViolation, match="resolved"):
+        domain.review(
+            domain.MissingPersonStatus.resolved, publication, domain.ReviewDecision.publish
+        )
