@@ -113,7 +113,9 @@ def run_env(metadata: MetaData) -> None:
     if url is None:
         from libs.common.settings import ServiceSettings
 
-        url = ServiceSettings().database_url
+        settings = ServiceSettings()
+        settings.check_production()
+        url = settings.migration_database_url or settings.database_url
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         if type_ == "schema":

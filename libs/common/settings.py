@@ -43,12 +43,12 @@ class ServiceSettings(BaseSettings):
         "development", description="development, test or production"
     )
     database_url: str = Field(
-        "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip",
-        description="SQLAlchemy URL (asyncpg driver) as the runtime role",
+        "postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:5432/ctip",
+        description="SQLAlchemy URL (asyncpg driver) as the runtime role (owns nothing)",
     )
     migration_database_url: str | None = Field(
-        None,
-        description="URL as the role that owns the schemas (migrations only); unset: database_url",
+        "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip",
+        description="URL as the role that owns the schemas: `ctip migrate` only",
     )
     db_pool_size: int = Field(10, description="connections kept per process")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")

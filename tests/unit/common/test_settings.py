@@ -13,7 +13,7 @@ from libs.common.settings import (
     ServiceSettings,
 )
 
-DEFAULT_URL = "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip"
+DEFAULT_URL = "postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:5432/ctip"
 SHARED_URL = "postgresql+asyncpg://shared@db:5432/ctip"
 INTAKE_URL = "postgresql+asyncpg://intake@db:5432/ctip"
 REAL_FIELD_KEYS = f"prod1:{base64.b64encode(bytes(range(32))).decode()}"
