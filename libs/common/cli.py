@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from libs.common.auth import Role, issue_dev_token
+from libs.common.auth import SCOPED_ROLES, Role, issue_dev_token
 from libs.common.jurisdiction import is_valid_code
 from libs.common.settings import ServiceSettings
 
@@ -25,6 +25,14 @@ def _token(args: argparse.Namespace) -> int:
     bad = [j for j in args.jurisdiction if not is_valid_code(j)]
     if bad:
         print(f"unknown administrative code(s): {', '.join(bad)}", file=sys.stderr)
+        return 2
+    scoped = sorted(set(args.role) & {r.value for r in SCOPED_ROLES})
+    if scoped and not args.jurisdiction:
+        print(
+            f"{', '.join(scoped)} act only within a jurisdiction: add --jurisdiction CODE"
+            " (a province such as 01, or a ward such as 00256)",
+            file=sys.stderr,
+        )
         return 2
     print(
         issue_dev_token(
