@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.audit import Purpose
@@ -18,7 +19,7 @@ from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
 from libs.common.crypto import BlindIndex
 from libs.common.db import Database, DbSession
-from libs.common.errors import NotFound
+from libs.common.errors import NotFound, TooManyRequests
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
@@ -103,6 +104,17 @@ class Limits:
 
 
 GLOBAL = "*"
+# What operators watch for a guessing campaign: every wrong code, every refusal, and the wait
+# wrong answers get now (SECURITY.md: the per-client limits bound a botnet, not the slowdown).
+RECEIPT_FAILURES = Counter(
+    "ctip_intake_receipt_failures_total", "Wrong receipt codes (lookups and messages)"
+)
+RECEIPT_REFUSED = Counter(
+    "ctip_intake_receipt_refused_total", "Receipt requests refused by a client's or site's budget"
+)
+RECEIPT_SLOWDOWN = Gauge(
+    "ctip_intake_receipt_slowdown_seconds", "Wait of the latest wrong receipt answer"
+)
 
 
 def _limits(request: Request) -> Limits:
@@ -206,7 +218,11 @@ async def _receipt_client(request: Request) -> str:
     global one."""
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)
-    await limits.limiter.check(_engine(request), *_client_budgets(limits, client))
+    try:
+        await limits.limiter.check(_engine(request), *_client_budgets(limits, client))
+    except TooManyRequests:
+        RECEIPT_REFUSED.inc()
+        raise
     return client
 
 
@@ -239,13 +255,14 @@ async def _wrong_code(request: Request, client: str) -> NotFound:
     counts = await limits.limiter.hit(
         _engine(request), *_client_budgets(limits, client), (limits.receipt_global, GLOBAL)
     )
-    await limits.sleep(
-        slowdown(
-            counts[limits.receipt_global.bucket],
-            limits.receipt_global.limit,
-            limits.slowdown_max_seconds,
-        )
+    delay = slowdown(
+        counts[limits.receipt_global.bucket],
+        limits.receipt_global.limit,
+        limits.slowdown_max_seconds,
     )
+    RECEIPT_FAILURES.inc()
+    RECEIPT_SLOWDOWN.set(delay)
+    await limits.sleep(delay)
     return NotFound("no report with this receipt code")
 
 

@@ -214,6 +214,19 @@ async def test_under_a_guessing_flood_a_right_code_from_a_new_client_gets_throug
     assert sleeps.delays == [0.5]
 
 
+async def test_wrong_codes_refusals_and_the_slowdown_are_metrics(limited: IntakeSettings) -> None:
+    async with clients(limited, fresh_address()) as (guesser,):
+        for guess in range(4):
+            await lookup(guesser, f"{guess:016d}")
+        metrics = (await guesser.get("/metrics", follow_redirects=True)).text
+    for name in (
+        "ctip_intake_receipt_failures_total",
+        "ctip_intake_receipt_refused_total",
+        "ctip_intake_receipt_slowdown_seconds",
+    ):
+        assert name in metrics
+
+
 async def test_a_client_that_keeps_failing_is_still_refused_even_with_the_right_code(
     limited: IntakeSettings,
 ) -> None:
