@@ -47,6 +47,7 @@ from services.interagency.domain import (
 )
 from services.interagency.models import Alert, Match, MissingPersonRef, Partner, platform
 from services.interagency.schemas import (
+    DATA_MODELS,
     InboundAccepted,
     InboundEvent,
     MatchRead,
@@ -92,7 +93,8 @@ async def receive(
     headers: Mapping[str, str],
     body: bytes,
 ) -> InboundAccepted:
-    """Verify, deduplicate, validate, store, match: all in the request's transaction.
+    """Verify, deduplicate, validate and store, in the request's transaction; matching follows
+    from the ``interagency.alert.received`` event (``match_received_alert``).
 
     An unknown, disabled or not-a-province code goes through the same verification, against
     dummy keys, and fails with the same problem as a wrong signature: a caller cannot probe
@@ -166,12 +168,28 @@ async def receive(
     await platform.outbox.add(
         session, "interagency.alert.received", alert.id, _received(alert, data)
     )
-    if isinstance(data, PersonFoundData):
-        matches = await match_found_person(session, actor, alert, data)
-        if matches:
-            alert.subject_id = max(matches, key=lambda m: m.score).missing_person_id
-            await session.flush()
+    # Matched later, from that event (``match_received_alert``): neither the answer nor the time
+    # it takes may tell a partner whether its person is one of our missing persons.
     return InboundAccepted(alert_id=alert.id)
+
+
+async def match_received_alert(session: AsyncSession, actor: Actor, alert_id: UUID) -> None:
+    """Match a partner's found person (or handed-over victim) with our open missing persons,
+    once the alert is stored: run by our own consumer of ``interagency.alert.received``, off the
+    partner's request. The best candidate becomes the alert's ``subject_id``. Seen again (a
+    redelivery past the inbox), it changes nothing: matches are unique per person and alert."""
+    alert = await repository.get_alert(session, alert_id)
+    if alert is None or alert.direction != Direction.inbound.value:
+        return
+    alert_type = AlertType(alert.alert_type)
+    if alert_type not in domain.MATCHABLE:
+        return
+    data = DATA_MODELS[alert_type].model_validate(json.loads(alert.data))
+    assert isinstance(data, PersonFoundData)
+    matches = await match_found_person(session, actor, alert, data)
+    if matches and alert.subject_id is None:
+        alert.subject_id = max(matches, key=lambda m: m.score).missing_person_id
+        await session.flush()
 
 
 def _received(alert: Alert, data: Any) -> AlertReceived:

@@ -12,6 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from libs.common.migrations import upgrade
 from libs.common.webhooks import generate_secret
 from libs.contracts.intake import MissingPersonPublished
 from services.interagency import inbound
+from services.interagency.app import create_app
 from services.interagency.settings import InteragencySettings
 from tests.integration.conftest import TEST_DB_URL, _admin
 from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
@@ -32,17 +34,25 @@ from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
     admin,
     auth,
     ia_settings,
-    interagency,
     receiver,
     register,
 )
-from tests.integration.interagency.support import partner_event, person_found, post_signed
-from tests.integration.interagency.test_matching import (  # noqa: F401  (fixture)
+from tests.integration.interagency.support import (
+    forget_partner,
+    fresh_partner_code,
+    matched,
+    partner_event,
+    person_found,
+    post_signed,
+)
+from tests.integration.interagency.test_matching import (  # noqa: F401  (fixtures)
     actor,
     add_missing,
+    interagency,
     read_model,
     reported,
 )
+from tests.support import eventually, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
@@ -140,12 +150,50 @@ async def test_the_202_does_not_say_whether_the_person_matched(
     other = person_found(full_name="Vàng A Synthetic", sex="male", age=40)
     answers = [(await _signed(interagency, partner, data)).json() for data in (matching, other)]
     assert [set(a) for a in answers] == [{"alert_id", "duplicate"}] * 2, answers
+    for answer in answers:  # matched after the answer, from our own event: not in its timing
+        await eventually(partial(matched, db, answer["alert_id"]), timeout=60)
     async with db.connect() as conn:
-        matched = await conn.execute(
+        found = await conn.execute(
             text("SELECT count(*) FROM interagency.matches WHERE missing_person_id = :id"),
             {"id": report.missing_person_id},
         )
-    assert matched.scalar_one() == 1  # it did match: only the answer is silent about it
+    assert found.scalar_one() == 1  # it did match: only the answer is silent about it
+
+
+async def test_matching_is_no_part_of_the_partners_request(
+    db: AsyncEngine,
+    ia_settings: InteragencySettings,
+    read_model: list[uuid.UUID],
+    admin: dict[str, str],
+) -> None:
+    """The answer's timing cannot tell a match either: the request stores the alert and its
+    event, and matching runs later in our consumer. Without a consumer (none runs in this test),
+    no match is made."""
+    assert ia_settings.run_consumers is False
+    report = reported(full_name="Hầu Thị Synthetic", date_of_birth=date(2009, 9, 9))
+    await add_missing(db, ia_settings, read_model, report)
+    code = fresh_partner_code()
+    found = person_found(full_name="Hau Thi Synthetic", age=None, date_of_birth="2009-09-09")
+    try:
+        async with running(create_app(ia_settings)) as client:
+            created = await client.post(
+                "/v1/partners",
+                json={"code": code, "name": "Synthetic", "webhook_url": "http://127.0.0.1:9/h"},
+                headers=admin,
+            )
+            assert created.status_code == 201, created.text
+            body = partner_event(code, found)
+            secret = created.json()["inbound_secret"]
+            accepted = await post_signed(client, code, secret, body)
+        assert accepted.status_code == 202, accepted.text
+        async with db.connect() as conn:
+            made = await conn.execute(
+                text("SELECT count(*) FROM interagency.matches WHERE missing_person_id = :id"),
+                {"id": report.missing_person_id},
+            )
+        assert made.scalar_one() == 0
+    finally:
+        await forget_partner(db, code)
 
 
 # Low: revoke a rotated partner secret at once -----------------------------------------------------

@@ -224,3 +224,18 @@ def person_found(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+async def matched(db: AsyncEngine, alert_id: str) -> bool:
+    """True once our consumer has handled the ``interagency.alert.received`` event of a partner's
+    alert, i.e. matching ran (it runs after the webhook was answered, never in it)."""
+    async with db.connect() as conn:
+        row = await conn.execute(
+            text(
+                "SELECT 1 FROM interagency.inbox AS i"
+                " JOIN interagency.outbox AS o ON i.event_id = o.id::text"
+                " WHERE o.key = :k AND o.type = 'vn.ctip.interagency.alert.received.v1'"
+            ),
+            {"k": alert_id},
+        )
+        return row.first() is not None

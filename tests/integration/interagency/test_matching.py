@@ -27,6 +27,7 @@ from tests.integration.interagency.support import (
     Receiver,
     forget_partner,
     fresh_partner_code,
+    matched,
     partner_event,
     person_found,
     post_signed,
@@ -74,6 +75,31 @@ def reported(**fields: Any) -> MissingPersonReported:
     }
     values.update(fields)
     return MissingPersonReported(**values)
+
+
+@pytest.fixture
+async def interagency(ia_settings: InteragencySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with its Kafka consumer: a partner's found person is matched from our own
+    ``interagency.alert.received`` event, after the webhook was answered."""
+    settings = ia_settings.model_copy(update={"run_consumers": True})
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+async def matches_of(
+    client: httpx.AsyncClient, headers: dict[str, str], missing_person_id: uuid.UUID | str
+) -> list[dict[str, Any]]:
+    """The candidates of one missing person, once matching has found any (it runs after the
+    partner's request, from our own event)."""
+
+    async def listed() -> list[dict[str, Any]]:
+        page = await client.get(
+            "/v1/matches", params={"missing_person_id": str(missing_person_id)}, headers=headers
+        )
+        items: list[dict[str, Any]] = page.json()["items"]
+        return items
+
+    return await eventually(listed, timeout=60)
 
 
 @pytest.fixture
@@ -179,14 +205,7 @@ async def test_an_exact_id_number_matches_whatever_the_spelling(
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert response.status_code == 202, response.text
     assert set(response.json()) == {"alert_id", "duplicate"}  # silent about the match
-    listed = (
-        await interagency.get(
-            "/v1/matches",
-            params={"missing_person_id": str(report.missing_person_id)},
-            headers=officer,
-        )
-    ).json()["items"]
-    (match,) = listed
+    (match,) = await matches_of(interagency, officer, report.missing_person_id)
     assert match["score"] >= 0.98
     assert "id_number" in {r["field"] for r in match["reasons"]}
     assert id_number not in str(match)
@@ -217,12 +236,13 @@ async def test_a_resolved_missing_person_is_not_matched_any_more(
     )
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert response.status_code == 202, response.text
+    await eventually(lambda: matched(db, response.json()["alert_id"]), timeout=60)
     async with db.connect() as conn:
-        matched = await conn.execute(
+        found = await conn.execute(
             text("SELECT count(*) FROM interagency.matches WHERE missing_person_id = :id"),
             {"id": report.missing_person_id},
         )
-        assert matched.scalar_one() == 0
+        assert found.scalar_one() == 0
         keys = (
             await conn.execute(
                 text("SELECT count(*) FROM interagency.match_keys WHERE missing_person_id = :id"),
@@ -251,12 +271,10 @@ async def test_matches_are_seen_and_decided_only_within_the_jurisdiction(
     assert accepted.status_code == 202, accepted.text
     params = {"missing_person_id": str(report.missing_person_id)}
     elsewhere = auth("intake_officer", "79")
+    (match,) = await matches_of(interagency, officer, report.missing_person_id)
     assert (await interagency.get("/v1/matches", params=params, headers=elsewhere)).json()[
         "items"
     ] == []
-    (match,) = (await interagency.get("/v1/matches", params=params, headers=officer)).json()[
-        "items"
-    ]
     decision = f"/v1/matches/{match['id']}/decision"
     refused = await interagency.post(decision, json={"decision": "rejected"}, headers=elsewhere)
     assert refused.status_code == 403
@@ -355,11 +373,7 @@ async def test_a_missing_person_reported_to_intake_is_alerted_matched_and_confir
             assert response.status_code == 202, response.text
 
             # 4. The match is listed in interagency and shows in intake's possible_matches.
-            (match,) = (
-                await interagency.get(
-                    "/v1/matches", params={"missing_person_id": mp_id}, headers=officer
-                )
-            ).json()["items"]
+            (match,) = await matches_of(interagency, officer, mp_id)
             assert match["partner_code"] == code and match["score"] >= 0.75
             assert {r["field"] for r in match["reasons"]} >= {"full_name", "sex"}
 
