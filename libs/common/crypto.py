@@ -139,6 +139,47 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else cipher().decrypt(value, self.context)
 
 
+class EncryptedInt(TypeDecorator[int]):
+    """An integer stored like :class:`EncryptedText` (its decimal text, encrypted): an age is a
+    quasi-identifier in a small ward."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+        self._text = EncryptedText(context)
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> str | None:
+        return self._text.process_bind_param(None if value is None else str(value), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> int | None:
+        plain = self._text.process_result_value(value, dialect)
+        return None if plain is None else int(plain)
+
+
+class EncryptedBool(TypeDecorator[bool]):
+    """A boolean stored like :class:`EncryptedText` (``true``/``false``, encrypted)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+        self._text = EncryptedText(context)
+
+    def process_bind_param(self, value: bool | None, dialect: Dialect) -> str | None:
+        return self._text.process_bind_param(
+            None if value is None else ("true" if value else "false"), dialect
+        )
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> bool | None:
+        plain = self._text.process_result_value(value, dialect)
+        return None if plain is None else plain == "true"
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON document stored encrypted as text (outbox events carry personal data for the
     consumers that need it).
@@ -203,3 +244,38 @@ def encrypt_plaintext_json_rows(
         done += len(rows)
         if len(rows) < batch_size:
             return done
+
+
+def encrypt_plaintext_rows(
+    connection: Connection,
+    field_cipher: FieldCipher,
+    schema: str,
+    table: str,
+    key_column: str,
+    columns: list[str],
+    *,
+    batch_size: int = 500,
+) -> int:
+    """Encrypt, in place, every value of ``columns`` still in clear (their text, as the column
+    types above store it; the columns must already be text). For migrations that move a column
+    to :class:`EncryptedText`, :class:`EncryptedInt` or :class:`EncryptedBool`: the context is
+    ``schema.table.column``, as the services name it. Returns how many values it encrypted."""
+    done = 0
+    for column in columns:
+        context = f"{schema}.{table}.{column}"
+        # The identifiers are the calling migration's constants, never input.
+        in_clear = sql_text(
+            f'SELECT "{key_column}" AS k, "{column}" AS v FROM "{schema}"."{table}"'  # noqa: S608
+            f' WHERE "{column}" IS NOT NULL AND "{column}" NOT LIKE :prefix LIMIT :n'
+        )
+        update = sql_text(
+            f'UPDATE "{schema}"."{table}" SET "{column}" = :v WHERE "{key_column}" = :k'  # noqa: S608
+        )
+        while True:
+            rows = connection.execute(in_clear, {"prefix": f"{_PREFIX}.%", "n": batch_size}).all()
+            for row in rows:
+                connection.execute(update, {"v": field_cipher.encrypt(row.v, context), "k": row.k})
+            done += len(rows)
+            if len(rows) < batch_size:
+                break
+    return done

@@ -17,18 +17,15 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     Uuid,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from libs.common.crypto import EncryptedText
+from libs.common.crypto import EncryptedBool, EncryptedInt, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -39,46 +36,6 @@ platform = ServicePlatform(SCHEMA, metadata)
 
 class Base(DeclarativeBase):
     metadata = metadata
-
-
-class EncryptedInt(TypeDecorator[int]):
-    """An integer stored like :class:`EncryptedText` (its decimal text, encrypted)."""
-
-    impl = Text
-    cache_ok = True
-
-    def __init__(self, context: str) -> None:
-        super().__init__()
-        self.context = context
-        self._text = EncryptedText(context)
-
-    def process_bind_param(self, value: int | None, dialect: Dialect) -> str | None:
-        return self._text.process_bind_param(None if value is None else str(value), dialect)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> int | None:
-        plain = self._text.process_result_value(value, dialect)
-        return None if plain is None else int(plain)
-
-
-class EncryptedBool(TypeDecorator[bool]):
-    """A boolean stored like :class:`EncryptedText` (``true``/``false``, encrypted)."""
-
-    impl = Text
-    cache_ok = True
-
-    def __init__(self, context: str) -> None:
-        super().__init__()
-        self.context = context
-        self._text = EncryptedText(context)
-
-    def process_bind_param(self, value: bool | None, dialect: Dialect) -> str | None:
-        return self._text.process_bind_param(
-            None if value is None else ("true" if value else "false"), dialect
-        )
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> bool | None:
-        plain = self._text.process_result_value(value, dialect)
-        return None if plain is None else plain == "true"
 
 
 class Victim(Base):

@@ -20,17 +20,15 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.auth import issue_dev_token
 from libs.common.crypto import FieldCipher
 from libs.common.jurisdiction import wards_of
-from libs.common.migrations import alembic_config, upgrade
 from services.victim_support.app import create_app
 from services.victim_support.settings import VictimSupportSettings
-from tests.integration.conftest import TEST_DB_URL, _admin
+from tests.integration.migrating import rows_after_migration
 from tests.integration.victim_support.support import (
     OTHER_PROVINCE,
     OTHER_PROVINCE_WARD,
@@ -432,40 +430,6 @@ async def test_a_persons_age_sex_hometown_minor_flag_and_nationality_are_encrypt
 ENCRYPTING_REVISION = "8e4a6f0b2c17"
 
 
-def _before_and_after_the_migration(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows written in clear by the code before the fix, as they are after the migration."""
-    name = f"ctip_test_{uuid.uuid4().hex[:12]}"
-    url = TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(_admin(TEST_DB_URL, f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    try:
-        before = ScriptDirectory.from_config(alembic_config("victim_support", url)).get_revision(
-            ENCRYPTING_REVISION
-        )
-        assert before is not None and isinstance(before.down_revision, str)
-        upgrade("victim_support", url, before.down_revision)
-        columns = ", ".join(rows[0])
-        values = ", ".join(f":{c}" for c in rows[0])
-        asyncio.run(
-            _run(url, f"INSERT INTO victim_support.victims ({columns}) VALUES ({values})", rows)
-        )
-        upgrade("victim_support", url)
-        return asyncio.run(_run(url, "SELECT to_jsonb(t) FROM victim_support.victims t", []))
-    finally:
-        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _run(url: str, sql: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            if rows:
-                await conn.execute(text(sql), rows)
-                return []
-            return [r[0] for r in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
-
-
 def test_the_migration_encrypts_the_rows_written_in_clear_before_it() -> None:
     now = datetime.now(UTC)
     common = {
@@ -489,7 +453,8 @@ def test_the_migration_encrypts_the_rows_written_in_clear_before_it() -> None:
         {**common, "id": uuid.uuid4(), "birth_year": None, "age": None, "sex": None,
          "hometown_ward_code": None, "nationality": "VN", "is_minor": None},
     ]  # fmt: skip
-    stored = {row["id"]: row for row in _before_and_after_the_migration(written)}
+    after = rows_after_migration("victim_support", ENCRYPTING_REVISION, "victims", written)
+    stored = {row["id"]: row for row in after}
     cipher = FieldCipher.from_spec(SETTINGS.field_keys.get_secret_value())
     for original in written:
         row = stored[str(original["id"])]
