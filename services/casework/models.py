@@ -11,7 +11,7 @@ from sqlalchemy import ARRAY, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from libs.common.crypto import EncryptedJSON, EncryptedText
+from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import ServicePlatform
 
@@ -115,13 +115,16 @@ class Party(Base):
     date_of_birth: Mapped[str | None] = mapped_column(
         EncryptedText("casework.parties.date_of_birth")
     )
-    birth_year: Mapped[int | None] = mapped_column(Integer)
-    age: Mapped[int | None] = mapped_column(Integer)
-    sex: Mapped[str | None] = mapped_column(String(10))
+    # In a small ward "a 16-year-old girl from ward X" names one person as surely as her name:
+    # no figure counts parties by age, sex, hometown or nationality, so they are encrypted too.
+    age: Mapped[int | None] = mapped_column(EncryptedInt("casework.parties.age"))
+    sex: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.sex"))
     phone: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.phone"))
     id_number: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.id_number"))
-    hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
-    nationality: Mapped[str | None] = mapped_column(String(2))
+    hometown_ward_code: Mapped[str | None] = mapped_column(
+        EncryptedText("casework.parties.hometown_ward_code")
+    )
+    nationality: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.nationality"))
     notes: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.notes"))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     added_by: Mapped[str] = mapped_column(String(200))

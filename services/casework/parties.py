@@ -49,7 +49,6 @@ async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Act
         role=data.role.value,
         full_name=data.full_name,
         date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
-        birth_year=birth_year,
         age=data.age,
         sex=data.sex,
         phone=data.phone,

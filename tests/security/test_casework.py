@@ -3,6 +3,7 @@ timeline's legal facts (reasons, venue) stored in clear."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import httpx
@@ -10,6 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.crypto import FieldCipher
+from libs.common.jurisdiction import wards_of
+from libs.common.settings import ServiceSettings
 from tests.integration.casework.conftest import auth, casework, casework_settings  # noqa: F401
 from tests.integration.casework.support import (
     HAI_BA_TRUNG,
@@ -20,8 +24,12 @@ from tests.integration.casework.support import (
     fresh_ward,
     known_tip,
 )
+from tests.integration.migrating import rows_after_migration
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
+
+QUASI_IDENTIFIERS = ("age", "sex", "hometown_ward_code", "nationality")
+PARTIES_REVISION = "c3d4e5f6a7b8"
 
 HCMC_WARD = "26734"
 
@@ -111,3 +119,60 @@ async def test_timeline_facts_and_trial_venue_are_encrypted_at_rest(
     timeline = (await cw.get(declined["id"]))["timeline"]
     (decline,) = [e for e in timeline if e["action"] == "decline"]
     assert decline["details"]["legal_ground"] == ground
+
+
+async def test_a_partys_age_sex_hometown_and_nationality_are_encrypted_at_rest(
+    casework: httpx.AsyncClient, auth: Auth, db: AsyncEngine
+) -> None:
+    cw = Casework(casework, auth)
+    case = await cw.open()
+    hometown = wards_of("11")[3]
+    person = {"age": 16, "sex": "female", "hometown_ward_code": hometown, "nationality": "LA"}
+    party = await cw.add_person(case["id"], role="victim", full_name="Nạn Nhân Giả", **person)
+    async with db.connect() as conn:
+        stored = dict(
+            (
+                await conn.execute(
+                    text("SELECT to_jsonb(p) FROM casework.parties p WHERE id = :id"),
+                    {"id": UUID(party["id"])},
+                )
+            ).scalar_one()
+        )
+    assert "birth_year" not in stored
+    assert {c: str(stored[c])[:3] for c in QUASI_IDENTIFIERS} == dict.fromkeys(
+        QUASI_IDENTIFIERS, "v1."
+    )
+    (shown,) = [p for p in (await cw.get(case["id"]))["persons"] if p["id"] == party["id"]]
+    assert {c: shown[c] for c in QUASI_IDENTIFIERS} == person
+
+
+def test_the_migration_encrypts_the_parties_written_in_clear_before_it() -> None:
+    now = datetime.now(UTC)
+    case_id = uuid4()
+    hometown = wards_of("11")[4]
+    common = {"case_id": case_id, "role": "victim", "added_at": now, "added_by": "sw"}
+    written = [
+        {**common, "id": uuid4(), "birth_year": 2010, "age": 16, "sex": "female",
+         "hometown_ward_code": hometown, "nationality": "LA"},
+        {**common, "id": uuid4(), "birth_year": None, "age": None, "sex": None,
+         "hometown_ward_code": None, "nationality": None},
+    ]  # fmt: skip
+    case = {
+        "id": case_id, "title": "v1.x", "status": "open", "ward_code": HAI_BA_TRUNG,
+        "province_code": HANOI, "exploitation_types": [], "opened_at": now, "opened_by": "i",
+        "stage_entered_at": now, "defendants": "[]", "sentences": "[]", "version": 1,
+    }  # fmt: skip
+    after = rows_after_migration(
+        "casework", PARTIES_REVISION, "parties", written, before=[("cases", [case])]
+    )
+    stored = {row["id"]: row for row in after}
+    cipher = FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value())
+    for original in written:
+        row = stored[str(original["id"])]
+        assert "birth_year" not in row
+        for column in QUASI_IDENTIFIERS:
+            if original[column] is None:
+                assert row[column] is None
+                continue
+            plain = cipher.decrypt(row[column], f"casework.parties.{column}")
+            assert plain == str(original[column])
