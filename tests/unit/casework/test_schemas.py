@@ -3,6 +3,7 @@ action with its own legal facts) and the rules of a party."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -85,8 +86,9 @@ REQUIRED = {
 }
 
 
-def _errors(exc: pytest.ExceptionInfo[ValidationError]) -> set[str]:
-    return {".".join(str(p) for p in e["loc"]) for e in exc.value.errors()}
+def _refusal(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, str]]:
+    """Each error of a refusal as (field, pydantic error type): what was refused, and why."""
+    return [(".".join(str(p) for p in e["loc"]), e["type"]) for e in exc.value.errors()]
 
 
 # TransitionIn ------------------------------------------------------------------------------------
@@ -99,14 +101,23 @@ def test_each_action_parses_to_its_own_model(action: str) -> None:
 
 @pytest.mark.parametrize("action", ["reopen", "INITIATE", "", "open", "delete", None, 1])
 def test_an_unknown_action_is_refused(action: Any) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["initiate"], "action": action})
+    assert _refusal(refused) == [("", "union_tag_invalid")]
+
+
+def test_an_unknown_action_is_refused_with_the_nine_actions_listed() -> None:
+    with pytest.raises(ValidationError) as refused:
+        TRANSITION.validate_python({**VALID["initiate"], "action": "reopen"})
+    listed = refused.value.errors()[0]["ctx"]["expected_tags"]
+    assert sorted(re.findall(r"'(\w+)'", listed)) == sorted(VALID)
 
 
 def test_a_body_without_an_action_is_refused() -> None:
     body = {k: v for k, v in VALID["initiate"].items() if k != "action"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python(body)
+    assert _refusal(refused) == [("", "union_tag_not_found")]
 
 
 @pytest.mark.parametrize(
@@ -117,19 +128,21 @@ def test_an_action_without_one_of_its_required_fields_is_refused(action: str, mi
     body = {k: v for k, v in VALID[action].items() if k != missing}
     with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python(body)
-    assert any(missing in loc for loc in _errors(refused))
+    assert _refusal(refused) == [(f"{action}.{missing}", "missing")]
 
 
 @pytest.mark.parametrize("action", list(VALID))
 def test_a_field_of_another_action_is_refused(action: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID[action], "legal_ground_x": "extra"})
+    assert _refusal(refused) == [(f"{action}.legal_ground_x", "extra_forbidden")]
 
 
 @pytest.mark.parametrize("article", [149, 152, 0, "150a"])
 def test_initiate_accepts_only_articles_150_and_151(article: Any) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["initiate"], "penal_code_article": article})
+    assert _refusal(refused) == [("initiate.penal_code_article", "literal_error")]
 
 
 @pytest.mark.parametrize(
@@ -137,27 +150,41 @@ def test_initiate_accepts_only_articles_150_and_151(article: Any) -> None:
     [("initiate", "decided_on"), ("indict", "indicted_on"), ("record_verdict", "decided_on")],
 )
 def test_a_decision_dated_in_the_future_is_refused(action: str, field: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="must not be in the future") as refused:
         TRANSITION.validate_python({**VALID[action], field: TOMORROW.isoformat()})
-
-
-@pytest.mark.parametrize("value", ["2026-02-30", "yesterday", "05/01/2026", "", 20260105])
-def test_a_malformed_decision_date_is_refused(value: Any) -> None:
-    with pytest.raises(ValidationError):
-        TRANSITION.validate_python({**VALID["initiate"], "decided_on": value})
+    assert _refusal(refused) == [(f"{action}.{field}", "value_error")]
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("value", "reason"),
     [
-        ("decision_number", "x" * 101),
-        ("decision_number", ""),
-        ("decision_number", "   "),
+        ("2026-02-30", "date_from_datetime_parsing"),
+        ("yesterday", "date_from_datetime_parsing"),
+        ("05/01/2026", "date_from_datetime_parsing"),
+        ("", "date_from_datetime_parsing"),
+        (20260105, "date_from_datetime_inexact"),
     ],
 )
-def test_a_decision_number_is_one_to_a_hundred_characters(field: str, value: str) -> None:
-    with pytest.raises(ValidationError):
-        TRANSITION.validate_python({**VALID["initiate"], field: value})
+def test_a_malformed_decision_date_is_refused(value: Any, reason: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TRANSITION.validate_python({**VALID["initiate"], "decided_on": value})
+    assert _refusal(refused) == [("initiate.decided_on", reason)]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("x" * 101, "string_too_long"), ("", "string_too_short"), ("   ", "string_too_short")],
+    ids=["101-characters", "empty", "blank"],
+)
+def test_a_decision_number_is_one_to_a_hundred_characters(value: str, reason: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TRANSITION.validate_python({**VALID["initiate"], "decision_number": value})
+    assert _refusal(refused) == [("initiate.decision_number", reason)]
+
+
+def test_a_decision_number_of_a_hundred_characters_is_accepted() -> None:
+    parsed = TRANSITION.validate_python({**VALID["initiate"], "decision_number": "x" * 100})
+    assert parsed.decision_number == "x" * 100
 
 
 def test_the_decision_number_is_stripped() -> None:
@@ -166,14 +193,16 @@ def test_the_decision_number_is_stripped() -> None:
 
 
 def test_an_indictment_needs_at_least_one_defendant() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["indict"], "defendants": []})
+    assert _refusal(refused) == [("indict.defendants", "too_short")]
 
 
 def test_a_defendant_needs_a_party_id_that_is_a_uuid() -> None:
     defendants = [{"party_id": "not-a-uuid", "charge_article": 150}]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["indict"], "defendants": defendants})
+    assert _refusal(refused) == [("indict.defendants.0.party_id", "uuid_parsing")]
 
 
 @pytest.mark.parametrize("trial_type", ["standard", "mobile", "model"])
@@ -184,38 +213,43 @@ def test_a_trial_is_standard_mobile_or_model(trial_type: str) -> None:
 
 @pytest.mark.parametrize("trial_type", ["online", "", "MOBILE"])
 def test_an_unknown_trial_type_is_refused(trial_type: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["schedule_trial"], "trial_type": trial_type})
+    assert _refusal(refused) == [("schedule_trial.trial_type", "enum")]
 
 
 def test_a_trial_time_without_a_timezone_is_refused() -> None:
-    with pytest.raises(ValidationError, match="timezone"):
+    with pytest.raises(ValidationError, match="timezone") as refused:
         TRANSITION.validate_python(
             {**VALID["schedule_trial"], "scheduled_for": "2026-12-20T08:00:00"}
         )
+    assert _refusal(refused) == [("schedule_trial.scheduled_for", "value_error")]
 
 
 @pytest.mark.parametrize("outcome", ["guilty", "", "dismissed"])
 def test_an_unknown_verdict_outcome_is_refused(outcome: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         TRANSITION.validate_python({**VALID["record_verdict"], "outcome": outcome})
+    assert _refusal(refused) == [("record_verdict.outcome", "enum")]
 
 
 @pytest.mark.parametrize(
-    "sentence",
+    ("sentence", "field", "reason"),
     [
-        {"party_id": PARTY, "article": 149},
-        {"party_id": PARTY, "article": 150, "imprisonment_months": -1},
-        {"party_id": PARTY, "article": 150, "imprisonment_months": 601},
-        {"party_id": PARTY, "article": 150, "fine_vnd": -5},
-        {"party_id": PARTY, "article": 150, "clause": 6},
-        {"party_id": PARTY, "article": 150, "parole": True},
+        ({"article": 149}, "article", "literal_error"),
+        ({"article": 150, "imprisonment_months": -1}, "imprisonment_months", "greater_than_equal"),
+        ({"article": 150, "imprisonment_months": 601}, "imprisonment_months", "less_than_equal"),
+        ({"article": 150, "fine_vnd": -5}, "fine_vnd", "greater_than_equal"),
+        ({"article": 150, "clause": 6}, "clause", "less_than_equal"),
+        ({"article": 150, "parole": True}, "parole", "extra_forbidden"),
     ],
     ids=["article", "negative-months", "too-many-months", "negative-fine", "clause", "extra"],
 )
-def test_a_malformed_sentence_is_refused(sentence: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        TRANSITION.validate_python({**VALID["record_verdict"], "sentences": [sentence]})
+def test_a_malformed_sentence_is_refused(sentence: dict[str, Any], field: str, reason: str) -> None:
+    sentences = [{"party_id": PARTY, **sentence}]
+    with pytest.raises(ValidationError) as refused:
+        TRANSITION.validate_python({**VALID["record_verdict"], "sentences": sentences})
+    assert _refusal(refused) == [(f"record_verdict.sentences.0.{field}", reason)]
 
 
 def test_a_verdict_without_sentences_parses_with_none() -> None:
@@ -227,8 +261,9 @@ def test_a_verdict_without_sentences_parses_with_none() -> None:
 
 
 def test_a_party_with_only_a_role_is_refused() -> None:
-    with pytest.raises(ValidationError, match="name, a phone or an ID"):
+    with pytest.raises(ValidationError, match="name, a phone or an ID") as refused:
         PartyIn.model_validate({"role": "victim", "age": 15})
+    assert _refusal(refused) == [("", "value_error")]
 
 
 @pytest.mark.parametrize(
@@ -240,7 +275,7 @@ def test_a_party_is_known_by_a_name_a_phone_or_an_id(identity: dict[str, str]) -
 
 
 def test_a_party_gives_a_date_of_birth_or_an_age_not_both() -> None:
-    with pytest.raises(ValidationError, match="not both"):
+    with pytest.raises(ValidationError, match="date_of_birth or age, not both") as refused:
         PartyIn.model_validate(
             {
                 "role": "victim",
@@ -249,12 +284,14 @@ def test_a_party_gives_a_date_of_birth_or_an_age_not_both() -> None:
                 "age": 15,
             }
         )
+    assert _refusal(refused) == [("", "value_error")]
 
 
 @pytest.mark.parametrize("role", ["defendant", "reporter", "", "VICTIM"])
 def test_an_unknown_party_role_is_refused(role: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         PartyIn.model_validate({"role": role, "full_name": "Hà Văn Tủa"})
+    assert _refusal(refused) == [("role", "enum")]
 
 
 @pytest.mark.parametrize(
@@ -272,8 +309,9 @@ def test_a_party_phone_is_stored_in_e164(raw: str, normalised: str) -> None:
 
 @pytest.mark.parametrize("phone", ["abc", "12", "+1234567890123456789"])
 def test_a_party_phone_that_is_not_a_number_is_refused(phone: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="not a phone number") as refused:
         PartyIn.model_validate({"role": "suspect", "phone": phone})
+    assert _refusal(refused) == [("phone", "value_error")]
 
 
 def test_a_party_id_number_is_stored_without_separators_in_upper_case() -> None:
@@ -281,33 +319,39 @@ def test_a_party_id_number_is_stored_without_separators_in_upper_case() -> None:
     assert party.id_number == "001200000001"
 
 
-@pytest.mark.parametrize("id_number", ["12345", "!!!!!!!", "x" * 21])
-def test_a_party_id_number_of_an_implausible_length_is_refused(id_number: str) -> None:
-    with pytest.raises(ValidationError):
+@pytest.mark.parametrize(
+    ("id_number", "reason"),
+    [("12345", "value_error"), ("!!!!!!!", "value_error"), ("x" * 21, "string_too_long")],
+    ids=["five-digits", "no-digits-or-letters", "21-characters"],
+)
+def test_a_party_id_number_of_an_implausible_length_is_refused(id_number: str, reason: str) -> None:
+    with pytest.raises(ValidationError) as refused:
         PartyIn.model_validate({"role": "suspect", "id_number": id_number})
+    assert _refusal(refused) == [("id_number", reason)]
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "reason"),
     [
-        ("full_name", "x" * 201),
-        ("full_name", ""),
-        ("notes", "x" * 5001),
-        ("age", -1),
-        ("age", 121),
-        ("sex", "f"),
-        ("hometown_ward_code", "99999"),
-        ("hometown_ward_code", "0025"),
-        ("nationality", "vn"),
-        ("nationality", "VNM"),
-        ("date_of_birth", (date.today() + timedelta(days=2)).isoformat()),
-        ("date_of_birth", "2010-13-01"),
-        ("religion", "none"),
+        ("full_name", "x" * 201, "string_too_long"),
+        ("full_name", "", "string_too_short"),
+        ("notes", "x" * 5001, "string_too_long"),
+        ("age", -1, "greater_than_equal"),
+        ("age", 121, "less_than_equal"),
+        ("sex", "f", "literal_error"),
+        ("hometown_ward_code", "99999", "value_error"),
+        ("hometown_ward_code", "0025", "string_pattern_mismatch"),
+        ("nationality", "vn", "string_pattern_mismatch"),
+        ("nationality", "VNM", "string_pattern_mismatch"),
+        ("date_of_birth", (date.today() + timedelta(days=2)).isoformat(), "value_error"),
+        ("date_of_birth", "2010-13-01", "date_from_datetime_parsing"),
+        ("religion", "none", "extra_forbidden"),
     ],
 )
-def test_a_party_field_out_of_its_rules_is_refused(field: str, value: Any) -> None:
-    with pytest.raises(ValidationError):
+def test_a_party_field_out_of_its_rules_is_refused(field: str, value: Any, reason: str) -> None:
+    with pytest.raises(ValidationError) as refused:
         PartyIn.model_validate({"role": "victim", "full_name": "Vàng Thị Dua", field: value})
+    assert _refusal(refused) == [(field, reason)]
 
 
 def test_a_party_accepts_a_known_hometown_ward_and_a_nationality() -> None:
@@ -326,19 +370,20 @@ def test_a_party_accepts_a_known_hometown_ward_and_a_nationality() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "reason"),
     [
-        ("title", "ab"),
-        ("title", "x" * 301),
-        ("ward_code", "99999"),
-        ("ward_code", "256"),
-        ("ward_code", "00256; DROP TABLE x"),
-        ("summary", "x" * 20001),
-        ("tip_id", "not-a-uuid"),
-        ("exploitation_types", ["a"] * 10),
-        ("status", "closed"),
+        ("title", "ab", "string_too_short"),
+        ("title", "x" * 301, "string_too_long"),
+        ("ward_code", "99999", "value_error"),
+        ("ward_code", "256", "string_pattern_mismatch"),
+        ("ward_code", "00256; DROP TABLE x", "string_pattern_mismatch"),
+        ("summary", "x" * 20001, "string_too_long"),
+        ("tip_id", "not-a-uuid", "uuid_parsing"),
+        ("exploitation_types", ["a"] * 10, "too_long"),
+        ("status", "closed", "extra_forbidden"),
     ],
 )
-def test_a_case_field_out_of_its_rules_is_refused(field: str, value: Any) -> None:
-    with pytest.raises(ValidationError):
+def test_a_case_field_out_of_its_rules_is_refused(field: str, value: Any, reason: str) -> None:
+    with pytest.raises(ValidationError) as refused:
         CaseCreate.model_validate({"title": "Vụ án giả lập", "ward_code": "00256", field: value})
+    assert _refusal(refused) == [(field, reason)]
