@@ -1,13 +1,16 @@
 """Casework's pure rules: the case state machine (DESIGN.md section 6), who may take each step,
 the Penal Code article, verdicts, reopening and stage deadlines.
 
-The expected table is written out here, independently of ``TRANSITIONS``, so that a change to
-the machine shows up as a failing test rather than as a silently different contract.
+The expected table is written out here in the contract's own words (the wire values of DESIGN.md
+section 6 and section 3's event types), independently of ``TRANSITIONS`` and of the enums, so
+that a change to the machine shows up as a failing test rather than as a silently different
+contract. Refusals are pinned to their exact reason: the API shows it to people as it is.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,8 +21,11 @@ from services.casework.domain import (
     TRANSITIONS,
     CaseAction,
     CaseStatus,
+    PartyRole,
     RuleViolation,
     StageRules,
+    Transition,
+    TrialType,
     VerdictOutcome,
     age_on,
     allowed_actions,
@@ -35,18 +41,35 @@ S, A = CaseStatus, CaseAction
 INVESTIGATOR, PROSECUTOR, CLERK = "investigator", "prosecutor", "court_clerk"
 ACTING_ROLES = (INVESTIGATOR, PROSECUTOR, CLERK)
 
-# (from, action) -> (to, event, the one role allowed)
+# The law as the contract states it: (from, action) -> (to, event, the one role allowed), in
+# wire values. Where DESIGN.md section 6 names no role, the Criminal Procedure Code 2015 says who
+# decides.
+LAW: dict[tuple[str, str], tuple[str, str, str]] = {
+    # DESIGN 6: open -initiate (investigator)-> investigating; CPC Art. 154
+    ("open", "initiate"): ("investigating", "initiated", INVESTIGATOR),
+    # DESIGN 6: open -decline-> closed; the investigating body decides not to (CPC Art. 157-158)
+    ("open", "decline"): ("closed", "declined", INVESTIGATOR),
+    # DESIGN 6: investigating -suspend-> suspended; the investigating body (CPC Art. 229)
+    ("investigating", "suspend"): ("suspended", "suspended", INVESTIGATOR),
+    # DESIGN 6: investigating -indict (prosecutor)-> indicted; the procuracy (CPC Art. 243)
+    ("investigating", "indict"): ("indicted", "indicted", PROSECUTOR),
+    # DESIGN 6: suspended -resume-> investigating; the investigating body (CPC Art. 237)
+    ("suspended", "resume"): ("investigating", "resumed", INVESTIGATOR),
+    # DESIGN 6: indicted -schedule_trial (court_clerk)-> trial_scheduled; the court (CPC Art. 255)
+    ("indicted", "schedule_trial"): ("trial_scheduled", "trial_scheduled", CLERK),
+    # a postponed hearing is scheduled again by the court (CPC Art. 297)
+    ("trial_scheduled", "schedule_trial"): ("trial_scheduled", "trial_scheduled", CLERK),
+    # DESIGN 6: trial_scheduled -record_verdict (court_clerk)-> adjudicated
+    ("trial_scheduled", "record_verdict"): ("adjudicated", "adjudicated", CLERK),
+    # a file the court returns for additional investigation goes back to the investigating body
+    # (CPC Art. 280); DESIGN 3 has no event of its own for it, so it is a resumption
+    ("adjudicated", "reopen_investigation"): ("investigating", "resumed", INVESTIGATOR),
+    # DESIGN 6: adjudicated -close-> closed; the court archives its final judgment
+    ("adjudicated", "close"): ("closed", "closed", CLERK),
+}
 EXPECTED: dict[tuple[CaseStatus, CaseAction], tuple[CaseStatus, str, str]] = {
-    (S.open, A.initiate): (S.investigating, "initiated", INVESTIGATOR),
-    (S.open, A.decline): (S.closed, "declined", INVESTIGATOR),
-    (S.investigating, A.suspend): (S.suspended, "suspended", INVESTIGATOR),
-    (S.investigating, A.indict): (S.indicted, "indicted", PROSECUTOR),
-    (S.suspended, A.resume): (S.investigating, "resumed", INVESTIGATOR),
-    (S.indicted, A.schedule_trial): (S.trial_scheduled, "trial_scheduled", CLERK),
-    (S.trial_scheduled, A.schedule_trial): (S.trial_scheduled, "trial_scheduled", CLERK),
-    (S.trial_scheduled, A.record_verdict): (S.adjudicated, "adjudicated", CLERK),
-    (S.adjudicated, A.reopen_investigation): (S.investigating, "resumed", INVESTIGATOR),
-    (S.adjudicated, A.close): (S.closed, "closed", CLERK),
+    (S(status), A(action)): (S(to), event, role)
+    for (status, action), (to, event, role) in LAW.items()
 }
 REFUSED = [pair for pair in itertools.product(S, A) if pair not in EXPECTED]
 CASE_EVENTS = {
@@ -69,7 +92,50 @@ def _id(pair: tuple[CaseStatus, CaseAction]) -> str:
     return f"{pair[0].value}-{pair[1].value}"
 
 
+def _exactly(reason: str) -> str:
+    """A ``match=`` pattern for this reason and nothing more or less."""
+    return f"^{re.escape(reason)}$"
+
+
 # The state machine -------------------------------------------------------------------------------
+
+
+def test_the_statuses_are_the_contracts() -> None:
+    assert {s.value for s in S} == {
+        "open",
+        "investigating",
+        "suspended",
+        "indicted",
+        "trial_scheduled",
+        "adjudicated",
+        "closed",
+    }
+
+
+def test_the_actions_are_the_contracts() -> None:
+    assert {a.value for a in A} == {
+        "initiate",
+        "decline",
+        "suspend",
+        "resume",
+        "indict",
+        "schedule_trial",
+        "record_verdict",
+        "reopen_investigation",
+        "close",
+    }
+
+
+def test_the_verdict_outcomes_trial_types_and_party_roles_are_the_contracts() -> None:
+    assert (
+        {o.value for o in VerdictOutcome},
+        {t.value for t in TrialType},
+        {r.value for r in PartyRole},
+    ) == (
+        {"convicted", "acquitted", "returned_for_investigation"},
+        {"standard", "mobile", "model"},
+        {"suspect", "victim", "witness"},
+    )
 
 
 def test_the_table_holds_exactly_the_expected_transitions() -> None:
@@ -126,13 +192,24 @@ def test_an_action_not_allowed_from_a_status_lists_the_allowed_ones(
 def test_an_allowed_action_taken_by_the_wrong_role_is_not_permitted(
     pair: tuple[CaseStatus, CaseAction], role: str
 ) -> None:
-    with pytest.raises(PermissionError):
+    right = EXPECTED[pair][2]
+    with pytest.raises(PermissionError, match=_exactly(f"{pair[1].value} is for: {right}")):
         transition(pair[0], pair[1], frozenset({role}))
 
 
 def test_a_caller_with_no_roles_is_not_permitted() -> None:
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match=_exactly("initiate is for: investigator")):
         transition(S.open, A.initiate, frozenset())
+
+
+def test_a_refused_role_is_told_every_role_the_step_is_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = Transition(S.closed, frozenset({PROSECUTOR, CLERK}), "closed", "a shared step")
+    monkeypatch.setitem(TRANSITIONS, (S.adjudicated, A.close), shared)
+
+    with pytest.raises(PermissionError, match=_exactly("close is for: court_clerk, prosecutor")):
+        transition(S.adjudicated, A.close, frozenset({INVESTIGATOR}))
 
 
 def test_one_matching_role_among_several_is_enough() -> None:
@@ -154,45 +231,56 @@ def test_every_status_but_closed_is_open() -> None:
 
 
 def test_a_refusal_names_the_status_and_the_action() -> None:
-    with pytest.raises(RuleViolation, match=r"closed.*initiate"):
+    with pytest.raises(RuleViolation) as refused:
         transition(S.closed, A.initiate, frozenset({INVESTIGATOR}))
+    assert refused.value.reason == "a case that is closed cannot take the action initiate"
+    assert str(refused.value) == refused.value.reason
 
 
 # Penal Code article ------------------------------------------------------------------------------
 
 
+# Penal Code 2015: Art. 150 is trafficking in persons, Art. 151 trafficking in persons under 16.
+CHILD_VICTIM = "a victim is under 16: the Penal Code's Art. 151 applies, not Art. 150"
+NO_CHILD_VICTIM = (
+    "Art. 151 applies to victims under 16; link the victim with a date of birth or age"
+)
+
+
 @pytest.mark.parametrize(
-    ("ages", "article", "accepted"),
+    ("ages", "article"),
     [
-        ([], 150, True),
-        ([], 151, False),
-        ([17], 150, True),
-        ([17], 151, False),
-        ([15], 150, False),
-        ([15], 151, True),
-        ([None], 150, True),
-        ([None], 151, False),
-        ([15, 30], 150, False),
-        ([15, 30], 151, True),
-        ([16], 150, True),
-        ([16], 151, False),
-        ([0], 151, True),
-        ([None, 15], 151, True),
+        ([], 150),
+        ([17], 150),
+        ([None], 150),
+        ([16], 150),
+        ([15], 151),
+        ([15, 30], 151),
+        ([0], 151),
+        ([None, 15], 151),
     ],
 )
-def test_article_151_applies_exactly_when_a_victim_is_under_16(
-    ages: list[int | None], article: int, accepted: bool
+def test_the_article_that_fits_the_victims_ages_is_accepted(
+    ages: list[int | None], article: int
 ) -> None:
-    if accepted:
-        check_article(article, ages)
-    else:
-        with pytest.raises(RuleViolation):
-            check_article(article, ages)
+    check_article(article, ages)  # raises RuleViolation if refused
+
+
+@pytest.mark.parametrize("ages", [[15], [15, 30], [None, 0]])
+def test_article_150_is_refused_when_a_victim_is_under_16(ages: list[int | None]) -> None:
+    with pytest.raises(RuleViolation, match=_exactly(CHILD_VICTIM)):
+        check_article(150, ages)
+
+
+@pytest.mark.parametrize("ages", [[], [17], [None], [16], [16, 40]])
+def test_article_151_is_refused_without_a_victim_under_16(ages: list[int | None]) -> None:
+    with pytest.raises(RuleViolation, match=_exactly(NO_CHILD_VICTIM)):
+        check_article(151, ages)
 
 
 @pytest.mark.parametrize("article", [0, 149, 152, -150, 1500])
 def test_an_article_other_than_150_or_151_is_refused(article: int) -> None:
-    with pytest.raises(RuleViolation, match="150 or 151"):
+    with pytest.raises(RuleViolation, match=_exactly("penal_code_article must be 150 or 151")):
         check_article(article, [30])
 
 
@@ -202,47 +290,60 @@ P1, P2, P3 = "party-1", "party-2", "party-3"
 
 
 @pytest.mark.parametrize(
-    ("outcome", "sentenced", "defendants", "accepted"),
+    ("outcome", "sentenced", "defendants"),
     [
-        (VerdictOutcome.convicted, {P1}, {P1, P2}, True),
-        (VerdictOutcome.convicted, {P1, P2}, {P1, P2}, True),
-        (VerdictOutcome.convicted, set(), {P1}, False),
-        (VerdictOutcome.convicted, {P3}, {P1, P2}, False),
-        (VerdictOutcome.convicted, {P1, P3}, {P1, P2}, False),
-        (VerdictOutcome.acquitted, set(), {P1}, True),
-        (VerdictOutcome.acquitted, {P1}, {P1}, False),
-        (VerdictOutcome.returned_for_investigation, set(), {P1}, True),
-        (VerdictOutcome.returned_for_investigation, {P1}, {P1}, False),
+        (VerdictOutcome.convicted, {P1}, {P1, P2}),
+        (VerdictOutcome.convicted, {P1, P2}, {P1, P2}),
+        (VerdictOutcome.acquitted, set(), {P1}),
+        (VerdictOutcome.returned_for_investigation, set(), {P1}),
     ],
 )
-def test_a_verdict_sentences_only_indicted_defendants_and_only_on_conviction(
-    outcome: VerdictOutcome, sentenced: set[str], defendants: set[str], accepted: bool
+def test_a_verdict_that_sentences_only_indicted_defendants_on_conviction_is_accepted(
+    outcome: VerdictOutcome, sentenced: set[str], defendants: set[str]
 ) -> None:
-    if accepted:
-        check_verdict(outcome, sentenced, defendants)
-    else:
-        with pytest.raises(RuleViolation):
-            check_verdict(outcome, sentenced, defendants)
+    check_verdict(outcome, sentenced, defendants)  # raises RuleViolation if refused
+
+
+def test_a_conviction_without_a_sentence_is_refused() -> None:
+    reason = "a conviction needs the sentence of at least one defendant"
+    with pytest.raises(RuleViolation, match=_exactly(reason)):
+        check_verdict(VerdictOutcome.convicted, set(), {P1})
+
+
+@pytest.mark.parametrize("sentenced", [{P3}, {P1, P3}], ids=["stranger", "defendant-and-stranger"])
+def test_a_conviction_sentencing_someone_not_indicted_is_refused(sentenced: set[str]) -> None:
+    reason = "sentences name persons who are not defendants of the indictment"
+    with pytest.raises(RuleViolation, match=_exactly(reason)):
+        check_verdict(VerdictOutcome.convicted, sentenced, {P1, P2})
 
 
 @pytest.mark.parametrize(
-    ("last_verdict", "accepted"),
+    ("outcome", "reason"),
     [
-        ("returned_for_investigation", True),
-        ("convicted", False),
-        ("acquitted", False),
-        (None, False),
-        ("", False),
+        (VerdictOutcome.acquitted, "an outcome of acquitted carries no sentences"),
+        (
+            VerdictOutcome.returned_for_investigation,
+            "an outcome of returned_for_investigation carries no sentences",
+        ),
     ],
 )
+def test_a_sentence_without_a_conviction_is_refused(outcome: VerdictOutcome, reason: str) -> None:
+    with pytest.raises(RuleViolation, match=_exactly(reason)):
+        check_verdict(outcome, {P1}, {P1})
+
+
+def test_a_file_returned_for_investigation_can_be_reopened() -> None:
+    check_reopen("returned_for_investigation")  # raises RuleViolation if refused
+
+
+@pytest.mark.parametrize("last_verdict", ["convicted", "acquitted", None, ""])
 def test_only_a_file_returned_for_investigation_can_be_reopened(
-    last_verdict: str | None, accepted: bool
+    last_verdict: str | None,
 ) -> None:
-    if accepted:
+    reason = "only a case the court returned for additional investigation can be reopened"
+    with pytest.raises(RuleViolation, match=_exactly(reason)) as refused:
         check_reopen(last_verdict)
-    else:
-        with pytest.raises(RuleViolation):
-            check_reopen(last_verdict)
+    assert (refused.value.reason, refused.value.allowed) == (reason, None)
 
 
 # Ages --------------------------------------------------------------------------------------------
@@ -322,6 +423,16 @@ def test_stage_due_at_per_status(
 
 
 def test_the_default_rules_are_four_months_of_investigation_and_two_of_trial_preparation() -> None:
+    """The law, stated independently of ``StageRules``:
+
+    * Penal Code 2015 Art. 9: a crime whose highest penalty is over 7 and up to 15 years is very
+      serious (rất nghiêm trọng), over 15 years particularly serious. Art. 150(1) (5-10 years),
+      150(2) (8-15) and 151(1) (7-12) are very serious; 150(3) and 151(2)-(3) particularly so.
+    * CPC 2015 Art. 172(1): investigation of a very or particularly serious crime lasts at most
+      4 months.
+    * CPC 2015 Art. 277(1): the court prepares the trial of a very serious crime within 2 months
+      (3 for a particularly serious one): the default is the shorter, so no deadline is missed.
+    """
     assert (DEFAULT.investigation, DEFAULT.trial_preparation) == (
         relativedelta(months=4),
         relativedelta(months=2),
