@@ -214,7 +214,19 @@ async def test_a_suspect_with_a_name_and_a_birth_year_can_be_added(
         json={"role": "suspect", "full_name": "Đèo Văn Khang", **birth},
         headers=cw.as_(INVESTIGATOR),
     )
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
+
+    read = await cw.get(case["id"])
+    assert read["version"] == case["version"] + 1
+    [suspect] = read["persons"]
+    assert suspect["id"] == response.json()["id"]
+    assert {k: suspect[k] for k in ("role", "full_name", "age", "date_of_birth")} == {
+        "role": "suspect",
+        "full_name": "Đèo Văn Khang",
+        "age": None,
+        "date_of_birth": None,
+        **birth,
+    }
 
 
 # Related cases -----------------------------------------------------------------------------------
