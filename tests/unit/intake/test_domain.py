@@ -148,6 +148,13 @@ def test_an_extension_requested_exactly_5_days_before_the_deadline_is_granted() 
             RECEIVED,
             "would not move the deadline",
         ),
+        (
+            COMPLEX,
+            [],
+            RECEIVED + relativedelta(months=2),
+            RECEIVED,
+            "would not move the deadline",
+        ),
     ],
     ids=[
         "late-by-a-second",
@@ -157,6 +164,7 @@ def test_an_extension_requested_exactly_5_days_before_the_deadline_is_granted() 
         "procuracy-twice",
         "complex-after-procuracy",
         "no-effect",
+        "same-deadline",
     ],
 )
 def test_an_extension_the_law_does_not_allow_is_refused_naming_the_rule(
@@ -171,6 +179,66 @@ def test_an_extension_the_law_does_not_allow_is_refused_naming_the_rule(
             kind=kind, received_at=RECEIVED, granted=granted, current_due_at=current_due, now=now
         )
     assert rule in refused.value.reason
+
+
+LATE = "an extension must be requested at least 5 days before the deadline"
+
+
+@pytest.mark.parametrize(
+    ("kind", "granted", "current_due", "now", "reason"),
+    [
+        (
+            COMPLEX,
+            [],
+            datetime(2026, 1, 30, 9, 30, tzinfo=UTC),
+            datetime(2026, 1, 26, tzinfo=UTC),
+            f"{LATE} (due 2026-01-30T09:30:00+00:00, Criminal Procedure Code Art. 147(3))",
+        ),
+        (
+            COMPLEX,
+            [COMPLEX],
+            RECEIVED + relativedelta(months=2),
+            RECEIVED,
+            "the complex_case extension was already granted; the law allows one",
+        ),
+        (
+            PROCURACY,
+            [PROCURACY],
+            RECEIVED + timedelta(days=20) + relativedelta(months=2),
+            RECEIVED,
+            "the procuracy extension was already granted; the law allows one",
+        ),
+        (
+            COMPLEX,
+            [PROCURACY],
+            RECEIVED + timedelta(days=20) + relativedelta(months=2),
+            RECEIVED,
+            "a complex-case period cannot follow the procuracy's extension",
+        ),
+        (
+            COMPLEX,
+            [],
+            RECEIVED + relativedelta(months=3),
+            RECEIVED,
+            "this extension would not move the deadline",
+        ),
+    ],
+    ids=["late", "complex-twice", "procuracy-twice", "complex-after-procuracy", "no-effect"],
+)
+def test_a_refused_extension_gives_the_officer_the_whole_reason(
+    kind: ExtensionKind,
+    granted: list[ExtensionKind],
+    current_due: datetime,
+    now: datetime,
+    reason: str,
+) -> None:
+    """The reason is shown to the officer as it is (409 detail): no part of it may go missing."""
+    with pytest.raises(RuleViolation) as refused:
+        extend(
+            kind=kind, received_at=RECEIVED, granted=granted, current_due_at=current_due, now=now
+        )
+    assert refused.value.reason == reason
+    assert str(refused.value) == reason
 
 
 # Actions by status -------------------------------------------------------------------------------
@@ -271,8 +339,9 @@ def test_an_open_missing_person_report_can_be_resolved() -> None:
 
 
 def test_a_resolved_missing_person_report_cannot_be_resolved_again() -> None:
-    with pytest.raises(RuleViolation, match="already resolved"):
+    with pytest.raises(RuleViolation, match=r"^the report is already resolved$") as refused:
         check_resolvable(MissingPersonStatus.resolved)
+    assert refused.value.allowed == []
 
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -317,13 +386,19 @@ def test_an_open_unpublished_report_is_published_or_held(
 
 @pytest.mark.parametrize("decision", list(domain.ReviewDecision))
 def test_a_published_report_cannot_be_reviewed_again(decision: domain.ReviewDecision) -> None:
-    with pytest.raises(domain.RuleViolation, match="already published"):
+    with pytest.raises(
+        domain.RuleViolation, match=r"^the report is already published; partners were alerted$"
+    ) as refused:
         domain.review(domain.MissingPersonStatus.open, domain.Publication.published, decision)
+    assert refused.value.allowed == []
 
 
 @pytest.mark.parametrize("publication", list(domain.Publication))
 def test_a_resolved_report_is_reviewed_no_more(publication: domain.Publication) -> None:
-    with pytest.raises(domain.RuleViolation, match="resolved"):
+    with pytest.raises(
+        domain.RuleViolation, match=r"^the report is resolved; it is no longer reviewed$"
+    ) as refused:
         domain.review(
             domain.MissingPersonStatus.resolved, publication, domain.ReviewDecision.publish
         )
+    assert refused.value.allowed == []
