@@ -109,10 +109,11 @@ def test_an_action_is_allowed_exactly_where_the_law_allows_it(
 def test_a_refused_action_names_the_actions_that_are_allowed(
     status: VictimStatus, action: VictimAction
 ) -> None:
-    with pytest.raises(RuleViolation) as refused:
+    reason = f"a person whose status is {status.value} cannot take the action {action.value}"
+    with pytest.raises(RuleViolation, match=f"^{reason}$") as refused:
         check_action(status, action)
     assert refused.value.allowed == sorted(a.value for a in EXPECTED_ALLOWED[status])
-    assert status.value in refused.value.reason
+    assert refused.value.reason == reason
 
 
 @pytest.mark.parametrize(
@@ -161,6 +162,13 @@ def test_an_accepted_action_leaves_the_person_in_the_expected_status(
     action: VictimAction, before: VictimStatus, closed: bool, after: VictimStatus
 ) -> None:
     assert status_after(action, before, closed=closed) is after
+
+
+@pytest.mark.parametrize("status", IDENTIFIED_STATUSES, ids=lambda s: s.value)
+def test_a_reintegration_follow_up_does_not_close_the_file_unless_asked(
+    status: VictimStatus,
+) -> None:
+    assert status_after(A.reintegrate, status) is S.reintegrating
 
 
 @pytest.mark.parametrize("status", IDENTIFIED_STATUSES[1:], ids=lambda s: s.value)
@@ -351,6 +359,22 @@ def test_age_on_a_day_comes_from_the_date_of_birth_or_the_age_at_reception(
             date_of_birth=dob,
             age_at_reception=age,
             received_on=date(2025, 12, 30),
+        )
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("received_on", "expected"),
+    [(date(2026, 1, 5), 16), (date(2025, 12, 30), 17), (date(2024, 6, 1), 18)],
+    ids=["same_year", "last_year", "two_years_ago"],
+)
+def test_an_age_given_at_reception_grows_by_the_years_since(
+    received_on: date, expected: int
+) -> None:
+    assert (
+        domain.age_on(
+            date(2026, 5, 31), date_of_birth=None, age_at_reception=16, received_on=received_on
         )
         == expected
     )
