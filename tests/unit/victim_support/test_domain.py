@@ -317,6 +317,67 @@ def test_nothing_is_entitled_once_support_has_ended(status: VictimStatus) -> Non
     assert entitled_supports(status, "VN") == []
 
 
+@pytest.mark.parametrize("status", ENDED_STATUSES, ids=lambda s: s.value)
+def test_a_refusal_after_support_has_ended_says_why(status: VictimStatus) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        check_entitlement(T.medical, status, "VN")
+    assert refused.value.reason == (
+        "medical is not allowed: support under the law ends when a person is found not to be "
+        "a victim or the file is closed"
+    )
+
+
+def test_the_support_types_are_the_points_of_article_37_in_the_law_s_order() -> None:
+    """DESIGN.md section 7: points a, b, c, d, đ, e, g, h, i, k; k is two supports."""
+    assert [t.value for t in T] == [
+        "essential_needs",
+        "medical",
+        "interpreter",
+        "legal_support",
+        "legal_aid",
+        "travel",
+        "psychological",
+        "schooling",
+        "vocational_training",
+        "initial_hardship_allowance",
+        "loan",
+    ]
+
+
+def test_presumed_and_identified_are_the_statuses_design_names() -> None:
+    """DESIGN.md section 7: received and under verification make a presumed victim; once
+    identified, a person stays a victim through protection, support and reintegration."""
+    assert domain.PRESUMED == set(PRESUMED_STATUSES)
+    assert domain.IDENTIFIED == set(IDENTIFIED_STATUSES)
+
+
+# Links between two offices' records of one person
+
+L = domain.LinkStatus
+
+
+@pytest.mark.parametrize(
+    ("decision", "status"),
+    [(domain.LinkDecision.confirm, L.confirmed), (domain.LinkDecision.reject, L.rejected)],
+    ids=str,
+)
+def test_the_other_office_s_decision_sets_the_link_status(
+    decision: domain.LinkDecision, status: domain.LinkStatus
+) -> None:
+    assert domain.LINK_STATUS_AFTER[decision] is status
+
+
+@pytest.mark.parametrize(
+    ("status", "proposable"),
+    [(L.suggested, True), (L.rejected, True), (L.proposed, False), (L.confirmed, False)],
+    ids=str,
+)
+def test_a_suggestion_or_a_rejected_proposal_may_be_proposed_a_pending_or_confirmed_link_not(
+    status: domain.LinkStatus, proposable: bool
+) -> None:
+    assert (status in domain.PROPOSABLE) is proposable
+
+
 # Age bands
 
 
