@@ -39,6 +39,21 @@ def test_every_activity_kind_is_either_direct_contact_or_mass_media() -> None:
     assert sorted(DIRECT_CONTACT + MASS_MEDIA) == sorted(K)
 
 
+def test_the_activity_kinds_are_the_contract_s() -> None:
+    """DESIGN.md section 9 names these kinds in the API; the module docstring adds household
+    visits and other."""
+    assert sorted(k.value for k in K) == [
+        "broadcast",
+        "household_visit",
+        "leaflet",
+        "loudspeaker",
+        "meeting",
+        "other",
+        "school_session",
+        "social_media",
+    ]
+
+
 @pytest.mark.parametrize("kind", DIRECT_CONTACT, ids=str)
 def test_two_direct_contacts_of_one_kind_add_up(kind: K) -> None:
     assert reached([Reach(kind, 300), Reach(kind, 200)]) == 500
