@@ -155,12 +155,20 @@ def test_a_date_of_birth_and_an_age_together_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
-    [{"date_of_birth": "2000-01-01"}, {"age": 26}, {}],
+    ("fields", "date_of_birth", "age"),
+    [
+        ({"date_of_birth": "2000-01-01"}, date(2000, 1, 1), None),
+        ({"age": 26}, None, 26),
+        ({}, None, None),
+    ],
     ids=["dob_only", "age_only", "neither"],
 )
-def test_a_date_of_birth_or_an_age_or_neither_is_accepted(fields: dict[str, Any]) -> None:
-    VictimCreate.model_validate(person(full_name="Vi Văn Tám", **fields))
+def test_a_date_of_birth_or_an_age_or_neither_is_accepted(
+    fields: dict[str, Any], date_of_birth: date | None, age: int | None
+) -> None:
+    parsed = VictimCreate.model_validate(person(full_name="Vi Văn Tám", **fields))
+    assert parsed.person.full_name == "Vi Văn Tám"
+    assert (parsed.person.date_of_birth, parsed.person.age) == (date_of_birth, age)
 
 
 def test_an_id_number_is_normalised_without_separators() -> None:
@@ -176,10 +184,15 @@ def test_a_phone_number_is_normalised_to_e164() -> None:
 # ConsentIn
 
 
-@pytest.mark.parametrize("org", [None, ""], ids=["missing", "empty"])
-def test_a_consent_to_share_with_an_ngo_must_name_the_ngo(org: str | None) -> None:
-    with pytest.raises(ValidationError):
-        ConsentIn.model_validate({"scope": "share_with_ngo", "granted": True, "org": org})
+def test_a_consent_to_share_with_an_ngo_must_name_the_ngo() -> None:
+    with pytest.raises(ValidationError, match=r"share_with_ngo names the organisation \(org\)"):
+        ConsentIn.model_validate({"scope": "share_with_ngo", "granted": True, "org": None})
+
+
+def test_a_consent_to_share_with_an_ngo_refuses_an_empty_org() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ConsentIn.model_validate({"scope": "share_with_ngo", "granted": True, "org": ""})
+    assert error_fields(refused) == ["org"]
 
 
 @pytest.mark.parametrize("scope", ["share_with_partner", "contact_family"])
@@ -188,19 +201,23 @@ def test_other_consents_need_no_org(scope: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"scope": "share_with_everyone", "granted": True},
-        {"scope": "share_with_ngo", "granted": True, "org": "NGO Upper"},
-        {"scope": "share_with_ngo", "granted": True, "org": "x'; DROP TABLE consents;--"},
-        {"scope": "share_with_ngo", "granted": "maybe", "org": "ngo-a"},
-        {"scope": "share_with_ngo", "granted": True, "org": "ngo-a", "expires": "never"},
+        ({"scope": "share_with_everyone", "granted": True}, "scope"),
+        ({"scope": "share_with_ngo", "granted": True, "org": "NGO Upper"}, "org"),
+        ({"scope": "share_with_ngo", "granted": True, "org": "x'; DROP TABLE consents;--"}, "org"),
+        ({"scope": "share_with_ngo", "granted": "maybe", "org": "ngo-a"}, "granted"),
+        (
+            {"scope": "share_with_ngo", "granted": True, "org": "ngo-a", "expires": "never"},
+            "expires",
+        ),
     ],
     ids=["bad_scope", "org_with_spaces", "org_with_sql", "bad_granted", "unknown_field"],
 )
-def test_a_bad_consent_is_refused(body: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+def test_a_bad_consent_is_refused_naming_the_field(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
         ConsentIn.model_validate(body)
+    assert error_fields(refused) == [field]
 
 
 # ProgramCreate
@@ -212,24 +229,33 @@ def test_a_program_period_ending_before_it_starts_is_refused() -> None:
 
 
 def test_a_program_of_one_day_is_accepted() -> None:
-    ProgramCreate.model_validate(program(period={"start": "2026-06-01", "end": "2026-06-01"}))
+    parsed = ProgramCreate.model_validate(
+        program(period={"start": "2026-06-01", "end": "2026-06-01"})
+    )
+    assert (parsed.period.start, parsed.period.end) == (date(2026, 6, 1), date(2026, 6, 1))
+    assert (parsed.name, parsed.org, parsed.support_types) == (
+        "Safe Return",
+        "ngo-lua-hong",
+        ["medical"],
+    )
 
 
 @pytest.mark.parametrize(
-    "overrides",
+    ("overrides", "field"),
     [
-        {"support_types": []},
-        {"support_types": ["massage"]},
-        {"name": "ab"},
-        {"org": "Big NGO"},
-        {"period": {"start": "2026-01-01"}},
-        {"budget": 1},
+        ({"support_types": []}, "support_types"),
+        ({"support_types": ["massage"]}, "support_types.0"),
+        ({"name": "ab"}, "name"),
+        ({"org": "Big NGO"}, "org"),
+        ({"period": {"start": "2026-01-01"}}, "period.end"),
+        ({"budget": 1}, "budget"),
     ],
     ids=["no_types", "bad_type", "short_name", "bad_org", "half_period", "unknown_field"],
 )
-def test_a_bad_program_is_refused(overrides: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+def test_a_bad_program_is_refused_naming_the_field(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
         ProgramCreate.model_validate(program(**overrides))
+    assert error_fields(refused) == [field]
 
 
 # SupportIn and DeliveryItem
