@@ -16,6 +16,7 @@ from tests.integration.victim_support.support import (
     RULES_WARD,
     TODAY,
     close,
+    consent,
     identify,
     protect,
     read,
@@ -410,14 +411,25 @@ async def test_consents_of_different_scopes_and_orgs_are_kept_apart(
 async def test_a_consent_can_still_be_withdrawn_when_support_has_ended(
     victim_support: httpx.AsyncClient, status: str
 ) -> None:
-    vid = await person_in(victim_support, status, "VN")
+    victim = await receive(victim_support, WARD)
+    vid: str = victim["id"]
+    await consent(victim_support, vid, "ngo-hoa-mai")
+    await identify(
+        victim_support, vid, "not_a_victim" if status == "not_a_victim" else "identified"
+    )
+    if status == "closed":
+        await close(victim_support, vid)
     response = await post(
         victim_support,
         vid,
         "consents",
         {"scope": "share_with_ngo", "granted": False, "org": "ngo-hoa-mai"},
     )
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
+    after = await read(victim_support, vid)
+    assert after["status"] == status
+    assert after["consents"] == [response.json()]
+    assert (after["consents"][0]["org"], after["consents"][0]["granted"]) == ("ngo-hoa-mai", False)
 
 
 async def test_a_consent_to_share_with_an_unnamed_ngo_is_refused(
