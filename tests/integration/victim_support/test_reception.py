@@ -488,9 +488,13 @@ async def test_an_action_on_a_person_outside_the_jurisdiction_is_forbidden(
 async def test_a_worker_of_the_ward_itself_reads_the_person(
     victim_support: httpx.AsyncClient,
 ) -> None:
-    victim = await receive(victim_support, WARD)
+    name, id_number = synthetic_name(), synthetic_id_number()
+    victim = await receive(victim_support, WARD, person={"full_name": name, "id_number": id_number})
     response = await victim_support.get(f"/v1/victims/{victim['id']}", headers=worker(WARD))
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert record["id"] == victim["id"]
+    assert (record["person"]["full_name"], record["person"]["id_number"]) == (name, id_number)
 
 
 async def test_a_person_received_in_another_province_is_read_there(
