@@ -181,9 +181,28 @@ async def test_another_ngo_does_not_find_the_program(victim_support: httpx.Async
     assert response.status_code == 404
 
 
-async def test_an_admin_reads_any_program(victim_support: httpx.AsyncClient) -> None:
-    pid = await new_program(victim_support, new_org())
-    assert (await victim_support.get(f"/v1/programs/{pid}", headers=admin())).status_code == 200
+async def test_an_admin_reads_any_program_with_its_enrollments_but_not_the_people(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    org = new_org()
+    pid = await new_program(victim_support, org)
+    vid = await person(victim_support, org)
+    assert (await enroll(victim_support, pid, org, vid, "hs-admin-1")).status_code == 201
+    response = await victim_support.get(f"/v1/programs/{pid}", headers=admin())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["id"] == pid
+    assert (body["name"], body["org"], body["funder"], body["support_types"]) == (
+        "Safe Homecoming (synthetic)",
+        org,
+        "Synthetic Donor Fund",
+        TYPES,
+    )
+    assert body["period"] == {"start": START.isoformat(), "end": END.isoformat()}
+    assert [(e["external_id"], e["consent_active"]) for e in body["enrollments"]] == [
+        ("hs-admin-1", True)
+    ]
+    assert body["enrollments"][0]["person"] is None
 
 
 # Enrollment under consent
