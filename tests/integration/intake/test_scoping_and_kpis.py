@@ -163,10 +163,18 @@ async def test_unlocated_tips_are_not_shown_to_other_readers(
 async def test_a_located_tip_becomes_visible_to_the_investigators_of_its_ward(
     intake: httpx.AsyncClient, officer: dict[str, str], auth: Auth
 ) -> None:
-    tip = await file_tip(intake, incident_ward_code=None)
+    description = "Synthetic: a broker in the market recruits girls for karaoke work."
+    tip = await file_tip(intake, incident_ward_code=None, description=description)
+    ward_investigator = auth("investigator", HAI_BA_TRUNG)
+    before = await intake.get(f"/v1/tips/{tip['id']}", headers=ward_investigator)
+    assert before.status_code == 404
     await classify(intake, officer, tip["id"], incident_ward_code=HAI_BA_TRUNG)
-    response = await intake.get(f"/v1/tips/{tip['id']}", headers=auth("investigator", "01"))
-    assert response.status_code == 200
+    response = await intake.get(f"/v1/tips/{tip['id']}", headers=ward_investigator)
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert (record["id"], record["incident_ward_code"]) == (tip["id"], HAI_BA_TRUNG)
+    assert record["description"] == description
+    assert tip["id"] in await listed_ids(intake, ward_investigator)
 
 
 async def test_classification_cannot_move_a_located_tip_outside_the_officers_jurisdiction(
