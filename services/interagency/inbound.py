@@ -68,8 +68,13 @@ secret, padded with dummies), whether the partner exists, rotated recently or no
 
 
 def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Each error names its field; an error about the whole document (JSON that is not an
+    object) names the ``body``."""
     return [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())) or "body",
+            "message": str(e.get("msg")),
+        }
         for e in exc.errors()
     ]
 

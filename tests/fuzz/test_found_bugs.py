@@ -265,15 +265,8 @@ async def test_a_signed_but_malformed_alert_is_422(world: World, raw: bytes) -> 
     assert refused_fields(response)
 
 
-MALFORMED_FIELD = (
-    'BUG: an inbound alert that is JSON but not an object ([], "x", null, a number) is a 422 '
-    'whose only error has `field: ""`, which names nothing (DESIGN.md section 2: errors name '
-    "their field); a body that is not JSON at all says `body`. Fix: in services/interagency's "
-    "inbound validation, name the field `body` when the error's location is empty"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=MALFORMED_FIELD)
+# Was: an inbound alert that is JSON but not an object ([], "x", null, a number) was a 422 whose
+# only error had `field: ""`, which names nothing (DESIGN.md section 2: errors name their field).
 @pytest.mark.parametrize("raw", [b"[]", b'"x"', b"null", b"1e999999"])
 async def test_a_signed_alert_that_is_not_an_object_names_the_body(
     world: World, raw: bytes
