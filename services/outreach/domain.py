@@ -51,16 +51,6 @@ class CommendationLevel(StrEnum):
     national = "national"
 
 
-DEFAULT_TARGET_GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("young_women_migrating", "Phụ nữ trẻ di cư tìm việc làm", "Young women migrating for work"),
-    ("students", "Học sinh, sinh viên", "Pupils and students"),
-    ("ethnic_minorities", "Đồng bào dân tộc thiểu số", "Ethnic minority communities"),
-    ("workers_abroad", "Người đi làm việc ở nước ngoài", "People going to work abroad"),
-    ("border_residents", "Người dân khu vực biên giới", "People living in border areas"),
-    ("online_youth", "Thanh thiếu niên dùng mạng xã hội", "Young people on social media"),
-)
-
-
 @dataclass(frozen=True)
 class Reach:
     kind: ActivityKind
