@@ -3,8 +3,8 @@
 Each tick files a tip naming one victim (unique ID number) as an intake officer would; every
 second tip is classified and verified as substantiated at once (so casework opens a case, which
 links the victim, whom victim_support receives); every tenth tick also reports a missing person
-(so interagency alerts the partner). What was acknowledged is written down; the census then
-reads every schema and says what is missing or doubled downstream.
+(published at once by the officer, so interagency alerts the partner). What was acknowledged is
+written down; the census then reads every schema and says what is missing or doubled downstream.
 """
 
 from __future__ import annotations
@@ -118,6 +118,9 @@ class Stream:
                     "age": 19,
                     "last_seen_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
                     "last_seen_ward_code": WARD,
+                    # an officer of the place publishes at once; a report filed otherwise waits
+                    # for review and is never alerted, so the census would miss its alert
+                    "publish": True,
                 },
                 201,
             )
