@@ -101,3 +101,20 @@ def test_normalize_phone_drops_the_trunk_zero_written_after_the_country_code() -
 )
 def test_normalize_id_number_uppercases_and_removes_separators(value: str, normalized: str) -> None:
     assert normalize_id_number(value) == normalized
+
+
+@pytest.mark.parametrize(
+    ("phone", "normalized"),
+    [
+        ("+12345678", "+12345678"),
+        ("+123456789012345", "+123456789012345"),
+    ],
+)
+def test_normalize_phone_accepts_8_to_15_digits_after_the_plus(phone: str, normalized: str) -> None:
+    """ITU-T E.164 allows at most 15 digits; fewer than 8 is taken for a typing mistake."""
+    assert normalize_phone(phone) == normalized
+
+
+@pytest.mark.parametrize("phone", ["+1234567", "+1234567890123456"])
+def test_normalize_phone_refuses_7_or_16_digits_after_the_plus(phone: str) -> None:
+    assert normalize_phone(phone) is None
