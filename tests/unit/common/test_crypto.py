@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 import pytest
 from sqlalchemy.dialects import postgresql
@@ -197,8 +199,42 @@ def test_blind_index_depends_on_the_key() -> None:
 
 
 def test_blind_index_refuses_keys_shorter_than_32_bytes() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^the blind index key must be at least 32 bytes$"):
         BlindIndex(bytes(31))
+
+
+def test_blind_index_accepts_a_key_of_exactly_32_bytes() -> None:
+    assert len(BlindIndex(bytes(32)).digest("phone", "x")) == 32
+
+
+def test_blind_index_is_hmac_sha256_of_purpose_and_value_truncated_to_128_bits(
+    index: BlindIndex,
+) -> None:
+    """The stored digests of every service depend on this exact construction: changing it makes
+    every existing index unreachable, so it is pinned against the standard library."""
+    expected = hmac.new(OLD_KEY, b"phone\x1f+84912345678", hashlib.sha256).hexdigest()
+    assert index.digest("phone", "+84912345678") == expected[:32]
+
+
+def test_blind_index_key64_is_the_first_8_bytes_of_the_hmac_as_a_signed_integer(
+    index: BlindIndex,
+) -> None:
+    mac = hmac.new(OLD_KEY, b"name_key\x1fhoa nguyen", hashlib.sha256).digest()
+    assert index.key64("name_key", "hoa nguyen") == int.from_bytes(mac[:8], "big", signed=True)
+
+
+def test_blind_index_key64_fits_a_postgresql_bigint(index: BlindIndex) -> None:
+    keys = [index.key64("name_key", f"name {i}") for i in range(64)]
+    assert all(-(2**63) <= k < 2**63 for k in keys)
+    assert any(k < 0 for k in keys), "a signed reading gives negative keys about half the time"
+
+
+def test_blind_index_key64_is_separated_by_purpose(index: BlindIndex) -> None:
+    assert index.key64("name_key", "hoa") != index.key64("birth_key", "hoa")
+
+
+def test_blind_index_key64_depends_on_the_key(index: BlindIndex) -> None:
+    assert index.key64("name_key", "hoa") != BlindIndex(NEW_KEY).key64("name_key", "hoa")
 
 
 def test_blind_index_from_b64_accepts_the_development_key() -> None:
