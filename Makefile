@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps up down status migrate run test test-unit test-faults lint bench token
+.PHONY: help deps up down status migrate run test test-unit test-faults mutation lint bench token
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,14 +30,18 @@ migrate: deps up ## upgrade every service schema to head
 run: deps up ## the whole system: stack, migrations, five services, demo data (Ctrl-C stops)
 	@UV="$(UV)" deploy/local/run.sh
 
-test: deps up ## every test (unit, integration on the real stack)
+test: deps up ## every test (unit, integration, e2e on the real stack), then the fault suite
 	@$(UV) run pytest -q
+	@$(MAKE) --no-print-directory test-faults
 
 test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~3 min)
 	@$(UV) run pytest -q tests/faults -p no:warnings -m faults
 
 test-unit: deps ## tests that need nothing running
 	@$(UV) run pytest -q tests/unit
+
+mutation: deps ## mutation scores of the rule modules against tests/unit (~20 min; README "Tests")
+	@$(UV) run python -m tests.mutation.run
 
 lint: deps ## ruff and mypy
 	@$(UV) run ruff check libs services tests bench
