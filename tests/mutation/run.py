@@ -40,7 +40,7 @@ def run_mutmut() -> None:
             log.seek(0)
             sys.stdout.write(log.read()[-4000:])
             raise SystemExit(f"mutmut run failed ({done.returncode})")
-    print(f"mutation: mutmut took {time.monotonic() - started:.0f} s", flush=True)
+    print(f"timing: mutmut {time.monotonic() - started:.0f} s", flush=True)
 
 
 def statuses(target: Target) -> Counter[str]:

@@ -289,7 +289,7 @@ def run_tables(
             for m in alive:
                 print(f"    survived {target.path}:{m.lineno} {m.table}: {m.description}")
     if not list_only:
-        print(f"mutation-tables: took {time.monotonic() - started:.0f} s", flush=True)
+        print(f"timing: table mutants {time.monotonic() - started:.0f} s", flush=True)
     return ok
 
 
