@@ -34,13 +34,13 @@ test: deps up ## every test (unit, integration, e2e on the real stack), then the
 	@$(UV) run pytest -q
 	@$(MAKE) --no-print-directory test-faults
 
-test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~3 min)
+test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~5 min)
 	@$(UV) run pytest -q tests/faults -p no:warnings -m faults
 
 test-unit: deps ## tests that need nothing running
 	@$(UV) run pytest -q tests/unit
 
-mutation: deps ## mutation scores of the rule modules against tests/unit (~20 min; README "Tests")
+mutation: deps ## mutation scores of the rule modules against tests/unit (~15-20 min; README "Tests")
 	@$(UV) run python -m tests.mutation.run
 
 lint: deps ## ruff and mypy

@@ -1,7 +1,7 @@
 """`make mutation`: mutmut over every rule module with tests/unit only, then the module-level
 tables (``tables.py``), one line per module, and a non-zero exit when one is under its floor.
 
-    uv run python -m tests.mutation.run              # both, from scratch (~10-15 min here)
+    uv run python -m tests.mutation.run              # both, from scratch (~15-20 min here)
     uv run python -m tests.mutation.run --report     # score the last mutmut run again
     uv run python -m tests.mutation.run --no-tables  # mutmut only
 
