@@ -31,7 +31,7 @@ run: deps up ## the whole system: stack, migrations, five services, demo data (C
 	@UV="$(UV)" deploy/local/run.sh
 
 test: deps up ## every test (unit, integration, e2e on the real stack), then the fault suite
-	@$(UV) run pytest -q
+	@$(UV) run pytest -q -m "not faults"
 	@$(MAKE) --no-print-directory test-faults
 
 test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~5 min)
