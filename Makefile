@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps up down status migrate run test test-unit test-faults mutation lint bench token
+.PHONY: help deps up down status migrate run test test-unit test-faults fuzz-deep mutation lint bench token
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-faults: deps ## fault injection on a stack of its own (other ports, temp da
 
 test-unit: deps ## tests that need nothing running
 	@$(UV) run pytest -q tests/unit
+
+fuzz-deep: deps up ## schemathesis at nightly depth: 200 new examples per operation and role (~25 min)
+	@CTIP_FUZZ_DEPTH=nightly $(UV) run pytest -q tests/fuzz/test_schemathesis.py -m fuzz
 
 mutation: deps ## mutation scores of the rule modules against tests/unit (~15-20 min; README "Tests")
 	@$(UV) run python -m tests.mutation.run
