@@ -17,15 +17,16 @@ from libs.common.db import Database
 from libs.common.events import CloudEvent
 from libs.common.inbox import EventConsumer
 from libs.common.outbox import OutboxRelay
-from services.casework.models import platform as casework_platform
+from libs.common.platform import platform_of
+from services.casework.models import metadata as casework_metadata
 from services.casework.settings import CaseworkSettings
-from services.intake.models import platform as intake_platform
+from services.intake.models import metadata as intake_metadata
 
 TIP_RECEIVED = "intake.tip.received"
 ID_CHUNK = 5000
 
-outbox = intake_platform.outbox
-inbox = casework_platform.inbox
+outbox = platform_of(intake_metadata).outbox
+inbox = platform_of(casework_metadata).inbox
 T = TypeVar("T")
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common.audit import AuditChainVerifier, audit_key_from_b64, configure_audit_key
 from libs.common.auth import TokenVerifier
+from libs.common.context import Context, context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
 from libs.common.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
@@ -34,6 +35,18 @@ from libs.common.platform import ServicePlatform
 from libs.common.settings import ServiceSettings
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+class Worker(Protocol):
+    """A background loop of a service: the relay, a consumer, a sender."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+# A service's own background loop, built once the database is open (``ctip worker`` runs the same).
+WorkerFactory = Callable[[Database, Callable[[Any], Context[Any]]], Worker | None]
 
 
 class _TooLarge(StarletteHTTPException):
@@ -141,7 +154,8 @@ def create_service_app(
     settings: ServiceSettings,
     platform: ServicePlatform,
     routers: Sequence[APIRouter],
-    handlers: dict[str, Handler] | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+    workers: Sequence[WorkerFactory] = (),
     title: str,
     description: str,
 ) -> FastAPI:
@@ -150,6 +164,7 @@ def create_service_app(
     configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
     configure_audit_key(audit_key_from_b64(settings.audit_key.get_secret_value()))
     blind_index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+    make_context = context_factory(settings, platform, blind_index)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -159,27 +174,31 @@ def create_service_app(
             application_name=f"ctip-{settings.service_name}",
         )
         app.state.db = db
-        workers: list[Any] = []
+        running: list[Worker] = []
         if settings.run_relay:
-            workers.append(OutboxRelay(db, platform.outbox, settings))
+            running.append(OutboxRelay(db, platform.outbox, settings))
             # With the relay (in a deployment, the worker): not in every API replica.
-            workers.append(AuditChainVerifier(db, platform.audit, settings.service_name))
-            workers.append(
+            running.append(AuditChainVerifier(db, platform.audit, settings.service_name))
+            running.append(
                 IdempotencyPurger(
                     db, platform.idempotency.table, settings.idempotency_retention_hours
                 )
             )
         if handlers and settings.run_consumers:
-            workers.append(EventConsumer(db, platform.inbox, settings, handlers))
-        tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in workers]
-        app.state.workers = workers
+            running.append(EventConsumer(db, platform.inbox, settings, handlers, make_context))
+        for factory in workers:
+            worker = factory(db, make_context)
+            if worker is not None:
+                running.append(worker)
+        tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in running]
+        app.state.workers = running
         try:
             yield
         finally:
-            for worker in workers:
+            for worker in running:
                 worker.stop()
             if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=10)
+                _, pending = await asyncio.wait(tasks, timeout=settings.worker_stop_seconds)
                 for task in pending:
                     task.cancel()
             await db.dispose()

@@ -31,9 +31,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Header
 from prometheus_client import Gauge
 from sqlalchemy import (
     BigInteger,
@@ -82,17 +81,6 @@ AUDIT_FIRST_BROKEN = Gauge(
     "seq of the first entry that breaks the chain (0: none)",
     ["service"],
 )
-
-# ``X-Purpose``: why personal data is read; written to the audit log with every such read.
-Purpose = Annotated[
-    str,
-    Header(
-        alias="X-Purpose",
-        min_length=3,
-        max_length=200,
-        description="why personal data is read; written to the audit log",
-    ),
-]
 
 
 def audit_table(metadata: MetaData) -> Table:

@@ -75,6 +75,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
     from libs.common.audit import audit_key_from_b64, configure_audit_key
     from libs.common.db import Database
+    from libs.common.platform import platform_of
 
     settings = ServiceSettings()
     configure_audit_key(audit_key_from_b64(settings.audit_key.get_secret_value()))
@@ -89,7 +90,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
         db = Database(args.database_url or settings.database_url, pool_size=1)
         try:
             for service in services:
-                audit = importlib.import_module(f"services.{service}.models").platform.audit
+                models = importlib.import_module(f"services.{service}.models")
+                audit = platform_of(models.metadata).audit
                 try:
                     async with db.sessions() as session, session.begin():
                         report = await audit.verify_chain(session)

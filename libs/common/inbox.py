@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -40,7 +40,11 @@ from libs.contracts import payload_model
 
 log = logging.getLogger("ctip.inbox")
 
-Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+# ``(ctx, event, payload)``: the context is whatever the service's ``make_context`` builds from the
+# transaction's session (``libs.common.context.context_factory``); the payload is the contract's
+# model. Typed loosely here so that this module does not depend on the web layer.
+Handler = Callable[[Any, CloudEvent, Any], Awaitable[None]]
+ContextFactory = Callable[[AsyncSession], Any]
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -67,7 +71,8 @@ class EventConsumer:
         db: Database,
         inbox: Table,
         settings: ServiceSettings,
-        handlers: dict[str, Handler],
+        handlers: Mapping[str, Handler],
+        make_context: ContextFactory,
         *,
         group_id: str | None = None,
     ) -> None:
@@ -75,6 +80,7 @@ class EventConsumer:
         self.inbox = inbox
         self.settings = settings
         self.handlers = handlers
+        self.make_context = make_context
         # Prefixed like the topics, so that runs side by side never share a consumer group.
         self.group_id = group_id or settings.topic(settings.service_name)
         self.topics = sorted({settings.topic(topic_for(t)) for t in handlers})
@@ -219,7 +225,7 @@ class EventConsumer:
             )
             if inserted.first() is None:
                 return "duplicate"
-            await handler(session, event, payload)
+            await handler(self.make_context(session), event, payload)
         return "handled"
 
     async def _dead_letter(

@@ -1,6 +1,7 @@
 """What every service's schema holds besides its own tables: outbox, inbox, audit log and
-idempotency keys. A service's ``models.py`` builds one :class:`ServicePlatform` on its metadata,
-so the shared tables join that service's Alembic history."""
+idempotency keys. A service's ``models.py`` installs them on its metadata (so they join that
+service's Alembic history); the service's ``app.py`` takes them back with :func:`platform_of` and
+hands them to every use case through the context, never through an import."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from libs.common.idempotency import IdempotencyStore
 from libs.common.inbox import inbox_table
 from libs.common.outbox import Outbox
 
+_KEY = "ctip.platform"
+
 
 class ServicePlatform:
     def __init__(self, service: str, metadata: MetaData) -> None:
@@ -20,3 +23,16 @@ class ServicePlatform:
         self.inbox = inbox_table(metadata)
         self.audit = AuditLog(metadata)
         self.idempotency = IdempotencyStore(metadata)
+
+
+def install_platform(service: str, metadata: MetaData) -> None:
+    """The platform tables on a service's metadata; once."""
+    if _KEY not in metadata.info:
+        metadata.info[_KEY] = ServicePlatform(service, metadata)
+
+
+def platform_of(metadata: MetaData) -> ServicePlatform:
+    platform = metadata.info.get(_KEY)
+    if not isinstance(platform, ServicePlatform):
+        raise LookupError(f"no platform installed on the {metadata.schema} metadata")
+    return platform

@@ -114,6 +114,11 @@ class ServiceSettings(BaseSettings):
         return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
 
     @property
+    def worker_stop_seconds(self) -> float:
+        """How long a stopping process waits for its background loops to finish their turn."""
+        return 10.0
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 

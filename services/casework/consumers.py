@@ -13,17 +13,20 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.crypto import BlindIndex
+from libs.common.context import Context
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
 from libs.contracts.intake import TipClassified, TipClosed, TipReceived, TipVerified
-from services.casework import domain, service
+from services.casework import service
 from services.casework.models import TipRef
+from services.casework.settings import CaseworkSettings
+
+Ctx = Context[CaseworkSettings]
 
 
-async def on_tip_received(session: AsyncSession, event: CloudEvent, tip: TipReceived) -> None:
+async def on_tip_received(ctx: Ctx, event: CloudEvent, tip: TipReceived) -> None:
     now = datetime.now(UTC)
-    await session.execute(
+    await ctx.session.execute(
         insert(TipRef)
         .values(
             tip_id=tip.tip_id,
@@ -44,9 +47,9 @@ async def _update(session: AsyncSession, tip_id: Any, **values: Any) -> None:
     )
 
 
-async def on_tip_classified(session: AsyncSession, event: CloudEvent, tip: TipClassified) -> None:
+async def on_tip_classified(ctx: Ctx, event: CloudEvent, tip: TipClassified) -> None:
     await _update(
-        session,
+        ctx.session,
         tip.tip_id,
         status=tip.status,
         incident_ward_code=tip.incident_ward_code,
@@ -54,44 +57,46 @@ async def on_tip_classified(session: AsyncSession, event: CloudEvent, tip: TipCl
     )
 
 
-async def on_tip_closed(session: AsyncSession, event: CloudEvent, tip: TipClosed) -> None:
-    await _update(session, tip.tip_id, status="closed", outcome=tip.outcome)
+async def on_tip_closed(ctx: Ctx, event: CloudEvent, tip: TipClosed) -> None:
+    await _update(ctx.session, tip.tip_id, status="closed", outcome=tip.outcome)
 
 
-def handlers(index: BlindIndex, rules: domain.StageRules) -> dict[str, Handler]:
-    async def on_tip_verified(session: AsyncSession, event: CloudEvent, tip: TipVerified) -> None:
-        """Records the outcome; a substantiated tip opens its case (once, by ``tip_id``)."""
-        await session.execute(
-            insert(TipRef)
-            .values(
-                tip_id=tip.tip_id,
-                status=tip.status,
-                channel="unknown",
-                incident_ward_code=tip.incident_ward_code,
-                province_code=tip.province_code,
-                outcome=tip.outcome,
-                received_at=tip.received_at,
-                verified_at=tip.verified_at,
-                updated_at=datetime.now(UTC),
-            )
-            .on_conflict_do_update(
-                index_elements=[TipRef.tip_id],
-                set_={
-                    "status": tip.status,
-                    "outcome": tip.outcome,
-                    "verified_at": tip.verified_at,
-                    "incident_ward_code": tip.incident_ward_code,
-                    "province_code": tip.province_code,
-                    "updated_at": datetime.now(UTC),
-                },
-            )
+async def on_tip_verified(ctx: Ctx, event: CloudEvent, tip: TipVerified) -> None:
+    """Records the outcome; a substantiated tip opens its case (once, by ``tip_id``)."""
+    await ctx.session.execute(
+        insert(TipRef)
+        .values(
+            tip_id=tip.tip_id,
+            status=tip.status,
+            channel="unknown",
+            incident_ward_code=tip.incident_ward_code,
+            province_code=tip.province_code,
+            outcome=tip.outcome,
+            received_at=tip.received_at,
+            verified_at=tip.verified_at,
+            updated_at=datetime.now(UTC),
         )
-        actor = service.Actor(principal=None, index=index, now=datetime.now(UTC), rules=rules)
-        await service.open_from_tip(session, tip, actor)
+        .on_conflict_do_update(
+            index_elements=[TipRef.tip_id],
+            set_={
+                "status": tip.status,
+                "outcome": tip.outcome,
+                "verified_at": tip.verified_at,
+                "incident_ward_code": tip.incident_ward_code,
+                "province_code": tip.province_code,
+                "updated_at": datetime.now(UTC),
+            },
+        )
+    )
+    actor = service.Actor(
+        principal=None, index=ctx.index, now=ctx.now, rules=ctx.settings.stage_rules()
+    )
+    await service.open_from_tip(ctx.session, tip, actor)
 
-    return {
-        "intake.tip.received": on_tip_received,
-        "intake.tip.classified": on_tip_classified,
-        "intake.tip.verified": on_tip_verified,
-        "intake.tip.closed": on_tip_closed,
-    }
+
+HANDLERS: dict[str, Handler] = {
+    "intake.tip.received": on_tip_received,
+    "intake.tip.classified": on_tip_classified,
+    "intake.tip.verified": on_tip_verified,
+    "intake.tip.closed": on_tip_closed,
+}

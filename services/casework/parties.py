@@ -10,11 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.crypto import BlindIndex
 from libs.common.ids import new_id
+from libs.common.platform import platform_of
 from libs.common.text import name_tokens
 from libs.contracts.casework import VictimLinked
 from services.casework import domain, repository
-from services.casework.models import Case, Party, PartyIndex, platform
+from services.casework.models import Case, Party, PartyIndex, metadata
 from services.casework.schemas import PartyIn, PartyOut, RelatedCase
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 if TYPE_CHECKING:
     from services.casework.service import Actor

@@ -18,11 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.errors import Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import name_of
+from libs.common.platform import platform_of
 from libs.contracts.casework import RingUpdated
 from services.casework import repository
-from services.casework.models import Case, Ring, RingCase, platform
+from services.casework.models import Case, Ring, RingCase, metadata
 from services.casework.schemas import GraphEdge, GraphNode, RingCreate, RingGraph, RingRead
 from services.casework.service import Actor, summary
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 
 async def _visible_cases(session: AsyncSession, actor: Actor, ids: list[UUID]) -> list[Case]:

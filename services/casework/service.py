@@ -19,10 +19,11 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.platform import platform_of
 from libs.contracts.casework import CaseOpened, CaseStatusChanged
 from libs.contracts.intake import TipVerified
 from services.casework import domain, parties, repository
-from services.casework.models import Case, CaseEvent, platform
+from services.casework.models import Case, CaseEvent, metadata
 from services.casework.schemas import (
     CaseCreate,
     CaseRead,
@@ -40,6 +41,9 @@ from services.casework.schemas import (
     TimelineEntry,
     TransitionIn,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 READERS = (Role.investigator, Role.prosecutor, Role.court_clerk)
 

@@ -14,15 +14,16 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.audit import Purpose
 from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
+from libs.common.context import Purpose
 from libs.common.crypto import BlindIndex
 from libs.common.db import Database, DbSession
 from libs.common.errors import NotFound, TooManyRequests
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.platform import platform_of
 from libs.common.ratelimit import (
     Budget,
     SharedLimiter,
@@ -33,7 +34,7 @@ from libs.common.ratelimit import (
 )
 from services.intake import kpis, missing_persons, repository, service
 from services.intake.domain import MissingPersonStatus, Priority, Publication, TipStatus
-from services.intake.models import platform, rate_limits
+from services.intake.models import metadata, rate_limits
 from services.intake.schemas import (
     ClassificationIn,
     ExtensionIn,
@@ -56,6 +57,9 @@ from services.intake.schemas import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 router = APIRouter(prefix="/v1")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.common.app import create_service_app
+from libs.common.platform import platform_of
 from services.intake.api import Limits, router
 from services.intake.consumers import HANDLERS
-from services.intake.models import platform
+from services.intake.models import metadata
 from services.intake.settings import IntakeSettings
 
 
@@ -15,7 +16,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     app = create_service_app(
         settings=settings,
-        platform=platform,
+        platform=platform_of(metadata),
         routers=[router],
         handlers=HANDLERS,
         title="ctip intake",

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from libs.common.context import Context
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
 from libs.contracts.interagency import MatchDecided, MatchFound
 from services.intake import missing_persons
+from services.intake.settings import IntakeSettings
+
+Ctx = Context[IntakeSettings]
 
 
-async def on_match_found(session: AsyncSession, event: CloudEvent, match: MatchFound) -> None:
+async def on_match_found(ctx: Ctx, event: CloudEvent, match: MatchFound) -> None:
     """Shows interagency's candidate on the missing-person report as a possible match."""
-    await missing_persons.record_match(session, match)
+    await missing_persons.record_match(ctx.session, match)
 
 
-async def on_match_decided(session: AsyncSession, event: CloudEvent, decided: MatchDecided) -> None:
+async def on_match_decided(ctx: Ctx, event: CloudEvent, decided: MatchDecided) -> None:
     """An officer confirmed or rejected interagency's candidate: the possible match says so."""
-    await missing_persons.record_decision(session, decided)
+    await missing_persons.record_decision(ctx.session, decided)
 
 
 HANDLERS: dict[str, Handler] = {

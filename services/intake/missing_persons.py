@@ -12,6 +12,7 @@ from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.platform import platform_of
 from libs.contracts.intake import (
     MissingPersonHeld,
     MissingPersonPublished,
@@ -20,7 +21,7 @@ from libs.contracts.intake import (
 )
 from libs.contracts.interagency import FoundPerson, MatchDecided, MatchFound
 from services.intake import domain, repository
-from services.intake.models import Message, MissingPerson, platform
+from services.intake.models import Message, MissingPerson, metadata
 from services.intake.schemas import (
     MessageOut,
     MissingPersonCreate,
@@ -33,6 +34,9 @@ from services.intake.schemas import (
     ReviewIn,
 )
 from services.intake.service import TO_REPORTER, Actor, issue_receipt, message_out
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 OFFICERS = (Role.intake_officer, Role.investigator)
 KIND = "missing_person"

@@ -25,12 +25,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import ServicePlatform
+from libs.common.platform import install_platform
 from libs.common.ratelimit import rate_limit_table
 
 SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
-platform = ServicePlatform(SCHEMA, metadata)
+install_platform(SCHEMA, metadata)
 # Guessing and flooding limits of the public endpoints, shared by every replica (ratelimit.py).
 rate_limits = rate_limit_table(metadata)
 

@@ -23,8 +23,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal, Role
-from libs.common.db import InsertTogether
+from libs.common.bulk import InsertTogether
 from libs.common.outbox import Outbox
+from libs.common.platform import platform_of
 from libs.common.scoping import jurisdiction_clause
 from services.intake.domain import BASE_PERIOD, DUE_SOON, OPEN_STATUSES, TipStatus
 from services.intake.models import (
@@ -36,8 +37,11 @@ from services.intake.models import (
     Tip,
     TipExtension,
     TipPerson,
-    platform,
+    metadata,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 # A literal, not bound parameters: prepared statements get generic plans, and only a literal lets
 # the planner use the partial indexes on open tips (ix_tips_open_*).

@@ -18,6 +18,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.platform import platform_of
 from libs.common.text import name_tokens
 from libs.contracts.intake import (
     TipClassified,
@@ -33,7 +34,7 @@ from services.intake.models import (
     Receipt,
     Tip,
     TipExtension,
-    platform,
+    metadata,
 )
 from services.intake.schemas import (
     ClassificationIn,
@@ -51,6 +52,9 @@ from services.intake.schemas import (
     TipSummary,
     VerificationIn,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 RECEIPT_DIGITS = 16
 TO_REPORTER = "to_reporter"

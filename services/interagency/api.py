@@ -9,14 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from libs.common.audit import Purpose
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
+from libs.common.context import Purpose
 from libs.common.db import DbSession
 from libs.common.errors import NotFound, PayloadTooLarge
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.platform import platform_of
 from libs.common.scoping import jurisdiction_clause
 from services.interagency import inbound, kpis, partners, repository, service
 from services.interagency.domain import (
@@ -26,7 +27,7 @@ from services.interagency.domain import (
     MatchStatus,
     PartnerStatus,
 )
-from services.interagency.models import MissingPersonRef, platform
+from services.interagency.models import MissingPersonRef, metadata
 from services.interagency.schemas import (
     AlertCreated,
     AlertRead,
@@ -49,6 +50,9 @@ from services.interagency.schemas import (
     RotateSecretIn,
 )
 from services.interagency.settings import InteragencySettings
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 PartnerCode = Annotated[str, Path(pattern=r"^\d{2}$", description="the partner's province code")]
 

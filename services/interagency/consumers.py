@@ -10,9 +10,7 @@ is alerted to the partners subscribed to ``missing_person`` only once an officer
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from libs.common.crypto import BlindIndex
+from libs.common.context import Context
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
 from libs.contracts.intake import (
@@ -22,37 +20,41 @@ from libs.contracts.intake import (
 )
 from libs.contracts.interagency import AlertReceived
 from services.interagency import inbound
-from services.interagency.service import Actor, now_utc
+from services.interagency.service import Actor
 from services.interagency.settings import InteragencySettings
 
+Ctx = Context[InteragencySettings]
 
-def handlers(index: BlindIndex, settings: InteragencySettings) -> dict[str, Handler]:
-    def actor() -> Actor:
-        return Actor(principal=None, index=index, settings=settings, now=now_utc())
 
-    async def on_missing_person_reported(
-        session: AsyncSession, event: CloudEvent, report: MissingPersonReported
-    ) -> None:
-        await inbound.missing_person_reported(session, actor(), report)
+def _actor(ctx: Ctx) -> Actor:
+    return Actor(principal=None, index=ctx.index, settings=ctx.settings, now=ctx.now)
 
-    async def on_missing_person_published(
-        session: AsyncSession, event: CloudEvent, published: MissingPersonPublished
-    ) -> None:
-        await inbound.missing_person_published(session, actor(), published)
 
-    async def on_missing_person_resolved(
-        session: AsyncSession, event: CloudEvent, resolved: MissingPersonResolved
-    ) -> None:
-        await inbound.missing_person_resolved(session, actor(), resolved)
+async def on_missing_person_reported(
+    ctx: Ctx, event: CloudEvent, report: MissingPersonReported
+) -> None:
+    await inbound.missing_person_reported(ctx.session, _actor(ctx), report)
 
-    async def on_alert_received(
-        session: AsyncSession, event: CloudEvent, received: AlertReceived
-    ) -> None:
-        await inbound.match_received_alert(session, actor(), received.alert_id)
 
-    return {
-        "interagency.alert.received": on_alert_received,
-        "intake.missing_person.reported": on_missing_person_reported,
-        "intake.missing_person.published": on_missing_person_published,
-        "intake.missing_person.resolved": on_missing_person_resolved,
-    }
+async def on_missing_person_published(
+    ctx: Ctx, event: CloudEvent, published: MissingPersonPublished
+) -> None:
+    await inbound.missing_person_published(ctx.session, _actor(ctx), published)
+
+
+async def on_missing_person_resolved(
+    ctx: Ctx, event: CloudEvent, resolved: MissingPersonResolved
+) -> None:
+    await inbound.missing_person_resolved(ctx.session, _actor(ctx), resolved)
+
+
+async def on_alert_received(ctx: Ctx, event: CloudEvent, received: AlertReceived) -> None:
+    await inbound.match_received_alert(ctx.session, _actor(ctx), received.alert_id)
+
+
+HANDLERS: dict[str, Handler] = {
+    "interagency.alert.received": on_alert_received,
+    "intake.missing_person.reported": on_missing_person_reported,
+    "intake.missing_person.published": on_missing_person_published,
+    "intake.missing_person.resolved": on_missing_person_resolved,
+}

@@ -23,6 +23,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import is_province_code
+from libs.common.platform import platform_of
 from libs.common.webhooks import WebhookVerificationError, generate_secret, verify
 from libs.contracts.intake import (
     MissingPersonPublished,
@@ -45,7 +46,7 @@ from services.interagency.domain import (
     MatchStatus,
     PartnerStatus,
 )
-from services.interagency.models import Alert, Match, MissingPersonRef, Partner, platform
+from services.interagency.models import Alert, Match, MissingPersonRef, Partner, metadata
 from services.interagency.schemas import (
     DATA_MODELS,
     InboundAccepted,
@@ -57,6 +58,9 @@ from services.interagency.schemas import (
     VictimHandoverData,
 )
 from services.interagency.service import Actor, queue_alert
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 _BAD_SIGNATURE = "invalid webhook signature"
 _DUMMY_KEYS = (generate_secret(), generate_secret())

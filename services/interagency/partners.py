@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, NotFound, Unprocessable
 from libs.common.ids import new_id
+from libs.common.platform import platform_of
 from libs.common.webhooks import generate_secret
 from services.interagency import domain, repository
 from services.interagency.domain import KeyRing, PartnerStatus, SecretDirection
 from services.interagency.egress import UnsafeUrl, check_url
-from services.interagency.models import Partner, platform
+from services.interagency.models import Partner, metadata
 from services.interagency.schemas import (
     PartnerCreate,
     PartnerCreated,
@@ -27,6 +28,9 @@ from services.interagency.schemas import (
 )
 from services.interagency.service import Actor
 from services.interagency.settings import InteragencySettings
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 
 async def checked_url(url: str, settings: InteragencySettings) -> str:

@@ -19,6 +19,7 @@ from libs.common.auth import Principal, Role
 from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
+from libs.common.platform import platform_of
 from libs.contracts.interagency import AlertSent
 from services.interagency import domain, repository
 from services.interagency.domain import (
@@ -27,7 +28,7 @@ from services.interagency.domain import (
     Direction,
     PartnerStatus,
 )
-from services.interagency.models import Alert, Delivery, DeliveryAttempt, Partner, platform
+from services.interagency.models import Alert, Delivery, DeliveryAttempt, Partner, metadata
 from services.interagency.schemas import (
     AlertCreated,
     AlertRead,
@@ -42,6 +43,9 @@ from services.interagency.schemas import (
     VictimHandoverData,
 )
 from services.interagency.settings import InteragencySettings
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 
 def now_utc() -> datetime:

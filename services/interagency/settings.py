@@ -93,3 +93,8 @@ class InteragencySettings(ServiceSettings):
             jitter=self.retry_jitter,
             max_retry_after=self.max_retry_after_seconds,
         )
+
+    @property
+    def worker_stop_seconds(self) -> float:
+        """A webhook in flight may finish (its timeout) before the sender is cancelled."""
+        return self.delivery_timeout_seconds + 5

@@ -19,8 +19,9 @@ from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.jurisdiction import is_valid_code
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.platform import platform_of
 from services.outreach import domain, report, repository, service
-from services.outreach.models import platform
+from services.outreach.models import metadata
 from services.outreach.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -36,6 +37,9 @@ from services.outreach.schemas import (
     TargetGroupOut,
 )
 from services.outreach.settings import OutreachSettings
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 router = APIRouter(prefix="/v1")
 pages = APIRouter(tags=["dashboard"])

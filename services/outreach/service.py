@@ -14,6 +14,7 @@ from libs.common.errors import Forbidden, NotFound, Unprocessable
 from libs.common.figures import ratio
 from libs.common.ids import new_id
 from libs.common.jurisdiction import name_of, province_of
+from libs.common.platform import platform_of
 from libs.contracts.outreach import ActivityRecorded
 from services.outreach import domain, repository
 from services.outreach.models import (
@@ -22,7 +23,7 @@ from services.outreach.models import (
     Commendation,
     TargetGroup,
     WardPopulation,
-    platform,
+    metadata,
 )
 from services.outreach.schemas import (
     ActivityCreate,
@@ -38,6 +39,9 @@ from services.outreach.schemas import (
     TargetGroupOut,
     WardCoverage,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,17 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from libs.common.audit import Purpose
 from libs.common.auth import Principal, Role, require_roles
 from libs.common.concurrency import IfMatch
+from libs.common.context import Purpose
 from libs.common.db import DbSession
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.platform import platform_of
 from services.victim_support import kpis, links, programs, repository, service
 from services.victim_support.domain import LinkStatus, Source, VictimStatus
-from services.victim_support.models import platform
+from services.victim_support.models import metadata
 from services.victim_support.schemas import (
     ConsentIn,
     ConsentOut,
@@ -41,6 +42,9 @@ from services.victim_support.schemas import (
     VictimRead,
     VictimSummary,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 router = APIRouter(prefix="/v1")
 

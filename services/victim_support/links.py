@@ -24,10 +24,14 @@ from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.pagination import Page, time_cursor
+from libs.common.platform import platform_of
 from libs.contracts.victim_support import VictimLinkChanged
 from services.victim_support import domain, repository, service
-from services.victim_support.models import Victim, VictimLink, platform
+from services.victim_support.models import Victim, VictimLink, metadata
 from services.victim_support.schemas import VictimLinkDecisionIn, VictimLinkIn, VictimLinkOut
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 Places = dict[UUID, tuple[str | None, str]]
 

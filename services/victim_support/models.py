@@ -27,11 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedBool, EncryptedInt, EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import ServicePlatform
+from libs.common.platform import install_platform
 
 SCHEMA = "victim_support"
 metadata = service_metadata(SCHEMA)
-platform = ServicePlatform(SCHEMA, metadata)
+install_platform(SCHEMA, metadata)
 
 
 class Base(DeclarativeBase):

@@ -26,8 +26,9 @@ from libs.common.concurrency import check_if_match
 from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
+from libs.common.platform import platform_of
 from services.victim_support import domain, repository
-from services.victim_support.models import Enrollment, Program, Victim, platform
+from services.victim_support.models import Enrollment, Program, Victim, metadata
 from services.victim_support.schemas import (
     DeliveryBatchIn,
     DeliveryBatchOut,
@@ -42,6 +43,9 @@ from services.victim_support.schemas import (
     SupportOut,
 )
 from services.victim_support.service import Actor, add_support, support_out
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 SHARE = domain.ConsentScope.share_with_ngo.value
 

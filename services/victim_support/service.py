@@ -19,6 +19,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.platform import platform_of
 from libs.common.text import name_tokens
 from libs.contracts.victim_support import VictimStatusChanged
 from services.victim_support import domain, links, repository
@@ -31,7 +32,7 @@ from services.victim_support.models import (
     VictimEvent,
     VictimIndex,
     VictimSource,
-    platform,
+    metadata,
 )
 from services.victim_support.schemas import (
     ConsentIn,
@@ -48,6 +49,9 @@ from services.victim_support.schemas import (
     VictimRead,
     VictimSummary,
 )
+
+# Until the use cases take the context: the platform of this service's schema.
+platform = platform_of(metadata)
 
 ADULT_AGE = 18
 EVENT_OF_ACTION = {

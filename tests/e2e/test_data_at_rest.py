@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from libs.common.platform import platform_of as installed_platform
 from libs.common.text import fold_vietnamese
 from tests.e2e.conftest import Served
 from tests.e2e.test_story import (  # noqa: F401  (module-scoped fixtures, this module's own)
@@ -212,7 +213,7 @@ def test_the_victims_age_sex_hometown_minor_flag_and_nationality_are_not_in_clea
 
 def platform_of(service: str) -> Any:
     module = __import__(f"services.{service}.models", fromlist=["platform"])
-    return module.platform
+    return installed_platform(module.metadata)
 
 
 @pytest.fixture

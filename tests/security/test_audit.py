@@ -27,9 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from libs.common.audit import GENESIS
 from libs.common.auth import Principal
 from libs.common.db import Database
-from services.intake.models import platform as intake_platform
-from services.interagency.models import platform as interagency_platform
+from libs.common.platform import platform_of
+from services.intake.models import metadata as intake_metadata
+from services.interagency.models import metadata as interagency_metadata
 from tests.integration.conftest import RUNTIME_ROLE
+
+intake_platform = platform_of(intake_metadata)
+interagency_platform = platform_of(interagency_metadata)
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 

@@ -22,12 +22,15 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.context import Context
 from libs.common.crypto import BlindIndex
 from libs.common.events import CloudEvent
+from libs.common.platform import platform_of
 from libs.common.settings import DEV_INDEX_KEY
 from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
 from services.intake import service
 from services.intake.settings import IntakeSettings
+from services.interagency.models import metadata as interagency_metadata
 from tests.integration.intake.conftest import (  # noqa: F401 (fixtures)
     Auth,
     auth,
@@ -585,7 +588,14 @@ async def test_interagency_alerts_partners_on_published_only(
     monkeypatch.setattr(inbound.repository, "subscribed_partners", partners)
     monkeypatch.setattr(inbound, "queue_alert", queue)
     settings = InteragencySettings(environment="test")
-    handlers = consumers.handlers(BlindIndex.from_b64(DEV_INDEX_KEY), settings)
+    ctx = Context(
+        session=None,  # type: ignore[arg-type]  (the repository is faked)
+        principal=None,
+        settings=settings,
+        platform=platform_of(interagency_metadata),
+        index=BlindIndex.from_b64(DEV_INDEX_KEY),
+    )
+    handlers = consumers.HANDLERS
     mp_id = uuid.uuid4()
     facts: dict[str, Any] = {
         "missing_person_id": mp_id,
@@ -598,11 +608,11 @@ async def test_interagency_alerts_partners_on_published_only(
     }
     event = CloudEvent(id=str(uuid.uuid4()), source="/ctip/intake", type="t", subject=str(mp_id))
     reported = MissingPersonReported(**facts, phone="+84912777001", reported_at=datetime.now(UTC))
-    await handlers["intake.missing_person.reported"](None, event, reported)  # type: ignore[arg-type]
+    await handlers["intake.missing_person.reported"](ctx, event, reported)
     assert (kept, queued) == ([mp_id], [])
 
     published = MissingPersonPublished(**facts, published_at=datetime.now(UTC))
-    await handlers["intake.missing_person.published"](None, event, published)  # type: ignore[arg-type]
+    await handlers["intake.missing_person.published"](ctx, event, published)
     ((kind, data, subject),) = queued
     assert (kind.value, subject, data["full_name"]) == ("missing_person", mp_id, "Giàng Thị Dợ")
     assert "phone" not in data

@@ -247,7 +247,10 @@ class _Created(BaseModel):
 def _idempotent_app(settings: Any, calls: list[str]) -> FastAPI:
     """intake's platform tables behind two routes of the kind the finding is about: a code in the
     path and the body, and a response with a secret shown once."""
-    from services.intake.models import platform
+    from libs.common.platform import platform_of
+    from services.intake.models import metadata
+
+    platform = platform_of(metadata)
 
     router = APIRouter()
 
@@ -359,7 +362,10 @@ async def test_the_worker_purges_rows_older_than_the_retention_in_batches(
     database_url: str, db: AsyncEngine
 ) -> None:
     from libs.common.idempotency import IdempotencyPurger
-    from services.intake.models import platform
+    from libs.common.platform import platform_of
+    from services.intake.models import metadata
+
+    platform = platform_of(metadata)
 
     marker = uuid.uuid4().hex[:8]
     async with db.begin() as conn:
@@ -512,6 +518,7 @@ def _consumer(short_type: str) -> tuple[EventConsumer, _FakeProducer]:
         inbox_table(MetaData(schema="t")),
         settings,
         {short_type: handler},
+        lambda session: session,
     )
     producer = _FakeProducer()
     consumer._producer = producer  # type: ignore[assignment]
@@ -642,7 +649,10 @@ def test_the_json_log_of_any_logger_tells_a_validation_error_by_type_and_locatio
 async def test_a_500_is_logged_with_method_route_template_status_and_correlation_id_only(
     settings_for: Callable[..., Any],
 ) -> None:
-    from services.outreach.models import platform
+    from libs.common.platform import platform_of
+    from services.outreach.models import metadata
+
+    platform = platform_of(metadata)
     from services.outreach.settings import OutreachSettings
 
     router = APIRouter()
@@ -695,7 +705,10 @@ def test_an_encrypted_json_column_refuses_a_value_in_clear() -> None:
 async def test_rows_in_clear_are_encrypted_in_place_and_read_back_unchanged(
     db: AsyncEngine,
 ) -> None:
-    from services.outreach.models import platform
+    from libs.common.platform import platform_of
+    from services.outreach.models import metadata
+
+    platform = platform_of(metadata)
 
     table = platform.outbox.table
     event = {"id": str(uuid.uuid4()), "data": {"full_name": SYNTHETIC_NAME}}

@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.db import Database
-from services.intake.models import platform
+from libs.common.platform import platform_of
+from services.intake.models import metadata as intake_metadata
+
+platform = platform_of(intake_metadata)
 
 pytestmark = pytest.mark.integration
 audit = platform.audit

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import Database
 from libs.common.events import CloudEvent
 from libs.common.inbox import EventConsumer
-from services.casework.models import platform
+from libs.common.platform import platform_of
+from services.casework.models import metadata
 from services.casework.settings import CaseworkSettings
 from tests.support import eventually
+
+platform = platform_of(metadata)
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +82,7 @@ async def test_a_handler_that_always_fails_sends_the_event_to_the_dlt_and_the_ne
     handled: list[str] = []
     attempts: dict[str, int] = {}
 
-    async def handler(session: AsyncSession, e: CloudEvent, payload: Any) -> None:
+    async def handler(ctx: Any, e: CloudEvent, payload: Any) -> None:
         attempts[e.id] = attempts.get(e.id, 0) + 1
         if str(payload.tip_id).startswith("0000"):
             raise ValueError("this tip cannot be handled")
@@ -93,6 +95,7 @@ async def test_a_handler_that_always_fails_sends_the_event_to_the_dlt_and_the_ne
         platform.inbox,
         settings,
         {"intake.tip.received": handler},
+        lambda session: session,
         group_id=f"test-{uuid.uuid4().hex[:6]}",
     )
     task = asyncio.create_task(consumer.run())
@@ -115,7 +118,7 @@ async def test_a_handler_that_fails_once_is_retried_and_its_effect_happens_once(
     settings = settings_for(CaseworkSettings, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
     calls: list[str] = []
 
-    async def flaky(session: AsyncSession, e: CloudEvent, payload: Any) -> None:
+    async def flaky(ctx: Any, e: CloudEvent, payload: Any) -> None:
         calls.append(e.id)
         if len(calls) == 1:
             raise RuntimeError("transient bug")
@@ -126,6 +129,7 @@ async def test_a_handler_that_fails_once_is_retried_and_its_effect_happens_once(
         platform.inbox,
         settings,
         {"intake.tip.received": flaky},
+        lambda session: session,
         group_id=f"test-{uuid.uuid4().hex[:6]}",
     )
     task = asyncio.create_task(consumer.run())

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from libs.common.bulk import InsertTogether
 from libs.common.crypto import EncryptedText, cipher
-from libs.common.db import InsertTogether
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,12 @@ from sqlalchemy import func, select
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent
 from libs.common.outbox import OutboxRelay
-from services.intake.models import platform
+from libs.common.platform import platform_of
+from services.intake.models import metadata as intake_metadata
 from services.intake.settings import IntakeSettings
 from tests.support import eventually
+
+platform = platform_of(intake_metadata)
 
 pytestmark = pytest.mark.integration
 

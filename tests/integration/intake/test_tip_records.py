@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.intake.models import platform
+from libs.common.platform import platform_of
+from services.intake.models import metadata as intake_metadata
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     HAI_BA_TRUNG,
@@ -23,6 +24,8 @@ from tests.integration.intake.support import (
     random_mobile,
     set_clock,
 )
+
+platform = platform_of(intake_metadata)
 
 pytestmark = pytest.mark.integration
 
