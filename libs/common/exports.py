@@ -9,6 +9,7 @@ into the response). Names keep letters, digits, ``.``, ``_`` and ``-``; anything
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -21,3 +22,10 @@ def safe_filename(name: str, *, default: str = "download") -> str:
 def attachment(name: str) -> dict[str, str]:
     """The header that makes a browser save the response as ``name`` (sanitised)."""
     return {"Content-Disposition": f'attachment; filename="{safe_filename(name)}"'}
+
+
+def sheet_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is written as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Query
@@ -27,3 +27,8 @@ def ratio(numerator: int, denominator: int) -> Figure:
         numerator=numerator,
         denominator=denominator,
     )
+
+
+def day_start(day: date) -> datetime:
+    """The first moment of a counted day (a period's ``from``, or the day after its ``to``)."""
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.jurisdiction import is_ward_code
-from libs.common.text import normalize_phone
+from libs.common.text import normalize_id_number, normalize_phone
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -80,3 +81,52 @@ def e164_phone(value: str | None) -> str | None:
     if normalised is None:
         raise ValueError("not a phone number")
     return normalised
+
+
+# One person, as every service takes it in -------------------------------------------------------
+
+# A Vietnamese citizen ID (CCCD, 12 digits) or old ID card (CMND, 9), a passport (one or two
+# letters and 6-9 digits: Vietnam's and its neighbours' alike), or a Chinese resident ID card
+# (18 characters, the last may be X): the documents a person met at the borders carries.
+_ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9}|\d{17}[\dX])$")
+
+Sex = Literal["female", "male", "other", "unknown"]
+
+
+def id_document(value: str | None) -> str | None:
+    """Upper case without separators, of a shape some identity document has, or a 422."""
+    if value is None:
+        return None
+    normalised = normalize_id_number(value)
+    if not _ID_NUMBER.match(normalised):
+        raise ValueError(
+            "expected a 12-digit CCCD, a 9-digit CMND, a passport number or an 18-character"
+            " Chinese resident ID"
+        )
+    return normalised
+
+
+class PersonFields(StrictModel):
+    """Who a person is, in every service's request models (a tip's persons, a case's parties, a
+    victim, an alert's person); a model adds its own fields (role, notes, nationality)."""
+
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    age: int | None = Field(None, ge=0, le=120)
+    sex: Sex | None = None
+    phone: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=20, description="CCCD (12), CMND (9), passport")
+    hometown_ward_code: str | None = Field(
+        None, pattern=r"^\d{5}$", description="ward/commune code (5 digits)"
+    )
+
+    _ward = field_validator("hometown_ward_code")(known_ward)
+    _dob = field_validator("date_of_birth")(not_future)
+    _phone = field_validator("phone")(e164_phone)
+    _id = field_validator("id_number")(id_document)
+
+    @model_validator(mode="after")
+    def _date_of_birth_or_age(self) -> Any:
+        if self.date_of_birth is not None and self.age is not None:
+            raise ValueError("give date_of_birth or age, not both")
+        return self
