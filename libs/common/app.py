@@ -21,7 +21,8 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.common.audit import AuditChainVerifier, audit_key_from_b64, configure_audit_key
+from libs.common.audit import audit_key_from_b64, configure_audit_key
+from libs.common.audit_verifier import AuditChainVerifier
 from libs.common.auth import TokenVerifier
 from libs.common.context import Context, context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher

@@ -13,27 +13,23 @@ Free text in ``details`` (:data:`FREE_TEXT_KEYS`, e.g. an officer's ``note``) is
 the field cipher before it is chained, so the chain verifies with the audit key alone and a copy
 of the database shows no note in clear.
 
-:class:`AuditChainVerifier` runs in the worker: the whole chain at start, then every minute from
-the last verified entry, with the result as Prometheus gauges (``ctip_audit_chain_ok``...).
+The worker checks the chain continuously (``audit_verifier.py``); migrations that re-link it
+live in ``audit_migrations.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
-import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import Gauge
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -47,7 +43,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
@@ -55,7 +50,7 @@ from libs.common.crypto import FieldCipher, cipher
 from libs.common.observability import correlation_id
 
 if TYPE_CHECKING:
-    from libs.common.db import Database
+    pass
 
 log = logging.getLogger("ctip.audit")
 
@@ -64,23 +59,6 @@ GENESIS = "0" * 64
 # Keys of ``details`` that carry free text written by people (a match decision's note, a
 # partner's disabling reason): encrypted before they are stored and chained.
 FREE_TEXT_KEYS = frozenset({"note", "reason"})
-
-AUDIT_CHAIN_OK = Gauge(
-    "ctip_audit_chain_ok", "1 if the audit chain verified at the last check, else 0", ["service"]
-)
-AUDIT_ENTRIES_VERIFIED = Gauge(
-    "ctip_audit_entries_verified", "Audit entries verified in the chain so far", ["service"]
-)
-AUDIT_LAST_VERIFIED = Gauge(
-    "ctip_audit_last_verified_timestamp_seconds",
-    "When the audit chain was last checked (Unix time)",
-    ["service"],
-)
-AUDIT_FIRST_BROKEN = Gauge(
-    "ctip_audit_first_broken_seq",
-    "seq of the first entry that breaks the chain (0: none)",
-    ["service"],
-)
 
 
 def audit_table(metadata: MetaData) -> Table:
@@ -163,7 +141,7 @@ def unkeyed_entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical_bytes(prev_hash, entry)).hexdigest()
 
 
-def _canonical(row: Any) -> dict[str, Any]:
+def canonical_entry(row: Any) -> dict[str, Any]:
     return {
         "at": row.at.astimezone(UTC).isoformat(),
         "actor": row.actor,
@@ -334,144 +312,7 @@ class AuditLog:
                 return ChainReport(
                     False, count, row.seq, "prev_hash does not match the entry before"
                 )
-            if not hmac.compare_digest(entry_hash(key, prev, _canonical(row)), row.hash):
+            if not hmac.compare_digest(entry_hash(key, prev, canonical_entry(row)), row.hash):
                 return ChainReport(False, count, row.seq, "entry content does not match its hash")
             prev, last_seq = row.hash, row.seq
         return ChainReport(True, count, last_seq=last_seq, last_hash=prev)
-
-
-def publish_report(service: str, report: ChainReport) -> None:
-    AUDIT_CHAIN_OK.labels(service).set(1 if report.ok else 0)
-    AUDIT_ENTRIES_VERIFIED.labels(service).set(report.entries)
-    AUDIT_FIRST_BROKEN.labels(service).set(report.first_broken_seq or 0)
-    AUDIT_LAST_VERIFIED.labels(service).set(time.time())
-
-
-class AuditChainVerifier:
-    """Worker: the whole chain at start and every ``full_every_seconds``, otherwise only the
-    entries appended since the last check, every ``interval_seconds``. A broken chain is logged
-    (the seq, never the content) and shown as ``ctip_audit_chain_ok{service} 0``; while broken,
-    every check is a full one, so the gauge comes back to 1 once the rows are restored."""
-
-    def __init__(
-        self,
-        db: Database,
-        audit: AuditLog,
-        service: str,
-        *,
-        interval_seconds: float = 60.0,
-        full_every_seconds: float = 24 * 3600.0,
-    ) -> None:
-        self.db = db
-        self.audit = audit
-        self.service = service
-        self.interval_seconds = interval_seconds
-        self.full_every_seconds = full_every_seconds
-        self.last: ChainReport | None = None
-        self._high_water: ChainReport | None = None  # the newest entry ever verified
-        self._last_full = 0.0
-        self._stop = asyncio.Event()
-
-    async def verify_once(self) -> ChainReport:
-        full = (
-            self.last is None
-            or not self.last.ok
-            or time.monotonic() - self._last_full >= self.full_every_seconds
-        )
-        since = None if full else self.last
-        async with self.db.sessions() as session, session.begin():
-            report = await self.audit.verify_chain(session, since=since)
-            if full and report.ok and self._high_water is not None:
-                # A chain that holds from the start can still have lost its newest entries.
-                report = await self.audit.verify_chain(session, since=self._high_water)
-        if report.ok:
-            self._high_water = report
-        if full:
-            self._last_full = time.monotonic()
-        if not report.ok and (self.last is None or self.last.ok):
-            log.error(
-                "audit chain broken at seq %s: %s",
-                report.first_broken_seq,
-                report.reason,
-                extra={"audit": self.service},
-            )
-        self.last = report
-        publish_report(self.service, report)
-        return report
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.verify_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("audit verification failed, retrying: %s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_seconds)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-# Migrations ---------------------------------------------------------------------------------------
-
-
-def rechain(
-    connection: Connection,
-    schema: str,
-    link: Callable[[str, Mapping[str, Any]], str],
-    details: Callable[[Any], dict[str, Any]],
-) -> int:
-    """Rewrite every entry's details and links in order, for a migration run as the owner:
-    the row trigger is switched off for this transaction only (DDL is transactional), so no
-    other session ever writes past it. Returns the number of entries."""
-    table = f"{schema}.audit_log"
-    connection.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
-    connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER audit_log_append_only"))
-    rows = connection.execute(text(f"SELECT * FROM {table} ORDER BY seq")).all()  # noqa: S608
-    prev = GENESIS
-    updates = []
-    for row in rows:
-        new_details = details(row)
-        entry = {**_canonical(row), "details": new_details}
-        digest = link(prev, entry)
-        updates.append(
-            {"seq": row.seq, "details": json.dumps(new_details), "prev": prev, "hash": digest}
-        )
-        prev = digest
-    if updates:
-        connection.execute(
-            text(
-                f"UPDATE {table} SET details = CAST(:details AS jsonb),"  # noqa: S608
-                " prev_hash = :prev, hash = :hash WHERE seq = :seq"
-            ),
-            updates,
-        )
-    connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER audit_log_append_only"))
-    return len(updates)
-
-
-def key_the_chain(connection: Connection, schema: str, audit_key: str, field_keys: str) -> int:
-    """Upgrade of every service's audit log: HMAC links under the audit key, free text
-    encrypted. The keys come from the service's settings (the migration job needs
-    ``CTIP_AUDIT_KEY`` and ``CTIP_FIELD_KEYS``)."""
-    key = audit_key_from_b64(audit_key)
-    field_cipher = FieldCipher.from_spec(field_keys)
-    return rechain(
-        connection,
-        schema,
-        lambda prev, entry: entry_hash(key, prev, entry),
-        lambda row: seal_details(field_cipher, schema, row.record_type, row.record_id, row.details),
-    )
-
-
-def unkey_the_chain(connection: Connection, schema: str, field_keys: str) -> int:
-    """Downgrade: plain SHA-256 links and free text in clear again, as the old code expects."""
-    field_cipher = FieldCipher.from_spec(field_keys)
-    return rechain(
-        connection,
-        schema,
-        unkeyed_entry_hash,
-        lambda row: open_details(field_cipher, schema, row.record_type, row.record_id, row.details),
-    )

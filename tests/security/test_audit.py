@@ -307,7 +307,7 @@ def gauge(name: str, service: str) -> float | None:
 async def test_the_worker_verifies_the_chain_and_exports_the_result(
     runtime: Database, owner: AsyncEngine
 ) -> None:
-    from libs.common.audit import AuditChainVerifier
+    from libs.common.audit_verifier import AuditChainVerifier
 
     label = "intake-security-test"
     verifier = AuditChainVerifier(runtime, audit, label)
@@ -336,7 +336,7 @@ async def test_the_worker_notices_the_newest_entries_deleted(
 ) -> None:
     """Deleting the tail leaves a chain that holds from the start: only a verifier that
     remembers the last entry it verified can tell."""
-    from libs.common.audit import AuditChainVerifier
+    from libs.common.audit_verifier import AuditChainVerifier
 
     verifier = AuditChainVerifier(runtime, audit, "intake-security-test-tail")
     await append(runtime, 2)

@@ -11,8 +11,8 @@ import pytest
 
 from libs.common.audit import (
     GENESIS,
-    _canonical,
     audit_key_from_b64,
+    canonical_entry,
     entry_hash,
     open_details,
     seal_details,
@@ -92,13 +92,13 @@ def _row(at: datetime) -> SimpleNamespace:
 
 def test_stored_row_reproduces_the_hash_computed_when_recording() -> None:
     at = datetime(2025, 7, 1, 8, 30, tzinfo=UTC)
-    assert _entry_hash(GENESIS, _canonical(_row(at))) == _entry_hash(GENESIS, ENTRY)
+    assert _entry_hash(GENESIS, canonical_entry(_row(at))) == _entry_hash(GENESIS, ENTRY)
 
 
 def test_stored_row_read_back_in_another_time_zone_reproduces_the_hash() -> None:
     hanoi = timezone(timedelta(hours=7))
     at = datetime(2025, 7, 1, 15, 30, tzinfo=hanoi)
-    assert _entry_hash(GENESIS, _canonical(_row(at))) == _entry_hash(GENESIS, ENTRY)
+    assert _entry_hash(GENESIS, canonical_entry(_row(at))) == _entry_hash(GENESIS, ENTRY)
 
 
 def test_entry_hash_is_keyed_so_an_unkeyed_sha256_never_matches() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from libs.common.audit import key_the_chain, unkey_the_chain
+from libs.common.audit_migrations import key_the_chain, unkey_the_chain
 from services.interagency.settings import InteragencySettings
 
 revision: str = "2c267e88f022"
