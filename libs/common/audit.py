@@ -1,21 +1,5 @@
-"""Append-only, keyed hash-chained audit log of reads and changes of personal data.
-
-Each entry stores ``hash = HMAC-SHA256(audit key, prev_hash || canonical JSON of the entry)``.
-The key (``CTIP_AUDIT_KEY``) is not in the database, so whoever can write the table (the
-runtime role may INSERT; the owner can bypass the trigger) still cannot make a row that
-verifies: a forged, rewritten, deleted or reordered row breaks the chain at that row, and
-:meth:`AuditLog.verify_chain` names it. Appends are serialised per schema with a
-transaction-level advisory lock, so the chain never forks, and a trigger (installed by the
-migration, see :func:`audit_trigger_sql`) refuses UPDATE, DELETE and TRUNCATE; the runtime role
-is granted only INSERT and SELECT on the table (``libs/common/migrations.py``).
-
-Free text in ``details`` (:data:`FREE_TEXT_KEYS`, e.g. an officer's ``note``) is encrypted with
-the field cipher before it is chained, so the chain verifies with the audit key alone and a copy
-of the database shows no note in clear.
-
-The worker checks the chain continuously (``audit_verifier.py``); migrations that re-link it
-live in ``audit_migrations.py``.
-"""
+"""Append-only audit log of reads and changes of personal data, HMAC-chained under a key the
+database does not hold (docs/architecture.md, "The audit chain"; SECURITY.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bearer-token authentication and role/jurisdiction authorisation (DESIGN.md section 2).
+"""Bearer-token authentication and role/jurisdiction authorisation.
 
 The local stack signs HS256 tokens with a development key (``uv run ctip token``); production
 verifies RS256/ES256 tokens against the OIDC provider's JWKS URL and refuses HS256.

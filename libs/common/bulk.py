@@ -12,21 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class InsertTogether:
-    """Rows for several tables written by one statement: one round trip, atomic.
-
-    For a hot write path that touches many tables (a tip with its persons, blind indexes, receipt
-    and outbox event), the ORM's unit of work costs a flush per dependency level and SQLAlchemy
-    compiles multi-row ``VALUES`` afresh for every row count. This builds, once, a fixed
-    statement of data-modifying CTEs (``WITH a AS (INSERT ...), b AS (INSERT ...) INSERT ...``)
-    whose multi-row tables read ``unnest`` of one typed array per column, so the text never
-    changes with the number of rows and the driver prepares it once per connection. Foreign keys
-    between the tables are checked at the end of the statement, so parents and children can go
-    in together. Values are processed by each column's type (``EncryptedText`` encrypts), and
-    the statement runs through the session's connection, inside its transaction.
-
-    ``tables`` maps each table to ``(columns, many)``: ``many`` tables take any number of rows
-    (none inserts nothing; array columns are not supported there), the others exactly one.
-    """
+    """Rows for several tables in one prepared statement: one round trip, atomic (see "One
+    statement for a hot write path" in docs/architecture.md). ``tables`` maps each table to
+    ``(columns, many)``: ``many`` tables take any number of rows (none inserts nothing; no array
+    columns there), the others exactly one."""
 
     def __init__(self, tables: Sequence[tuple[Table, Sequence[str], bool]]) -> None:
         dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]

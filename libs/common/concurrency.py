@@ -1,4 +1,4 @@
-"""Optimistic concurrency with ``If-Match: <version>`` (DESIGN.md section 2)."""
+"""Optimistic concurrency with ``If-Match: <version>``."""
 
 from __future__ import annotations
 

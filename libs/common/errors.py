@@ -76,7 +76,7 @@ class PayloadTooLarge(Problem):
 
 
 class Unprocessable(Problem):
-    """A 422 always names what is wrong in ``errors`` (DESIGN.md section 2)."""
+    """A 422 always names what is wrong in ``errors``."""
 
     status, code, title = 422, "validation-error", "The request is not valid"
 

@@ -1,4 +1,4 @@
-"""The event envelope: CloudEvents 1.0, structured JSON mode (DESIGN.md section 3).
+"""The event envelope: CloudEvents 1.0, structured JSON mode.
 
 ``id`` is the outbox row id, ``source`` ``/ctip/<service>``, ``type``
 ``vn.ctip.<service>.<aggregate>.<event>.v1``, ``subject`` the aggregate id. Payloads are typed:

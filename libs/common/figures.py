@@ -1,4 +1,4 @@
-"""A plan figure (DESIGN.md section 10): every ratio carries its numerator and denominator."""
+"""A plan figure: every ratio carries its numerator and denominator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` for creating POSTs (DESIGN.md section 2).
+"""``Idempotency-Key`` for creating POSTs.
 
 The first response to a key is stored, encrypted (it may hold a receipt code shown once), in the
 same transaction as the creation. The same key with the same body returns that response again;

@@ -1,13 +1,5 @@
-"""Idempotent consumer: the inbox table and the consume loop with retries and a DLT.
-
-For every record: parse the CloudEvent, validate its payload against the contract, then in one
-transaction insert the event id into the service's inbox (``ON CONFLICT DO NOTHING``) and run
-the handler only if the insert happened, so a redelivered event has no second effect. Offsets are
-committed after that transaction. A handler that keeps failing sends the record to
-``<topic>.dlt`` with headers naming the error, the group and the attempts, and the consumer
-moves on. Outages of PostgreSQL are not the message's fault: they are retried without limit and
-never dead-lettered.
-"""
+"""Idempotent consumer: the inbox table and the consume loop with retries and a DLT, so a
+redelivered event has no second effect (docs/architecture.md, "The inbox")."""
 
 from __future__ import annotations
 

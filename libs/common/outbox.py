@@ -1,18 +1,5 @@
-"""Transactional outbox and its relay to Kafka.
-
-The service writes the event row in the same transaction as the state change (``Outbox.add``),
-so an event exists if and only if the change committed. The relay then publishes rows in order:
-
-* one relay per service is active at a time (a PostgreSQL advisory lock held on the relay's own
-  connection), so no two relays interleave events of one aggregate; a standby replica takes over
-  when the lock holder dies;
-* rows are claimed with ``FOR UPDATE SKIP LOCKED`` in ``seq`` order, sent with an idempotent
-  producer (``acks=all``), and marked published only after the broker acknowledged every one;
-  if any send fails the transaction rolls back and the batch is retried (at-least-once; the
-  consumers' inbox removes the duplicates);
-* it sleeps until a ``NOTIFY`` from a committing writer or the polling interval, whichever
-  comes first; published rows are pruned after the retention period.
-"""
+"""Transactional outbox and its relay to Kafka: an event exists if and only if its change
+committed (docs/architecture.md, "The outbox")."""
 
 from __future__ import annotations
 

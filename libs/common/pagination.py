@@ -1,4 +1,4 @@
-"""Cursor pagination (DESIGN.md section 2): ``?limit=`` (default 50, max 200) and ``?cursor=``.
+"""Cursor pagination: ``?limit=`` (default 50, max 200) and ``?cursor=``.
 
 Cursors are opaque: the base64url JSON of the sort key of the last item returned. Keyset
 pagination keeps pages stable while new records arrive, and costs the same on page 1 and 1,000.

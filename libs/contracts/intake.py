@@ -103,7 +103,7 @@ class MissingPersonReported(_Payload):
 
 class MissingPersonPublished(_Payload):
     """An officer published the report (or filed it with ``publish: true``): interagency alerts
-    the partners subscribed to missing persons, with the DESIGN.md section 8 allow-list only."""
+    the partners subscribed to missing persons, with the missing-person allow-list only."""
 
     missing_person_id: UUID
     full_name: str

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class ExploitationType(StrEnum):
-    """IOM HTCDS exploitation taxonomy (DESIGN.md section 5); baby selling is illegal_adoption."""
+    """IOM HTCDS exploitation taxonomy; baby selling is illegal_adoption."""
 
     sexual_exploitation = "sexual_exploitation"
     forced_labour = "forced_labour"
