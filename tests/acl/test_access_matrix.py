@@ -1,11 +1,11 @@
-"""The access matrix: who may call what, for every endpoint of every service (DESIGN.md section 2).
+"""The access matrix: who may call what, for every endpoint of every service.
 
 One row is (service, method, route, persona, expected status). The rows run against the real apps
 (in-process, lifespans running: relays, consumers, the webhook sender) on records made in setup:
 a tip in ward 00256 of province 01, a case, a victim, a program of ``ngo-a``, partners, a match...
 A row that expects a 2xx sends a valid body; an action that changes state gets a fresh record.
 
-Rules checked (DESIGN.md section 2): no token -> 401 except on the public endpoints; wrong role
+Rules checked (the public contract): no token -> 401 except on the public endpoints; wrong role
 -> 403; outside the jurisdiction -> 404 for reads of a record, 403 for actions. Plus: NGOs never
 read tips or cases; a ward's officer does not see another ward's tip; a supervisor gets no personal
 data; a partner's signature does not open another partner's inbound path.
@@ -150,7 +150,7 @@ def fresh(kind: str) -> dict[str, str]:
 
 
 def _receipt(world: World, key: str = "receipt") -> dict[str, Any]:
-    """The receipt code travels in the body (DESIGN.md section 5), never in the path."""
+    """The receipt code travels in the body, never in the path."""
     return {"receipt_code": world.ids[key]}
 
 
@@ -545,7 +545,7 @@ ROWS: list[Row] = [
 for _service in (IN, CW, VS, IA, OR):
     ROWS += [r(_service, "GET", "/healthz", ANON, 200), r(_service, "GET", "/readyz", ANON, 200)]
 
-# The endpoints DESIGN.md opens to everyone (section 2 and 5) plus operations and the dashboard.
+# The endpoints the contract opens to everyone (filing, receipts) plus operations and the dashboard.
 PUBLIC = {
     (IN, "POST", "/v1/tips"),
     (IN, "POST", "/v1/missing-persons"),
@@ -682,7 +682,7 @@ async def _build_world(world: World) -> None:
     tip = await world.make(IN, "/v1/tips", IO, b.tip())
     ids["tip"], ids["receipt"] = tip["id"], tip["receipt_code"]
     ids["wrong_receipt"] = "0" * 16
-    # Filed by an officer of the place, published at once: partners are alerted (DESIGN.md §5).
+    # Filed by an officer of the place, published at once: partners are alerted.
     mp = await world.make(IN, "/v1/missing-persons", IO, b.missing_person() | {"publish": True})
     ids["mp"] = mp["id"]
 

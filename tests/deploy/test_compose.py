@@ -206,7 +206,7 @@ def test_api_ports_agree_with_settings_readme_and_gateway(service: str) -> None:
 
 @pytest.mark.parametrize("service", services())
 def test_gateway_routes_only_each_service_v1_prefix_stripped(service: str) -> None:
-    """Health, metrics and docs stay on the internal network (DESIGN.md section 2)."""
+    """Health, metrics and docs stay on the internal network."""
     locations = nginx_locations(DEPLOY / "gateway" / "nginx.conf")
     prefixes = {f"/{service}/v1/", f"/{dns_name(service)}/v1/"} & set(locations)
     assert prefixes, f"gateway: no route for {service}"

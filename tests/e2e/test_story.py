@@ -12,8 +12,8 @@ trial, the defendant convicted, the case closed; the victim named on the tip is 
 victim_support by itself, identified, protected, supported as the law allows an identified
 victim, and enrolled with consent in an NGO's program; a missing-person report is alerted to the
 border partner, which finds her and posts ``person_found`` with the name written without
-diacritics; the match shows in intake and the officer confirms it. Then every figure of
-DESIGN.md section 10 for that ward must be exactly what the story did.
+diacritics; the match shows in intake and the officer confirms it. Then every plan figure
+for that ward must be exactly what the story did.
 
 The building blocks (:class:`Story`, :func:`five_services`) are reused by
 ``test_data_at_rest.py``.
@@ -428,7 +428,7 @@ async def tell(story: Story, t: Told, receiver: Receiver, rng: random.Random) ->
     await story.post(
         "intake", f"/v1/tips/{tip_id}/messages", {"body": question}, "intake_officer", 201
     )
-    # The code travels in request bodies only (DESIGN.md section 5): gateways log URLs.
+    # The code travels in request bodies only: gateways log URLs.
     lookup = {"receipt_code": receipt}
     t.receipt_before_answer = await story.post("intake", "/v1/receipts/lookup", lookup, None, 200)
     answer = "Người đó dùng Zalo, tôi sẽ gửi ảnh chụp màn hình."

@@ -87,8 +87,8 @@ def test_only_open_tips_are_overdue_or_due_soon(
 
 # casework: the state machine ---------------------------------------------------------------------
 
-# The law, stated here independently of ``TRANSITIONS`` (DESIGN.md section 6; where it names no
-# role, the Criminal Procedure Code 2015 says who decides): (status, action) -> (status after,
+# The law, stated here independently of ``TRANSITIONS`` (the Criminal Procedure Code 2015 says
+# who decides each step): (status, action) -> (status after,
 # event, the one role that may take the step), in the contract's wire values.
 CASE_LAW: dict[tuple[str, str], tuple[str, str, str]] = {
     ("open", "initiate"): ("investigating", "initiated", "investigator"),  # CPC Art. 154

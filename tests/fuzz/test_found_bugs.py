@@ -266,7 +266,7 @@ async def test_a_signed_but_malformed_alert_is_422(world: World, raw: bytes) -> 
 
 
 # Was: an inbound alert that is JSON but not an object ([], "x", null, a number) was a 422 whose
-# only error had `field: ""`, which names nothing (DESIGN.md section 2: errors name their field).
+# only error had `field: ""`, which names nothing (a 422 names each field).
 @pytest.mark.parametrize("raw", [b"[]", b'"x"', b"null", b"1e999999"])
 async def test_a_signed_alert_that_is_not_an_object_names_the_body(
     world: World, raw: bytes

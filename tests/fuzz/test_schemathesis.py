@@ -191,7 +191,7 @@ def _known_bug(service: str, case: Any, response: Any) -> bool:
 
 
 def problem_json(ctx: Any, response: Any, case: Any) -> bool | None:
-    """RFC 9457 for every error (DESIGN.md section 2)."""
+    """RFC 9457 for every error."""
     if response.status_code < 400:
         return None
     content_type = (response.headers.get("content-type") or [""])[0]

@@ -1,4 +1,4 @@
-"""Problem rendering through a bare FastAPI app (RFC 9457, DESIGN.md section 2)."""
+"""Problem rendering through a bare FastAPI app (RFC 9457)."""
 
 from __future__ import annotations
 
