@@ -1,0 +1,81 @@
+"""A context for unit tests of use cases: the outbox and the audit log record what a use case
+wrote instead of writing it, so rules can be checked without PostgreSQL. Events still go through
+the real contract check (``Outbox.event_row``), so a payload that breaks its contract fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import MetaData
+
+from libs.common.auth import Principal
+from libs.common.context import Context
+from libs.common.crypto import BlindIndex
+from libs.common.events import CloudEvent
+from libs.common.outbox import Outbox
+from libs.common.platform import ServicePlatform
+from libs.common.settings import DEV_INDEX_KEY, ServiceSettings
+
+
+class FakeOutbox:
+    def __init__(self, service: str) -> None:
+        self.real = Outbox(MetaData(schema=service), service)
+        self.events: list[CloudEvent] = []
+
+    async def add(
+        self, session: Any, short_type: str, subject: UUID | str, data: BaseModel | dict[str, Any]
+    ) -> CloudEvent:
+        event, _ = self.real.event_row(short_type, subject, data)
+        self.events.append(event)
+        return event
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    async def record(self, session: Any, **entry: Any) -> str:
+        actor = entry["actor"]
+        self.entries.append(
+            {**entry, "actor": actor.sub if isinstance(actor, Principal) else actor}
+        )
+        return f"{len(self.entries):064x}"
+
+
+@dataclass
+class FakePlatform:
+    service: str
+    outbox: FakeOutbox = field(init=False)
+    audit: FakeAudit = field(default_factory=FakeAudit)
+    idempotency: Any = None
+
+    def __post_init__(self) -> None:
+        self.outbox = FakeOutbox(self.service)
+
+
+def fake_context(
+    settings: ServiceSettings,
+    principal: Principal | None = None,
+    *,
+    session: Any = None,
+    now: datetime | None = None,
+) -> tuple[Context[Any], FakePlatform]:
+    """A context whose outbox and audit are fakes; ``session`` is whatever the use case's
+    repository calls are given (a fake, or None when they are monkeypatched)."""
+    platform = FakePlatform(settings.service_name)
+    ctx: Context[Any] = Context(
+        session=session,
+        principal=principal,
+        settings=settings,
+        platform=cast(ServicePlatform, platform),
+        index=BlindIndex.from_b64(DEV_INDEX_KEY),
+        now=now or datetime.now(UTC),
+    )
+    return ctx, platform
