@@ -106,9 +106,18 @@ def test_healthcheck_uses_python_not_curl() -> None:
 
 def healthcheck_script() -> str:
     for keyword, rest in instructions():
-        if keyword == "COPY" and "/app/healthcheck.py" in rest.splitlines()[0]:
-            return rest.split("\n", 1)[1]
-    raise AssertionError("the healthcheck script is written in the build stage")
+        words = rest.split()
+        if keyword == "COPY" and words[-1] == "/app/healthcheck.py" and "--from" not in rest:
+            return (ROOT / words[0]).read_text(encoding="utf-8")
+    raise AssertionError("the healthcheck script is copied into the build stage")
+
+
+def test_docker_20_10s_builtin_frontend_builds_it() -> None:
+    """No ``# syntax`` line (BuildKit would pull a frontend from a registry) and no heredoc
+    (20.10's built-in frontend stops there)."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert not re.search(r"^#\s*syntax\s*=", text, re.M | re.I)
+    assert not any("<<" in rest for _, rest in instructions())
 
 
 def test_healthcheck_script_asks_healthz_with_urllib_and_knows_every_service() -> None:
