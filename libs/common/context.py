@@ -139,10 +139,13 @@ def requires(*roles: Role) -> Callable[..., Awaitable[Context[Any]]]:
     """The dependency of a route for callers holding one of ``roles`` (else 401/403)."""
     role_check = require_roles(*roles)
 
+    # A default, not ``Annotated[..., Depends(role_check)]``: annotations are strings here
+    # (``from __future__ import annotations``) and FastAPI resolves them in the module's
+    # globals, where this closure's ``role_check`` is not.
     async def dependency(
         request: Request,
         session: DbSession,
-        principal: Annotated[Principal, Depends(role_check)],
+        principal: Principal = Depends(role_check),  # noqa: B008
     ) -> Context[Any]:
         return request_context(request, session, principal, "system")
 
