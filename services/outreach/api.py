@@ -7,21 +7,18 @@ from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from libs.common.auth import Principal, Role, require_roles
-from libs.common.db import DbSession
 from libs.common.errors import Forbidden, Unprocessable
 from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.jurisdiction import is_valid_code
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from libs.common.platform import platform_of
 from services.outreach import domain, report, repository, service
-from services.outreach.models import metadata
+from services.outreach.access import Admin, Organiser, Reader, Reporter
 from services.outreach.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -38,64 +35,40 @@ from services.outreach.schemas import (
 )
 from services.outreach.settings import OutreachSettings
 
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
-
 router = APIRouter(prefix="/v1")
 pages = APIRouter(tags=["dashboard"])
 STATIC = Path(__file__).parent / "static"
-
-Organiser = Annotated[Principal, Depends(require_roles(Role.admin, Role.social_worker))]
-Reader = Annotated[
-    Principal,
-    Depends(
-        require_roles(
-            Role.supervisor,
-            Role.admin,
-            Role.social_worker,
-            Role.intake_officer,
-            Role.investigator,
-            Role.prosecutor,
-            Role.court_clerk,
-            Role.auditor,
-        )
-    ),
-]
-Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
-Reporter = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
-
-
-def _actor(principal: Principal) -> service.Actor:
-    return service.Actor(principal=principal, now=service.now_utc())
 
 
 @router.post("/campaigns", status_code=201, response_model=CampaignOut, tags=["campaigns"])
 async def create_campaign(
     body: CampaignCreate,
-    principal: Organiser,
+    ctx: Organiser,
     request: Request,
-    session: DbSession,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    return await platform.idempotency.run(
-        session,
+    return await ctx.idempotency.run(
+        ctx.session,
         request,
         idempotency_key,
-        principal.sub,
-        lambda: service.create_campaign(session, _actor(principal), body),
+        ctx.sub,
+        lambda: service.create_campaign(ctx, body),
     )
 
 
 @router.get("/campaigns", response_model=Page[CampaignOut], tags=["campaigns"])
 async def list_campaigns(
-    principal: Reader,
-    session: DbSession,
+    ctx: Reader,
     active_on: date | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CampaignOut]:
     rows = await repository.list_campaigns(
-        session, repository.campaign_scope(principal), active_on, time_keyset(cursor), limit
+        ctx.session,
+        repository.campaign_scope(ctx.require_principal()),
+        active_on,
+        time_keyset(cursor),
+        limit,
     )
     return Page(
         items=[service.campaign_out(c) for c in rows],
@@ -106,24 +79,22 @@ async def list_campaigns(
 @router.post("/activities", status_code=201, response_model=ActivityOut, tags=["activities"])
 async def record_activity(
     body: ActivityCreate,
-    principal: Organiser,
+    ctx: Organiser,
     request: Request,
-    session: DbSession,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    return await platform.idempotency.run(
-        session,
+    return await ctx.idempotency.run(
+        ctx.session,
         request,
         idempotency_key,
-        principal.sub,
-        lambda: service.record_activity(session, _actor(principal), body),
+        ctx.sub,
+        lambda: service.record_activity(ctx, body),
     )
 
 
 @router.get("/activities", response_model=Page[ActivityOut], tags=["activities"])
 async def list_activities(
-    principal: Reader,
-    session: DbSession,
+    ctx: Reader,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     campaign_id: UUID | None = None,
     from_: PeriodFrom = None,
@@ -132,8 +103,8 @@ async def list_activities(
     cursor: Cursor = None,
 ) -> Page[ActivityOut]:
     rows = await repository.list_activities(
-        session,
-        repository.activity_scope(principal),
+        ctx.session,
+        repository.activity_scope(ctx.require_principal()),
         ward_code=ward_code,
         campaign_id=campaign_id,
         held_from=from_,
@@ -151,11 +122,10 @@ async def list_activities(
 async def put_population(
     code: Annotated[str, PathParam(pattern=r"^\d{5}$")],
     body: PopulationIn,
-    principal: Organiser,
-    session: DbSession,
+    ctx: Organiser,
 ) -> PopulationOut:
     """The ward's residents in a year, with the figure's source: the coverage denominator."""
-    return await service.set_population(session, _actor(principal), code, body)
+    return await service.set_population(ctx, code, body)
 
 
 @router.post(
@@ -163,25 +133,24 @@ async def put_population(
 )
 async def commend(
     body: CommendationCreate,
-    principal: Organiser,
+    ctx: Organiser,
     request: Request,
-    session: DbSession,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    return await platform.idempotency.run(
-        session,
+    return await ctx.idempotency.run(
+        ctx.session,
         request,
         idempotency_key,
-        principal.sub,
-        lambda: service.commend(session, _actor(principal), body),
+        ctx.sub,
+        lambda: service.commend(ctx, body),
     )
 
 
 @router.get("/target-groups", response_model=list[TargetGroupOut], tags=["coverage"])
-async def list_target_groups(principal: Reader, session: DbSession) -> list[TargetGroupOut]:
+async def list_target_groups(ctx: Reader) -> list[TargetGroupOut]:
     return [
         TargetGroupOut(code=g.code, name_vi=g.name_vi, name_en=g.name_en, active=g.active)
-        for g in await repository.target_groups(session)
+        for g in await repository.target_groups(ctx.session)
     ]
 
 
@@ -189,26 +158,21 @@ async def list_target_groups(principal: Reader, session: DbSession) -> list[Targ
 async def put_target_group(
     code: Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{1,39}$")],
     body: TargetGroupIn,
-    principal: Admin,
-    session: DbSession,
+    ctx: Admin,
 ) -> TargetGroupOut:
     """Edit the taxonomy of high-risk groups (add, rename, retire)."""
-    return await service.put_target_group(session, code, body)
+    return await service.put_target_group(ctx, code, body)
 
 
 @router.get("/kpis", response_model=OutreachKpis, tags=["figures"])
 async def get_kpis(
-    principal: Reader,
-    session: DbSession,
+    ctx: Reader,
     from_: PeriodFrom = None,
     to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> OutreachKpis:
     """Coverage per ward and overall against the 75% target, with numerators and denominators."""
-    return await service.coverage_kpis(
-        session, principal, period_from=from_, period_to=to, ward_code=ward_code,
-        now=service.now_utc(),
-    )  # fmt: skip
+    return await service.coverage_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)
 
 
 @router.get(
@@ -226,9 +190,8 @@ async def get_kpis(
     },
 )
 async def plan_report(
-    principal: Reporter,
+    ctx: Reporter,
     request: Request,
-    session: DbSession,
     period: Annotated[str, Query(max_length=7, description="2026-Q3 or 2026")],
     jurisdiction: Annotated[str, Query(max_length=5, description="province or ward code")],
     format: Literal["json", "xlsx", "html"] = "json",
@@ -244,16 +207,12 @@ async def plan_report(
             "unknown jurisdiction",
             errors=[{"field": "jurisdiction", "message": "not a province or ward code"}],
         )
-    if not principal.covers(jurisdiction):
+    if not ctx.require_principal().covers(jurisdiction):
         raise Forbidden("that jurisdiction is outside yours")
     ward = jurisdiction if len(jurisdiction) == 5 else None
-    local = await service.coverage_kpis(
-        session, principal, period_from=start, period_to=end, ward_code=ward,
-        now=service.now_utc(),
-    )  # fmt: skip
-    settings: OutreachSettings = request.app.state.settings
+    local = await service.coverage_kpis(ctx, period_from=start, period_to=end, ward_code=ward)
     figures, missing = await report.gather_figures(
-        settings,
+        ctx.settings,
         request.headers["authorization"],
         start,
         end,

@@ -4,26 +4,23 @@ coverage against the 75% target."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.auth import Principal
-from libs.common.errors import Forbidden, NotFound, Unprocessable
+from libs.common.errors import NotFound, Unprocessable
 from libs.common.figures import ratio
 from libs.common.ids import new_id
 from libs.common.jurisdiction import name_of, province_of
-from libs.common.platform import platform_of
 from libs.contracts.outreach import ActivityRecorded
 from services.outreach import domain, repository
+from services.outreach.access import Ctx, ensure_covers
 from services.outreach.models import (
     Activity,
     Campaign,
     Commendation,
     TargetGroup,
     WardPopulation,
-    metadata,
 )
 from services.outreach.schemas import (
     ActivityCreate,
@@ -39,28 +36,6 @@ from services.outreach.schemas import (
     TargetGroupOut,
     WardCoverage,
 )
-
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
-
-
-@dataclass(frozen=True)
-class Actor:
-    principal: Principal
-    now: datetime
-
-    @property
-    def sub(self) -> str:
-        return self.principal.sub
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in_jurisdiction(principal: Principal, code: str) -> None:
-    if not principal.covers(code):
-        raise Forbidden("that place is outside your jurisdiction")
 
 
 async def _known_groups(session: AsyncSession, groups: list[str]) -> list[str]:
@@ -103,8 +78,9 @@ def activity_out(a: Activity) -> ActivityOut:
     )
 
 
-async def create_campaign(session: AsyncSession, actor: Actor, data: CampaignCreate) -> CampaignOut:
-    _in_jurisdiction(actor.principal, data.jurisdiction_code)
+async def create_campaign(ctx: Ctx, data: CampaignCreate) -> CampaignOut:
+    session = ctx.session
+    ensure_covers(ctx.require_principal(), data.jurisdiction_code)
     province = province_of(data.jurisdiction_code)
     assert province is not None
     campaign = Campaign(
@@ -117,19 +93,20 @@ async def create_campaign(session: AsyncSession, actor: Actor, data: CampaignCre
         target_groups=await _known_groups(session, data.target_groups),
         jurisdiction_code=data.jurisdiction_code,
         province_code=province,
-        created_at=actor.now,
-        created_by=actor.sub,
+        created_at=ctx.now,
+        created_by=ctx.sub,
     )
     session.add(campaign)
     await session.flush()
     return campaign_out(campaign)
 
 
-async def record_activity(session: AsyncSession, actor: Actor, data: ActivityCreate) -> ActivityOut:
-    _in_jurisdiction(actor.principal, data.ward_code)
+async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
+    session, principal = ctx.session, ctx.require_principal()
+    ensure_covers(principal, data.ward_code)
     if data.campaign_id is not None:
         campaign = await session.get(Campaign, data.campaign_id)
-        if campaign is None or not actor.principal.covers(campaign.jurisdiction_code):
+        if campaign is None or not principal.covers(campaign.jurisdiction_code):
             raise Unprocessable(
                 "no such campaign", errors=[{"field": "campaign_id", "message": "no such campaign"}]
             )
@@ -151,13 +128,12 @@ async def record_activity(session: AsyncSession, actor: Actor, data: ActivityCre
         materials_distributed=data.materials_distributed,
         target_groups=await _known_groups(session, data.target_groups),
         evidence_ref=data.evidence_ref,
-        created_at=actor.now,
-        created_by=actor.sub,
+        created_at=ctx.now,
+        created_by=ctx.sub,
     )
     session.add(activity)
     await session.flush()
-    await platform.outbox.add(
-        session,
+    await ctx.emit(
         "outreach.activity.recorded",
         activity.id,
         ActivityRecorded(
@@ -175,21 +151,20 @@ async def record_activity(session: AsyncSession, actor: Actor, data: ActivityCre
     return activity_out(activity)
 
 
-async def set_population(
-    session: AsyncSession, actor: Actor, ward_code: str, data: PopulationIn
-) -> PopulationOut:
+async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> PopulationOut:
+    session = ctx.session
     province = province_of(ward_code)
     if province is None or len(ward_code) != 5:
         raise NotFound("no such ward")
-    _in_jurisdiction(actor.principal, ward_code)
+    ensure_covers(ctx.require_principal(), ward_code)
     row = await session.get(WardPopulation, (ward_code, data.year))
     if row is None:
         row = WardPopulation(ward_code=ward_code, year=data.year, province_code=province)
         session.add(row)
     row.population = data.population
     row.source = data.source
-    row.updated_at = actor.now
-    row.updated_by = actor.sub
+    row.updated_at = ctx.now
+    row.updated_by = ctx.sub
     await session.flush()
     return PopulationOut(
         ward_code=ward_code,
@@ -200,8 +175,8 @@ async def set_population(
     )
 
 
-async def commend(session: AsyncSession, actor: Actor, data: CommendationCreate) -> CommendationOut:
-    _in_jurisdiction(actor.principal, data.ward_code)
+async def commend(ctx: Ctx, data: CommendationCreate) -> CommendationOut:
+    ensure_covers(ctx.require_principal(), data.ward_code)
     province = province_of(data.ward_code)
     assert province is not None
     row = Commendation(
@@ -213,11 +188,11 @@ async def commend(session: AsyncSession, actor: Actor, data: CommendationCreate)
         reason=data.reason,
         awarded_on=data.awarded_on,
         level=data.level.value,
-        created_at=actor.now,
-        created_by=actor.sub,
+        created_at=ctx.now,
+        created_by=ctx.sub,
     )
-    session.add(row)
-    await session.flush()
+    ctx.session.add(row)
+    await ctx.session.flush()
     return CommendationOut(
         id=row.id,
         recipient_kind=row.recipient_kind,
@@ -229,7 +204,8 @@ async def commend(session: AsyncSession, actor: Actor, data: CommendationCreate)
     )
 
 
-async def put_target_group(session: AsyncSession, code: str, data: TargetGroupIn) -> TargetGroupOut:
+async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGroupOut:
+    session = ctx.session
     row = await session.get(TargetGroup, code)
     if row is None:
         row = TargetGroup(code=code)
@@ -240,19 +216,14 @@ async def put_target_group(session: AsyncSession, code: str, data: TargetGroupIn
 
 
 async def coverage_kpis(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    period_from: date | None,
-    period_to: date | None,
-    ward_code: str | None,
-    now: datetime,
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
 ) -> OutreachKpis:
+    session, principal = ctx.session, ctx.require_principal()
     if ward_code is not None:
-        _in_jurisdiction(principal, ward_code)
+        ensure_covers(principal, ward_code)
     scope = repository.activity_scope(principal)
     rows = await repository.reach_rows(session, scope, period_from, period_to, ward_code)
-    year = (period_to or now.date()).year
+    year = (period_to or ctx.now.date()).year
     populations = await repository.latest_populations(
         session, repository.population_scope(principal), year, ward_code
     )
