@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
@@ -11,13 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from libs.common.errors import Forbidden, Unprocessable
 from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
-from libs.common.jurisdiction import is_valid_code
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from services.outreach import domain, report, repository, service
+from services.outreach import campaigns, coverage, kpis, reports
 from services.outreach.access import Admin, Organiser, Reader, Reporter
 from services.outreach.schemas import (
     ActivityCreate,
@@ -52,7 +50,7 @@ async def create_campaign(
         request,
         idempotency_key,
         ctx.sub,
-        lambda: service.create_campaign(ctx, body),
+        lambda: campaigns.create_campaign(ctx, body),
     )
 
 
@@ -63,15 +61,9 @@ async def list_campaigns(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CampaignOut]:
-    rows = await repository.list_campaigns(
-        ctx.session,
-        repository.campaign_scope(ctx.require_principal()),
-        active_on,
-        time_keyset(cursor),
-        limit,
-    )
+    rows = await campaigns.list_campaigns(ctx, active_on, time_keyset(cursor), limit)
     return Page(
-        items=[service.campaign_out(c) for c in rows],
+        items=[campaigns.campaign_out(c) for c in rows],
         next_cursor=time_cursor(rows, "created_at", limit),
     )
 
@@ -88,7 +80,7 @@ async def record_activity(
         request,
         idempotency_key,
         ctx.sub,
-        lambda: service.record_activity(ctx, body),
+        lambda: campaigns.record_activity(ctx, body),
     )
 
 
@@ -102,9 +94,8 @@ async def list_activities(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ActivityOut]:
-    rows = await repository.list_activities(
-        ctx.session,
-        repository.activity_scope(ctx.require_principal()),
+    rows = await campaigns.list_activities(
+        ctx,
         ward_code=ward_code,
         campaign_id=campaign_id,
         held_from=from_,
@@ -113,7 +104,7 @@ async def list_activities(
         limit=limit,
     )
     return Page(
-        items=[service.activity_out(a) for a in rows],
+        items=[campaigns.activity_out(a) for a in rows],
         next_cursor=time_cursor(rows, "created_at", limit),
     )
 
@@ -125,7 +116,7 @@ async def put_population(
     ctx: Organiser,
 ) -> PopulationOut:
     """The ward's residents in a year, with the figure's source: the coverage denominator."""
-    return await service.set_population(ctx, code, body)
+    return await coverage.set_population(ctx, code, body)
 
 
 @router.post(
@@ -142,7 +133,7 @@ async def commend(
         request,
         idempotency_key,
         ctx.sub,
-        lambda: service.commend(ctx, body),
+        lambda: campaigns.commend(ctx, body),
     )
 
 
@@ -150,7 +141,7 @@ async def commend(
 async def list_target_groups(ctx: Reader) -> list[TargetGroupOut]:
     return [
         TargetGroupOut(code=g.code, name_vi=g.name_vi, name_en=g.name_en, active=g.active)
-        for g in await repository.target_groups(ctx.session)
+        for g in await coverage.target_groups(ctx)
     ]
 
 
@@ -161,7 +152,7 @@ async def put_target_group(
     ctx: Admin,
 ) -> TargetGroupOut:
     """Edit the taxonomy of high-risk groups (add, rename, retire)."""
-    return await service.put_target_group(ctx, code, body)
+    return await coverage.put_target_group(ctx, code, body)
 
 
 @router.get("/kpis", response_model=OutreachKpis, tags=["figures"])
@@ -172,7 +163,7 @@ async def get_kpis(
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> OutreachKpis:
     """Coverage per ward and overall against the 75% target, with numerators and denominators."""
-    return await service.coverage_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)
+    return await kpis.outreach_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)
 
 
 @router.get(
@@ -198,44 +189,21 @@ async def plan_report(
 ) -> Response:
     """Every service's figures for the quarterly report to the city; a service that is down is
     listed under ``missing`` instead of failing the report."""
-    try:
-        start, end = domain.quarter(period)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "period", "message": str(exc)}]) from exc
-    if not is_valid_code(jurisdiction):
-        raise Unprocessable(
-            "unknown jurisdiction",
-            errors=[{"field": "jurisdiction", "message": "not a province or ward code"}],
-        )
-    if not ctx.require_principal().covers(jurisdiction):
-        raise Forbidden("that jurisdiction is outside yours")
-    ward = jurisdiction if len(jurisdiction) == 5 else None
-    local = await service.coverage_kpis(ctx, period_from=start, period_to=end, ward_code=ward)
-    figures, missing = await report.gather_figures(
-        ctx.settings,
-        request.headers["authorization"],
-        start,
-        end,
-        ward,
-        local.model_dump(mode="json"),
+    body = await reports.plan_report(
+        ctx,
+        period=period,
+        jurisdiction=jurisdiction,
+        authorization=request.headers["authorization"],
         transport=getattr(request.app.state, "report_transport", None),
     )
-    body = {
-        "period": period.strip().upper(),
-        "jurisdiction": jurisdiction,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "targets": report.targets(figures),
-        "figures": figures,
-        "missing": missing,
-    }
     if format == "xlsx":
         return Response(
-            report.workbook(body),
+            reports.workbook(body),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers=attachment(f"plan-{body['period']}.xlsx"),
         )
     if format == "html":
-        return HTMLResponse(report.html_page(body))
+        return HTMLResponse(reports.html_page(body))
     return JSONResponse(body)
 
 

@@ -17,6 +17,10 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
+from libs.common.errors import Forbidden, Unprocessable
+from libs.common.jurisdiction import is_valid_code
+from services.outreach import domain, kpis
+from services.outreach.access import Ctx
 from services.outreach.domain import TARGET
 from services.outreach.settings import OutreachSettings
 
@@ -129,6 +133,48 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+async def plan_report(
+    ctx: Ctx,
+    *,
+    period: str,
+    jurisdiction: str,
+    authorization: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """The report of ``period`` over ``jurisdiction``; ``authorization`` is the caller's own, so
+    each service shows the figures the caller may see."""
+    try:
+        start, end = domain.quarter(period)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "period", "message": str(exc)}]) from exc
+    if not is_valid_code(jurisdiction):
+        raise Unprocessable(
+            "unknown jurisdiction",
+            errors=[{"field": "jurisdiction", "message": "not a province or ward code"}],
+        )
+    if not ctx.require_principal().covers(jurisdiction):
+        raise Forbidden("that jurisdiction is outside yours")
+    ward = jurisdiction if len(jurisdiction) == 5 else None
+    local = await kpis.outreach_kpis(ctx, period_from=start, period_to=end, ward_code=ward)
+    figures, missing = await gather_figures(
+        ctx.settings,
+        authorization,
+        start,
+        end,
+        ward,
+        local.model_dump(mode="json"),
+        transport=transport,
+    )
+    return {
+        "period": period.strip().upper(),
+        "jurisdiction": jurisdiction,
+        "generated_at": ctx.now.isoformat(),
+        "targets": targets(figures),
+        "figures": figures,
+        "missing": missing,
+    }
 
 
 def _cell(value: Any) -> Any:

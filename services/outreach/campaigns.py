@@ -1,27 +1,21 @@
-"""Outreach use cases: campaigns, activities, populations, commendations, target groups, and
-coverage against the 75% target."""
+"""Campaigns and what they do on the ground: activities in the wards, and the commendations of
+the people and groups who carried them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.errors import NotFound, Unprocessable
-from libs.common.figures import ratio
+from libs.common.errors import Unprocessable
 from libs.common.ids import new_id
-from libs.common.jurisdiction import name_of, province_of
+from libs.common.jurisdiction import province_of
 from libs.contracts.outreach import ActivityRecorded
-from services.outreach import domain, repository
+from services.outreach import repository
 from services.outreach.access import Ctx, ensure_covers
-from services.outreach.models import (
-    Activity,
-    Campaign,
-    Commendation,
-    TargetGroup,
-    WardPopulation,
-)
+from services.outreach.models import Activity, Campaign, Commendation
 from services.outreach.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -29,12 +23,6 @@ from services.outreach.schemas import (
     CampaignOut,
     CommendationCreate,
     CommendationOut,
-    OutreachKpis,
-    PopulationIn,
-    PopulationOut,
-    TargetGroupIn,
-    TargetGroupOut,
-    WardCoverage,
 )
 
 
@@ -101,6 +89,18 @@ async def create_campaign(ctx: Ctx, data: CampaignCreate) -> CampaignOut:
     return campaign_out(campaign)
 
 
+async def list_campaigns(
+    ctx: Ctx, active_on: date | None, after: tuple[datetime, UUID] | None, limit: int
+) -> Sequence[Campaign]:
+    return await repository.list_campaigns(
+        ctx.session,
+        repository.campaign_scope(ctx.require_principal()),
+        active_on,
+        after,
+        limit,
+    )
+
+
 async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
     session, principal = ctx.session, ctx.require_principal()
     ensure_covers(principal, data.ward_code)
@@ -151,27 +151,25 @@ async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
     return activity_out(activity)
 
 
-async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> PopulationOut:
-    session = ctx.session
-    province = province_of(ward_code)
-    if province is None or len(ward_code) != 5:
-        raise NotFound("no such ward")
-    ensure_covers(ctx.require_principal(), ward_code)
-    row = await session.get(WardPopulation, (ward_code, data.year))
-    if row is None:
-        row = WardPopulation(ward_code=ward_code, year=data.year, province_code=province)
-        session.add(row)
-    row.population = data.population
-    row.source = data.source
-    row.updated_at = ctx.now
-    row.updated_by = ctx.sub
-    await session.flush()
-    return PopulationOut(
+async def list_activities(
+    ctx: Ctx,
+    *,
+    ward_code: str | None,
+    campaign_id: UUID | None,
+    held_from: date | None,
+    held_to: date | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> Sequence[Activity]:
+    return await repository.list_activities(
+        ctx.session,
+        repository.activity_scope(ctx.require_principal()),
         ward_code=ward_code,
-        year=row.year,
-        population=row.population,
-        source=row.source,
-        updated_at=row.updated_at,
+        campaign_id=campaign_id,
+        held_from=held_from,
+        held_to=held_to,
+        after=after,
+        limit=limit,
     )
 
 
@@ -201,69 +199,4 @@ async def commend(ctx: Ctx, data: CommendationCreate) -> CommendationOut:
         reason=row.reason,
         awarded_on=row.awarded_on,
         level=row.level,
-    )
-
-
-async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGroupOut:
-    session = ctx.session
-    row = await session.get(TargetGroup, code)
-    if row is None:
-        row = TargetGroup(code=code)
-        session.add(row)
-    row.name_vi, row.name_en, row.active = data.name_vi, data.name_en, data.active
-    await session.flush()
-    return TargetGroupOut(code=code, name_vi=row.name_vi, name_en=row.name_en, active=row.active)
-
-
-async def coverage_kpis(
-    ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
-) -> OutreachKpis:
-    session, principal = ctx.session, ctx.require_principal()
-    if ward_code is not None:
-        ensure_covers(principal, ward_code)
-    scope = repository.activity_scope(principal)
-    rows = await repository.reach_rows(session, scope, period_from, period_to, ward_code)
-    year = (period_to or ctx.now.date()).year
-    populations = await repository.latest_populations(
-        session, repository.population_scope(principal), year, ward_code
-    )
-    by_ward: dict[str, list[domain.Reach]] = defaultdict(list)
-    for ward, kind, people in rows:
-        by_ward[ward].append(domain.Reach(domain.ActivityKind(kind), people))
-    wards: list[WardCoverage] = []
-    counted = population_total = 0
-    for code in sorted(set(by_ward) | set(populations)):
-        pop = populations.get(code)
-        cov = domain.coverage(by_ward.get(code, []), pop.population if pop else None)
-        if pop is not None and pop.population:
-            counted += cov.counted
-            population_total += pop.population
-        wards.append(
-            WardCoverage(
-                ward_code=code,
-                ward_name=name_of(code),
-                reached=cov.reached,
-                population=pop.population if pop else None,
-                population_year=pop.year if pop else None,
-                coverage=ratio(cov.counted, pop.population if pop else 0),
-                meets_target=cov.meets_target,
-            )
-        )
-    activities, materials, by_group = await repository.activity_totals(
-        session, scope, period_from, period_to, ward_code
-    )
-    return OutreachKpis(
-        period_from=period_from,
-        period_to=period_to,
-        target=domain.TARGET,
-        coverage_ratio=ratio(counted, population_total),
-        wards=wards,
-        wards_below_target=[w.ward_code for w in wards if w.meets_target is False],
-        wards_without_population=[w.ward_code for w in wards if w.population is None],
-        activities=activities,
-        materials_distributed=materials,
-        by_target_group=by_group,
-        commendations=await repository.commendation_count(
-            session, principal, period_from, period_to
-        ),
     )
