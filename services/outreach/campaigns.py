@@ -84,8 +84,7 @@ async def create_campaign(ctx: Ctx, data: CampaignCreate) -> CampaignOut:
         created_at=ctx.now,
         created_by=ctx.sub,
     )
-    session.add(campaign)
-    await session.flush()
+    await repository.save(session, campaign)
     return campaign_out(campaign)
 
 
@@ -93,11 +92,7 @@ async def list_campaigns(
     ctx: Ctx, active_on: date | None, after: tuple[datetime, UUID] | None, limit: int
 ) -> Sequence[Campaign]:
     return await repository.list_campaigns(
-        ctx.session,
-        repository.campaign_scope(ctx.require_principal()),
-        active_on,
-        after,
-        limit,
+        ctx.session, ctx.require_principal(), active_on, after, limit
     )
 
 
@@ -105,7 +100,7 @@ async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
     session, principal = ctx.session, ctx.require_principal()
     ensure_covers(principal, data.ward_code)
     if data.campaign_id is not None:
-        campaign = await session.get(Campaign, data.campaign_id)
+        campaign = await repository.campaign(session, data.campaign_id)
         if campaign is None or not principal.covers(campaign.jurisdiction_code):
             raise Unprocessable(
                 "no such campaign", errors=[{"field": "campaign_id", "message": "no such campaign"}]
@@ -131,8 +126,7 @@ async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
         created_at=ctx.now,
         created_by=ctx.sub,
     )
-    session.add(activity)
-    await session.flush()
+    await repository.save(session, activity)
     await ctx.emit(
         "outreach.activity.recorded",
         activity.id,
@@ -163,7 +157,7 @@ async def list_activities(
 ) -> Sequence[Activity]:
     return await repository.list_activities(
         ctx.session,
-        repository.activity_scope(ctx.require_principal()),
+        ctx.require_principal(),
         ward_code=ward_code,
         campaign_id=campaign_id,
         held_from=held_from,
@@ -189,8 +183,7 @@ async def commend(ctx: Ctx, data: CommendationCreate) -> CommendationOut:
         created_at=ctx.now,
         created_by=ctx.sub,
     )
-    ctx.session.add(row)
-    await ctx.session.flush()
+    await repository.save(ctx.session, row)
     return CommendationOut(
         id=row.id,
         recipient_kind=row.recipient_kind,

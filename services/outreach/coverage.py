@@ -28,15 +28,14 @@ async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> Popula
     if province is None or len(ward_code) != 5:
         raise NotFound("no such ward")
     ensure_covers(ctx.require_principal(), ward_code)
-    row = await session.get(WardPopulation, (ward_code, data.year))
+    row = await repository.population(session, ward_code, data.year)
     if row is None:
         row = WardPopulation(ward_code=ward_code, year=data.year, province_code=province)
-        session.add(row)
     row.population = data.population
     row.source = data.source
     row.updated_at = ctx.now
     row.updated_by = ctx.sub
-    await session.flush()
+    await repository.save(session, row)
     return PopulationOut(
         ward_code=ward_code,
         year=row.year,
@@ -52,12 +51,9 @@ async def target_groups(ctx: Ctx) -> Sequence[TargetGroup]:
 
 async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGroupOut:
     session = ctx.session
-    row = await session.get(TargetGroup, code)
-    if row is None:
-        row = TargetGroup(code=code)
-        session.add(row)
+    row = await repository.target_group(session, code) or TargetGroup(code=code)
     row.name_vi, row.name_en, row.active = data.name_vi, data.name_en, data.active
-    await session.flush()
+    await repository.save(session, row)
     return TargetGroupOut(code=code, name_vi=row.name_vi, name_en=row.name_en, active=row.active)
 
 
@@ -66,13 +62,9 @@ async def by_ward(
 ) -> tuple[list[WardCoverage], Figure]:
     """Each ward's coverage, and the overall ratio over the wards whose population is known."""
     session, principal = ctx.session, ctx.require_principal()
-    rows = await repository.reach_rows(
-        session, repository.activity_scope(principal), period_from, period_to, ward_code
-    )
+    rows = await repository.reach_rows(session, principal, period_from, period_to, ward_code)
     year = (period_to or ctx.now.date()).year
-    populations = await repository.latest_populations(
-        session, repository.population_scope(principal), year, ward_code
-    )
+    populations = await repository.latest_populations(session, principal, year, ward_code)
     reaches: dict[str, list[domain.Reach]] = defaultdict(list)
     for ward, kind, people in rows:
         reaches[ward].append(domain.Reach(domain.ActivityKind(kind), people))

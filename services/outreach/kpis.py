@@ -19,7 +19,7 @@ async def outreach_kpis(
         ctx, period_from=period_from, period_to=period_to, ward_code=ward_code
     )
     activities, materials, by_group = await repository.activity_totals(
-        ctx.session, repository.activity_scope(principal), period_from, period_to, ward_code
+        ctx.session, principal, period_from, period_to, ward_code
     )
     return OutreachKpis(
         period_from=period_from,
