@@ -63,7 +63,7 @@ async def list_campaigns(
 ) -> Page[CampaignOut]:
     rows = await campaigns.list_campaigns(ctx, active_on, time_keyset(cursor), limit)
     return Page(
-        items=[campaigns.campaign_out(c) for c in rows],
+        items=[CampaignOut.model_validate(c) for c in rows],
         next_cursor=time_cursor(rows, "created_at", limit),
     )
 
@@ -104,7 +104,7 @@ async def list_activities(
         limit=limit,
     )
     return Page(
-        items=[campaigns.activity_out(a) for a in rows],
+        items=[ActivityOut.model_validate(a) for a in rows],
         next_cursor=time_cursor(rows, "created_at", limit),
     )
 
@@ -139,10 +139,7 @@ async def commend(
 
 @router.get("/target-groups", response_model=list[TargetGroupOut], tags=["coverage"])
 async def list_target_groups(ctx: Reader) -> list[TargetGroupOut]:
-    return [
-        TargetGroupOut(code=g.code, name_vi=g.name_vi, name_en=g.name_en, active=g.active)
-        for g in await coverage.target_groups(ctx)
-    ]
+    return [TargetGroupOut.model_validate(g) for g in await coverage.target_groups(ctx)]
 
 
 @router.put("/target-groups/{code}", response_model=TargetGroupOut, tags=["coverage"])

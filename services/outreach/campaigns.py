@@ -37,35 +37,6 @@ async def _known_groups(session: AsyncSession, groups: list[str]) -> list[str]:
     return sorted(set(groups))
 
 
-def campaign_out(c: Campaign) -> CampaignOut:
-    return CampaignOut(
-        id=c.id,
-        name=c.name,
-        period_start=c.period_start,
-        period_end=c.period_end,
-        organiser=c.organiser,
-        funder=c.funder,
-        target_groups=c.target_groups,
-        jurisdiction_code=c.jurisdiction_code,
-        created_at=c.created_at,
-    )
-
-
-def activity_out(a: Activity) -> ActivityOut:
-    return ActivityOut(
-        id=a.id,
-        campaign_id=a.campaign_id,
-        ward_code=a.ward_code,
-        kind=a.kind,
-        held_on=a.held_on,
-        people_reached=a.people_reached,
-        materials_distributed=a.materials_distributed,
-        target_groups=a.target_groups,
-        evidence_ref=a.evidence_ref,
-        created_at=a.created_at,
-    )
-
-
 async def create_campaign(ctx: Ctx, data: CampaignCreate) -> CampaignOut:
     session = ctx.session
     ensure_covers(ctx.require_principal(), data.jurisdiction_code)
@@ -85,7 +56,7 @@ async def create_campaign(ctx: Ctx, data: CampaignCreate) -> CampaignOut:
         created_by=ctx.sub,
     )
     await repository.save(session, campaign)
-    return campaign_out(campaign)
+    return CampaignOut.model_validate(campaign)
 
 
 async def list_campaigns(
@@ -142,7 +113,7 @@ async def record_activity(ctx: Ctx, data: ActivityCreate) -> ActivityOut:
             target_groups=activity.target_groups,
         ),
     )
-    return activity_out(activity)
+    return ActivityOut.model_validate(activity)
 
 
 async def list_activities(
@@ -184,12 +155,4 @@ async def commend(ctx: Ctx, data: CommendationCreate) -> CommendationOut:
         created_by=ctx.sub,
     )
     await repository.save(ctx.session, row)
-    return CommendationOut(
-        id=row.id,
-        recipient_kind=row.recipient_kind,
-        recipient_name=row.recipient_name,
-        ward_code=row.ward_code,
-        reason=row.reason,
-        awarded_on=row.awarded_on,
-        level=row.level,
-    )
+    return CommendationOut.model_validate(row)

@@ -36,13 +36,7 @@ async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> Popula
     row.updated_at = ctx.now
     row.updated_by = ctx.sub
     await repository.save(session, row)
-    return PopulationOut(
-        ward_code=ward_code,
-        year=row.year,
-        population=row.population,
-        source=row.source,
-        updated_at=row.updated_at,
-    )
+    return PopulationOut.model_validate(row)
 
 
 async def target_groups(ctx: Ctx) -> Sequence[TargetGroup]:
@@ -54,7 +48,7 @@ async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGr
     row = await repository.target_group(session, code) or TargetGroup(code=code)
     row.name_vi, row.name_en, row.active = data.name_vi, data.name_en, data.active
     await repository.save(session, row)
-    return TargetGroupOut(code=code, name_vi=row.name_vi, name_en=row.name_en, active=row.active)
+    return TargetGroupOut.model_validate(row)
 
 
 async def by_ward(

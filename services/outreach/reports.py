@@ -18,6 +18,7 @@ import httpx
 from openpyxl import Workbook
 
 from libs.common.errors import Forbidden, Unprocessable
+from libs.common.exports import sheet_cell
 from libs.common.jurisdiction import is_valid_code
 from services.outreach import domain, kpis
 from services.outreach.access import Ctx
@@ -177,12 +178,6 @@ async def plan_report(
     }
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def workbook(report: dict[str, Any]) -> bytes:
     book = Workbook()
     sheet = book.active
@@ -209,7 +204,7 @@ def workbook(report: dict[str, Any]) -> bytes:
         wards.append(
             [
                 ward["ward_code"],
-                _cell(ward.get("ward_name")),
+                sheet_cell(ward.get("ward_name")),
                 ward["reached"],
                 ward.get("population"),
                 ward.get("population_year"),
