@@ -1,4 +1,4 @@
-"""outreach HTTP API (DESIGN.md sections 9 and 10) and the steering committee's dashboard."""
+"""outreach's HTTP API, and the steering committee's dashboard page."""
 
 from __future__ import annotations
 

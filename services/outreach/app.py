@@ -1,5 +1,5 @@
 """The outreach service: communication, coverage against the 75% target, commendations, the
-plan report and the dashboard (DESIGN.md sections 9 and 10)."""
+plan report and the dashboard."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The quarterly plan report: every target of the plan as a figure, assembled from each service's
-``/v1/kpis`` with the caller's own token, as JSON, an XLSX workbook and a printable HTML page.
-
-A service that does not answer does not sink the report: its figures are listed under
-``missing`` with the reason, and every other figure is still there.
-"""
+"""The quarterly plan report from every service's ``/v1/kpis``; a service that does not answer
+is listed under ``missing`` instead of sinking the report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the outreach API (DESIGN.md sections 9 and 10)."""
+"""Request and response models of the outreach API."""
 
 from __future__ import annotations
 
