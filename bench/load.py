@@ -42,8 +42,8 @@ from bench.support import BenchError, delete_topics
 from libs.common.auth import issue_dev_token
 from libs.common.jurisdiction import is_province_code
 from libs.common.settings import ServiceSettings
-from tests.faults.load import dead_letters
-from tests.integration.interagency.support import partner_event, person_found, post_signed
+from testkit.interagency import partner_event, person_found, post_signed
+from testkit.kafka import dead_letters
 
 SERVICES = ["intake", "casework", "victim_support", "interagency", "outreach"]
 HOME = "01"

@@ -1,22 +1,4 @@
-"""Outreach rules: the communication target and how coverage is counted.
-
-The plan's first target: at least **75% of residents** receive updated anti-trafficking
-materials, focused on high-risk groups. Coverage of a ward over a period is
-
-    reached / population, never above 100%,
-
-where *reached* must not count the same people twice. Activities are of two natures:
-
-* **direct contact** (meetings, school sessions, household visits, leaflets handed out, other):
-  each activity reaches its own audience, so their reach adds up;
-* **mass media** (broadcast, loudspeaker, social media): the same residents hear the same
-  message again and again, so only the **largest** single mass-media activity counts.
-
-``reached = min(population, Σ direct-contact reach + max mass-media reach)``. The rule is
-deliberately conservative: a ward shown at 75% has reached at least that many people unless the
-direct-contact audiences themselves overlap. The population is the latest figure for the ward
-dated no later than the period's end (with its year and source).
-"""
+"""Outreach rules: the plan's 75% target, and how a ward's reach and coverage are counted."""
 
 from __future__ import annotations
 
@@ -94,6 +76,7 @@ class Coverage:
 
 
 def coverage(activities: Iterable[Reach], population: int | None) -> Coverage:
+    """``min(population, Σ direct-contact reach + max mass-media reach)`` over ``population``."""
     return Coverage(reached(activities), population)
 
 

@@ -12,29 +12,67 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.outreach.models import Activity, Campaign, Commendation, TargetGroup, WardPopulation
+from services.outreach.models import (
+    Activity,
+    Base,
+    Campaign,
+    Commendation,
+    TargetGroup,
+    WardPopulation,
+)
 
 
-def activity_scope(principal: Principal) -> ColumnElement[bool]:
+def _activity_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, Activity.ward_code, Activity.province_code)
 
 
-def population_scope(principal: Principal) -> ColumnElement[bool]:
+def _activities_in(
+    principal: Principal, held_from: date | None, held_to: date | None, ward_code: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [_activity_scope(principal)]
+    if held_from:
+        conditions.append(Activity.held_on >= held_from)
+    if held_to:
+        conditions.append(Activity.held_on <= held_to)
+    if ward_code:
+        conditions.append(Activity.ward_code == ward_code)
+    return conditions
+
+
+def _population_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, WardPopulation.ward_code, WardPopulation.province_code)
 
 
-def campaign_scope(principal: Principal) -> ColumnElement[bool]:
+def _campaign_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, Campaign.jurisdiction_code, Campaign.province_code)
+
+
+async def save(session: AsyncSession, row: Base) -> None:
+    """A new row, or the changes to one already loaded, written in this transaction."""
+    session.add(row)
+    await session.flush()
+
+
+async def campaign(session: AsyncSession, campaign_id: UUID) -> Campaign | None:
+    return await session.get(Campaign, campaign_id)
+
+
+async def population(session: AsyncSession, ward_code: str, year: int) -> WardPopulation | None:
+    return await session.get(WardPopulation, (ward_code, year))
+
+
+async def target_group(session: AsyncSession, code: str) -> TargetGroup | None:
+    return await session.get(TargetGroup, code)
 
 
 async def list_campaigns(
     session: AsyncSession,
-    scope: ColumnElement[bool],
+    principal: Principal,
     active_on: date | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Sequence[Campaign]:
-    conditions: list[ColumnElement[bool]] = [scope]
+    conditions: list[ColumnElement[bool]] = [_campaign_scope(principal)]
     if active_on is not None:
         conditions += [Campaign.period_start <= active_on, Campaign.period_end >= active_on]
     if after is not None:
@@ -50,7 +88,7 @@ async def list_campaigns(
 
 async def list_activities(
     session: AsyncSession,
-    scope: ColumnElement[bool],
+    principal: Principal,
     *,
     ward_code: str | None,
     campaign_id: UUID | None,
@@ -59,15 +97,9 @@ async def list_activities(
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Sequence[Activity]:
-    conditions: list[ColumnElement[bool]] = [scope]
-    if ward_code:
-        conditions.append(Activity.ward_code == ward_code)
+    conditions = _activities_in(principal, held_from, held_to, ward_code)
     if campaign_id:
         conditions.append(Activity.campaign_id == campaign_id)
-    if held_from:
-        conditions.append(Activity.held_on >= held_from)
-    if held_to:
-        conditions.append(Activity.held_on <= held_to)
     if after is not None:
         conditions.append(tuple_(Activity.created_at, Activity.id) < tuple_(*after))
     query = (
@@ -81,19 +113,13 @@ async def list_activities(
 
 async def reach_rows(
     session: AsyncSession,
-    scope: ColumnElement[bool],
+    principal: Principal,
     held_from: date | None,
     held_to: date | None,
     ward_code: str | None,
 ) -> Sequence[tuple[str, str, int]]:
     """(ward, kind, people_reached) of the activities in the period: the input of coverage."""
-    conditions: list[ColumnElement[bool]] = [scope]
-    if held_from:
-        conditions.append(Activity.held_on >= held_from)
-    if held_to:
-        conditions.append(Activity.held_on <= held_to)
-    if ward_code:
-        conditions.append(Activity.ward_code == ward_code)
+    conditions = _activities_in(principal, held_from, held_to, ward_code)
     rows = await session.execute(
         select(Activity.ward_code, Activity.kind, Activity.people_reached).where(*conditions)
     )
@@ -101,9 +127,13 @@ async def reach_rows(
 
 
 async def latest_populations(
-    session: AsyncSession, scope: ColumnElement[bool], up_to_year: int, ward_code: str | None
+    session: AsyncSession, principal: Principal, up_to_year: int, ward_code: str | None
 ) -> dict[str, WardPopulation]:
-    conditions: list[ColumnElement[bool]] = [scope, WardPopulation.year <= up_to_year]
+    """Each ward's latest population dated no later than ``up_to_year``."""
+    conditions: list[ColumnElement[bool]] = [
+        _population_scope(principal),
+        WardPopulation.year <= up_to_year,
+    ]
     if ward_code:
         conditions.append(WardPopulation.ward_code == ward_code)
     rows = await session.execute(
@@ -117,18 +147,12 @@ async def latest_populations(
 
 async def activity_totals(
     session: AsyncSession,
-    scope: ColumnElement[bool],
+    principal: Principal,
     held_from: date | None,
     held_to: date | None,
     ward_code: str | None,
 ) -> tuple[int, int, dict[str, int]]:
-    conditions: list[ColumnElement[bool]] = [scope]
-    if held_from:
-        conditions.append(Activity.held_on >= held_from)
-    if held_to:
-        conditions.append(Activity.held_on <= held_to)
-    if ward_code:
-        conditions.append(Activity.ward_code == ward_code)
+    conditions = _activities_in(principal, held_from, held_to, ward_code)
     count, materials = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Activity.materials_distributed), 0)).where(

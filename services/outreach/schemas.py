@@ -1,4 +1,4 @@
-"""Request and response models of the outreach API (DESIGN.md sections 9 and 10)."""
+"""Request and response models of the outreach API."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_valid_code
@@ -38,6 +38,8 @@ class CampaignCreate(StrictModel):
 
 
 class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     name: str
     period_start: date
@@ -64,6 +66,8 @@ class ActivityCreate(StrictModel):
 
 
 class ActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     campaign_id: UUID | None
     ward_code: str
@@ -83,6 +87,8 @@ class PopulationIn(StrictModel):
 
 
 class PopulationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ward_code: str
     year: int
     population: int
@@ -103,6 +109,8 @@ class CommendationCreate(StrictModel):
 
 
 class CommendationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     recipient_kind: str
     recipient_name: str
@@ -119,6 +127,8 @@ class TargetGroupIn(StrictModel):
 
 
 class TargetGroupOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name_vi: str
     name_en: str

@@ -28,9 +28,8 @@ def test_direct_contacts_add_up_and_mass_media_counts_its_largest_audience(
     assert reached(activities) == expected
 
 
-# The two natures of an activity, as the plan's rule states them (module docstring, DESIGN.md
-# section 9): direct contacts reach their own audience each time; mass media reach the same
-# residents again and again.
+# The two natures of an activity in the coverage rule: direct contacts reach their own audience
+# each time; mass media reach the same residents again and again.
 DIRECT_CONTACT = (K.meeting, K.school_session, K.household_visit, K.leaflet, K.other)
 MASS_MEDIA = (K.broadcast, K.loudspeaker, K.social_media)
 
@@ -40,8 +39,7 @@ def test_every_activity_kind_is_either_direct_contact_or_mass_media() -> None:
 
 
 def test_the_activity_kinds_are_the_contract_s() -> None:
-    """DESIGN.md section 9 names these kinds in the API; the module docstring adds household
-    visits and other."""
+    """The kinds the API and its events accept: adding or renaming one changes the contract."""
     assert sorted(k.value for k in K) == [
         "broadcast",
         "household_visit",

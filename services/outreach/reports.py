@@ -1,9 +1,5 @@
-"""The quarterly plan report: every target of the plan as a figure, assembled from each service's
-``/v1/kpis`` with the caller's own token, as JSON, an XLSX workbook and a printable HTML page.
-
-A service that does not answer does not sink the report: its figures are listed under
-``missing`` with the reason, and every other figure is still there.
-"""
+"""The quarterly plan report from every service's ``/v1/kpis``; a service that does not answer
+is listed under ``missing`` instead of sinking the report."""
 
 from __future__ import annotations
 
@@ -17,6 +13,11 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
+from libs.common.errors import Forbidden, Unprocessable
+from libs.common.exports import sheet_cell
+from libs.common.jurisdiction import is_valid_code
+from services.outreach import domain, kpis
+from services.outreach.access import Ctx
 from services.outreach.domain import TARGET
 from services.outreach.settings import OutreachSettings
 
@@ -131,10 +132,46 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+async def plan_report(
+    ctx: Ctx,
+    *,
+    period: str,
+    jurisdiction: str,
+    authorization: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """The report of ``period`` over ``jurisdiction``; ``authorization`` is the caller's own, so
+    each service shows the figures the caller may see."""
+    try:
+        start, end = domain.quarter(period)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "period", "message": str(exc)}]) from exc
+    if not is_valid_code(jurisdiction):
+        raise Unprocessable(
+            "unknown jurisdiction",
+            errors=[{"field": "jurisdiction", "message": "not a province or ward code"}],
+        )
+    if not ctx.require_principal().covers(jurisdiction):
+        raise Forbidden("that jurisdiction is outside yours")
+    ward = jurisdiction if len(jurisdiction) == 5 else None
+    local = await kpis.outreach_kpis(ctx, period_from=start, period_to=end, ward_code=ward)
+    figures, missing = await gather_figures(
+        ctx.settings,
+        authorization,
+        start,
+        end,
+        ward,
+        local.model_dump(mode="json"),
+        transport=transport,
+    )
+    return {
+        "period": period.strip().upper(),
+        "jurisdiction": jurisdiction,
+        "generated_at": ctx.now.isoformat(),
+        "targets": targets(figures),
+        "figures": figures,
+        "missing": missing,
+    }
 
 
 def workbook(report: dict[str, Any]) -> bytes:
@@ -163,7 +200,7 @@ def workbook(report: dict[str, Any]) -> bytes:
         wards.append(
             [
                 ward["ward_code"],
-                _cell(ward.get("ward_name")),
+                sheet_cell(ward.get("ward_name")),
                 ward["reached"],
                 ward.get("population"),
                 ward.get("population_year"),

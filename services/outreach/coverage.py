@@ -1,0 +1,84 @@
+"""Coverage against the 75% target: the wards' populations (its denominator), the taxonomy of
+high-risk groups, and the reach of each ward counted by the domain's rule."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from libs.common.errors import NotFound
+from libs.common.figures import Figure, ratio
+from libs.common.jurisdiction import name_of, province_of
+from services.outreach import domain, repository
+from services.outreach.access import Ctx, ensure_covers
+from services.outreach.models import TargetGroup, WardPopulation
+from services.outreach.schemas import (
+    PopulationIn,
+    PopulationOut,
+    TargetGroupIn,
+    TargetGroupOut,
+    WardCoverage,
+)
+
+
+async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> PopulationOut:
+    session = ctx.session
+    province = province_of(ward_code)
+    if province is None or len(ward_code) != 5:
+        raise NotFound("no such ward")
+    ensure_covers(ctx.require_principal(), ward_code)
+    row = await repository.population(session, ward_code, data.year)
+    if row is None:
+        row = WardPopulation(ward_code=ward_code, year=data.year, province_code=province)
+    row.population = data.population
+    row.source = data.source
+    row.updated_at = ctx.now
+    row.updated_by = ctx.sub
+    await repository.save(session, row)
+    return PopulationOut.model_validate(row)
+
+
+async def target_groups(ctx: Ctx) -> Sequence[TargetGroup]:
+    return await repository.target_groups(ctx.session)
+
+
+async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGroupOut:
+    session = ctx.session
+    row = await repository.target_group(session, code) or TargetGroup(code=code)
+    row.name_vi, row.name_en, row.active = data.name_vi, data.name_en, data.active
+    await repository.save(session, row)
+    return TargetGroupOut.model_validate(row)
+
+
+async def by_ward(
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
+) -> tuple[list[WardCoverage], Figure]:
+    """Each ward's coverage, and the overall ratio over the wards whose population is known."""
+    session, principal = ctx.session, ctx.require_principal()
+    rows = await repository.reach_rows(session, principal, period_from, period_to, ward_code)
+    year = (period_to or ctx.now.date()).year
+    populations = await repository.latest_populations(session, principal, year, ward_code)
+    reaches: dict[str, list[domain.Reach]] = defaultdict(list)
+    for ward, kind, people in rows:
+        reaches[ward].append(domain.Reach(domain.ActivityKind(kind), people))
+    wards: list[WardCoverage] = []
+    counted = population_total = 0
+    for code in sorted(set(reaches) | set(populations)):
+        pop = populations.get(code)
+        cov = domain.coverage(reaches.get(code, []), pop.population if pop else None)
+        if pop is not None and pop.population:
+            counted += cov.counted
+            population_total += pop.population
+        wards.append(
+            WardCoverage(
+                ward_code=code,
+                ward_name=name_of(code),
+                reached=cov.reached,
+                population=pop.population if pop else None,
+                population_year=pop.year if pop else None,
+                coverage=ratio(cov.counted, pop.population if pop else 0),
+                meets_target=cov.meets_target,
+            )
+        )
+    return wards, ratio(counted, population_total)

@@ -1,0 +1,38 @@
+"""The plan's figures for outreach: coverage per ward and overall, and what was done to reach it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.outreach import coverage, domain, repository
+from services.outreach.access import Ctx, ensure_covers
+from services.outreach.schemas import OutreachKpis
+
+
+async def outreach_kpis(
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
+) -> OutreachKpis:
+    principal = ctx.require_principal()
+    if ward_code is not None:
+        ensure_covers(principal, ward_code)
+    wards, overall = await coverage.by_ward(
+        ctx, period_from=period_from, period_to=period_to, ward_code=ward_code
+    )
+    activities, materials, by_group = await repository.activity_totals(
+        ctx.session, principal, period_from, period_to, ward_code
+    )
+    return OutreachKpis(
+        period_from=period_from,
+        period_to=period_to,
+        target=domain.TARGET,
+        coverage_ratio=overall,
+        wards=wards,
+        wards_below_target=[w.ward_code for w in wards if w.meets_target is False],
+        wards_without_population=[w.ward_code for w in wards if w.population is None],
+        activities=activities,
+        materials_distributed=materials,
+        by_target_group=by_group,
+        commendations=await repository.commendation_count(
+            ctx.session, principal, period_from, period_to
+        ),
+    )
