@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from libs.common.auth import Principal, Role, require_roles
-from libs.common.context import Context, request_context
-from libs.common.db import DbSession
+from libs.common.auth import Principal, Role
+from libs.common.context import Context, requires
 from libs.common.errors import Forbidden
 from services.outreach.settings import OutreachSettings
 
@@ -27,21 +25,6 @@ READERS = (
     Role.auditor,
 )
 REPORTERS = (Role.supervisor, Role.admin)
-
-
-def requires(*roles: Role) -> Callable[..., Awaitable[Ctx]]:
-    """``libs.common.context.requires``, until it works as a route dependency: there the role
-    check sits in a string annotation that FastAPI cannot resolve (a 422 "principal")."""
-    role_check = require_roles(*roles)
-
-    async def dependency(
-        request: Request,
-        session: DbSession,
-        principal: Principal = Depends(role_check),  # noqa: B008 (an Annotated one is unresolvable)
-    ) -> Ctx:
-        return request_context(request, session, principal, "system")
-
-    return dependency
 
 
 Organiser = Annotated[Ctx, Depends(requires(*ORGANISERS))]
