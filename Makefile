@@ -47,8 +47,8 @@ mutation: deps ## mutation scores of the rule modules against tests/unit (~15-20
 	@$(UV) run python -m tests.mutation.run
 
 lint: deps ## ruff and mypy
-	@$(UV) run ruff check libs services tests bench
-	@$(UV) run ruff format --check libs services tests bench
+	@$(UV) run ruff check libs services tests bench testkit
+	@$(UV) run ruff format --check libs services tests bench testkit
 	@$(UV) run mypy
 
 bench: deps up ## benchmarks (figures, not pass/fail; see bench/README.md)
