@@ -387,7 +387,7 @@ async def consumer_lag(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[
     out: dict[str, float | None] = {}
     for name, url in urls.items():
         try:
-            text = (await client.get(f"{url}/metrics/")).text
+            text = (await client.get(f"{url}/metrics")).text
         except httpx.HTTPError:
             out[name] = None
             continue

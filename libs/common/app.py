@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -103,6 +103,11 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _metrics() -> Response:
+    """Prometheus text at exactly ``/metrics`` (a mounted app would answer 307 to ``/metrics/``)."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _kafka_reachable(bootstrap: str, wait_seconds: float = 1.0) -> bool:
@@ -235,7 +240,7 @@ def create_service_app(
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.include_router(health_router(settings))
-    app.mount("/metrics", make_asgi_app())
+    app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     return app

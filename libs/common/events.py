@@ -16,6 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+# A Kafka record's content-type: structured mode. No ``ce_`` header may travel with it: the
+# CloudEvents SDKs read a record with ``ce_`` headers as binary mode and lose subject and data.
+KAFKA_CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "vn.ctip."
 _VERSION_SUFFIX = re.compile(r"\.v\d+$")
 
@@ -62,12 +65,12 @@ def dlt_topic(topic: str) -> str:
 
 
 def kafka_headers(event: CloudEvent) -> list[tuple[str, bytes]]:
+    """Structured mode, with copies of id, type and source for routing without parsing."""
     headers = [
-        ("ce_id", event.id.encode()),
-        ("ce_type", event.type.encode()),
-        ("ce_source", event.source.encode()),
-        ("ce_specversion", b"1.0"),
-        ("content-type", CONTENT_TYPE.encode()),
+        ("content-type", KAFKA_CONTENT_TYPE.encode()),
+        ("ctip-id", event.id.encode()),
+        ("ctip-type", event.type.encode()),
+        ("ctip-source", event.source.encode()),
     ]
     if event.correlationid:
         headers.append(("correlationid", event.correlationid.encode()))

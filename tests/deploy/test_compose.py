@@ -30,6 +30,7 @@ from tests.deploy.support import (
 )
 
 ENV_EXAMPLE = DEPLOY / ".env.example"
+NEEDS_COMPOSE = (2, 23, 1)  # inline `configs.content`
 
 
 def containers(role: str, service: str) -> list[str]:
@@ -288,7 +289,15 @@ def test_docker_compose_accepts_the_file() -> None:
             break
     else:
         pytest.skip("neither `docker compose` (plugin) nor `docker-compose` is installed")
-    env = {**read_env_file(ENV_EXAMPLE), "POSTGRES_PASSWORD": "x", "DB_PASSWORD": "y"}
+    found = re.search(rb"(\d+)\.(\d+)\.(\d+)", probe.stdout)
+    if found and tuple(int(n) for n in found.groups()) < NEEDS_COMPOSE:
+        # docker-compose 1.29 (Debian 12's) cannot read `configs.content` (issue 14 makes the
+        # file readable by it; until then this is a known gap, not a pass).
+        pytest.skip(f"{found.group().decode()} is older than the Compose this file needs")
+    # Every value the file demands (``${NAME:?...}``) and the example leaves empty gets one.
+    demanded = re.findall(r"\$\{(\w+):\?", (DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    example = read_env_file(ENV_EXAMPLE)
+    env = {**{name: "01" for name in demanded}, **{k: v for k, v in example.items() if v}}
     result = subprocess.run(
         [*candidate, "-f", str(DEPLOY / "compose.yaml"), "config", "--quiet"],
         env={**os.environ, **env},

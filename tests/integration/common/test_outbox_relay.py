@@ -10,12 +10,14 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from sqlalchemy import func, select
 
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent
 from libs.common.outbox import OutboxRelay
 from libs.common.platform import platform_of
+from libs.contracts.intake import TipReceived
 from services.intake.models import metadata as intake_metadata
 from services.intake.settings import IntakeSettings
 from tests.support import eventually
@@ -50,6 +52,12 @@ async def add_events(db: Database, subject: uuid.UUID, count: int) -> list[str]:
 
 
 async def read_topic(settings: IntakeSettings, key: bytes, expected: int) -> list[CloudEvent]:
+    return [
+        CloudEvent.from_json_bytes(r.value) for r in await read_records(settings, key, expected)
+    ]
+
+
+async def read_records(settings: IntakeSettings, key: bytes, expected: int) -> list[Any]:
     consumer = AIOKafkaConsumer(
         settings.topic("intake.tip.v1"),
         bootstrap_servers=settings.kafka_bootstrap,
@@ -57,12 +65,12 @@ async def read_topic(settings: IntakeSettings, key: bytes, expected: int) -> lis
         enable_auto_commit=False,
     )
     await consumer.start()
-    seen: list[CloudEvent] = []
+    seen: list[Any] = []
     try:
         for _ in range(120):
             batch = await consumer.getmany(timeout_ms=250)
             for records in batch.values():
-                seen += [CloudEvent.from_json_bytes(r.value) for r in records if r.key == key]
+                seen += [r for r in records if r.key == key]
             if len(seen) >= expected:
                 break
     finally:
@@ -103,6 +111,34 @@ async def test_events_of_one_aggregate_are_published_in_commit_order(
         await task
     events = await read_topic(settings, str(subject).encode(), 30)
     assert [e.id for e in events] == ids
+
+
+async def test_a_published_record_reads_whole_with_the_official_cloudevents_sdk(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    settings = settings_for(IntakeSettings)
+    subject = uuid.uuid4()
+    (event_id,) = await add_events(database, subject, 1)
+    relay = OutboxRelay(database, outbox, settings)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _none_pending(database))
+    finally:
+        relay.stop()
+        await task
+    (published,) = await read_records(settings, str(subject).encode(), 1)
+    headers = {name: value for name, value in published.headers}
+    assert headers["content-type"] == b"application/cloudevents+json"
+    assert (headers["ctip-id"], headers["ctip-type"], headers["ctip-source"]) == (
+        event_id.encode(),
+        b"vn.ctip.intake.tip.received.v1",
+        b"/ctip/intake",
+    )
+    read = from_kafka_event(KafkaMessage(headers=headers, key=published.key, value=published.value))
+    assert (read.get_id(), read.get_subject()) == (event_id, str(subject))
+    assert read.get_data() == TipReceived.model_validate(tip_payload(subject, 0)).model_dump(
+        mode="json"
+    )
 
 
 async def _none_pending(db: Database) -> bool:

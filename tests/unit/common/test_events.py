@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 import pytest
 
 from libs.common.events import (
-    CONTENT_TYPE,
     CloudEvent,
     dlt_topic,
     event_type,
@@ -115,12 +114,18 @@ def test_dlt_topic_appends_dlt() -> None:
     assert dlt_topic("intake.tip.v1") == "intake.tip.v1.dlt"
 
 
-def test_kafka_headers_copy_id_type_and_source() -> None:
+def test_kafka_headers_copy_id_type_and_source_under_ctip_names() -> None:
     headers = dict(kafka_headers(_event()))
-    assert headers["ce_id"] == b"01980000-0000-7000-8000-0000000000aa"
-    assert headers["ce_type"] == b"vn.ctip.intake.tip.received.v1"
-    assert headers["ce_source"] == b"/ctip/intake"
-    assert headers["content-type"] == CONTENT_TYPE.encode()
+    assert headers["ctip-id"] == b"01980000-0000-7000-8000-0000000000aa"
+    assert headers["ctip-type"] == b"vn.ctip.intake.tip.received.v1"
+    assert headers["ctip-source"] == b"/ctip/intake"
+    assert headers["content-type"] == b"application/cloudevents+json"
+
+
+def test_kafka_headers_carry_no_ce_header_so_sdks_read_structured_mode() -> None:
+    traceparent = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+    names = [n for n, _ in kafka_headers(_event(correlationid="c", traceparent=traceparent))]
+    assert [n for n in names if n.lower().startswith("ce_")] == []
 
 
 def test_kafka_headers_carry_correlation_and_trace_when_set() -> None:
