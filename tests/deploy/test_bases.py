@@ -207,3 +207,14 @@ def test_the_nginx_base_serves_the_gateway_as_compose_runs_it() -> None:
     users = [rest for keyword, rest in instructions(dockerfile("nginx")) if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert compose()["services"]["gateway"]["read_only"] is True
+
+
+def test_the_live_smoke_test_runs_kafka_and_postgres_as_compose_does() -> None:
+    """deploy/docker/smoke.sh (live, not part of `make test`) stays in step with compose."""
+    smoke = (BASES / "smoke.sh").read_text(encoding="utf-8")
+    kafka = compose_services()["kafka"]
+    for variable in kafka["environment"]:
+        assert f"-e {variable}=" in smoke, f"smoke.sh does not set {variable}"
+    assert kafka["healthcheck"]["test"][1] in smoke, "compose's healthcheck, word for word"
+    postgres = compose_services()["postgres"]
+    assert " ".join(postgres["healthcheck"]["test"][1:4]) in smoke
