@@ -21,7 +21,9 @@
 # prints them and builds nothing.
 #
 # Environment (for a site with mirrors instead of the internet):
-#   DOCKER                      the docker client (default: docker)
+#   DOCKER                      the docker client (default: the first of `docker` and
+#                               /usr/bin/docker that builds with BuildKit: a client with the
+#                               buildx plugin, or one older than 23.0, whose BuildKit is built in)
 #   CTIP_BASE_PREFIX            repository prefix of the tags (default: ctip-local)
 #   CTIP_BASES_ROOTFS           where the debootstrap root filesystem is kept
 #                               (default: /var/tmp/ctip-bases/rootfs)
@@ -36,7 +38,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DOCKER="${DOCKER:-docker}"
+DOCKER="${DOCKER:-}"
 PREFIX="${CTIP_BASE_PREFIX:-ctip-local}"
 ROOTFS="${CTIP_BASES_ROOTFS:-/var/tmp/ctip-bases/rootfs}"
 DEBIAN_MIRROR="${CTIP_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -88,8 +90,29 @@ for arg in "$@"; do
 done
 [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 
+# Can CLIENT build with BuildKit? From 23.0 the client needs the buildx plugin for it (Debian's
+# docker.io 20.10 has BuildKit built in; a newer client without buildx refuses DOCKER_BUILDKIT=1).
+builds_with_buildkit() {
+  local version
+  "$1" buildx version >/dev/null 2>&1 && return 0
+  version="$("$1" version --format '{{.Client.Version}}' 2>/dev/null || true)"
+  [[ "${version%%.*}" =~ ^[0-9]+$ ]] && (( ${version%%.*} < 23 ))
+}
+
+if [ -z "$DOCKER" ]; then
+  for candidate in docker /usr/bin/docker; do
+    if command -v "$candidate" >/dev/null 2>&1 && builds_with_buildkit "$candidate"; then
+      DOCKER="$candidate"
+      break
+    fi
+  done
+  [ -n "$DOCKER" ] || die "no docker client that builds with BuildKit (install buildx, or Debian's docker.io)"
+elif ! builds_with_buildkit "$DOCKER"; then
+  die "$DOCKER cannot build with BuildKit: install its buildx plugin, or use Debian's /usr/bin/docker"
+fi
 "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1 \
   || die "no Docker engine answers ('$DOCKER version' fails)"
+log "docker client $DOCKER, engine $("$DOCKER" version --format '{{.Server.Version}}')"
 
 exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
