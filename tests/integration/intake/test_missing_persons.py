@@ -4,6 +4,7 @@ resolution, the events for interagency, and the possible matches it sends back."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,13 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from libs.common.context import Context, context_factory
+from libs.common.crypto import BlindIndex
 from libs.common.events import CloudEvent, event_type, kafka_headers
+from libs.common.platform import platform_of
 from libs.contracts.interagency import FoundPerson, MatchFound, MatchReason
 from services.intake.consumers import on_match_found
+from services.intake.models import metadata
 from services.intake.settings import IntakeSettings
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
@@ -482,21 +487,36 @@ async def matches_including(
     return found if any(m["match_id"] == match_id for m in found) else None
 
 
+@pytest.fixture
+def as_consumer(
+    intake_settings: IntakeSettings,
+) -> Callable[[AsyncSession], Context[IntakeSettings]]:
+    """The context intake's ``EventConsumer`` hands a handler, over the given transaction."""
+    key = intake_settings.blind_index_key.get_secret_value()
+    return context_factory(intake_settings, platform_of(metadata), BlindIndex.from_b64(key))
+
+
 async def test_the_same_match_handled_twice_is_recorded_once(
-    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine, filed: dict[str, Any]
+    intake: httpx.AsyncClient,
+    officer: dict[str, str],
+    db: AsyncEngine,
+    filed: dict[str, Any],
+    as_consumer: Callable[[AsyncSession], Context[IntakeSettings]],
 ) -> None:
     event = match_event(filed["id"])
     payload = MatchFound.model_validate(event.data)
     for _ in range(2):
         async with AsyncSession(db) as session, session.begin():
-            await on_match_found(session, event, payload)
+            await on_match_found(as_consumer(session), event, payload)
     assert len(await matches(intake, officer, filed["id"])) == 1
 
 
-async def test_a_match_for_an_unknown_report_is_ignored(db: AsyncEngine) -> None:
+async def test_a_match_for_an_unknown_report_is_ignored(
+    db: AsyncEngine, as_consumer: Callable[[AsyncSession], Context[IntakeSettings]]
+) -> None:
     event = match_event(str(uuid.uuid4()))
     async with AsyncSession(db) as session, session.begin():
-        await on_match_found(session, event, MatchFound.model_validate(event.data))
+        await on_match_found(as_consumer(session), event, MatchFound.model_validate(event.data))
     async with db.connect() as conn:
         count = (
             await conn.execute(
@@ -508,11 +528,15 @@ async def test_a_match_for_an_unknown_report_is_ignored(db: AsyncEngine) -> None
 
 
 async def test_a_supervisor_sees_the_score_but_not_the_found_person(
-    intake: httpx.AsyncClient, auth: Auth, db: AsyncEngine, filed: dict[str, Any]
+    intake: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncEngine,
+    filed: dict[str, Any],
+    as_consumer: Callable[[AsyncSession], Context[IntakeSettings]],
 ) -> None:
     event = match_event(filed["id"])
     async with AsyncSession(db) as session, session.begin():
-        await on_match_found(session, event, MatchFound.model_validate(event.data))
+        await on_match_found(as_consumer(session), event, MatchFound.model_validate(event.data))
     (shown,) = await matches(intake, auth("supervisor", "01"), filed["id"])
     assert shown["score"] == 0.91 and shown["found"] == {}
 

@@ -133,7 +133,7 @@ async def test_health_readiness_and_metrics(intake: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
     await intake.post("/v1/tips", json=TIP)
-    metrics = (await intake.get("/metrics/")).text
+    metrics = (await intake.get("/metrics")).text
     assert 'ctip_http_requests_total{method="POST",route="/v1/tips",service="intake"' in metrics
     assert "ctip_outbox_pending" in metrics
 
