@@ -24,8 +24,8 @@ if [[ ! -x "$NGINX" ]]; then
     created=1
   fi
   trap '[[ $created -eq 1 ]] && "${SUDO[@]}" rm -f "$policy"' EXIT
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
     nginx
 fi
 

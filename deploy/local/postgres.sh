@@ -93,9 +93,9 @@ install_pg() {
     command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install PostgreSQL yourself (apt-get install -y postgresql postgresql-contrib)"
     SUDO=(sudo)
   fi
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null \
     || die "apt-get update failed"
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql postgresql-contrib >/dev/null \
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q postgresql postgresql-contrib >/dev/null \
     || die "apt-get install postgresql postgresql-contrib failed"
 }
 
