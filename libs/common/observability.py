@@ -45,6 +45,18 @@ CONSUMER_LAG = Gauge(
 )
 CONSUMED = Counter("ctip_consumed_total", "Events handled", ["service", "topic", "outcome"])
 DLT_SENT = Counter("ctip_dlt_total", "Events sent to a dead-letter topic", ["service", "topic"])
+# What ops act on beyond the plumbing: partners not receiving, and legal deadlines passing.
+WEBHOOK_DELIVERIES = Counter(
+    "ctip_webhook_deliveries_total",
+    "Webhook delivery attempts by partner and outcome (delivered, failed, gone)",
+    ["service", "partner", "outcome"],
+)
+PARTNERS_DISABLED = Counter(
+    "ctip_partners_disabled_total", "Partners disabled, by why", ["service", "partner", "reason"]
+)
+DEADLINES_OVERDUE = Gauge(
+    "ctip_deadlines_overdue", "Open records past a legal deadline, by kind", ["service", "kind"]
+)
 
 
 _SAFE_LOC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
