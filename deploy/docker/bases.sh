@@ -4,7 +4,7 @@
 #
 # Builds, without any image registry, the local stand-ins of every image the stack uses: from
 # Debian packages (a debootstrap root filesystem, then apt) and Apache's artifacts on Maven
-# Central only. NAME is one of debian python uv postgres kafka nginx (default: all, in that
+# Central only. NAME is one of debian python uv postgres kafka nginx prometheus (default: all, in that
 # order; a NAME needs the images before it). Each base's Dockerfile is deploy/docker/<NAME>/.
 #
 #   ctip-local/debian:bookworm        debootstrap --variant=minbase bookworm, docker import, apt set up
@@ -13,6 +13,7 @@
 #   ctip-local/postgres:15-bookworm   Debian's PostgreSQL 15, the official image's entrypoint contract
 #   ctip-local/kafka:<version>        Kafka (deploy/local/kafka/pom.xml's version), KRaft, OpenJDK 17
 #   ctip-local/nginx:bookworm         Debian's nginx, unprivileged on 8080
+#   ctip-local/prometheus:bookworm    Debian's Prometheus, for compose's optional observability profile
 #
 # The debootstrap (needs root and the debootstrap package) runs only when the imported root
 # filesystem image is missing; --rebuild makes everything again (new debootstrap, no build
@@ -65,7 +66,8 @@ UV_IMAGE="$PREFIX/uv:$UV_VERSION"
 POSTGRES_IMAGE="$PREFIX/postgres:$PG_MAJOR-bookworm"
 KAFKA_IMAGE="$PREFIX/kafka:$KAFKA_VERSION"
 NGINX_IMAGE="$PREFIX/nginx:bookworm"
-ALL=(debian python uv postgres kafka nginx)
+PROMETHEUS_IMAGE="$PREFIX/prometheus:bookworm"
+ALL=(debian python uv postgres kafka nginx prometheus)
 
 # What deploy/Dockerfile (PYTHON_IMAGE, UV_IMAGE) and compose take.
 print_variables() {
@@ -74,7 +76,8 @@ print_variables() {
     "CTIP_UV_IMAGE=$UV_IMAGE" \
     "CTIP_POSTGRES_IMAGE=$POSTGRES_IMAGE" \
     "CTIP_KAFKA_IMAGE=$KAFKA_IMAGE" \
-    "CTIP_NGINX_IMAGE=$NGINX_IMAGE"
+    "CTIP_NGINX_IMAGE=$NGINX_IMAGE" \
+    "CTIP_PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
 }
 
 rebuild=0
@@ -84,7 +87,7 @@ for arg in "$@"; do
     --rebuild) rebuild=1 ;;
     --print) print_variables; exit 0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    debian | python | uv | postgres | kafka | nginx) names+=("$arg") ;;
+    debian | python | uv | postgres | kafka | nginx | prometheus) names+=("$arg") ;;
     *) die "unknown argument $arg (see --help)" ;;
   esac
 done
@@ -194,6 +197,7 @@ for name in "${names[@]}"; do
         --build-arg "KAFKA_VERSION=$KAFKA_VERSION" --build-arg "MAVEN_REPOSITORY=$MAVEN_REPOSITORY"
       ;;
     nginx) build nginx "$NGINX_IMAGE" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" ;;
+    prometheus) build prometheus "$PROMETHEUS_IMAGE" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" ;;
   esac
 done
 log "done in $((SECONDS - total))s"
