@@ -31,6 +31,7 @@ from libs.common.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_ha
 from libs.common.idempotency import IdempotencyPurger
 from libs.common.inbox import EventConsumer, Handler
 from libs.common.observability import ObservabilityMiddleware, configure_logging
+from libs.common.openapi import install_openapi, operation_id
 from libs.common.outbox import OutboxRelay
 from libs.common.platform import ServicePlatform
 from libs.common.settings import ServiceSettings
@@ -216,6 +217,7 @@ def create_service_app(
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.platform = platform
@@ -243,4 +245,5 @@ def create_service_app(
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
+    install_openapi(app, routers)
     return app

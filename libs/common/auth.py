@@ -17,10 +17,11 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 
 from libs.common.errors import Forbidden, Unauthorized
 from libs.common.jurisdiction import covers, is_valid_code
+from libs.common.openapi import BEARER
 from libs.common.settings import ServiceSettings
 
 log = logging.getLogger("ctip.auth")
@@ -315,13 +316,17 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-async def optional_principal(request: Request) -> Principal | None:
+async def optional_principal(
+    request: Request, _documented: Annotated[Any, Security(BEARER)] = None
+) -> Principal | None:
     """The caller if a token is sent (and valid), else None: for the public endpoints."""
     token = _bearer(request)
     return None if token is None else await _verifier(request).authenticate(token)
 
 
-async def current_principal(request: Request) -> Principal:
+async def current_principal(
+    request: Request, _documented: Annotated[Any, Security(BEARER)] = None
+) -> Principal:
     token = _bearer(request)
     if token is None:
         raise Unauthorized("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})

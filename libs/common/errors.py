@@ -137,7 +137,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _problem_response_doc("Not found (or not visible to you)"),
     409: _problem_response_doc("Not allowed in the record's current state"),
     412: _problem_response_doc("If-Match names an older version"),
+    413: _problem_response_doc("The body is larger than this endpoint accepts"),
     422: _problem_response_doc("The request is not valid; `errors` names each field"),
+    429: _problem_response_doc("Too many requests from this client; `Retry-After` says when"),
+    503: _problem_response_doc("A database or the broker is unavailable; retry later"),
 }
 
 
