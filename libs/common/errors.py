@@ -17,12 +17,15 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.common.i18n import DEFAULT as DEFAULT_LANGUAGE
+from libs.common.i18n import negotiate, translate
 from libs.common.observability import (
     CORRELATION_SCOPE_KEY,
     correlation_id,
     describe_error,
     redacted_traceback,
 )
+from libs.common.routes import is_public
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ctip.gov.vn/problems/"
@@ -200,7 +203,21 @@ def problem_response(
         body["correlation_id"] = cid
     if extra:
         body.update(extra)
+    language = problem_language(request)
+    if language != DEFAULT_LANGUAGE:
+        body["title"] = translate(title, language)
+        body["detail"] = translate(detail, language)
+        if errors is not None:
+            body["errors"] = [{**e, "message": translate(e["message"], language)} for e in errors]
+    headers = {**(headers or {}), "Content-Language": language}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def problem_language(request: Request) -> str:
+    """``Accept-Language`` decides; without one, the public routes answer in Vietnamese (a
+    resident filing a tip), the others in English (officers' tools, partners' systems)."""
+    default = "vi" if is_public(request.scope.get("route")) else DEFAULT_LANGUAGE
+    return negotiate(request.headers.get("accept-language"), default)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 
 from libs.common.errors import PROBLEM_JSON
+from libs.common.routes import token_is_optional
 
 # Documents the scheme; the principal dependencies parse and verify the header themselves.
 BEARER = HTTPBearer(
@@ -30,13 +30,6 @@ _WRITES = {"post", "put", "patch", "delete"}
 
 def operation_id(route: APIRoute) -> str:
     return route.name
-
-
-def _calls(dependant: Dependant) -> set[str]:
-    found = {getattr(dependant.call, "__name__", "")}
-    for sub in dependant.dependencies:
-        found |= _calls(sub)
-    return found
 
 
 def _prune(path: str, method: str, operation: dict[str, Any], optional: bool) -> None:
@@ -87,8 +80,7 @@ def install_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
             (r.path_format, m.lower())
             for r in routes
             for m in r.methods or ()
-            if "optional_principal" in _calls(r.dependant)
-            and "current_principal" not in _calls(r.dependant)
+            if token_is_optional(r)
         }
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():

@@ -22,6 +22,8 @@ from libs.common.errors import (
     install_error_handlers,
 )
 
+# These routes need no token, so they would answer in Vietnamese (tests/unit/common/test_i18n.py).
+ENGLISH = {"Accept-Language": "en"}
 SECRET_MESSAGE = "password=hunter2 at db.internal:5432"
 
 
@@ -69,7 +71,7 @@ def app() -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, headers=ENGLISH)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,7 @@ def test_problem_renders_its_status_as_problem_json(
     async def raise_it() -> None:
         raise problem("something specific")
 
-    response = TestClient(app).get("/raise")
+    response = TestClient(app, headers=ENGLISH).get("/raise")
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM_JSON
     expected: dict[str, object] = {
@@ -118,7 +120,7 @@ def test_problem_without_detail_uses_its_title() -> None:
     async def raise_it() -> None:
         raise NotFound()
 
-    assert TestClient(app).get("/raise").json()["detail"] == NotFound.title
+    assert TestClient(app, headers=ENGLISH).get("/raise").json()["detail"] == NotFound.title
 
 
 def test_problem_extra_members_and_errors_are_rendered() -> None:
@@ -130,7 +132,7 @@ def test_problem_extra_members_and_errors_are_rendered() -> None:
             "stale", errors=[{"field": "If-Match", "message": "old"}], current_version=4
         )
 
-    body = TestClient(app).get("/raise").json()
+    body = TestClient(app, headers=ENGLISH).get("/raise").json()
     assert body["current_version"] == 4
     assert body["errors"] == [{"field": "If-Match", "message": "old"}]
 
@@ -142,7 +144,7 @@ def test_problem_headers_are_sent() -> None:
     async def raise_it() -> None:
         raise TooManyRequests(headers={"Retry-After": "30"})
 
-    assert TestClient(app).get("/raise").headers["retry-after"] == "30"
+    assert TestClient(app, headers=ENGLISH).get("/raise").headers["retry-after"] == "30"
 
 
 def test_body_validation_is_422_with_field_errors(client: TestClient) -> None:
