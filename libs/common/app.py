@@ -27,7 +27,7 @@ from libs.common.auth import TokenVerifier
 from libs.common.context import Context, context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
-from libs.common.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
+from libs.common.errors import PROBLEM_RESPONSES, install_error_handlers, problem_response
 from libs.common.idempotency import IdempotencyPurger
 from libs.common.inbox import EventConsumer, Handler
 from libs.common.observability import ObservabilityMiddleware, configure_logging
@@ -90,20 +90,18 @@ class BodyLimitMiddleware:
             await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = (
-            b'{"type":"https://ctip.gov.vn/problems/payload-too-large","title":"Request body too'
-            b' large","status":413,"detail":"the body exceeds the size limit","instance":"'
-            + scope["path"].encode("utf-8", "replace").replace(b'"', b"")
-            + b'"}'
+        response = problem_response(
+            Request(scope),
+            413,
+            "payload-too-large",
+            "Request body too large",
+            "the body exceeds the size limit",
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", PROBLEM_JSON.encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _metrics() -> Response:

@@ -184,3 +184,16 @@ def test_an_officers_route_speaks_english_unless_asked_for_vietnamese() -> None:
     assert asked.headers["content-language"] == "vi"
     assert asked.json()["title"] == "Cần đăng nhập"
     assert asked.json()["detail"] == "Cần mã truy cập (Bearer token)"
+
+
+def test_the_size_limit_answers_in_the_language_asked_for() -> None:
+    from libs.common.app import BodyLimitMiddleware
+
+    app = _app()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=10)
+    response = TestClient(app).post(
+        "/v1/tips", content=b"x" * 100, headers={"Accept-Language": "vi"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-language"] == "vi"
+    assert response.json()["detail"] == "Nội dung gửi lên vượt quá giới hạn cho phép"
