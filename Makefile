@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps up down status migrate run test test-unit test-faults fuzz-deep mutation lint bench token
+.PHONY: help deps up down status migrate run test test-unit test-faults test-docker fuzz-deep mutation lint bench token
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: deps up ## every test (unit, integration, e2e on the real stack), then the
 
 test-faults: deps ## fault injection on a stack of its own (other ports, temp data; ~5 min)
 	@$(UV) run pytest -q tests/faults -p no:warnings -m faults
+
+test-docker: deps ## the compose stack live: engine, bases, image, 2 replicas, killed workers (~10 min)
+	@$(UV) run pytest -q tests/docker -m docker -p no:randomly
 
 test-unit: deps ## tests that need nothing running
 	@$(UV) run pytest -q tests/unit
