@@ -20,6 +20,7 @@ from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
 from libs.common.platform import platform_of
+from libs.common.statemachine import RuleViolation
 from libs.contracts.casework import CaseOpened, CaseStatusChanged
 from libs.contracts.intake import TipVerified
 from services.casework import domain, parties, repository
@@ -306,7 +307,7 @@ async def read_case(session: AsyncSession, actor: Actor, case_id: UUID, purpose:
         **summary(case, actor.now).model_dump(),
         summary=None if names_only else case.summary,
         exploitation_types=case.exploitation_types,
-        allowed_actions=domain.allowed_actions(domain.CaseStatus(case.status)),
+        allowed_actions=domain.CASES.allowed(domain.CaseStatus(case.status)),
         facts=facts(case),
         persons=[parties.party_out(p, names_only=names_only) for p in rows],
         timeline=[
@@ -376,7 +377,7 @@ async def _apply_facts(
             return body.model_dump(mode="json", exclude={"action"})
         assert isinstance(body, Suspend | Resume)
         return body.model_dump(mode="json", exclude={"action"})
-    except domain.RuleViolation as exc:
+    except RuleViolation as exc:
         raise Unprocessable(
             exc.reason, errors=[{"field": body.action, "message": exc.reason}]
         ) from exc
@@ -388,12 +389,7 @@ async def transition(
     assert actor.principal is not None
     case = await case_for_action(session, actor.principal, case_id, if_match)
     before = domain.CaseStatus(case.status)
-    try:
-        step = domain.transition(before, domain.CaseAction(body.action), actor.principal.roles)
-    except domain.RuleViolation as exc:
-        raise Conflict(exc.reason, allowed_actions=exc.allowed) from exc
-    except PermissionError as exc:
-        raise Forbidden(str(exc)) from exc
+    step = domain.CASES.take(before, domain.CaseAction(body.action), actor.principal.roles)
     details = await _apply_facts(session, case, body, actor)
     case.status = step.to.value
     case.stage_entered_at = actor.now
