@@ -11,19 +11,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.errors import Forbidden
-from libs.common.figures import ratio
+from libs.common.figures import day_start, ratio
 from services.casework import repository
 from services.casework.schemas import CaseworkKpis
-
-
-def _start(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 async def casework_kpis(
@@ -37,8 +33,8 @@ async def casework_kpis(
 ) -> CaseworkKpis:
     if ward_code is not None and not principal.covers(ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
-    start = _start(period_from)
-    end = _start(period_to + timedelta(days=1)) if period_to else None
+    start = day_start(period_from) if period_from else None
+    end = day_start(period_to + timedelta(days=1)) if period_to else None
     scope = repository.case_scope(principal)
     counts = await repository.case_figures(session, scope, (start, end), ward_code, now)
     substantiated, initiated = await repository.substantiated_tip_figures(

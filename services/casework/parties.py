@@ -106,19 +106,7 @@ async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Act
 def party_out(party: Party, *, names_only: bool) -> PartyOut:
     if names_only:
         return PartyOut(id=party.id, role=party.role, full_name=party.full_name)
-    return PartyOut(
-        id=party.id,
-        role=party.role,
-        full_name=party.full_name,
-        date_of_birth=date.fromisoformat(party.date_of_birth) if party.date_of_birth else None,
-        age=party.age,
-        sex=party.sex,
-        phone=party.phone,
-        id_number=party.id_number,
-        hometown_ward_code=party.hometown_ward_code,
-        nationality=party.nationality,
-        notes=party.notes,
-    )
+    return PartyOut.model_validate(party)
 
 
 async def victim_ages(session: AsyncSession, case_id: UUID, on: date) -> list[int | None]:

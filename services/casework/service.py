@@ -6,7 +6,7 @@ Each state change, its timeline entry and its event are written in one transacti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -90,15 +90,14 @@ def _timeline(
     details: dict[str, Any],
 ) -> None:
     session.add(
-        CaseEvent(
-            id=new_id(),
-            case_id=case.id,
+        CaseEvent.step(
             action=action,
-            from_status=before,
-            to_status=case.status,
+            before=before,
+            after=case.status,
             at=actor.now,
             by=actor.sub,
             details=details,
+            case_id=case.id,
         )
     )
 
@@ -310,17 +309,7 @@ async def read_case(session: AsyncSession, actor: Actor, case_id: UUID, purpose:
         allowed_actions=domain.CASES.allowed(domain.CaseStatus(case.status)),
         facts=facts(case),
         persons=[parties.party_out(p, names_only=names_only) for p in rows],
-        timeline=[
-            TimelineEntry(
-                action=e.action,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                at=e.at,
-                by=e.by,
-                details=e.details,
-            )
-            for e in timeline
-        ],
+        timeline=[TimelineEntry.model_validate(e) for e in timeline],
     )
 
 
@@ -417,7 +406,3 @@ async def transition(
         ),
     )
     return summary(case, actor.now)
-
-
-def as_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
