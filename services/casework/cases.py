@@ -1,6 +1,5 @@
-"""Case use cases: open (directly or from a substantiated tip), read, list, the procedure's steps
-and the parties added on the way. Each change, its timeline entry and its event are written in
-one transaction."""
+"""Case use cases: open (by hand or from a substantiated tip), read, list, the procedure's steps
+and parties added; a change, its timeline entry and its event share one transaction."""
 
 from __future__ import annotations
 

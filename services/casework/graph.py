@@ -14,9 +14,8 @@ _SAME_PERSON = ("id_number", "suspect_name_birth_year")
 
 
 def person_identities(digests: dict[UUID, dict[str, str]]) -> dict[UUID, str]:
-    """Parties that share an ID number or (suspects) a name and birth year are one person, even
-    when each case knows them by a different identifier: union-find over the shared digests.
-    A shared phone is not enough: phones are what the graph shows as links between people."""
+    """Union-find: parties sharing an ID number or (suspects) a name and birth year are one
+    person; a shared phone is not enough, phones are what the graph shows as links."""
     parent = {party: party for party in digests}
 
     def root(party: UUID) -> UUID:

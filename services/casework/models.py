@@ -107,8 +107,7 @@ class Party(Base):
     date_of_birth: Mapped[str | None] = mapped_column(
         EncryptedText("casework.parties.date_of_birth")
     )
-    # In a small ward "a 16-year-old girl from ward X" names one person as surely as her name:
-    # no figure counts parties by age, sex, hometown or nationality, so they are encrypted too.
+    # Encrypted too: in a small ward an age, sex and hometown name a person as surely as a name.
     age: Mapped[int | None] = mapped_column(EncryptedInt("casework.parties.age"))
     sex: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.sex"))
     phone: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.phone"))
