@@ -1,4 +1,4 @@
-"""The casework service: the case lifecycle, parties and rings (DESIGN.md section 6)."""
+"""The casework service: the case lifecycle, parties and rings."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""Casework rules: the case state machine, who may take each step, stage deadlines, Penal Code
-articles. Pure data and functions, no I/O.
-
-Statuses follow the criminal procedure: a case is opened (from a substantiated tip or directly),
-initiated by a decision to prosecute (quyết định khởi tố vụ án) or declined (không khởi tố),
-investigated (điều tra, possibly suspended: tạm đình chỉ), indicted by the procuracy (truy tố,
-cáo trạng), scheduled for trial by the court (standard, mobile: xét xử lưu động, or model:
-phiên tòa rút kinh nghiệm), adjudicated (bản án) and closed.
-"""
+"""Casework rules: the case lifecycle as data, who may take each step, stage deadlines, Penal Code
+articles. Pure data and functions, no I/O."""
 
 from __future__ import annotations
 
@@ -15,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
+
+from libs.common.statemachine import RuleViolation, StateMachine, Transition
 
 
 class CaseStatus(StrEnum):
@@ -57,108 +52,76 @@ class VerdictOutcome(StrEnum):
     returned_for_investigation = "returned_for_investigation"
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One edge of the state machine: who may take it, where it leads, the event it emits."""
-
-    to: CaseStatus
-    roles: frozenset[str]
-    event: str
-    why: str
-
-
 _INVESTIGATOR = frozenset({"investigator"})
 _PROSECUTOR = frozenset({"prosecutor"})
 _CLERK = frozenset({"court_clerk"})
 
-TRANSITIONS: dict[tuple[CaseStatus, CaseAction], Transition] = {
-    (CaseStatus.open, CaseAction.initiate): Transition(
-        CaseStatus.investigating,
-        _INVESTIGATOR,
-        "initiated",
-        "the investigating body decides to initiate the criminal case (CPC Art. 154)",
-    ),
-    (CaseStatus.open, CaseAction.decline): Transition(
-        CaseStatus.closed,
-        _INVESTIGATOR,
-        "declined",
-        "a decision not to initiate, on one of the grounds of CPC Art. 157",
-    ),
-    (CaseStatus.investigating, CaseAction.suspend): Transition(
-        CaseStatus.suspended,
-        _INVESTIGATOR,
-        "suspended",
-        "investigation suspended, e.g. the accused cannot be found (CPC Art. 229)",
-    ),
-    (CaseStatus.suspended, CaseAction.resume): Transition(
-        CaseStatus.investigating,
-        _INVESTIGATOR,
-        "resumed",
-        "the reason for suspension is gone (CPC Art. 237)",
-    ),
-    (CaseStatus.investigating, CaseAction.indict): Transition(
-        CaseStatus.indicted,
-        _PROSECUTOR,
-        "indicted",
-        "the procuracy issues the indictment (cáo trạng, CPC Art. 243)",
-    ),
-    (CaseStatus.indicted, CaseAction.schedule_trial): Transition(
-        CaseStatus.trial_scheduled,
-        _CLERK,
-        "trial_scheduled",
-        "the court decides to bring the case to trial (CPC Art. 255)",
-    ),
-    (CaseStatus.trial_scheduled, CaseAction.schedule_trial): Transition(
-        CaseStatus.trial_scheduled,
-        _CLERK,
-        "trial_scheduled",
-        "a postponed hearing gets a new date, venue or type",
-    ),
-    (CaseStatus.trial_scheduled, CaseAction.record_verdict): Transition(
-        CaseStatus.adjudicated,
-        _CLERK,
-        "adjudicated",
-        "the trial panel pronounces its judgment (bản án)",
-    ),
-    (CaseStatus.adjudicated, CaseAction.reopen_investigation): Transition(
-        CaseStatus.investigating,
-        _INVESTIGATOR,
-        "resumed",
-        "the court returned the file for additional investigation (CPC Art. 280)",
-    ),
-    (CaseStatus.adjudicated, CaseAction.close): Transition(
-        CaseStatus.closed,
-        _CLERK,
-        "closed",
-        "the judgment is final and the file is archived",
-    ),
-}
-
-
-class RuleViolation(Exception):
-    """A step the procedure does not allow now; ``allowed`` lists the actions that are."""
-
-    def __init__(self, reason: str, allowed: list[str] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.allowed = allowed
-
-
-def allowed_actions(status: CaseStatus) -> list[str]:
-    return sorted(a.value for (s, a) in TRANSITIONS if s is status)
-
-
-def transition(status: CaseStatus, action: CaseAction, roles: frozenset[str]) -> Transition:
-    """The transition for ``action`` from ``status``; RuleViolation (409) or PermissionError."""
-    step = TRANSITIONS.get((status, action))
-    if step is None:
-        raise RuleViolation(
-            f"a case that is {status.value} cannot take the action {action.value}",
-            allowed_actions(status),
-        )
-    if not roles & step.roles:
-        raise PermissionError(f"{action.value} is for: {', '.join(sorted(step.roles))}")
-    return step
+# The criminal procedure's steps: (status, action) -> where it leads, who decides, the event.
+CASES: StateMachine[CaseStatus, CaseAction] = StateMachine(
+    "a case",
+    {
+        (CaseStatus.open, CaseAction.initiate): Transition(
+            CaseStatus.investigating,
+            _INVESTIGATOR,
+            "initiated",
+            "the investigating body decides to initiate the criminal case (CPC Art. 154)",
+        ),
+        (CaseStatus.open, CaseAction.decline): Transition(
+            CaseStatus.closed,
+            _INVESTIGATOR,
+            "declined",
+            "a decision not to initiate, on one of the grounds of CPC Art. 157",
+        ),
+        (CaseStatus.investigating, CaseAction.suspend): Transition(
+            CaseStatus.suspended,
+            _INVESTIGATOR,
+            "suspended",
+            "investigation suspended, e.g. the accused cannot be found (CPC Art. 229)",
+        ),
+        (CaseStatus.suspended, CaseAction.resume): Transition(
+            CaseStatus.investigating,
+            _INVESTIGATOR,
+            "resumed",
+            "the reason for suspension is gone (CPC Art. 237)",
+        ),
+        (CaseStatus.investigating, CaseAction.indict): Transition(
+            CaseStatus.indicted,
+            _PROSECUTOR,
+            "indicted",
+            "the procuracy issues the indictment (cáo trạng, CPC Art. 243)",
+        ),
+        (CaseStatus.indicted, CaseAction.schedule_trial): Transition(
+            CaseStatus.trial_scheduled,
+            _CLERK,
+            "trial_scheduled",
+            "the court decides to bring the case to trial (CPC Art. 255)",
+        ),
+        (CaseStatus.trial_scheduled, CaseAction.schedule_trial): Transition(
+            CaseStatus.trial_scheduled,
+            _CLERK,
+            "trial_scheduled",
+            "a postponed hearing gets a new date, venue or type",
+        ),
+        (CaseStatus.trial_scheduled, CaseAction.record_verdict): Transition(
+            CaseStatus.adjudicated,
+            _CLERK,
+            "adjudicated",
+            "the trial panel pronounces its judgment (bản án)",
+        ),
+        (CaseStatus.adjudicated, CaseAction.reopen_investigation): Transition(
+            CaseStatus.investigating,
+            _INVESTIGATOR,
+            "resumed",
+            "the court returned the file for additional investigation (CPC Art. 280)",
+        ),
+        (CaseStatus.adjudicated, CaseAction.close): Transition(
+            CaseStatus.closed,
+            _CLERK,
+            "closed",
+            "the judgment is final and the file is archived",
+        ),
+    },
+)
 
 
 # Legal facts -------------------------------------------------------------------------------------
@@ -218,15 +181,8 @@ def check_reopen(last_verdict: str | None) -> None:
 
 @dataclass(frozen=True)
 class StageRules:
-    """How long each stage may last; defaults from the Criminal Procedure Code 2015.
-
-    * ``investigating``: Art. 172(1): at most 4 months for very serious crimes, which trafficking
-      under Art. 150(1) (5-10 years) and Art. 151(1) (7-12 years) are (Penal Code Art. 9).
-    * ``indicted``: Art. 277(1): the court prepares the trial within 2 months for very serious
-      crimes.
-    * ``trial_scheduled``: the scheduled trial date itself.
-    Extensions granted by the procuracy are recorded by editing the rules' inputs, not the law.
-    """
+    """How long each stage may last; defaults from the Criminal Procedure Code 2015 (Art. 172(1),
+    277(1)); a trial's stage lasts until its scheduled date."""
 
     investigation: relativedelta = field(default_factory=lambda: relativedelta(months=4))
     trial_preparation: relativedelta = field(default_factory=lambda: relativedelta(months=2))

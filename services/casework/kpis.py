@@ -1,46 +1,27 @@
-"""The plan's casework figures (DESIGN.md section 10), each with numerator and denominator.
-
-* ``initiated_ratio``: substantiated tips verified in the period whose case was initiated /
-  substantiated tips verified in the period (from casework's read model of intake's events).
-* ``indicted_ratio``: cases initiated in the period that were indicted / cases initiated.
-* ``tried_ratio``: cases indicted in the period with a verdict (convicted or acquitted) /
-  cases indicted. A file returned for investigation is not yet tried.
-* ``trials``: trials scheduled in the period by type (standard, mobile, model).
-* ``overdue``: open cases past their stage deadline now.
-"""
+"""The plan's casework figures, each with its numerator and denominator; each cohort is taken by
+when its stage began."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from libs.common.auth import Principal
-from libs.common.errors import Forbidden
-from libs.common.figures import ratio
+from libs.common.figures import day_start, ratio
 from services.casework import repository
+from services.casework.access import Ctx, ensure_covers
 from services.casework.schemas import CaseworkKpis
 
 
-def _start(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
-
-
 async def casework_kpis(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    period_from: date | None,
-    period_to: date | None,
-    ward_code: str | None,
-    now: datetime,
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
 ) -> CaseworkKpis:
-    if ward_code is not None and not principal.covers(ward_code):
-        raise Forbidden("that ward is outside your jurisdiction")
-    start = _start(period_from)
-    end = _start(period_to + timedelta(days=1)) if period_to else None
+    principal = ctx.require_principal()
+    if ward_code is not None:
+        ensure_covers(principal, ward_code)
+    start = day_start(period_from) if period_from else None
+    end = day_start(period_to + timedelta(days=1)) if period_to else None
+    session = ctx.session
     scope = repository.case_scope(principal)
-    counts = await repository.case_figures(session, scope, (start, end), ward_code, now)
+    counts = await repository.case_figures(session, scope, (start, end), ward_code, ctx.now)
     substantiated, initiated = await repository.substantiated_tip_figures(
         session, principal, (start, end), ward_code
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
+from libs.common.timeline import TimelineMixin
 
 SCHEMA = "casework"
 metadata = service_metadata(SCHEMA)
@@ -25,11 +26,8 @@ class Base(DeclarativeBase):
 
 
 class TipRef(Base):
-    """Casework's read model of intake's tips, kept from ``intake.tip.*`` events.
-
-    Casework never reads intake's tables; it learns of tips from their events so a case can show
-    the tip it came from and the KPIs can relate substantiated tips to initiated cases.
-    """
+    """Casework's read model of intake's tips, kept from ``intake.tip.*`` events (it never reads
+    intake's tables)."""
 
     __tablename__ = "tip_refs"
 
@@ -85,19 +83,13 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class CaseEvent(Base):
+class CaseEvent(TimelineMixin, Base):
     """The case's timeline: every transition with its legal facts. The facts are encrypted: a
     decline's legal ground, a suspension's reason or a trial's venue can name a person."""
 
     __tablename__ = "case_events"
 
-    id: Mapped[UUID] = mapped_column(primary_key=True)
     case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"), index=True)
-    action: Mapped[str] = mapped_column(String(30))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    by: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(
         EncryptedJSON("casework.case_events.details"), default=dict
     )
@@ -115,8 +107,7 @@ class Party(Base):
     date_of_birth: Mapped[str | None] = mapped_column(
         EncryptedText("casework.parties.date_of_birth")
     )
-    # In a small ward "a 16-year-old girl from ward X" names one person as surely as her name:
-    # no figure counts parties by age, sex, hometown or nationality, so they are encrypted too.
+    # Encrypted too: in a small ward an age, sex and hometown name a person as surely as a name.
     age: Mapped[int | None] = mapped_column(EncryptedInt("casework.parties.age"))
     sex: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.sex"))
     phone: Mapped[str | None] = mapped_column(EncryptedText("casework.parties.phone"))

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 from uuid import UUID
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.crypto import BlindIndex
 from libs.common.ids import new_id
-from libs.common.platform import platform_of
 from libs.common.text import name_tokens
 from libs.contracts.casework import VictimLinked
 from services.casework import domain, repository
-from services.casework.models import Case, Party, PartyIndex, metadata
+from services.casework.access import Ctx
+from services.casework.models import Case, Party, PartyIndex
 from services.casework.schemas import PartyIn, PartyOut, RelatedCase
-
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
-
-if TYPE_CHECKING:
-    from services.casework.service import Actor
 
 ADULT_AGE = 18
 
@@ -39,9 +30,9 @@ def party_digests(index: BlindIndex, party: PartyIn, birth_year: int | None) -> 
     return digests
 
 
-async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Actor) -> Party:
+async def add_party(ctx: Ctx, case: Case, data: PartyIn) -> Party:
     """Add a party; a victim also emits ``casework.case.victim_linked`` for victim_support."""
-    today = actor.now.date()
+    today = ctx.now.date()
     birth_year = (
         data.date_of_birth.year
         if data.date_of_birth
@@ -60,13 +51,13 @@ async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Act
         hometown_ward_code=data.hometown_ward_code,
         nationality=data.nationality,
         notes=data.notes,
-        added_at=actor.now,
-        added_by=actor.sub,
+        added_at=ctx.now,
+        added_by=ctx.sub,
     )
-    session.add(party)
-    await session.flush()
-    for kind, digest in party_digests(actor.index, data, birth_year).items():
-        session.add(
+    await repository.save(ctx.session, party)
+    await repository.save(
+        ctx.session,
+        *(
             PartyIndex(
                 party_id=party.id,
                 kind=kind,
@@ -74,11 +65,12 @@ async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Act
                 case_id=case.id,
                 province_code=case.province_code,
             )
-        )
+            for kind, digest in party_digests(ctx.index, data, birth_year).items()
+        ),
+    )
     if data.role is domain.PartyRole.victim:
-        age = domain.age_on(data.date_of_birth, data.age, actor.now, today)
-        await platform.outbox.add(
-            session,
+        age = domain.age_on(data.date_of_birth, data.age, ctx.now, today)
+        await ctx.emit(
             "casework.case.victim_linked",
             case.id,
             VictimLinked(
@@ -96,55 +88,43 @@ async def add_party(session: AsyncSession, case: Case, data: PartyIn, actor: Act
                 ward_code=case.ward_code,
                 province_code=case.province_code,
                 exploitation_types=case.exploitation_types,
-                linked_at=actor.now,
+                linked_at=ctx.now,
             ),
         )
-    await session.flush()
+    await ctx.session.flush()
     return party
 
 
 def party_out(party: Party, *, names_only: bool) -> PartyOut:
     if names_only:
         return PartyOut(id=party.id, role=party.role, full_name=party.full_name)
-    return PartyOut(
-        id=party.id,
-        role=party.role,
-        full_name=party.full_name,
-        date_of_birth=date.fromisoformat(party.date_of_birth) if party.date_of_birth else None,
-        age=party.age,
-        sex=party.sex,
-        phone=party.phone,
-        id_number=party.id_number,
-        hometown_ward_code=party.hometown_ward_code,
-        nationality=party.nationality,
-        notes=party.notes,
-    )
+    return PartyOut.model_validate(party)
 
 
-async def victim_ages(session: AsyncSession, case_id: UUID, on: date) -> list[int | None]:
+async def victim_ages(ctx: Ctx, case_id: UUID, on: date) -> list[int | None]:
     return [
         domain.age_on(
             date.fromisoformat(p.date_of_birth) if p.date_of_birth else None, p.age, p.added_at, on
         )
-        for p in await repository.parties_of(session, case_id)
+        for p in await repository.parties_of(ctx.session, case_id)
         if p.role == domain.PartyRole.victim.value
     ]
 
 
-async def suspect_ids(session: AsyncSession, case_id: UUID) -> set[UUID]:
+async def suspect_ids(ctx: Ctx, case_id: UUID) -> set[UUID]:
     return {
         p.id
-        for p in await repository.parties_of(session, case_id)
+        for p in await repository.parties_of(ctx.session, case_id)
         if p.role == domain.PartyRole.suspect.value
     }
 
 
-async def related(session: AsyncSession, case: Case, actor: Actor) -> list[RelatedCase]:
-    assert actor.principal is not None
-    shared = await repository.related_cases(
-        session, case.id, repository.case_scope(actor.principal)
-    )
-    others = await repository.cases_by_ids(session, list(shared))
+async def related(ctx: Ctx, case: Case) -> list[RelatedCase]:
+    """Other cases in the caller's jurisdiction sharing a suspect (name + birth year), phone or
+    ID number with this one."""
+    scope = repository.case_scope(ctx.require_principal())
+    shared = await repository.related_cases(ctx.session, case.id, scope)
+    others = await repository.cases_by_ids(ctx.session, list(shared))
     return [
         RelatedCase(
             case_id=o.id,

@@ -7,17 +7,47 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.casework.models import Case, CaseEvent, Party, PartyIndex, Ring, RingCase, TipRef
+from libs.contracts.intake import TipReceived, TipVerified
+from services.casework.models import (
+    Base,
+    Case,
+    CaseEvent,
+    Party,
+    PartyIndex,
+    Ring,
+    RingCase,
+    TipRef,
+)
 
 
 def case_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, Case.ward_code, Case.province_code)
+
+
+async def save(session: AsyncSession, *rows: Base) -> None:
+    """New rows, or the changes to rows already loaded, written in this transaction."""
+    session.add_all(rows)
+    await session.flush()
+
+
+async def insert_case_once(session: AsyncSession, case: Case) -> bool:
+    """Insert the case unless its tip already has one (``tip_id`` is unique): concurrent
+    openings of one tip give one case, never an integrity error."""
+    values = {c.key: getattr(case, c.key) for c in Case.__table__.columns if c.key != "updated_at"}
+    inserted = await session.execute(
+        insert(Case)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Case.tip_id])
+        .returning(Case.id)
+    )
+    return inserted.first() is not None
 
 
 async def get_case(
@@ -34,19 +64,60 @@ async def tip_ref(session: AsyncSession, tip_id: UUID) -> TipRef | None:
     return await session.get(TipRef, tip_id)
 
 
-async def case_by_tip(session: AsyncSession, tip_id: UUID) -> Case | None:
-    return (await session.execute(select(Case).where(Case.tip_id == tip_id))).scalar_one_or_none()
+async def tip_received(session: AsyncSession, tip: TipReceived, now: datetime) -> None:
+    await session.execute(
+        insert(TipRef)
+        .values(
+            tip_id=tip.tip_id,
+            status=tip.status,
+            channel=tip.channel,
+            incident_ward_code=tip.incident_ward_code,
+            province_code=tip.province_code,
+            received_at=tip.received_at,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[TipRef.tip_id])
+    )
+
+
+async def update_tip(session: AsyncSession, tip_id: UUID, now: datetime, **values: Any) -> None:
+    await session.execute(
+        update(TipRef).where(TipRef.tip_id == tip_id).values(updated_at=now, **values)
+    )
+
+
+async def tip_verified(session: AsyncSession, tip: TipVerified, now: datetime) -> None:
+    """The tip's outcome, whether or not its ``received`` event arrived first."""
+    await session.execute(
+        insert(TipRef)
+        .values(
+            tip_id=tip.tip_id,
+            status=tip.status,
+            channel="unknown",
+            incident_ward_code=tip.incident_ward_code,
+            province_code=tip.province_code,
+            outcome=tip.outcome,
+            received_at=tip.received_at,
+            verified_at=tip.verified_at,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[TipRef.tip_id],
+            set_={
+                "status": tip.status,
+                "outcome": tip.outcome,
+                "verified_at": tip.verified_at,
+                "incident_ward_code": tip.incident_ward_code,
+                "province_code": tip.province_code,
+                "updated_at": now,
+            },
+        )
+    )
 
 
 async def parties_of(session: AsyncSession, case_id: UUID) -> Sequence[Party]:
     query = select(Party).where(Party.case_id == case_id).order_by(Party.added_at, Party.id)
     return (await session.execute(query)).scalars().all()
-
-
-async def parties_by_ids(session: AsyncSession, ids: list[UUID]) -> Sequence[Party]:
-    if not ids:
-        return []
-    return (await session.execute(select(Party).where(Party.id.in_(ids)))).scalars().all()
 
 
 async def timeline_of(session: AsyncSession, case_id: UUID) -> Sequence[CaseEvent]:
@@ -122,6 +193,16 @@ async def get_ring(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_ring_case(
+    session: AsyncSession, ring_id: UUID, case_id: UUID, at: datetime, by: str
+) -> None:
+    await session.execute(
+        insert(RingCase)
+        .values(ring_id=ring_id, case_id=case_id, added_at=at, added_by=by)
+        .on_conflict_do_nothing()
+    )
 
 
 async def ring_case_ids(session: AsyncSession, ring_id: UUID) -> list[UUID]:

@@ -1,4 +1,4 @@
-"""Request and response models of the casework API (DESIGN.md section 6)."""
+"""Request and response models of the casework API."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import StrictModel, known_ward, not_future, utc_moment
-from libs.common.text import normalize_id_number, normalize_phone
+from libs.common.schemas import PersonFields, StrictModel, known_ward, not_future, utc_moment
 from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import PartyRole, TrialType, VerdictOutcome
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 DocNumber = Annotated[str, Field(min_length=1, max_length=100, description="decision number")]
 
 
@@ -28,45 +26,13 @@ class CaseCreate(StrictModel):
     _w = field_validator("ward_code")(known_ward)
 
 
-class PartyIn(StrictModel):
+class PartyIn(PersonFields):
     role: PartyRole
-    full_name: Text200 | None = None
-    date_of_birth: date | None = None
-    age: int | None = Field(None, ge=0, le=120)
-    sex: Literal["female", "male", "other", "unknown"] | None = None
-    phone: str | None = Field(None, max_length=30)
-    id_number: str | None = Field(None, max_length=20)
-    hometown_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
     nationality: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
     notes: str | None = Field(None, max_length=5000)
 
-    _w = field_validator("hometown_ward_code")(known_ward)
-    _d = field_validator("date_of_birth")(not_future)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalised = normalize_phone(value)
-        if normalised is None:
-            raise ValueError("not a phone number")
-        return normalised
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalised = normalize_id_number(value)
-        if not 6 <= len(normalised) <= 20:
-            raise ValueError("not an ID or passport number")
-        return normalised
-
     @model_validator(mode="after")
-    def _dob_xor_age(self) -> PartyIn:
-        if self.date_of_birth is not None and self.age is not None:
-            raise ValueError("give date_of_birth or age, not both")
+    def _identifiable(self) -> PartyIn:
         if not any((self.full_name, self.phone, self.id_number)):
             raise ValueError("a party needs at least a name, a phone or an ID number")
         return self
@@ -171,6 +137,8 @@ TransitionIn = Annotated[
 
 
 class TimelineEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     action: str
     from_status: str | None
     to_status: str
@@ -180,6 +148,8 @@ class TimelineEntry(BaseModel):
 
 
 class PartyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     role: str
     full_name: str | None = None

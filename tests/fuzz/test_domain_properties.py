@@ -12,6 +12,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from libs.common.statemachine import RuleViolation
 from services.casework import domain as casework
 from services.intake import domain as intake
 from services.outreach import domain as outreach
@@ -87,7 +88,7 @@ def test_only_open_tips_are_overdue_or_due_soon(
 
 # casework: the state machine ---------------------------------------------------------------------
 
-# The law, stated here independently of ``TRANSITIONS`` (the Criminal Procedure Code 2015 says
+# The law, stated here independently of ``CASES`` (the Criminal Procedure Code 2015 says
 # who decides each step): (status, action) -> (status after,
 # event, the one role that may take the step), in the contract's wire values.
 CASE_LAW: dict[tuple[str, str], tuple[str, str, str]] = {
@@ -126,21 +127,21 @@ def test_every_step_by_any_roles_follows_the_law(roles: frozenset[str]) -> None:
     for status, action in itertools.product(CASE_STATUSES, casework.CaseAction):
         law = CASE_LAW.get((status, action.value))
         if law is None:
-            with pytest.raises(casework.RuleViolation) as refused:
-                casework.transition(casework.CaseStatus(status), action, roles)
+            with pytest.raises(RuleViolation) as refused:
+                casework.CASES.step(casework.CaseStatus(status), action, roles)
             assert refused.value.allowed == sorted(a for (s, a) in CASE_LAW if s == status)
             continue
         to, event, role = law
         if role not in roles:
             with pytest.raises(PermissionError, match=f"is for: {role}$"):
-                casework.transition(casework.CaseStatus(status), action, roles)
+                casework.CASES.step(casework.CaseStatus(status), action, roles)
             continue
-        step = casework.transition(casework.CaseStatus(status), action, roles)
+        step = casework.CASES.step(casework.CaseStatus(status), action, roles)
         assert (step.to.value, step.event) == (to, event), (status, action.value)
 
 
 def test_closed_allows_nothing() -> None:
-    assert casework.allowed_actions(casework.CaseStatus.closed) == []
+    assert casework.CASES.allowed(casework.CaseStatus.closed) == []
 
 
 @PROPERTY

@@ -1,4 +1,4 @@
-"""Casework's plan figures (DESIGN.md section 10) over a controlled data set: wards that no other
+"""Casework's plan figures over a controlled data set: wards that no other
 test uses, so that every numerator and denominator is known exactly."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The case lifecycle of DESIGN.md section 6, end to end through the APIs: a substantiated tip
+"""The case lifecycle, end to end through the APIs: a substantiated tip
 in intake opens its case in casework (exactly once, whatever Kafka redelivers), which is then
 initiated, indicted, scheduled for trial, adjudicated and closed; and cases opened directly.
 """

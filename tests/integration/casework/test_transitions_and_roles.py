@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from libs.common.jurisdiction import province_of
-from services.casework.domain import CaseStatus, allowed_actions
+from services.casework.domain import CASES, CaseStatus
 from tests.integration.casework.support import (
     CLERK,
     HAI_BA_TRUNG,
@@ -67,7 +67,7 @@ async def test_an_action_not_allowed_from_a_status_is_409_listing_the_allowed_on
     cw: Casework, status: str
 ) -> None:
     case = await cw.case_in(status)
-    allowed = allowed_actions(CaseStatus(status))
+    allowed = CASES.allowed(CaseStatus(status))
     assert case["allowed_actions"] == allowed
 
     for action in (a for a in ACTIONS if a not in allowed):

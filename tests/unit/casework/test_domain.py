@@ -1,10 +1,10 @@
-"""Casework's pure rules: the case state machine (DESIGN.md section 6), who may take each step,
-the Penal Code article, verdicts, reopening and stage deadlines.
+"""Casework's pure rules: the case state machine, who may take each step, the Penal Code article,
+verdicts, reopening and stage deadlines.
 
-The expected table is written out here in the contract's own words (the wire values of DESIGN.md
-section 6 and section 3's event types), independently of ``TRANSITIONS`` and of the enums, so
-that a change to the machine shows up as a failing test rather than as a silently different
-contract. Refusals are pinned to their exact reason: the API shows it to people as it is.
+The expected table is written out here in the contract's own wire values, independently of
+``CASES`` and of the enums, so that a change to the machine shows up as a failing test rather than
+as a silently different contract. Refusals are pinned to their exact reason: the API shows it to
+people as it is.
 """
 
 from __future__ import annotations
@@ -16,25 +16,22 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from libs.common.statemachine import RuleViolation, Transition
 from services.casework.domain import (
+    CASES,
     OPEN_STATUSES,
-    TRANSITIONS,
     CaseAction,
     CaseStatus,
     PartyRole,
-    RuleViolation,
     StageRules,
-    Transition,
     TrialType,
     VerdictOutcome,
     age_on,
-    allowed_actions,
     check_article,
     check_reopen,
     check_verdict,
     is_overdue,
     stage_due_at,
-    transition,
 )
 
 S, A = CaseStatus, CaseAction
@@ -42,29 +39,29 @@ INVESTIGATOR, PROSECUTOR, CLERK = "investigator", "prosecutor", "court_clerk"
 ACTING_ROLES = (INVESTIGATOR, PROSECUTOR, CLERK)
 
 # The law as the contract states it: (from, action) -> (to, event, the one role allowed), in
-# wire values. Where DESIGN.md section 6 names no role, the Criminal Procedure Code 2015 says who
+# wire values. Where the contract names no role, the Criminal Procedure Code 2015 says who
 # decides.
 LAW: dict[tuple[str, str], tuple[str, str, str]] = {
-    # DESIGN 6: open -initiate (investigator)-> investigating; CPC Art. 154
+    # contract: open -initiate (investigator)-> investigating; CPC Art. 154
     ("open", "initiate"): ("investigating", "initiated", INVESTIGATOR),
-    # DESIGN 6: open -decline-> closed; the investigating body decides not to (CPC Art. 157-158)
+    # contract: open -decline-> closed; the investigating body decides not to (CPC Art. 157-158)
     ("open", "decline"): ("closed", "declined", INVESTIGATOR),
-    # DESIGN 6: investigating -suspend-> suspended; the investigating body (CPC Art. 229)
+    # contract: investigating -suspend-> suspended; the investigating body (CPC Art. 229)
     ("investigating", "suspend"): ("suspended", "suspended", INVESTIGATOR),
-    # DESIGN 6: investigating -indict (prosecutor)-> indicted; the procuracy (CPC Art. 243)
+    # contract: investigating -indict (prosecutor)-> indicted; the procuracy (CPC Art. 243)
     ("investigating", "indict"): ("indicted", "indicted", PROSECUTOR),
-    # DESIGN 6: suspended -resume-> investigating; the investigating body (CPC Art. 237)
+    # contract: suspended -resume-> investigating; the investigating body (CPC Art. 237)
     ("suspended", "resume"): ("investigating", "resumed", INVESTIGATOR),
-    # DESIGN 6: indicted -schedule_trial (court_clerk)-> trial_scheduled; the court (CPC Art. 255)
+    # contract: indicted -schedule_trial (court_clerk)-> trial_scheduled; the court (CPC Art. 255)
     ("indicted", "schedule_trial"): ("trial_scheduled", "trial_scheduled", CLERK),
     # a postponed hearing is scheduled again by the court (CPC Art. 297)
     ("trial_scheduled", "schedule_trial"): ("trial_scheduled", "trial_scheduled", CLERK),
-    # DESIGN 6: trial_scheduled -record_verdict (court_clerk)-> adjudicated
+    # contract: trial_scheduled -record_verdict (court_clerk)-> adjudicated
     ("trial_scheduled", "record_verdict"): ("adjudicated", "adjudicated", CLERK),
     # a file the court returns for additional investigation goes back to the investigating body
-    # (CPC Art. 280); DESIGN 3 has no event of its own for it, so it is a resumption
+    # (CPC Art. 280); the contract has no event of its own for it, so it is a resumption
     ("adjudicated", "reopen_investigation"): ("investigating", "resumed", INVESTIGATOR),
-    # DESIGN 6: adjudicated -close-> closed; the court archives its final judgment
+    # contract: adjudicated -close-> closed; the court archives its final judgment
     ("adjudicated", "close"): ("closed", "closed", CLERK),
 }
 EXPECTED: dict[tuple[CaseStatus, CaseAction], tuple[CaseStatus, str, str]] = {
@@ -139,7 +136,7 @@ def test_the_verdict_outcomes_trial_types_and_party_roles_are_the_contracts() ->
 
 
 def test_the_table_holds_exactly_the_expected_transitions() -> None:
-    assert set(TRANSITIONS) == set(EXPECTED)
+    assert set(CASES.transitions) == set(EXPECTED)
 
 
 @pytest.mark.parametrize("pair", list(EXPECTED), ids=_id)
@@ -149,7 +146,7 @@ def test_an_allowed_action_leads_to_its_status_with_its_event(
     status, action = pair
     to, event, role = EXPECTED[pair]
 
-    step = transition(status, action, frozenset({role}))
+    step = CASES.step(status, action, frozenset({role}))
 
     assert (step.to, step.event, step.roles) == (to, event, frozenset({role}))
 
@@ -158,12 +155,12 @@ def test_an_allowed_action_leads_to_its_status_with_its_event(
 def test_every_emitted_event_is_a_casework_contract_event(
     pair: tuple[CaseStatus, CaseAction],
 ) -> None:
-    assert TRANSITIONS[pair].event in CASE_EVENTS
+    assert CASES.transitions[pair].event in CASE_EVENTS
 
 
 @pytest.mark.parametrize("pair", list(EXPECTED), ids=_id)
 def test_an_allowed_action_explains_why(pair: tuple[CaseStatus, CaseAction]) -> None:
-    assert TRANSITIONS[pair].why.strip()
+    assert CASES.transitions[pair].why.strip()
 
 
 @pytest.mark.parametrize("pair", REFUSED, ids=_id)
@@ -173,7 +170,7 @@ def test_an_action_not_allowed_from_a_status_lists_the_allowed_ones(
     status, action = pair
 
     with pytest.raises(RuleViolation) as refused:
-        transition(status, action, frozenset(ACTING_ROLES))
+        CASES.step(status, action, frozenset(ACTING_ROLES))
 
     assert refused.value.allowed == _allowed_from(status)
 
@@ -194,36 +191,36 @@ def test_an_allowed_action_taken_by_the_wrong_role_is_not_permitted(
 ) -> None:
     right = EXPECTED[pair][2]
     with pytest.raises(PermissionError, match=_exactly(f"{pair[1].value} is for: {right}")):
-        transition(pair[0], pair[1], frozenset({role}))
+        CASES.step(pair[0], pair[1], frozenset({role}))
 
 
 def test_a_caller_with_no_roles_is_not_permitted() -> None:
     with pytest.raises(PermissionError, match=_exactly("initiate is for: investigator")):
-        transition(S.open, A.initiate, frozenset())
+        CASES.step(S.open, A.initiate, frozenset())
 
 
 def test_a_refused_role_is_told_every_role_the_step_is_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shared = Transition(S.closed, frozenset({PROSECUTOR, CLERK}), "closed", "a shared step")
-    monkeypatch.setitem(TRANSITIONS, (S.adjudicated, A.close), shared)
+    monkeypatch.setitem(CASES.transitions, (S.adjudicated, A.close), shared)
 
     with pytest.raises(PermissionError, match=_exactly("close is for: court_clerk, prosecutor")):
-        transition(S.adjudicated, A.close, frozenset({INVESTIGATOR}))
+        CASES.step(S.adjudicated, A.close, frozenset({INVESTIGATOR}))
 
 
 def test_one_matching_role_among_several_is_enough() -> None:
-    step = transition(S.investigating, A.indict, frozenset({"supervisor", PROSECUTOR}))
+    step = CASES.step(S.investigating, A.indict, frozenset({"supervisor", PROSECUTOR}))
     assert step.to is S.indicted
 
 
 @pytest.mark.parametrize("status", list(S), ids=str)
 def test_allowed_actions_lists_the_table_for_each_status(status: CaseStatus) -> None:
-    assert allowed_actions(status) == _allowed_from(status)
+    assert CASES.allowed(status) == _allowed_from(status)
 
 
 def test_a_closed_case_allows_nothing() -> None:
-    assert allowed_actions(S.closed) == []
+    assert CASES.allowed(S.closed) == []
 
 
 def test_every_status_but_closed_is_open() -> None:
@@ -232,7 +229,7 @@ def test_every_status_but_closed_is_open() -> None:
 
 def test_a_refusal_names_the_status_and_the_action() -> None:
     with pytest.raises(RuleViolation) as refused:
-        transition(S.closed, A.initiate, frozenset({INVESTIGATOR}))
+        CASES.step(S.closed, A.initiate, frozenset({INVESTIGATOR}))
     assert refused.value.reason == "a case that is closed cannot take the action initiate"
     assert str(refused.value) == refused.value.reason
 
