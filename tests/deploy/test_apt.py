@@ -43,6 +43,6 @@ def test_every_apt_get_waits_for_the_dpkg_lock() -> None:
 
 
 def test_the_check_sees_the_installs() -> None:
-    """The installer the browser and gateway tests use, and PostgreSQL's for the stack, are among them."""
+    """The installer the browser and gateway tests use, and PostgreSQL's, are among them."""
     seen = {p.name for p in scripts() if running_lines(p)}
     assert {"ensure-deb.sh", "postgres.sh", "Dockerfile"} <= seen

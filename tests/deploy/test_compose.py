@@ -14,7 +14,6 @@ from libs.common.kafka import DEFAULT_PARTITIONS
 from tests.deploy.support import (
     ALL_INTERFACES,
     DEPLOY,
-    compose,
     compose_services,
     ctip_role,
     dns_name,
