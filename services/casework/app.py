@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 
-from libs.common.app import create_service_app
+from libs.common.app import Worker, create_service_app
+from libs.common.context import Context
+from libs.common.db import Database
+from libs.common.gauges import GaugeRefresher
+from libs.common.observability import DEADLINES_OVERDUE
 from libs.common.platform import platform_of
+from services.casework import kpis
 from services.casework.api import router
 from services.casework.consumers import HANDLERS
 from services.casework.models import metadata
@@ -14,11 +22,22 @@ from services.casework.settings import CaseworkSettings
 
 def create_app(settings: CaseworkSettings | None = None) -> FastAPI:
     settings = settings or CaseworkSettings()
+
+    def deadlines(db: Database, make_context: Callable[[Any], Context[Any]]) -> Worker | None:
+        """Cases past their legal deadline, as a gauge ops alert on; with the relay (the worker)."""
+        if not settings.run_relay:
+            return None
+        labels = {"service": settings.service_name}
+        return GaugeRefresher(
+            db, make_context, DEADLINES_OVERDUE, labels, "kind", kpis.overdue_cases
+        )
+
     return create_service_app(
         settings=settings,
         platform=platform_of(metadata),
         routers=[router],
         handlers=HANDLERS,
+        workers=[deadlines],
         title="ctip casework",
         description="Cases from initiation to verdict; parties, rings and their graph.",
     )

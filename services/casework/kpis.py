@@ -38,3 +38,9 @@ async def casework_kpis(
         overdue=counts["overdue"],
         hotspots=await repository.case_hotspots(session, scope, start, end, ward_code),
     )
+
+
+async def overdue_cases(ctx: Ctx) -> dict[str, float]:
+    """What the worker sets ``ctip_deadlines_overdue{kind="case_<stage>"}`` to, every minute."""
+    counts = await repository.overdue_by_status(ctx.session, ctx.now)
+    return {f"case_{status}": float(n) for status, n in counts.items()}

@@ -336,3 +336,13 @@ async def case_hotspots(
         "by_exploitation_type": {k: n for k, n in by_type.all()},
         "by_destination_country": {c: n for c, n in by_country.all()},
     }
+
+
+async def overdue_by_status(session: AsyncSession, now: datetime) -> dict[str, int]:
+    """Open cases past their stage deadline, counted per stage, across the whole country."""
+    query = (
+        select(Case.status, func.count())
+        .where(Case.status != "closed", Case.stage_due_at.is_not(None), Case.stage_due_at < now)
+        .group_by(Case.status)
+    )
+    return {str(status): int(n) for status, n in (await session.execute(query)).all()}

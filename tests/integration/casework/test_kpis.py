@@ -176,3 +176,40 @@ async def test_initiated_ratio_is_initiated_cases_over_substantiated_tips(
     figure = (await _kpis(cw, ward_code=code))["initiated_ratio"]
 
     assert figure == {"value": 0.5, "numerator": 1, "denominator": 2}
+
+
+async def test_the_worker_sets_the_overdue_gauge_ops_alert_on(
+    ward: str, casework_settings: Any, database_url: str
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from libs.common.context import context_factory
+    from libs.common.crypto import BlindIndex
+    from libs.common.db import Database
+    from libs.common.gauges import GaugeRefresher
+    from libs.common.observability import DEADLINES_OVERDUE
+    from libs.common.platform import platform_of
+    from services.casework.kpis import overdue_cases
+    from services.casework.models import metadata
+
+    key = casework_settings.blind_index_key.get_secret_value()
+    make = context_factory(casework_settings, platform_of(metadata), BlindIndex.from_b64(key))
+    db = Database(database_url)
+    labels = {"service": "casework"}
+    try:
+        await GaugeRefresher(db, make, DEADLINES_OVERDUE, labels, "kind", overdue_cases).refresh()
+        async with db.engine.connect() as conn:
+            late = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM casework.cases WHERE status = 'investigating' "
+                        "AND stage_due_at < now()"
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await db.dispose()
+    shown = REGISTRY.get_sample_value(
+        "ctip_deadlines_overdue", {"service": "casework", "kind": "case_investigating"}
+    )
+    assert late >= 1 and shown == late
