@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -42,11 +43,15 @@ class StrictModel(BaseModel):
         return data
 
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
 def utc_moment(value: datetime, *, past: bool = False) -> datetime:
-    """An RFC 3339 time with its offset, in UTC, within years 1900-2100 (PostgreSQL and Python
-    both fail on the edges of their ranges, so a far-fetched time is a 422, not a 500)."""
+    """A time in UTC, within years 1900-2100 (PostgreSQL and Python both fail on the edges of
+    their ranges, so a far-fetched time is a 422, not a 500). Viet Nam has one time zone: a time
+    without an offset, or a plain date (its midnight), is a time in Asia/Ho_Chi_Minh."""
     if value.tzinfo is None:
-        raise ValueError("give a timezone (RFC 3339), e.g. 2026-11-01T08:00:00+07:00")
+        value = value.replace(tzinfo=VIETNAM)
     try:
         moment = value.astimezone(UTC)
     except OverflowError as exc:

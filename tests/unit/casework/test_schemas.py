@@ -218,12 +218,11 @@ def test_an_unknown_trial_type_is_refused(trial_type: str) -> None:
     assert _refusal(refused) == [("schedule_trial.trial_type", "enum")]
 
 
-def test_a_trial_time_without_a_timezone_is_refused() -> None:
-    with pytest.raises(ValidationError, match="timezone") as refused:
-        TRANSITION.validate_python(
-            {**VALID["schedule_trial"], "scheduled_for": "2026-12-20T08:00:00"}
-        )
-    assert _refusal(refused) == [("schedule_trial.scheduled_for", "value_error")]
+def test_a_trial_time_without_a_timezone_is_read_as_vietnam_s() -> None:
+    read = TRANSITION.validate_python(
+        {**VALID["schedule_trial"], "scheduled_for": "2026-12-20T08:00:00"}
+    )
+    assert read.scheduled_for == datetime(2026, 12, 20, 1, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("outcome", ["guilty", "", "dismissed"])

@@ -52,9 +52,10 @@ def test_utc_moment_gives_the_same_instant_in_utc(server_in_hanoi: None) -> None
     assert (moment.tzinfo, moment.hour, moment.day) == (UTC, 1, 1)
 
 
-def test_utc_moment_refuses_a_time_without_an_offset() -> None:
-    with pytest.raises(ValueError, match=r"^give a timezone \(RFC 3339\), e\.g\. 2026-11-01T08"):
-        utc_moment(datetime(2026, 11, 1, 8, 0))
+def test_utc_moment_reads_a_time_without_an_offset_as_vietnam_s() -> None:
+    """Viet Nam has one time zone (UTC+7, no daylight saving): 08:00 there is 01:00 UTC."""
+    moment = utc_moment(datetime(2026, 11, 1, 8, 0))
+    assert moment == datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
 
 def test_utc_moment_refuses_a_time_that_overflows_in_utc() -> None:
@@ -141,3 +142,18 @@ def test_slowdown_grows_linearly_from_the_free_budget_to_twice_it(
     failures: int, free: int, delay: float
 ) -> None:
     assert slowdown(failures, free, 3.0) == pytest.approx(delay)
+
+
+def test_a_plain_date_is_its_midnight_in_vietnam() -> None:
+    """A partner's ``"found_at": "2026-11-24"`` is 24 November at 00:00 in Hà Nội."""
+    from pydantic import field_validator
+
+    from libs.common.schemas import StrictModel
+
+    class Found(StrictModel):
+        found_at: datetime
+
+        _aware = field_validator("found_at")(utc_moment)
+
+    read = Found.model_validate({"found_at": "2026-11-24"})
+    assert read.found_at == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
