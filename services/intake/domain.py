@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from libs.common.statemachine import RuleViolation as RuleViolation
+from libs.common.statemachine import StateMachine, Transition
 from libs.contracts.taxonomy import ExploitationType as ExploitationType
 
 
@@ -86,31 +88,31 @@ class TipAction(StrEnum):
     reporter_message = "reporter_message"
 
 
-ALLOWED_ACTIONS: dict[TipStatus, frozenset[TipAction]] = {
-    # Classification comes first: the plan wants 100% of information classified before it is
-    # verified, and a classification can be corrected until the tip is verified.
-    TipStatus.received: frozenset(
-        {
-            TipAction.classify,
-            TipAction.extend,
-            TipAction.message_reporter,
-            TipAction.reporter_message,
-        }
-    ),
-    TipStatus.triaged: frozenset(
-        {
-            TipAction.classify,
-            TipAction.verify,
-            TipAction.extend,
-            TipAction.message_reporter,
-            TipAction.reporter_message,
-        }
-    ),
-    # A verified tip lives on as a case; the reporter can still be told and still add facts.
-    TipStatus.verified: frozenset({TipAction.message_reporter, TipAction.reporter_message}),
-    # A closed tip can still receive a word to the reporter (why it was closed), nothing else.
-    TipStatus.closed: frozenset({TipAction.message_reporter}),
-}
+def _stays(
+    status: TipStatus, *actions: TipAction
+) -> dict[tuple[TipStatus, TipAction], Transition[TipStatus]]:
+    """Actions that leave the tip where it is."""
+    return {(status, action): Transition(status) for action in actions}
+
+
+_TALK = (TipAction.extend, TipAction.message_reporter, TipAction.reporter_message)
+
+# Classification comes first: the plan wants 100% of information classified before it is
+# verified, and a classification can be corrected until the tip is verified. A verified tip lives
+# on as a case (the reporter can still be told and add facts); a closed one can still receive a
+# word to the reporter (why it was closed). ``verify`` leads where VERIFICATION_STATUS says.
+TIP_LIFECYCLE: StateMachine[TipStatus, TipAction] = StateMachine(
+    "a tip",
+    {
+        (TipStatus.received, TipAction.classify): Transition(TipStatus.triaged),
+        **_stays(TipStatus.received, *_TALK),
+        (TipStatus.triaged, TipAction.classify): Transition(TipStatus.triaged),
+        (TipStatus.triaged, TipAction.verify): Transition(TipStatus.verified),
+        **_stays(TipStatus.triaged, *_TALK),
+        **_stays(TipStatus.verified, TipAction.message_reporter, TipAction.reporter_message),
+        **_stays(TipStatus.closed, TipAction.message_reporter),
+    },
+)
 
 VERIFICATION_STATUS: dict[VerificationOutcome, TipStatus] = {
     VerificationOutcome.substantiated: TipStatus.verified,
@@ -118,24 +120,6 @@ VERIFICATION_STATUS: dict[VerificationOutcome, TipStatus] = {
     VerificationOutcome.referred: TipStatus.closed,
     VerificationOutcome.duplicate: TipStatus.closed,
 }
-
-
-class RuleViolation(Exception):
-    """A request the law or the workflow does not allow now; ``allowed`` lists what is."""
-
-    def __init__(self, reason: str, allowed: list[str] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.allowed = allowed
-
-
-def check_action(status: TipStatus, action: TipAction) -> None:
-    allowed = ALLOWED_ACTIONS[status]
-    if action not in allowed:
-        raise RuleViolation(
-            f"a tip that is {status.value} cannot take the action {action.value}",
-            sorted(a.value for a in allowed),
-        )
 
 
 # The legal clock --------------------------------------------------------------------------------
@@ -229,10 +213,7 @@ def birth_year(date_of_birth: object | None, age: int | None, at: datetime) -> i
 
 
 class Publication(StrEnum):
-    """Whether partners are alerted of a missing-person report (DESIGN.md sections 5 and 8).
-
-    A report from the public waits for an officer's review: a trafficker posing as family must
-    not be able to make border provinces search for a victim who escaped."""
+    """Whether partners are alerted: a report from the public waits for an officer's review."""
 
     pending = "pending"
     published = "published"

@@ -221,11 +221,8 @@ async def tip_for_action(
     return tip
 
 
-def check(tip: Tip, action: domain.TipAction) -> None:
-    try:
-        domain.check_action(domain.TipStatus(tip.status), action)
-    except domain.RuleViolation as exc:
-        raise Conflict(exc.reason, allowed_actions=exc.allowed) from exc
+def check(tip: Tip, action: domain.TipAction) -> domain.TipStatus:
+    return domain.TIP_LIFECYCLE.take(domain.TipStatus(tip.status), action).to
 
 
 def summary(tip: Tip, now: datetime) -> TipSummary:
@@ -354,7 +351,7 @@ async def classify(
 ) -> TipSummary:
     assert actor.principal is not None
     tip = await tip_for_action(session, actor, tip_id, if_match)
-    check(tip, domain.TipAction.classify)
+    target = check(tip, domain.TipAction.classify)
     # Triage places an unlocated tip wherever it happened (that is what the queue is for); a
     # located tip moves only within the officer's own jurisdiction.
     placing = tip.incident_ward_code is None
@@ -375,7 +372,7 @@ async def classify(
     tip.classification_notes = data.notes
     tip.classified_at = actor.now
     tip.classified_by = actor.sub
-    tip.status = domain.TipStatus.triaged.value
+    tip.status = target.value
     _touch(tip, actor.now)
     await session.flush()
     await platform.outbox.add(
