@@ -1,4 +1,4 @@
-"""Request and response models of the intake API (DESIGN.md section 5)."""
+"""Request and response models of the intake API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
 from libs.common.schemas import StrictModel, e164_phone, known_ward, not_future, utc_moment
@@ -124,7 +124,7 @@ ReceiptCode = Annotated[
 
 
 class ReceiptLookupIn(StrictModel):
-    """The code travels in the body only: proxies and gateways log URLs (DESIGN.md section 5)."""
+    """The code travels in the body only: proxies and gateways log URLs."""
 
     receipt_code: ReceiptCode
 
@@ -135,6 +135,8 @@ class ReceiptMessageIn(StrictModel):
 
 
 class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     direction: str = Field(description="to_reporter or from_reporter")
     body: str
@@ -185,6 +187,8 @@ class VerificationIn(StrictModel):
 
 
 class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     role: str
     full_name: str | None = None
@@ -203,6 +207,8 @@ class DuplicateOut(BaseModel):
 
 
 class ExtensionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     reason: str | None = None
     previous_due_at: datetime
@@ -296,7 +302,7 @@ class MissingPersonCreated(BaseModel):
 
 
 class ReviewIn(StrictModel):
-    """An officer's review of a report before partners are alerted (DESIGN.md section 5)."""
+    """An officer's review of a report before partners are alerted."""
 
     decision: ReviewDecision
     reason: str | None = Field(None, min_length=1, max_length=2000, validate_default=True)
