@@ -73,7 +73,7 @@ def _person(tip_id: UUID, position: int, person: PersonIn, year: int | None) -> 
         date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else None,
         birth_year=year,
         age=person.age,
-        sex=person.sex.value if person.sex else None,
+        sex=person.sex,
         phone=person.phone,
         id_number=person.id_number,
         hometown_ward_code=person.hometown_ward_code,
