@@ -1,13 +1,5 @@
-"""Intake rules: tip statuses and actions, the legal clock, missing-person outcomes.
-
-Pure functions and tables, no I/O. The legal clock follows the Criminal Procedure Code 2015,
-Art. 147 (thời hạn giải quyết tố giác, tin báo về tội phạm, kiến nghị khởi tố):
-
-* (1) a crime report or denunciation is resolved within **20 days** of receipt;
-* (2) a complex one (nhiều tình tiết phức tạp) within **2 months** of receipt;
-* (3) where verification cannot finish in time, the procuracy (Viện kiểm sát) may extend **once**,
-  by **up to 2 months**; the investigating body must ask at least **5 days** before the deadline.
-"""
+"""Intake's rules, pure: the tip lifecycle, the legal clock of Criminal Procedure Code Art. 147
+(20 days; 2 months if complex; one procuracy extension of 2 months, asked 5 days ahead)."""
 
 from __future__ import annotations
 
@@ -97,10 +89,8 @@ def _stays(
 
 _TALK = (TipAction.extend, TipAction.message_reporter, TipAction.reporter_message)
 
-# Classification comes first: the plan wants 100% of information classified before it is
-# verified, and a classification can be corrected until the tip is verified. A verified tip lives
-# on as a case (the reporter can still be told and add facts); a closed one can still receive a
-# word to the reporter (why it was closed). ``verify`` leads where VERIFICATION_STATUS says.
+# Classified before verified (the plan's 100% target); ``verify`` leads where VERIFICATION_STATUS
+# says, and a closed tip still takes a word to the reporter (why it was closed).
 TIP_LIFECYCLE: StateMachine[TipStatus, TipAction] = StateMachine(
     "a tip",
     {
@@ -234,9 +224,8 @@ REVIEW_OUTCOME: dict[ReviewDecision, Publication] = {
 def review(
     status: MissingPersonStatus, publication: Publication, decision: ReviewDecision
 ) -> Publication:
-    """The publication after an officer's review. A held report may be published once the doubt
-    is cleared, or held again with a new reason; a published one cannot be taken back (partners
-    were alerted); a resolved report is reviewed no more."""
+    """The publication after an officer's review: a held report may be reviewed again, a
+    published one cannot be taken back, a resolved one is reviewed no more."""
     if status is not MissingPersonStatus.open:
         raise RuleViolation("the report is resolved; it is no longer reviewed", [])
     if publication is Publication.published:

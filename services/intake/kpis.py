@@ -1,8 +1,5 @@
-"""The plan's intake figures, each with its numerator and denominator.
-
-``resolved_within_deadline_ratio`` counts tips whose outcome is due (resolved, or open and
-overdue); ``overdue`` and ``due_soon`` are of now, whatever the period.
-"""
+"""The plan's intake figures, each with its numerator and denominator (on-time resolution counts
+tips whose outcome is due; ``overdue`` and ``due_soon`` are of now, whatever the period)."""
 
 from __future__ import annotations
 
