@@ -73,8 +73,7 @@ async def report(ctx: Ctx, data: MissingPersonCreate) -> MissingPersonCreated:
         reviewed_by=ctx.sub if data.publish else None,
         version=1,
     )
-    ctx.session.add(mp)
-    await ctx.session.flush()
+    await repository.save(ctx.session, mp)
     code, receipt = receipts.new_receipt(ctx, KIND, mp.id)
     repository.add_receipt(ctx.session, receipt)
     await ctx.emit(
@@ -147,7 +146,7 @@ async def review(
     mp.reviewed_at = ctx.now
     mp.reviewed_by = ctx.sub
     mp.version += 1
-    await ctx.session.flush()
+    await repository.save(ctx.session, mp)
     if publication is domain.Publication.published:
         await _publish(ctx, mp)
     else:
@@ -284,7 +283,7 @@ async def resolve(
     mp.resolved_at = ctx.now
     mp.resolved_by = ctx.sub
     mp.version += 1
-    await ctx.session.flush()
+    await repository.save(ctx.session, mp)
     await ctx.emit(
         "intake.missing_person.resolved",
         mp.id,

@@ -70,8 +70,7 @@ async def add_message(
         author=author,
         created_at=ctx.now,
     )
-    ctx.session.add(message)
-    await ctx.session.flush()
+    await repository.save(ctx.session, message)
     return MessageOut.model_validate(message)
 
 

@@ -129,6 +129,12 @@ async def messages_of(session: AsyncSession, kind: str, subject_id: UUID) -> Seq
     return (await session.execute(query)).scalars().all()
 
 
+async def save(session: AsyncSession, *rows: object) -> None:
+    """New rows, or the changes to rows already loaded, written in this transaction."""
+    session.add_all(rows)
+    await session.flush()
+
+
 def add_receipt(session: AsyncSession, receipt: NewReceipt) -> None:
     session.add(Receipt(**vars(receipt)))
 

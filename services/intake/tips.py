@@ -278,7 +278,7 @@ async def classify(
     tip.classified_by = ctx.sub
     tip.status = target.value
     receipts.touch(tip, ctx)
-    await ctx.session.flush()
+    await repository.save(ctx.session, tip)
     await ctx.emit(
         "intake.tip.classified",
         tip.id,
@@ -311,22 +311,20 @@ async def extend_deadline(
         )
     except RuleViolation as exc:
         raise Conflict(exc.reason) from exc
-    ctx.session.add(
-        TipExtension(
-            id=new_id(),
-            tip_id=tip.id,
-            kind=data.kind.value,
-            reason=data.reason,
-            previous_due_at=tip.resolution_due_at,
-            new_due_at=extension.new_due_at,
-            granted_by=ctx.sub,
-            granted_at=ctx.now,
-        )
+    granted_row = TipExtension(
+        id=new_id(),
+        tip_id=tip.id,
+        kind=data.kind.value,
+        reason=data.reason,
+        previous_due_at=tip.resolution_due_at,
+        new_due_at=extension.new_due_at,
+        granted_by=ctx.sub,
+        granted_at=ctx.now,
     )
     tip.extensions = [*tip.extensions, data.kind.value]
     tip.resolution_due_at = extension.new_due_at
     receipts.touch(tip, ctx)
-    await ctx.session.flush()
+    await repository.save(ctx.session, granted_row, tip)
     await ctx.emit(
         "intake.tip.deadline_extended",
         tip.id,
@@ -369,7 +367,7 @@ async def verify(ctx: Ctx, tip_id: UUID, data: VerificationIn, if_match: str | N
     tip.verified_by = ctx.sub
     tip.status = domain.VERIFICATION_STATUS[data.outcome].value
     receipts.touch(tip, ctx)
-    await ctx.session.flush()
+    await repository.save(ctx.session, tip)
     persons = await repository.persons_of(ctx.session, tip.id) if substantiated else []
     await ctx.emit(
         "intake.tip.verified",

@@ -28,8 +28,8 @@ class FakeSession:
     def __init__(self) -> None:
         self.added: list[Any] = []
 
-    def add(self, row: Any) -> None:
-        self.added.append(row)
+    def add_all(self, rows: Any) -> None:
+        self.added.extend(rows)
 
     async def flush(self) -> None:
         return None
