@@ -67,9 +67,12 @@ from bench.report import _table as table
 from bench.report import latency_summary
 from bench.support import BenchError, delete_topics
 from libs.common.auth import Principal, issue_dev_token
+from libs.common.context import Context
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.jurisdiction import _provinces, province_of, wards_of
-from services.intake import repository, service
+from libs.common.platform import platform_of
+from services.intake import repository, tips
+from services.intake.models import NewTip, columns, metadata
 from services.intake.schemas import TipCreate
 from services.intake.settings import IntakeSettings
 
@@ -83,6 +86,7 @@ PAGE_SIZE = 50  # the API's default page
 DRAIN_TIMEOUT = 120.0
 HOME_PROVINCE = "01"
 
+ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench.intake")
 
 # -- request bodies -------------------------------------------------------------------------------
@@ -247,7 +251,7 @@ class _PoolSession:
 
 def same_work_app() -> FastAPI:
     """The filing's own work without ctip's framework: the same ``TipCreate`` validation and the
-    same ``service.file_tip`` (encryption, blind indexes, receipt, outbox event, one statement),
+    same ``tips.file_tip`` (encryption, blind indexes, receipt, outbox event, one statement),
     on a bare asyncpg pool, with no token check, middleware, SQLAlchemy session, transaction
     block, idempotency or rate limit. Between the baseline and ctip: what the work costs by
     itself, and what the framework adds to it."""
@@ -255,6 +259,7 @@ def same_work_app() -> FastAPI:
     settings = IntakeSettings()
     configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
     index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+    platform = platform_of(metadata)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -272,9 +277,16 @@ def same_work_app() -> FastAPI:
 
     @app.post("/v1/tips", status_code=201)
     async def create_tip(request: Request, body: TipCreate) -> JSONResponse:
-        actor = service.Actor(principal=None, index=index, now=datetime.now(UTC))
         session = _PoolSession(request.app.state.pool)
-        created = await service.file_tip(session, body, actor)  # type: ignore[arg-type]
+        ctx = Context(
+            session=session,  # type: ignore[arg-type]
+            principal=None,
+            settings=settings,
+            platform=platform,
+            index=index,
+            anonymous_sub="anonymous",
+        )
+        created = await tips.file_tip(ctx, body)
         return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
     return app
@@ -454,7 +466,7 @@ def _package(filename: str, name: str) -> str:
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", f"{ROOT}/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename
@@ -462,21 +474,8 @@ def _short(filename: str) -> str:
 
 # -- 2. GET /v1/tips?overdue=true over a million tips ---------------------------------------------
 
-TIP_COLUMNS = (
-    "id",
-    "channel",
-    "status",
-    "description",
-    "incident_ward_code",
-    "province_code",
-    "occurred_on",
-    "exploitation_types",
-    "destination_country",
-    "anonymous",
-    "reporter_name",
-    "reporter_phone",
-    "reporter_email",
-    "filed_by",
+# What a filing writes (models.NewTip), then what triage and verification add.
+TRIAGE_COLUMNS = (
     "trafficking_related",
     "priority",
     "assigned_to",
@@ -487,12 +486,8 @@ TIP_COLUMNS = (
     "verified_at",
     "verified_by",
     "resolved_at",
-    "extensions",
-    "received_at",
-    "resolution_due_at",
-    "updated_at",
-    "version",
 )
+TIP_COLUMNS = (*columns(NewTip), *TRIAGE_COLUMNS)
 CHANNELS = ["hotline", "web", "mobile", "walk_in", "police", "partner", "other"]
 CHANNEL_WEIGHTS = [35, 25, 10, 10, 15, 4, 1]
 TYPE_SETS = [
@@ -601,23 +596,30 @@ class TipGenerator:
             outcome = rng.choice(["unsubstantiated", "unsubstantiated", "referred", "duplicate"])
         channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
         updated = resolved or classified or received
-        return (
-            uuid7_at(int(received_ts * 1000), rng),
-            channel,
-            status,
-            self.description,
-            ward,
-            province_of(ward) if ward else None,
-            (received - timedelta(days=rng.randrange(0, 60))).date()
+        tip = NewTip(
+            id=uuid7_at(int(received_ts * 1000), rng),
+            channel=channel,
+            status=status,
+            description=self.description,
+            incident_ward_code=ward,
+            province_code=province_of(ward) if ward else None,
+            occurred_on=(received - timedelta(days=rng.randrange(0, 60))).date()
             if rng.random() < 0.7
             else None,
-            rng.choice(TYPE_SETS),
-            rng.choice(COUNTRIES),
-            anonymous,
-            None if anonymous else self.reporter[0],
-            None if anonymous else self.reporter[1],
-            None if anonymous or rng.random() < 0.5 else self.reporter[2],
-            "police-officer" if channel == "police" else None,
+            exploitation_types=rng.choice(TYPE_SETS),
+            destination_country=rng.choice(COUNTRIES),
+            anonymous=anonymous,
+            reporter_name=None if anonymous else self.reporter[0],
+            reporter_phone=None if anonymous else self.reporter[1],
+            reporter_email=None if anonymous or rng.random() < 0.5 else self.reporter[2],
+            filed_by="police-officer" if channel == "police" else None,
+            extensions=extensions,
+            received_at=received,
+            resolution_due_at=due,
+            updated_at=updated,
+            version=1 + (classified is not None) + (resolved is not None) + len(extensions),
+        )
+        triage = (
             None if classified is None else rng.choice(["yes", "yes", "unclear", "no"]),
             None
             if classified is None
@@ -630,12 +632,8 @@ class TipGenerator:
             resolved,
             None if resolved is None else f"officer-{rng.randrange(400)}",
             resolved,
-            extensions,
-            received,
-            due,
-            updated,
-            1 + (classified is not None) + (resolved is not None) + len(extensions),
         )
+        return (*(getattr(tip, c) for c in columns(NewTip)), *triage)
 
 
 async def load_tips(args: argparse.Namespace, dsn: str, settings: IntakeSettings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The intake service: tips and missing-person reports (DESIGN.md section 5)."""
+"""The intake service: tips, receipts and missing-person reports."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import FastAPI
 
 from libs.common.app import create_service_app
 from libs.common.platform import platform_of
-from services.intake.api import Limits, router
+from services.intake.api import router
 from services.intake.consumers import HANDLERS
 from services.intake.models import metadata
+from services.intake.receipts import Limits
 from services.intake.settings import IntakeSettings
 
 

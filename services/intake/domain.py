@@ -1,13 +1,5 @@
-"""Intake rules: tip statuses and actions, the legal clock, missing-person outcomes.
-
-Pure functions and tables, no I/O. The legal clock follows the Criminal Procedure Code 2015,
-Art. 147 (thời hạn giải quyết tố giác, tin báo về tội phạm, kiến nghị khởi tố):
-
-* (1) a crime report or denunciation is resolved within **20 days** of receipt;
-* (2) a complex one (nhiều tình tiết phức tạp) within **2 months** of receipt;
-* (3) where verification cannot finish in time, the procuracy (Viện kiểm sát) may extend **once**,
-  by **up to 2 months**; the investigating body must ask at least **5 days** before the deadline.
-"""
+"""Intake's rules, pure: the tip lifecycle, the legal clock of Criminal Procedure Code Art. 147
+(20 days; 2 months if complex; one procuracy extension of 2 months, asked 5 days ahead)."""
 
 from __future__ import annotations
 
@@ -17,6 +9,8 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from libs.common.statemachine import RuleViolation as RuleViolation
+from libs.common.statemachine import StateMachine, Transition
 from libs.contracts.taxonomy import ExploitationType as ExploitationType
 
 
@@ -86,31 +80,29 @@ class TipAction(StrEnum):
     reporter_message = "reporter_message"
 
 
-ALLOWED_ACTIONS: dict[TipStatus, frozenset[TipAction]] = {
-    # Classification comes first: the plan wants 100% of information classified before it is
-    # verified, and a classification can be corrected until the tip is verified.
-    TipStatus.received: frozenset(
-        {
-            TipAction.classify,
-            TipAction.extend,
-            TipAction.message_reporter,
-            TipAction.reporter_message,
-        }
-    ),
-    TipStatus.triaged: frozenset(
-        {
-            TipAction.classify,
-            TipAction.verify,
-            TipAction.extend,
-            TipAction.message_reporter,
-            TipAction.reporter_message,
-        }
-    ),
-    # A verified tip lives on as a case; the reporter can still be told and still add facts.
-    TipStatus.verified: frozenset({TipAction.message_reporter, TipAction.reporter_message}),
-    # A closed tip can still receive a word to the reporter (why it was closed), nothing else.
-    TipStatus.closed: frozenset({TipAction.message_reporter}),
-}
+def _stays(
+    status: TipStatus, *actions: TipAction
+) -> dict[tuple[TipStatus, TipAction], Transition[TipStatus]]:
+    """Actions that leave the tip where it is."""
+    return {(status, action): Transition(status) for action in actions}
+
+
+_TALK = (TipAction.extend, TipAction.message_reporter, TipAction.reporter_message)
+
+# Classified before verified (the plan's 100% target); ``verify`` leads where VERIFICATION_STATUS
+# says, and a closed tip still takes a word to the reporter (why it was closed).
+TIP_LIFECYCLE: StateMachine[TipStatus, TipAction] = StateMachine(
+    "a tip",
+    {
+        (TipStatus.received, TipAction.classify): Transition(TipStatus.triaged),
+        **_stays(TipStatus.received, *_TALK),
+        (TipStatus.triaged, TipAction.classify): Transition(TipStatus.triaged),
+        (TipStatus.triaged, TipAction.verify): Transition(TipStatus.verified),
+        **_stays(TipStatus.triaged, *_TALK),
+        **_stays(TipStatus.verified, TipAction.message_reporter, TipAction.reporter_message),
+        **_stays(TipStatus.closed, TipAction.message_reporter),
+    },
+)
 
 VERIFICATION_STATUS: dict[VerificationOutcome, TipStatus] = {
     VerificationOutcome.substantiated: TipStatus.verified,
@@ -118,24 +110,6 @@ VERIFICATION_STATUS: dict[VerificationOutcome, TipStatus] = {
     VerificationOutcome.referred: TipStatus.closed,
     VerificationOutcome.duplicate: TipStatus.closed,
 }
-
-
-class RuleViolation(Exception):
-    """A request the law or the workflow does not allow now; ``allowed`` lists what is."""
-
-    def __init__(self, reason: str, allowed: list[str] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.allowed = allowed
-
-
-def check_action(status: TipStatus, action: TipAction) -> None:
-    allowed = ALLOWED_ACTIONS[status]
-    if action not in allowed:
-        raise RuleViolation(
-            f"a tip that is {status.value} cannot take the action {action.value}",
-            sorted(a.value for a in allowed),
-        )
 
 
 # The legal clock --------------------------------------------------------------------------------
@@ -229,10 +203,7 @@ def birth_year(date_of_birth: object | None, age: int | None, at: datetime) -> i
 
 
 class Publication(StrEnum):
-    """Whether partners are alerted of a missing-person report (DESIGN.md sections 5 and 8).
-
-    A report from the public waits for an officer's review: a trafficker posing as family must
-    not be able to make border provinces search for a victim who escaped."""
+    """Whether partners are alerted: a report from the public waits for an officer's review."""
 
     pending = "pending"
     published = "published"
@@ -253,9 +224,8 @@ REVIEW_OUTCOME: dict[ReviewDecision, Publication] = {
 def review(
     status: MissingPersonStatus, publication: Publication, decision: ReviewDecision
 ) -> Publication:
-    """The publication after an officer's review. A held report may be published once the doubt
-    is cleared, or held again with a new reason; a published one cannot be taken back (partners
-    were alerted); a resolved report is reviewed no more."""
+    """The publication after an officer's review: a held report may be reviewed again, a
+    published one cannot be taken back, a resolved one is reviewed no more."""
     if status is not MissingPersonStatus.open:
         raise RuleViolation("the report is resolved; it is no longer reviewed", [])
     if publication is Publication.published:

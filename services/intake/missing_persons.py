@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from libs.common.auth import Principal, Role
 from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
-from libs.common.platform import platform_of
+from libs.common.statemachine import RuleViolation
 from libs.contracts.intake import (
     MissingPersonHeld,
     MissingPersonPublished,
@@ -20,8 +17,9 @@ from libs.contracts.intake import (
     MissingPersonResolved,
 )
 from libs.contracts.interagency import FoundPerson, MatchDecided, MatchFound
-from services.intake import domain, repository
-from services.intake.models import Message, MissingPerson, metadata
+from services.intake import access, domain, receipts, repository
+from services.intake.access import Ctx
+from services.intake.models import MissingPerson
 from services.intake.schemas import (
     MessageOut,
     MissingPersonCreate,
@@ -33,31 +31,14 @@ from services.intake.schemas import (
     ResolutionIn,
     ReviewIn,
 )
-from services.intake.service import TO_REPORTER, Actor, issue_receipt, message_out
 
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
-
-OFFICERS = (Role.intake_officer, Role.investigator)
 KIND = "missing_person"
 
 
-def may_publish(principal: Principal | None, ward_code: str) -> bool:
-    """Only an intake officer of the place decides what partners hear of (DESIGN.md section 5)."""
-    return (
-        principal is not None
-        and principal.has_role(Role.intake_officer)
-        and principal.covers(ward_code)
-    )
-
-
-async def report(
-    session: AsyncSession, data: MissingPersonCreate, actor: Actor
-) -> MissingPersonCreated:
-    """The report, its receipt and ``.reported`` (matching only). Partners are alerted on
-    ``.published``: at once when an intake officer of the place files with ``publish: true``,
-    otherwise after an officer's review (``review``)."""
-    if data.publish and not may_publish(actor.principal, data.last_seen_ward_code):
+async def report(ctx: Ctx, data: MissingPersonCreate) -> MissingPersonCreated:
+    """The report, its receipt and ``.reported`` (matching only); partners hear of it on
+    ``.published``, at once or after an officer's review."""
+    if data.publish and not access.may_publish(ctx.principal, data.last_seen_ward_code):
         raise Forbidden(
             "only an intake officer of the place may publish a report at once; "
             "a report from the public is published after an officer's review"
@@ -72,7 +53,7 @@ async def report(
         full_name=data.full_name,
         sex=data.sex.value,
         date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
-        birth_year=domain.birth_year(data.date_of_birth, data.age, actor.now),
+        birth_year=domain.birth_year(data.date_of_birth, data.age, ctx.now),
         age=data.age,
         last_seen_at=data.last_seen_at,
         last_seen_ward_code=data.last_seen_ward_code,
@@ -85,18 +66,17 @@ async def report(
         reporter_name=reporter.name if reporter else None,
         reporter_phone=reporter.phone if reporter else None,
         reporter_email=reporter.email if reporter else None,
-        filed_by=actor.principal.sub if actor.principal else None,
-        reported_at=actor.now,
+        filed_by=ctx.principal.sub if ctx.principal else None,
+        reported_at=ctx.now,
         publication=publication.value,
-        reviewed_at=actor.now if data.publish else None,
-        reviewed_by=actor.sub if data.publish else None,
+        reviewed_at=ctx.now if data.publish else None,
+        reviewed_by=ctx.sub if data.publish else None,
         version=1,
     )
-    session.add(mp)
-    await session.flush()
-    code = await issue_receipt(session, actor, KIND, mp.id)
-    await platform.outbox.add(
-        session,
+    await repository.save(ctx.session, mp)
+    code, receipt = receipts.new_receipt(ctx, KIND, mp.id)
+    repository.add_receipt(ctx.session, receipt)
+    await ctx.emit(
         "intake.missing_person.reported",
         mp.id,
         MissingPersonReported(
@@ -112,11 +92,11 @@ async def report(
             distinguishing_marks=data.distinguishing_marks,
             id_number=data.id_number,
             phone=data.phone,
-            reported_at=actor.now,
+            reported_at=ctx.now,
         ),
     )
     if data.publish:
-        await _publish(session, mp, actor)
+        await _publish(ctx, mp)
     return MissingPersonCreated(
         id=mp.id,
         receipt_code=code,
@@ -125,10 +105,9 @@ async def report(
     )
 
 
-async def _publish(session: AsyncSession, mp: MissingPerson, actor: Actor) -> None:
+async def _publish(ctx: Ctx, mp: MissingPerson) -> None:
     """``.published`` with the allow-listed fields interagency sends to partners."""
-    await platform.outbox.add(
-        session,
+    await ctx.emit(
         "intake.missing_person.published",
         mp.id,
         MissingPersonPublished(
@@ -143,65 +122,55 @@ async def _publish(session: AsyncSession, mp: MissingPerson, actor: Actor) -> No
             hometown_ward_code=mp.hometown_ward_code,
             distinguishing_marks=mp.distinguishing_marks,
             id_number=mp.id_number,
-            published_at=actor.now,
+            published_at=ctx.now,
         ),
     )
 
 
 async def review(
-    session: AsyncSession,
-    actor: Actor,
-    mp_id: UUID,
-    data: ReviewIn,
-    if_match: str | None,
+    ctx: Ctx, mp_id: UUID, data: ReviewIn, if_match: str | None
 ) -> MissingPersonSummary:
-    """An intake officer of the place publishes the report (partners are alerted) or holds it
-    with a reason (kept here, encrypted, never in the event). Audited."""
-    principal = actor.principal
-    assert principal is not None
-    mp = await _for_action(session, principal, mp_id, if_match)
+    """Publish the report (partners are alerted) or hold it with a reason (kept here, never in
+    the event); audited."""
+    mp = await _for_action(ctx, mp_id, if_match)
     try:
         publication = domain.review(
             domain.MissingPersonStatus(mp.status),
             domain.Publication(mp.publication),
             data.decision,
         )
-    except domain.RuleViolation as exc:
+    except RuleViolation as exc:
         raise Conflict(exc.reason) from exc
     mp.publication = publication.value
     mp.review_reason = data.reason
-    mp.reviewed_at = actor.now
-    mp.reviewed_by = actor.sub
+    mp.reviewed_at = ctx.now
+    mp.reviewed_by = ctx.sub
     mp.version += 1
-    await session.flush()
+    await repository.save(ctx.session, mp)
     if publication is domain.Publication.published:
-        await _publish(session, mp, actor)
+        await _publish(ctx, mp)
     else:
-        await platform.outbox.add(
-            session,
+        await ctx.emit(
             "intake.missing_person.held",
             mp.id,
-            MissingPersonHeld(missing_person_id=mp.id, held_at=actor.now),
+            MissingPersonHeld(missing_person_id=mp.id, held_at=ctx.now),
         )
-    await platform.audit.record(
-        session,
-        actor=principal,
-        action=f"review.{data.decision.value}",
-        record_type="missing_person",
-        record_id=str(mp.id),
-        purpose="missing-person review",
-        details={"publication": publication.value},
+    await ctx.record(
+        f"review.{data.decision.value}",
+        "missing_person",
+        mp.id,
+        "missing-person review",
+        {"publication": publication.value},
     )
-    counts = await repository.match_counts(session, [mp.id])
+    counts = await repository.match_counts(ctx.session, [mp.id])
     return summary(mp, counts.get(mp.id, 0))
 
 
-async def _for_action(
-    session: AsyncSession, principal: Principal, mp_id: UUID, if_match: str | None
-) -> MissingPerson:
+async def _for_action(ctx: Ctx, mp_id: UUID, if_match: str | None) -> MissingPerson:
     """The report, locked for the change; 404 if absent, 403 outside the jurisdiction, 412 if
     stale."""
-    mp = await repository.get_missing_person(session, mp_id, for_update=True)
+    principal = ctx.require_principal()
+    mp = await repository.get_missing_person(ctx.session, mp_id, for_update=True)
     if mp is None:
         raise NotFound("no such missing-person report")
     if not principal.covers(mp.last_seen_ward_code):
@@ -227,24 +196,39 @@ def summary(mp: MissingPerson, match_count: int) -> MissingPersonSummary:
     )
 
 
-async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -> MissingPersonRead:
-    assert actor.principal is not None
-    principal = actor.principal
-    mp = await repository.get_missing_person(session, mp_id)
+async def list_reports(
+    ctx: Ctx,
+    *,
+    status: str | None,
+    ward_code: str | None,
+    publication: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> tuple[list[MissingPerson], list[MissingPersonSummary]]:
+    """Reports in the caller's jurisdiction, newest first, with their match counts."""
+    rows = await repository.list_missing_persons(
+        ctx.session,
+        scope=repository.missing_person_scope(ctx.require_principal()),
+        status=status,
+        ward_code=ward_code,
+        publication=publication,
+        after=after,
+        limit=limit,
+    )
+    counts = await repository.match_counts(ctx.session, [r.id for r in rows])
+    return list(rows), [summary(r, counts.get(r.id, 0)) for r in rows]
+
+
+async def read(ctx: Ctx, mp_id: UUID, purpose: str) -> MissingPersonRead:
+    principal = ctx.require_principal()
+    mp = await repository.get_missing_person(ctx.session, mp_id)
     if mp is None or not principal.covers(mp.last_seen_ward_code):
         raise NotFound("no such missing-person report")
-    names_only = not principal.has_role(*OFFICERS)
-    matches = await repository.matches_of(session, mp.id)
-    messages = [] if names_only else await repository.messages_of(session, KIND, mp.id)
-    await platform.audit.record(
-        session,
-        actor=principal,
-        action="read",
-        record_type="missing_person",
-        record_id=str(mp.id),
-        purpose=purpose,
-        details={"view": "names_only" if names_only else "full"},
-    )
+    names_only = access.names_only(principal)
+    matches = await repository.matches_of(ctx.session, mp.id)
+    messages = [] if names_only else await repository.messages_of(ctx.session, KIND, mp.id)
+    view = "names_only" if names_only else "full"
+    await ctx.record("read", "missing_person", mp.id, purpose, {"view": view})
     return MissingPersonRead(
         **summary(mp, len(matches)).model_dump(),
         full_name=mp.full_name,
@@ -263,7 +247,7 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
         resolved_at=mp.resolved_at,
         review_reason=None if names_only else mp.review_reason,
         reviewed_at=mp.reviewed_at,
-        messages=[message_out(m) for m in messages],
+        messages=[MessageOut.model_validate(m) for m in messages],
         possible_matches=[
             PossibleMatchOut(
                 match_id=m.id,
@@ -286,67 +270,46 @@ async def read(session: AsyncSession, actor: Actor, mp_id: UUID, purpose: str) -
 
 
 async def resolve(
-    session: AsyncSession,
-    actor: Actor,
-    mp_id: UUID,
-    data: ResolutionIn,
-    if_match: str | None,
+    ctx: Ctx, mp_id: UUID, data: ResolutionIn, if_match: str | None
 ) -> MissingPersonSummary:
-    principal: Principal | None = actor.principal
-    assert principal is not None
-    mp = await _for_action(session, principal, mp_id, if_match)
+    mp = await _for_action(ctx, mp_id, if_match)
     try:
         domain.check_resolvable(domain.MissingPersonStatus(mp.status))
-    except domain.RuleViolation as exc:
+    except RuleViolation as exc:
         raise Conflict(exc.reason) from exc
     mp.status = domain.MissingPersonStatus.resolved.value
     mp.outcome = data.outcome.value
     mp.resolution_notes = data.notes
-    mp.resolved_at = actor.now
-    mp.resolved_by = actor.sub
+    mp.resolved_at = ctx.now
+    mp.resolved_by = ctx.sub
     mp.version += 1
-    await session.flush()
-    await platform.outbox.add(
-        session,
+    await repository.save(ctx.session, mp)
+    await ctx.emit(
         "intake.missing_person.resolved",
         mp.id,
-        MissingPersonResolved(missing_person_id=mp.id, outcome=mp.outcome, resolved_at=actor.now),
+        MissingPersonResolved(missing_person_id=mp.id, outcome=mp.outcome, resolved_at=ctx.now),
     )
-    counts = await repository.match_counts(session, [mp.id])
+    counts = await repository.match_counts(ctx.session, [mp.id])
     return summary(mp, counts.get(mp.id, 0))
 
 
-async def message_reporter(
-    session: AsyncSession, actor: Actor, mp_id: UUID, body: str
-) -> MessageOut:
+async def message_reporter(ctx: Ctx, mp_id: UUID, body: str) -> MessageOut:
     """A word to the family who reported, read through their receipt."""
-    principal = actor.principal
-    assert principal is not None
-    mp = await repository.get_missing_person(session, mp_id)
+    principal = ctx.require_principal()
+    mp = await repository.get_missing_person(ctx.session, mp_id)
     if mp is None:
         raise NotFound("no such missing-person report")
     if not principal.covers(mp.last_seen_ward_code):
         raise Forbidden("this report is outside your jurisdiction")
-    message = Message(
-        id=new_id(),
-        subject_kind=KIND,
-        subject_id=mp.id,
-        direction=TO_REPORTER,
-        body=body,
-        author=actor.sub,
-        created_at=actor.now,
-    )
-    session.add(message)
-    await session.flush()
-    return message_out(message)
+    return await receipts.add_message(ctx, KIND, mp.id, receipts.TO_REPORTER, body)
 
 
-async def record_match(session: AsyncSession, match: MatchFound) -> None:
+async def record_match(ctx: Ctx, match: MatchFound) -> None:
     """A candidate from interagency; a match for a report we do not hold is ignored."""
-    if await repository.get_missing_person(session, match.missing_person_id) is None:
+    if await repository.get_missing_person(ctx.session, match.missing_person_id) is None:
         return
     await repository.insert_possible_match(
-        session,
+        ctx.session,
         {
             "id": match.match_id,
             "missing_person_id": match.missing_person_id,
@@ -361,11 +324,11 @@ async def record_match(session: AsyncSession, match: MatchFound) -> None:
     )
 
 
-async def record_decision(session: AsyncSession, decided: MatchDecided) -> None:
+async def record_decision(ctx: Ctx, decided: MatchDecided) -> None:
     """The officers' decision on a candidate (matches are decided once, in interagency, and come
     after their ``match.found`` on the same partition; one we never recorded is ignored)."""
     await repository.decide_possible_match(
-        session,
+        ctx.session,
         decided.match_id,
         decided.missing_person_id,
         status=decided.decision,

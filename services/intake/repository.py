@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -22,26 +23,28 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.auth import Principal, Role
+from libs.common.auth import Principal
 from libs.common.bulk import InsertTogether
 from libs.common.outbox import Outbox
-from libs.common.platform import platform_of
 from libs.common.scoping import jurisdiction_clause
-from services.intake.domain import BASE_PERIOD, DUE_SOON, OPEN_STATUSES, TipStatus
+from services.intake import access
+from services.intake.domain import BASE_PERIOD, DUE_SOON, OPEN_STATUSES
 from services.intake.models import (
+    Filing,
     Message,
     MissingPerson,
+    NewPersonDigest,
+    NewReceipt,
+    NewTip,
+    NewTipPerson,
     PersonIndex,
     PossibleMatch,
     Receipt,
     Tip,
     TipExtension,
     TipPerson,
-    metadata,
+    columns,
 )
-
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
 
 # A literal, not bound parameters: prepared statements get generic plans, and only a literal lets
 # the planner use the partial indexes on open tips (ix_tips_open_*).
@@ -55,76 +58,39 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-# A new tip with everything filed with it, in one statement (the hot path of the public channels).
-FILING_TIP_COLUMNS = (
-    "id",
-    "channel",
-    "status",
-    "description",
-    "incident_ward_code",
-    "province_code",
-    "occurred_on",
-    "exploitation_types",
-    "destination_country",
-    "anonymous",
-    "reporter_name",
-    "reporter_phone",
-    "reporter_email",
-    "filed_by",
-    "extensions",
-    "received_at",
-    "resolution_due_at",
-    "updated_at",
-    "version",
-)
-FILING_PERSON_COLUMNS = tuple(c.key for c in TipPerson.__table__.columns)
-FILING_INDEX_COLUMNS = tuple(c.key for c in PersonIndex.__table__.columns)
-FILING_RECEIPT_COLUMNS = ("code_hash", "subject_kind", "subject_id")
-_FILING = InsertTogether(
-    [
-        (_table(Tip), FILING_TIP_COLUMNS, False),
-        (_table(TipPerson), FILING_PERSON_COLUMNS, True),
-        (_table(PersonIndex), FILING_INDEX_COLUMNS, True),
-        (_table(Receipt), FILING_RECEIPT_COLUMNS, False),
-        (platform.outbox.table, Outbox.INSERT_COLUMNS, False),
-    ]
-)
+FILING_TIP_COLUMNS = columns(NewTip)
+FILING_PERSON_COLUMNS = columns(NewTipPerson)
+FILING_INDEX_COLUMNS = columns(NewPersonDigest)
+FILING_RECEIPT_COLUMNS = columns(NewReceipt)
 
 
-async def insert_filing(
-    session: AsyncSession,
-    tip: dict[str, Any],
-    persons: Sequence[dict[str, Any]],
-    person_index: Sequence[dict[str, Any]],
-    receipt: dict[str, Any],
-    event: dict[str, Any],
-) -> None:
-    """Write a new tip, its persons and their blind indexes, its receipt and its outbox event
-    with one round trip (rows as dicts keyed by the ``FILING_*_COLUMNS``)."""
-    await _FILING.execute(session, [[tip], persons, person_index, [receipt], [event]])
-
-
-def triages(principal: Principal, triage_province: str | None) -> bool:
-    """Whether the caller works the triage queue: tips filed without a ward, reporters' contacts
-    included, belong to the intake officers of one configured province and no one else (a tip
-    with no place must not be open to every officer in the country). Without a triage province,
-    no one (fail closed)."""
-    return (
-        triage_province is not None
-        and principal.has_role(Role.intake_officer)
-        and principal.covers(triage_province)
+@cache
+def _filing(outbox: Table) -> InsertTogether:
+    return InsertTogether(
+        [
+            (_table(Tip), FILING_TIP_COLUMNS, False),
+            (_table(TipPerson), FILING_PERSON_COLUMNS, True),
+            (_table(PersonIndex), FILING_INDEX_COLUMNS, True),
+            (_table(Receipt), FILING_RECEIPT_COLUMNS, False),
+            (outbox, Outbox.INSERT_COLUMNS, False),
+        ]
     )
 
 
-def unlocated_counted_by(principal: Principal, triage_province: str | None) -> bool:
-    """Figures count unlocated tips in the triage province until triage places them."""
-    return triage_province is not None and principal.covers(triage_province)
+async def insert_filing(
+    session: AsyncSession, outbox: Table, filing: Filing, event: dict[str, Any]
+) -> None:
+    """A new tip, its persons and their blind indexes, its receipt and its outbox event, with one
+    round trip."""
+    rows = [[vars(filing.tip)], [vars(p) for p in filing.persons]]
+    rows += [[vars(d) for d in filing.digests], [vars(filing.receipt)], [event]]
+    await _filing(outbox).execute(session, rows)
 
 
 def tip_scope(principal: Principal, triage_province: str | None = None) -> ColumnElement[bool]:
     """Tips inside the caller's jurisdiction, and the unlocated triage queue for its officers."""
     clause = jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
-    if triages(principal, triage_province):
+    if access.triages(principal, triage_province):
         return or_(clause, Tip.incident_ward_code.is_(None))
     return clause
 
@@ -161,6 +127,16 @@ async def messages_of(session: AsyncSession, kind: str, subject_id: UUID) -> Seq
         .order_by(Message.created_at, Message.id)
     )
     return (await session.execute(query)).scalars().all()
+
+
+async def save(session: AsyncSession, *rows: object) -> None:
+    """New rows, or the changes to rows already loaded, written in this transaction."""
+    session.add_all(rows)
+    await session.flush()
+
+
+def add_receipt(session: AsyncSession, receipt: NewReceipt) -> None:
+    session.add(Receipt(**vars(receipt)))
 
 
 async def receipt_by_hash(session: AsyncSession, code_hash: str) -> Receipt | None:
@@ -313,10 +289,38 @@ async def list_missing_persons(
     return (await session.execute(query)).scalars().all()
 
 
+def figure_conditions(
+    principal: Principal,
+    *,
+    counts_unlocated: bool,
+    ward_code: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """What the figures count: the area's tips, those received in the period, and the area's
+    missing-person reports made in the period."""
+    where = jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
+    if counts_unlocated:
+        where = or_(where, Tip.incident_ward_code.is_(None))
+    area: list[ColumnElement[bool]] = [where]
+    reports: list[ColumnElement[bool]] = [missing_person_scope(principal)]
+    if ward_code:
+        area.append(Tip.incident_ward_code == ward_code)
+        reports.append(MissingPerson.last_seen_ward_code == ward_code)
+    tips = list(area)
+    if start is not None:
+        tips.append(Tip.received_at >= start)
+        reports.append(MissingPerson.reported_at >= start)
+    if end is not None:
+        tips.append(Tip.received_at < end)
+        reports.append(MissingPerson.reported_at < end)
+    return area, tips, reports
+
+
 async def tip_figures(
     session: AsyncSession, conditions: list[ColumnElement[bool]], now: datetime
 ) -> dict[str, Any]:
-    """Counts behind the intake KPIs (DESIGN.md section 10), in one pass over the tips."""
+    """Counts behind the intake KPIs, in one pass over the tips."""
     open_tip = OPEN_TIP
     resolved = Tip.resolved_at.is_not(None)
     row = (
@@ -382,7 +386,3 @@ async def missing_person_figures(
         )
     ).one()
     return int(row[0]), int(row[1])
-
-
-def status_is_open(status: str) -> bool:
-    return TipStatus(status) in OPEN_STATUSES

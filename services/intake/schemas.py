@@ -1,4 +1,4 @@
-"""Request and response models of the intake API (DESIGN.md section 5)."""
+"""Request and response models of the intake API."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import StrictModel, e164_phone, known_ward, not_future, utc_moment
-from libs.common.text import normalize_id_number
+from libs.common.schemas import (
+    PersonFields,
+    StrictModel,
+    e164_phone,
+    id_document,
+    known_ward,
+    not_future,
+    utc_moment,
+)
 from services.intake.domain import (
     Channel,
     ExploitationType,
@@ -29,45 +36,17 @@ from services.intake.domain import (
 )
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
-_ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9})$")
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 WardCode = Annotated[str, Field(pattern=r"^\d{5}$", description="ward/commune code (5 digits)")]
 Age = Annotated[int, Field(ge=0, le=120)]
 
 
-def _id_number(value: str | None) -> str | None:
-    if value is None:
-        return None
-    normalised = normalize_id_number(value)
-    if not _ID_NUMBER.match(normalised):
-        raise ValueError("expected a 12-digit CCCD, a 9-digit CMND or a passport number")
-    return normalised
+class PersonIn(PersonFields):
+    """A person named in a tip: who they are (the shared fields), their role and notes."""
 
-
-class PersonIn(StrictModel):
     role: PersonRole
-    full_name: Name | None = None
-    date_of_birth: date | None = None
-    age: Age | None = None
-    sex: Sex | None = None
-    phone: str | None = Field(None, max_length=30)
-    id_number: str | None = Field(None, max_length=20, description="CCCD (12), CMND (9), passport")
-    hometown_ward_code: WardCode | None = None
     notes: str | None = Field(None, max_length=2000)
-
-    _ward = field_validator("hometown_ward_code")(known_ward)
-    _phone = field_validator("phone")(e164_phone)
-    _dob = field_validator("date_of_birth")(not_future)
-
-    _id = field_validator("id_number")(_id_number)
-
-    @field_validator("age")
-    @classmethod
-    def _not_both(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is not None and info.data.get("date_of_birth") is not None:
-            raise ValueError("give date_of_birth or age, not both")
-        return value
 
 
 class ReporterIn(StrictModel):
@@ -124,7 +103,7 @@ ReceiptCode = Annotated[
 
 
 class ReceiptLookupIn(StrictModel):
-    """The code travels in the body only: proxies and gateways log URLs (DESIGN.md section 5)."""
+    """The code travels in the body only: proxies and gateways log URLs."""
 
     receipt_code: ReceiptCode
 
@@ -135,6 +114,8 @@ class ReceiptMessageIn(StrictModel):
 
 
 class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     direction: str = Field(description="to_reporter or from_reporter")
     body: str
@@ -185,6 +166,8 @@ class VerificationIn(StrictModel):
 
 
 class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     role: str
     full_name: str | None = None
@@ -203,6 +186,8 @@ class DuplicateOut(BaseModel):
 
 
 class ExtensionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     reason: str | None = None
     previous_due_at: datetime
@@ -271,7 +256,7 @@ class MissingPersonCreate(StrictModel):
     _wards = field_validator("last_seen_ward_code", "hometown_ward_code")(known_ward)
     _phone = field_validator("phone")(e164_phone)
     _dob = field_validator("date_of_birth")(not_future)
-    _id = field_validator("id_number")(_id_number)
+    _id = field_validator("id_number")(id_document)
 
     @field_validator("last_seen_at")
     @classmethod
@@ -296,7 +281,7 @@ class MissingPersonCreated(BaseModel):
 
 
 class ReviewIn(StrictModel):
-    """An officer's review of a report before partners are alerted (DESIGN.md section 5)."""
+    """An officer's review of a report before partners are alerted."""
 
     decision: ReviewDecision
     reason: str | None = Field(None, min_length=1, max_length=2000, validate_default=True)

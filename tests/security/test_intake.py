@@ -28,7 +28,7 @@ from libs.common.events import CloudEvent
 from libs.common.platform import platform_of
 from libs.common.settings import DEV_INDEX_KEY
 from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
-from services.intake import service
+from services.intake import receipts
 from services.intake.settings import IntakeSettings
 from services.interagency.models import metadata as interagency_metadata
 from tests.integration.intake.conftest import (  # noqa: F401 (fixtures)
@@ -113,7 +113,7 @@ async def test_no_log_line_holds_a_receipt_code_even_on_a_500(
         async def broken(*args: Any) -> None:
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(service, "receipt_view", broken)
+        monkeypatch.setattr(receipts, "receipt_view", broken)
         crashed = await lookup(reporter, code)
     logged = caplog.text + "".join(capfd.readouterr())
     assert crashed.status_code == 500

@@ -159,7 +159,7 @@ async def clients(
 
 
 async def lookup(client: httpx.AsyncClient, code: str) -> httpx.Response:
-    """The reporter's view of their receipt (DESIGN.md section 5: the code in the body)."""
+    """The reporter's view of their receipt (the code travels in the body)."""
     return await client.post("/v1/receipts/lookup", json={"receipt_code": code})
 
 

@@ -36,7 +36,7 @@ from tests.support import eventually
 pytestmark = pytest.mark.integration
 
 PREFIX = "vn.ctip.intake.missing_person."
-# DESIGN.md section 8: what a missing_person alert may carry (plus what intake adds for routing
+# What a missing_person alert may carry (plus what intake adds for routing
 # and matching: the province, the phone and when it was reported).
 ALERT_FIELDS = {
     "missing_person_id",

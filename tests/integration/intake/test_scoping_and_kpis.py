@@ -1,5 +1,5 @@
 """Who may do what where (roles and jurisdiction), and the plan's intake figures over a period
-and a ward (DESIGN.md section 10), each with its numerator and denominator."""
+and a ward, each with its numerator and denominator."""
 
 from __future__ import annotations
 

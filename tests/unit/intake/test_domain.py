@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from services.intake import domain
 from services.intake.domain import (
-    ALLOWED_ACTIONS,
+    TIP_LIFECYCLE,
     VERIFICATION_STATUS,
     ExtensionKind,
     MissingPersonStatus,
@@ -20,7 +20,6 @@ from services.intake.domain import (
     TipStatus,
     VerificationOutcome,
     birth_year,
-    check_action,
     check_resolvable,
     extend,
     is_due_soon,
@@ -262,8 +261,8 @@ EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
 }
 
 
-def test_the_action_table_covers_every_status() -> None:
-    assert set(ALLOWED_ACTIONS) == set(TipStatus)
+def test_the_lifecycle_covers_every_status() -> None:
+    assert {status for status, _ in TIP_LIFECYCLE.transitions} == set(TipStatus)
 
 
 @pytest.mark.parametrize(
@@ -271,7 +270,7 @@ def test_the_action_table_covers_every_status() -> None:
     [(s, a) for s, a in itertools.product(TipStatus, TipAction) if a in EXPECTED_ACTIONS[s]],
 )
 def test_an_allowed_action_passes(status: TipStatus, action: TipAction) -> None:
-    check_action(status, action)
+    TIP_LIFECYCLE.step(status, action)
 
 
 @pytest.mark.parametrize(
@@ -280,9 +279,25 @@ def test_an_allowed_action_passes(status: TipStatus, action: TipAction) -> None:
 )
 def test_a_refused_action_lists_the_allowed_ones(status: TipStatus, action: TipAction) -> None:
     with pytest.raises(RuleViolation) as refused:
-        check_action(status, action)
+        TIP_LIFECYCLE.step(status, action)
     assert refused.value.allowed == sorted(a.value for a in EXPECTED_ACTIONS[status])
     assert status.value in refused.value.reason and action.value in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "target"),
+    [
+        (TipStatus.received, TipAction.classify, TipStatus.triaged),
+        (TipStatus.triaged, TipAction.classify, TipStatus.triaged),
+        (TipStatus.triaged, TipAction.verify, TipStatus.verified),
+        (TipStatus.received, TipAction.extend, TipStatus.received),
+        (TipStatus.closed, TipAction.message_reporter, TipStatus.closed),
+    ],
+)
+def test_a_transition_names_its_target(
+    status: TipStatus, action: TipAction, target: TipStatus
+) -> None:
+    assert TIP_LIFECYCLE.step(status, action).to is target
 
 
 @pytest.mark.parametrize(
