@@ -272,9 +272,9 @@ def test_a_missing_person_needs_exactly_one_of_date_of_birth_or_age(
         MissingPersonCreate.model_validate({**MISSING, **change})
 
 
-def test_a_last_seen_time_without_a_timezone_is_refused() -> None:
-    with pytest.raises(ValidationError, match="give a timezone"):
-        MissingPersonCreate.model_validate({**MISSING, "last_seen_at": "2026-01-05T18:00:00"})
+def test_a_last_seen_time_without_a_timezone_is_vietnam_s() -> None:
+    read = MissingPersonCreate.model_validate({**MISSING, "last_seen_at": "2026-01-05T18:00:00"})
+    assert read.last_seen_at == datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
 
 
 def test_a_last_seen_time_in_the_future_is_refused() -> None:
