@@ -59,11 +59,89 @@ def test_only_admins_may_edit_jurisdiction_and_org() -> None:
     assert attributes["jurisdiction"]["multivalued"] is True
 
 
-def test_the_export_holds_no_users_and_no_client_secrets() -> None:
+def test_the_export_holds_no_people_and_no_client_secrets() -> None:
+    """The only users are the service accounts of the clients below: no person, no password."""
     data = realm()
-    assert not data.get("users")
+    service_clients = {c["clientId"] for c in data["clients"] if c.get("serviceAccountsEnabled")}
+    for user in data.get("users", []):
+        assert user.get("serviceAccountClientId") in service_clients, user.get("username")
+        assert user["username"] == f"service-account-{user['serviceAccountClientId']}"
+        assert not user.get("credentials"), user["username"]
     for client in data["clients"]:
         assert "secret" not in client
         assert client.get("publicClient") is True or client.get("serviceAccountsEnabled")
         assert client.get("directAccessGrantsEnabled") is False
         assert client.get("implicitFlowEnabled") is False
+
+
+NGO_CLIENT = "ngo-hoa-sen"
+DEMO_NGO_ORG = "ngo-demo-hoa-sen"  # deploy/local/demo_data.py NGO_ORG
+
+
+def ngo_clients() -> list[dict[str, Any]]:
+    """The confidential clients of NGO systems: client credentials, no person behind them."""
+    return [c for c in realm()["clients"] if c.get("serviceAccountsEnabled")]
+
+
+def mappers_of(client: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [m for m in client.get("protocolMappers", []) if m["protocolMapper"] == kind]
+
+
+def test_the_demo_ngo_has_a_client_of_its_own() -> None:
+    assert NGO_CLIENT in {c["clientId"] for c in ngo_clients()}
+    (client,) = [c for c in ngo_clients() if c["clientId"] == NGO_CLIENT]
+    assert claims_of(client)["org"]["config"]["claim.value"] == DEMO_NGO_ORG
+
+
+def test_ngo_clients_are_confidential_service_accounts_without_browser_flows() -> None:
+    for client in ngo_clients():
+        name = client["clientId"]
+        assert client["enabled"] is True, name
+        assert client["publicClient"] is False, name
+        assert client["clientAuthenticatorType"] == "client-secret", name
+        assert client["serviceAccountsEnabled"] is True, name
+        for flow in ("standardFlowEnabled", "implicitFlowEnabled", "directAccessGrantsEnabled"):
+            assert client[flow] is False, (name, flow)
+        assert not client.get("redirectUris"), name
+        assert client["attributes"].get("oauth2.device.authorization.grant.enabled") == "false"
+        assert "secret" not in client, name
+
+
+def test_an_ngo_service_account_holds_the_ngo_role_and_only_it() -> None:
+    data = realm()
+    users = {u.get("serviceAccountClientId"): u for u in data["users"]}
+    scopes = {m["client"]: m["roles"] for m in data.get("scopeMappings", []) if "client" in m}
+    for client in ngo_clients():
+        name = client["clientId"]
+        account = users[name]
+        assert account["enabled"] is True
+        assert account["realmRoles"] == [Role.ngo.value], name
+        # Whatever role the account is ever given in the console, its tokens carry only ngo.
+        assert client["fullScopeAllowed"] is False, name
+        assert scopes[name] == [Role.ngo.value], name
+
+
+def test_an_ngo_token_carries_roles_a_hardcoded_org_and_the_api_audience() -> None:
+    for client in ngo_clients():
+        name = client["clientId"]
+        claims = claims_of(client)
+        roles = claims["roles"]
+        assert roles["protocolMapper"] == "oidc-usermodel-realm-role-mapper", name
+        assert roles["config"]["multivalued"] == "true"
+        assert roles["config"]["access.token.claim"] == "true"
+        org = claims["org"]
+        # Hardcoded, not a user attribute: nobody edits a service account's org by accident.
+        assert org["protocolMapper"] == "oidc-hardcoded-claim-mapper", name
+        assert org["config"]["access.token.claim"] == "true"
+        assert org["config"]["jsonType.label"] == "String"
+        assert org["config"]["claim.value"].startswith("ngo-")
+        assert "jurisdiction" not in claims, name
+        assert claims["client_id"]["config"]["access.token.claim"] == "true"
+        (audience,) = mappers_of(client, "oidc-audience-mapper")
+        assert audience["config"]["included.custom.audience"] == "ctip-api"
+        assert audience["config"]["access.token.claim"] == "true"
+
+
+def test_each_ngo_client_names_an_organisation_of_its_own() -> None:
+    orgs = [claims_of(c)["org"]["config"]["claim.value"] for c in ngo_clients()]
+    assert len(orgs) == len(set(orgs))
