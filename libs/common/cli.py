@@ -1,6 +1,7 @@
 """``uv run ctip ...``: tokens for the local stack, migrations, revisions.
 
 ctip token --role intake_officer --jurisdiction 01 [--org ORG] [--sub SUB]
+ctip token --client ngo-hoa-sen         (an NGO system's token, as Keycloak's client credentials)
 ctip migrate [service ...]              (as the owner; then grants the runtime role)
 ctip audit verify [service ...]         (exit 1 names the first broken entry)
 ctip revision SERVICE -m "message"      (autogenerate against the local database)
@@ -11,17 +12,132 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import os
 import signal
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import jwt
 
 from libs.common.auth import SCOPED_ROLES, Role, issue_dev_token
 from libs.common.jurisdiction import is_valid_code
 from libs.common.settings import ServiceSettings
 
+REALM_FILE = Path(__file__).resolve().parents[2] / "deploy" / "keycloak" / "ctip-realm.json"
+
+
+class UnknownClient(ValueError):
+    """No confidential client of that id, with a service account, in the realm file."""
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """What Keycloak puts in a client-credentials token of one client of the realm file."""
+
+    client_id: str
+    roles: tuple[str, ...]
+    org: str | None
+
+    @property
+    def sub(self) -> str:
+        return f"service-account-{self.client_id}"
+
+
+def service_account(client_id: str, realm_file: Path = REALM_FILE) -> ServiceAccount:
+    """The client ``client_id`` of the realm file: its service account's realm roles (those the
+    services know) and the ``org`` its hardcoded-claim mapper puts in its tokens."""
+    realm: dict[str, Any] = json.loads(realm_file.read_text(encoding="utf-8"))
+    clients = [
+        c
+        for c in realm.get("clients", [])
+        if c.get("clientId") == client_id
+        and c.get("serviceAccountsEnabled") is True
+        and c.get("publicClient") is False
+    ]
+    if not clients:
+        known = sorted(
+            c["clientId"] for c in realm.get("clients", []) if c.get("serviceAccountsEnabled")
+        )
+        raise UnknownClient(
+            f"no client {client_id!r} with a service account in {realm_file.name}"
+            f" (known: {', '.join(known) or 'none'})"
+        )
+    (client,) = clients
+    accounts = [u for u in realm.get("users", []) if u.get("serviceAccountClientId") == client_id]
+    known_roles = {r.value for r in Role}
+    roles = tuple(
+        r
+        for a in accounts
+        for r in a.get("realmRoles", [])
+        if isinstance(r, str) and r in known_roles
+    )
+    if not roles:
+        raise UnknownClient(f"client {client_id!r} has a service account with no role of ctip")
+    orgs = [
+        m.get("config", {}).get("claim.value")
+        for m in client.get("protocolMappers", [])
+        if m.get("protocolMapper") == "oidc-hardcoded-claim-mapper"
+        and m.get("config", {}).get("claim.name") == "org"
+    ]
+    org = orgs[0] if orgs and isinstance(orgs[0], str) and orgs[0] else None
+    if Role.ngo.value in roles and org is None:
+        raise UnknownClient(f"client {client_id!r} has the ngo role but no org claim mapper")
+    return ServiceAccount(client_id=client_id, roles=roles, org=org)
+
+
+def client_token(
+    settings: ServiceSettings,
+    client_id: str,
+    *,
+    realm_file: Path = REALM_FILE,
+    ttl_seconds: int = 300,
+) -> str:
+    """For the local stack, the token Keycloak gives ``client_id`` for the client credentials
+    grant: ``sub`` its service account, its roles, its ``org``, ``azp``/``client_id`` the client,
+    no jurisdiction. Only for clients of the realm file (else :class:`UnknownClient`), and never
+    in production (:func:`issue_dev_token` refuses)."""
+    account = service_account(client_id, realm_file)
+    scoped = sorted(set(account.roles) & {r.value for r in SCOPED_ROLES})
+    if scoped:
+        raise UnknownClient(f"client {client_id!r} holds {', '.join(scoped)}: no jurisdiction")
+    token = issue_dev_token(
+        settings, roles=account.roles, org=account.org, sub=account.sub, ttl_seconds=ttl_seconds
+    )
+    # The same iss, aud, iat and exp as any development token, plus what marks a client's.
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    claims.pop("jurisdiction", None)
+    claims.update(azp=client_id, client_id=client_id)
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
 
 def _token(args: argparse.Namespace) -> int:
+    if args.client is not None:
+        if args.role or args.jurisdiction or args.org or args.sub is not None:
+            print(
+                "--client takes its roles, org and subject from the realm file:"
+                " drop --role, --jurisdiction, --org and --sub",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            print(
+                client_token(
+                    ServiceSettings(),
+                    args.client,
+                    realm_file=args.realm,
+                    ttl_seconds=args.ttl if args.ttl is not None else 300,
+                )
+            )
+        except (UnknownClient, OSError, ValueError, RuntimeError) as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return 0
+    if not args.role:
+        print("give --role ROLE (a person) or --client CLIENT_ID (an NGO system)", file=sys.stderr)
+        return 2
     bad = [j for j in args.jurisdiction if not is_valid_code(j)]
     if bad:
         print(f"unknown administrative code(s): {', '.join(bad)}", file=sys.stderr)
@@ -40,8 +156,8 @@ def _token(args: argparse.Namespace) -> int:
             roles=args.role,
             jurisdiction=args.jurisdiction,
             org=args.org,
-            sub=args.sub,
-            ttl_seconds=args.ttl,
+            sub=args.sub if args.sub is not None else "dev-user",
+            ttl_seconds=args.ttl if args.ttl is not None else 12 * 3600,
         )
     )
     return 0
@@ -183,11 +299,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     token = sub.add_parser("token", help="print a token accepted by the local stack")
-    token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    token.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
     token.add_argument("--jurisdiction", action="append", default=[], help="province or ward code")
     token.add_argument("--org", help="organisation id (for the ngo role)")
-    token.add_argument("--sub", default="dev-user", help="subject (user id)")
-    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument("--sub", default=None, help="subject (user id; default dev-user)")
+    token.add_argument(
+        "--client",
+        help="an NGO system: the client-credentials token of this client of the realm file",
+    )
+    token.add_argument("--realm", type=Path, default=REALM_FILE, help=argparse.SUPPRESS)
+    token.add_argument(
+        "--ttl", type=int, default=None, help="lifetime in seconds (default 12 h; --client 300 s)"
+    )
     token.set_defaults(func=_token)
 
     migrate = sub.add_parser("migrate", help="upgrade service schemas to head")

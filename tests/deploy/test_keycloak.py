@@ -21,7 +21,7 @@ def test_realm_roles_are_exactly_the_roles_of_the_design() -> None:
     assert names == {role.value for role in Role}
 
 
-def claims_of(client: dict[str, Any]) -> dict[str, dict[str, str]]:
+def claims_of(client: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         m["config"]["claim.name"]: m
         for m in client.get("protocolMappers", [])
