@@ -231,8 +231,12 @@ async def test_a_nul_character_is_refused_naming_where_it_is(
     body: Callable[[World], Any],
     field: str,
 ) -> None:
-    """Was: a NUL reached PostgreSQL, whose text cannot hold it, a 500."""
-    response = await world.call(service, "POST", path, persona, body(world))
+    """Was: a NUL reached PostgreSQL, whose text cannot hold it, a 500.
+
+    In English, asked for: the public intake routes answer in Vietnamese by default.
+    """
+    headers = world.auth(persona) | {"accept-language": "en"}
+    response = await world.clients[service].post(path, json=body(world), headers=headers)
     assert refusal(response) == [("body", f"Value error, {field} must not contain NUL characters")]
 
 
