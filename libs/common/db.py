@@ -63,3 +63,10 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit runs before the response is sent, so a failed commit is a 500
 # and never a 201 for something that was not stored.
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+async def save(session: AsyncSession, *rows: object) -> None:
+    """New rows, or the changes to rows already loaded, written in this transaction (every
+    service's ``repository.save``)."""
+    session.add_all(rows)
+    await session.flush()

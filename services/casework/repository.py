@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from libs.common.auth import Principal
+from libs.common.db import save as save  # the one writer of rows, used by the use cases
 from libs.common.scoping import jurisdiction_clause
 from libs.contracts.intake import TipReceived, TipVerified
 from services.casework.models import (
-    Base,
     Case,
     CaseEvent,
     Party,
@@ -29,12 +29,6 @@ from services.casework.models import (
 
 def case_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, Case.ward_code, Case.province_code)
-
-
-async def save(session: AsyncSession, *rows: Base) -> None:
-    """New rows, or the changes to rows already loaded, written in this transaction."""
-    session.add_all(rows)
-    await session.flush()
 
 
 async def insert_case_once(session: AsyncSession, case: Case) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.bulk import InsertTogether
+from libs.common.db import save as save  # the one writer of rows, used by the use cases
 from libs.common.outbox import Outbox
 from libs.common.scoping import jurisdiction_clause
 from services.intake import access
@@ -127,12 +128,6 @@ async def messages_of(session: AsyncSession, kind: str, subject_id: UUID) -> Seq
         .order_by(Message.created_at, Message.id)
     )
     return (await session.execute(query)).scalars().all()
-
-
-async def save(session: AsyncSession, *rows: object) -> None:
-    """New rows, or the changes to rows already loaded, written in this transaction."""
-    session.add_all(rows)
-    await session.flush()
 
 
 def add_receipt(session: AsyncSession, receipt: NewReceipt) -> None:

@@ -11,10 +11,10 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.db import save as save  # the one writer of rows, used by the use cases
 from libs.common.scoping import jurisdiction_clause
 from services.outreach.models import (
     Activity,
-    Base,
     Campaign,
     Commendation,
     TargetGroup,
@@ -45,12 +45,6 @@ def _population_scope(principal: Principal) -> ColumnElement[bool]:
 
 def _campaign_scope(principal: Principal) -> ColumnElement[bool]:
     return jurisdiction_clause(principal, Campaign.jurisdiction_code, Campaign.province_code)
-
-
-async def save(session: AsyncSession, row: Base) -> None:
-    """A new row, or the changes to one already loaded, written in this transaction."""
-    session.add(row)
-    await session.flush()
 
 
 async def campaign(session: AsyncSession, campaign_id: UUID) -> Campaign | None:
