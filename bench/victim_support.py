@@ -423,10 +423,12 @@ async def profile_batch(
 ) -> dict[str, Any]:
     """The handler's use case (``programs.deliveries``) in-process, rolled back: statements per
     item, time waiting on PostgreSQL, and the Python functions that take the rest."""
+    from libs.common.context import Context
     from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
+    from libs.common.platform import platform_of
     from services.victim_support import programs
+    from services.victim_support.models import metadata
     from services.victim_support.schemas import DeliveryBatchIn
-    from services.victim_support.service import Actor
     from services.victim_support.settings import VictimSupportSettings
 
     settings = VictimSupportSettings(database_url=database_url, environment="test")
@@ -434,11 +436,7 @@ async def profile_batch(
     db = Database(database_url, pool_size=2, application_name="ctip-bench-profile")
     counter = StatementCounter(db)
     principal = Principal(sub="bench-ngo", roles=frozenset({"ngo"}), org=NGO_ORG)
-    actor = Actor(
-        principal=principal,
-        index=BlindIndex.from_b64(settings.blind_index_key.get_secret_value()),
-        now=datetime.now(UTC),
-    )
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     batch = DeliveryBatchIn(items=batch_items(victim_ids, "profile"))
     profiler = cProfile.Profile()
     try:
@@ -448,7 +446,14 @@ async def profile_batch(
             counter.db_seconds = 0.0
             start = time.perf_counter()
             profiler.enable()
-            result = await programs.deliveries(session, actor, uuid.UUID(program_id), batch)
+            ctx = Context(
+                session=session,
+                principal=principal,
+                settings=settings,
+                platform=platform_of(metadata),
+                index=index,
+            )
+            result = await programs.deliveries(ctx, uuid.UUID(program_id), batch)
             profiler.disable()
             seconds = time.perf_counter() - start
             await session.rollback()

@@ -1,6 +1,6 @@
-"""NGO programs (DESIGN.md section 7): registration for one's own organisation, enrollment of
-people who consented to share with that NGO, batches of deliveries judged item by item and
-idempotent by ``external_id``, revocation of consent, and donor reports in JSON, CSV and XLSX."""
+"""NGO programs: registration for one's own organisation, enrollment of people who consented to
+share with that NGO, batches of deliveries judged item by item and idempotent by
+``external_id``, revocation of consent, and donor reports in JSON, CSV and XLSX."""
 
 from __future__ import annotations
 
