@@ -1,14 +1,5 @@
-"""Victim support rules under Law 53/2024/QH15 on Prevention of and Combat against Human
-Trafficking (in force 1 July 2025): statuses, the verification clock, entitlements by status and
-nationality, consents. Pure data and functions, no I/O.
-
-* A person under verification is a *presumed victim* (người đang trong quá trình xác định là nạn
-  nhân); initial verification is due within **3 days** of reception (Art. 27, as amended).
-* Support (Art. 37): a essentials, b medical, c interpreter, d legal support, đ legal aid,
-  e travel, g psychological, h schooling, i vocational training / jobs, k initial hardship
-  allowance and loans.
-  Presumed victims get a-g; identified victims all; foreigners not e, h, i, k.
-"""
+"""Victim support rules under Law 53/2024/QH15 (in force 1 July 2025): the lifecycle, the 3-day
+verification clock (Art. 27), entitlements by status and nationality (Art. 37). No I/O."""
 
 from __future__ import annotations
 
@@ -74,13 +65,8 @@ class VictimAction(StrEnum):
 
 
 class LinkStatus(StrEnum):
-    """Two records of one person in two jurisdictions, and the steps that join them.
-
-    ``suggested``: a reception elsewhere matched a person of ours; only our office is told.
-    ``proposed``: one office asks to link its record to the other's; ``confirmed`` or
-    ``rejected`` by the office holding the other record. Neither office learns of the other's
-    record from a reception: each link needs a person on both sides.
-    """
+    """Two records of one person in two jurisdictions: suggested to the office holding a match,
+    proposed by one office, confirmed or rejected by the other."""
 
     suggested = "suggested"
     proposed = "proposed"

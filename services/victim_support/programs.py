@@ -220,16 +220,11 @@ async def deliveries(ctx: Ctx, program_id: UUID, batch: DeliveryBatchIn) -> Deli
             )
     items = [p for p in parsed if p is not None]
     victim_ids = list({i.victim_id for i in items})
-    # Who the NGO may serve is read first, without locks: a person it may not touch is never
-    # locked, so naming one cannot slow down or block the social workers acting on them.
+    # Read without locks first: a person the NGO may not touch is never locked by it.
     enrolled = await program_repository.enrolled_victims(session, program.id, victim_ids)
     consent = await program_repository.consents_for_org(session, list(enrolled), SHARE, program.org)
     allowed = sorted(v for v in enrolled if consent.get(v, False))
-    # Then those are locked: each delivery moves the person's status and version, like a single
-    # support does, and a concurrent batch for the same people (a client retrying before the
-    # answer came) waits here until the first commits, so that its deliveries are then seen
-    # below. Consent is read again under the lock: withdrawing it locks the person too, so a
-    # withdrawal that committed while we waited is seen.
+    # Lock those (a retried batch waits, then sees its duplicates) and read consent again.
     victims = await repository.victims_by_ids(session, allowed, for_update=True)
     consent = await program_repository.consents_for_org(session, list(victims), SHARE, program.org)
     seen = await program_repository.supports_by_external_ids(
