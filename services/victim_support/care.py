@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from libs.common.auth import Role
 from libs.common.errors import Unprocessable
 from libs.common.ids import new_id
 from services.victim_support import domain, program_repository, programs, repository
@@ -165,7 +166,7 @@ async def record_support(
     ctx: Ctx, victim_id: UUID, data: SupportIn, if_match: str | None
 ) -> SupportOut:
     """A support recorded by a social worker; an NGO's goes through its program."""
-    if not sees_personal_data(ctx.require_principal()):
+    if not ctx.require_principal().has_role(Role.social_worker):
         return await programs.record_support(ctx, victim_id, data, if_match)
     victim, _ = await for_action(ctx, victim_id, domain.VictimAction.support, if_match)
     if (
