@@ -45,6 +45,7 @@ from libs.common.auth import Principal, issue_dev_token
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.migrations import upgrade
 from libs.common.settings import ServiceSettings
+from testkit import victim_support as bodies
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip"
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,17 +230,16 @@ class People:
         received = expect(
             await self.client.post(
                 "/v1/victims",
-                json={
-                    "source": "rescued",
-                    "received_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
-                    "ward_code": WARD,
-                    "person": {
+                json=bodies.reception(
+                    WARD,
+                    {
                         "full_name": f"Nguyễn Thị Bench {n:05d}",
                         "date_of_birth": date(1990 + n % 20, 1 + n % 12, 1 + n % 28).isoformat(),
                         "sex": "female",
                     },
-                    "needs": ["essential_needs", "medical"],
-                },
+                    received_hours_ago=48,
+                    needs=["essential_needs", "medical"],
+                ),
                 headers=self.worker,
             ),
             201,
@@ -248,11 +248,7 @@ class People:
         identified = expect(
             await self.client.post(
                 f"/v1/victims/{victim_id}/identification",
-                json={
-                    "outcome": "identified",
-                    "deciding_agency": "Synthetic border guard command",
-                    "document_ref": f"QD-{n:05d}",
-                },
+                json=bodies.identification(f"QD-{n:05d}", agency="Synthetic border guard command"),
                 headers={**self.worker, "If-Match": f'"{received["version"]}"'},
             ),
             200,
@@ -260,7 +256,7 @@ class People:
         expect(
             await self.client.post(
                 f"/v1/victims/{victim_id}/consents",
-                json={"scope": "share_with_ngo", "granted": True, "org": NGO_ORG},
+                json=bodies.share_with_ngo(NGO_ORG),
                 headers={**self.worker, "If-Match": f'"{identified["version"]}"'},
             ),
             201,
@@ -283,15 +279,8 @@ class People:
 
 
 def batch_items(victim_ids: Sequence[str], tag: str) -> list[dict[str, Any]]:
-    today = date.today().isoformat()
     return [
-        {
-            "external_id": f"{tag}-{n:05d}",
-            "victim_id": victim_id,
-            "type": "essential_needs",
-            "amount_vnd": 500_000 + n,
-            "delivered_on": today,
-        }
+        bodies.delivery(f"{tag}-{n:05d}", victim_id, amount_vnd=500_000 + n)
         for n, victim_id in enumerate(victim_ids)
     ]
 
@@ -423,10 +412,12 @@ async def profile_batch(
 ) -> dict[str, Any]:
     """The handler's use case (``programs.deliveries``) in-process, rolled back: statements per
     item, time waiting on PostgreSQL, and the Python functions that take the rest."""
+    from libs.common.context import Context
     from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
+    from libs.common.platform import platform_of
     from services.victim_support import programs
+    from services.victim_support.models import metadata
     from services.victim_support.schemas import DeliveryBatchIn
-    from services.victim_support.service import Actor
     from services.victim_support.settings import VictimSupportSettings
 
     settings = VictimSupportSettings(database_url=database_url, environment="test")
@@ -434,11 +425,7 @@ async def profile_batch(
     db = Database(database_url, pool_size=2, application_name="ctip-bench-profile")
     counter = StatementCounter(db)
     principal = Principal(sub="bench-ngo", roles=frozenset({"ngo"}), org=NGO_ORG)
-    actor = Actor(
-        principal=principal,
-        index=BlindIndex.from_b64(settings.blind_index_key.get_secret_value()),
-        now=datetime.now(UTC),
-    )
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     batch = DeliveryBatchIn(items=batch_items(victim_ids, "profile"))
     profiler = cProfile.Profile()
     try:
@@ -448,7 +435,14 @@ async def profile_batch(
             counter.db_seconds = 0.0
             start = time.perf_counter()
             profiler.enable()
-            result = await programs.deliveries(session, actor, uuid.UUID(program_id), batch)
+            ctx = Context(
+                session=session,
+                principal=principal,
+                settings=settings,
+                platform=platform_of(metadata),
+                index=index,
+            )
+            result = await programs.deliveries(ctx, uuid.UUID(program_id), batch)
             profiler.disable()
             seconds = time.perf_counter() - start
             await session.rollback()

@@ -1,4 +1,4 @@
-"""The victim_support service: reception to reintegration, NGO programs (DESIGN.md section 7)."""
+"""The victim_support service: reception to reintegration, NGO programs under consent."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from services.victim_support.settings import VictimSupportSettings
 
 
 def create_app(settings: VictimSupportSettings | None = None) -> FastAPI:
-    settings = settings or VictimSupportSettings()
     return create_service_app(
-        settings=settings,
+        settings=settings or VictimSupportSettings(),
         platform=platform_of(metadata),
         routers=[router],
         handlers=HANDLERS,

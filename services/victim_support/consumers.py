@@ -3,20 +3,20 @@ victims handed over by a partner province."""
 
 from __future__ import annotations
 
-from libs.common.context import Context
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
 from libs.common.jurisdiction import is_province_code
 from libs.contracts.casework import VictimLinked
 from libs.contracts.interagency import AlertReceived
-from services.victim_support import domain, service
+from services.victim_support import domain
+from services.victim_support.access import Ctx
+from services.victim_support.reception import Reception, receive
 from services.victim_support.schemas import PersonIn
-from services.victim_support.settings import VictimSupportSettings
 
-Ctx = Context[VictimSupportSettings]
+SUPPORT_TYPES = {t.value for t in domain.SupportType}
 
 
-def _person(payload: VictimLinked) -> PersonIn:
+def _person(payload: VictimLinked | AlertReceived) -> PersonIn:
     return PersonIn.model_validate(
         {
             "full_name": payload.full_name,
@@ -33,11 +33,9 @@ def _person(payload: VictimLinked) -> PersonIn:
 async def on_victim_linked(ctx: Ctx, event: CloudEvent, link: VictimLinked) -> None:
     """A victim named on a case is received (status ``received``, awaiting a social
     worker), or linked to the person already received."""
-    actor = service.Actor(principal=None, index=ctx.index, now=ctx.now)
-    await service.receive(
-        ctx.session,
-        actor,
-        service.Reception(
+    await receive(
+        ctx,
+        Reception(
             source=domain.Source.case,
             received_at=link.linked_at,
             ward_code=link.ward_code,
@@ -62,26 +60,14 @@ async def on_alert_received(ctx: Ctx, event: CloudEvent, alert: AlertReceived) -
     province = alert.receiving_province_code
     if province is None or not is_province_code(province):
         raise ValueError("a victim handover names the receiving province")
-    actor = service.Actor(principal=None, index=ctx.index, now=ctx.now)
-    await service.receive(
-        ctx.session,
-        actor,
-        service.Reception(
+    await receive(
+        ctx,
+        Reception(
             source=domain.Source.partner_province,
             received_at=alert.handover_at or alert.received_at,
             ward_code=None,
             province_code=province,
-            person=PersonIn.model_validate(
-                {
-                    "full_name": alert.full_name,
-                    "date_of_birth": alert.date_of_birth,
-                    "age": alert.age,
-                    "sex": alert.sex,
-                    "phone": alert.phone,
-                    "id_number": alert.id_number,
-                    "hometown_ward_code": alert.hometown_ward_code,
-                }
-            ),
+            person=_person(alert),
             nationality=alert.nationality or domain.HOME_NATIONALITY,
             is_minor=None,
             needs=[n for n in alert.needs if n in SUPPORT_TYPES],
@@ -97,6 +83,3 @@ HANDLERS: dict[str, Handler] = {
     "casework.case.victim_linked": on_victim_linked,
     "interagency.alert.received": on_alert_received,
 }
-
-
-SUPPORT_TYPES = {t.value for t in domain.SupportType}

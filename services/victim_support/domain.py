@@ -1,20 +1,14 @@
-"""Victim support rules under Law 53/2024/QH15 on Prevention of and Combat against Human
-Trafficking (in force 1 July 2025): statuses, the verification clock, entitlements by status and
-nationality, consents. Pure data and functions, no I/O.
-
-* A person under verification is a *presumed victim* (người đang trong quá trình xác định là nạn
-  nhân); initial verification is due within **3 days** of reception (Art. 27, as amended).
-* Support (Art. 37): a essentials, b medical, c interpreter, d legal support, đ legal aid,
-  e travel, g psychological, h schooling, i vocational training / jobs, k initial hardship
-  allowance and loans.
-  Presumed victims get a-g; identified victims all; foreigners not e, h, i, k.
-"""
+"""Victim support rules under Law 53/2024/QH15 (in force 1 July 2025): the lifecycle, the 3-day
+verification clock (Art. 27), entitlements by status and nationality (Art. 37). No I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from libs.common.statemachine import RuleViolation as RuleViolation
+from libs.common.statemachine import StateMachine, Transition
 
 
 class VictimStatus(StrEnum):
@@ -71,13 +65,8 @@ class VictimAction(StrEnum):
 
 
 class LinkStatus(StrEnum):
-    """Two records of one person in two jurisdictions, and the steps that join them.
-
-    ``suggested``: a reception elsewhere matched a person of ours; only our office is told.
-    ``proposed``: one office asks to link its record to the other's; ``confirmed`` or
-    ``rejected`` by the office holding the other record. Neither office learns of the other's
-    record from a reception: each link needs a person on both sides.
-    """
+    """Two records of one person in two jurisdictions: suggested to the office holding a match,
+    proposed by one office, confirmed or rejected by the other."""
 
     suggested = "suggested"
     proposed = "proposed"
@@ -110,47 +99,59 @@ IDENTIFIED = frozenset(
     }
 )
 
-ALLOWED: dict[VictimStatus, frozenset[VictimAction]] = {
-    # A presumed victim is protected and supported while verification runs (Art. 27, 37).
-    VictimStatus.received: frozenset(
-        {VictimAction.identify, VictimAction.protect, VictimAction.support, VictimAction.consent}
-    ),
-    VictimStatus.under_verification: frozenset(
-        {VictimAction.identify, VictimAction.protect, VictimAction.support, VictimAction.consent}
-    ),
-    VictimStatus.identified: frozenset(
-        {VictimAction.protect, VictimAction.support, VictimAction.consent, VictimAction.reintegrate}
-    ),
-    VictimStatus.protected: frozenset(
-        {VictimAction.protect, VictimAction.support, VictimAction.consent, VictimAction.reintegrate}
-    ),
-    VictimStatus.supported: frozenset(
-        {VictimAction.protect, VictimAction.support, VictimAction.consent, VictimAction.reintegrate}
-    ),
-    VictimStatus.reintegrating: frozenset(
-        {VictimAction.protect, VictimAction.support, VictimAction.consent, VictimAction.reintegrate}
-    ),
-    # Not a victim: nothing more under this law; consents can still be withdrawn.
-    VictimStatus.not_a_victim: frozenset({VictimAction.consent}),
-    VictimStatus.closed: frozenset({VictimAction.consent}),
-}
+
+def _lifecycle() -> dict[tuple[VictimStatus, VictimAction], Transition[VictimStatus]]:
+    s, a = VictimStatus, VictimAction
+    edges: dict[tuple[VictimStatus, VictimAction], Transition[VictimStatus]] = {}
+    # A presumed victim is protected and supported while verification runs (Art. 27, 37);
+    # identification stays put here, its outcome decides (``IDENTIFICATION``).
+    for status in PRESUMED:
+        edges[status, a.identify] = Transition(status)
+        edges[status, a.protect] = Transition(s.under_verification, event="protected")
+        edges[status, a.support] = Transition(s.under_verification, event="supported")
+        edges[status, a.consent] = Transition(s.under_verification)
+    # Protection and support move an identified person forward, never back.
+    forward = {s.identified: (s.protected, s.supported), s.protected: (s.protected, s.supported)}
+    for status in IDENTIFIED:
+        protected, supported = forward.get(status, (status, status))
+        edges[status, a.protect] = Transition(protected, event="protected")
+        edges[status, a.support] = Transition(supported, event="supported")
+        edges[status, a.consent] = Transition(status)
+        edges[status, a.reintegrate] = Transition(s.reintegrating, event="reintegrated")
+    # Not a victim, or closed: nothing more under this law; consents can still be withdrawn.
+    for status in (s.not_a_victim, s.closed):
+        edges[status, a.consent] = Transition(status)
+    return edges
 
 
-class RuleViolation(Exception):
-    def __init__(self, reason: str, allowed: list[str] | None = None, rule: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.allowed = allowed
-        self.rule = rule
-
-
-def check_action(status: VictimStatus, action: VictimAction) -> None:
-    allowed = ALLOWED[status]
-    if action not in allowed:
-        raise RuleViolation(
-            f"a person whose status is {status.value} cannot take the action {action.value}",
-            sorted(a.value for a in allowed),
+LIFECYCLE: StateMachine[VictimStatus, VictimAction] = StateMachine("a person", _lifecycle())
+IDENTIFICATION: StateMachine[VictimStatus, IdentificationOutcome] = StateMachine(
+    "a person",
+    {
+        (status, outcome): Transition(
+            VictimStatus(outcome.value),
+            event="identified" if outcome is IdentificationOutcome.identified else "not_identified",
         )
+        for status in PRESUMED
+        for outcome in IdentificationOutcome
+    },
+)
+# A reintegration follow-up with ``closed: true`` ends support.
+CLOSING: StateMachine[VictimStatus, VictimAction] = StateMachine(
+    "a person",
+    {
+        (status, VictimAction.reintegrate): Transition(VictimStatus.closed, event="closed")
+        for status in IDENTIFIED
+    },
+)
+
+
+def status_after(
+    action: VictimAction, status: VictimStatus, *, closed: bool = False
+) -> VictimStatus:
+    """Where an allowed action leaves the person (identification: its outcome decides)."""
+    machine = CLOSING if closed and action is VictimAction.reintegrate else LIFECYCLE
+    return machine.step(status, action).to
 
 
 def verification_due_at(received_at: datetime) -> datetime:
@@ -244,25 +245,6 @@ def entitled_supports(status: VictimStatus, nationality: str | None) -> list[str
             continue
         allowed.append(support.value)
     return allowed
-
-
-def status_after(
-    action: VictimAction, status: VictimStatus, *, closed: bool = False
-) -> VictimStatus:
-    """Where an accepted action leaves the person. Presumed victims stay under verification
-    until identification; protection and support move an identified person forward, never back."""
-    if status is VictimStatus.received and action is not VictimAction.identify:
-        return VictimStatus.under_verification
-    if action is VictimAction.protect and status is VictimStatus.identified:
-        return VictimStatus.protected
-    if action is VictimAction.support and status in {
-        VictimStatus.identified,
-        VictimStatus.protected,
-    }:
-        return VictimStatus.supported
-    if action is VictimAction.reintegrate:
-        return VictimStatus.closed if closed else VictimStatus.reintegrating
-    return status
 
 
 def age_on(

@@ -1,37 +1,21 @@
-"""Two records of one person kept by two jurisdictions, and the explicit step that links them.
-
-A reception never reaches into a record another jurisdiction keeps: a social worker could
-otherwise learn that anyone in the country is a trafficking victim, where, and change that
-record, by typing an ID number. A match elsewhere makes a new record here, says nothing to the
-receiving office, and is *suggested* to the office that owns the matched record, by an event and
-in its list of links. Linking then needs a person on each side: one office proposes (its record,
-the other's id, which it learned from the other office), the office holding the other record
-confirms or rejects, and each step is audited. A proposal is stored and answered alike whether or
-not the other id exists, so it is no oracle either.
-"""
+"""Two records of one person kept by two jurisdictions, and the explicit, audited steps that
+link them: a suggestion to the office holding a match, a proposal, the other office's decision."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from libs.common.auth import Principal
 from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.pagination import Page, time_cursor
-from libs.common.platform import platform_of
 from libs.contracts.victim_support import VictimLinkChanged
-from services.victim_support import domain, repository, service
-from services.victim_support.models import Victim, VictimLink, metadata
+from services.victim_support import domain, link_repository, repository
+from services.victim_support.access import Ctx, visible_to
+from services.victim_support.models import Victim, VictimLink
 from services.victim_support.schemas import VictimLinkDecisionIn, VictimLinkIn, VictimLinkOut
-
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
+from services.victim_support.victims import step
 
 Places = dict[UUID, tuple[str | None, str]]
 
@@ -60,13 +44,10 @@ def link_out(link: VictimLink, places: Places) -> VictimLinkOut:
     )
 
 
-async def _emit(
-    session: AsyncSession, event: str, link: VictimLink, places: Places, at: datetime
-) -> None:
+async def _emit(ctx: Ctx, event: str, link: VictimLink, places: Places) -> None:
     ward, province = places[link.victim_id]
     other_ward, other_province = places.get(link.other_victim_id, (None, None))
-    await platform.outbox.add(
-        session,
+    await ctx.emit(
         f"victim_support.victim.{event}",
         link.victim_id,
         VictimLinkChanged(
@@ -79,14 +60,12 @@ async def _emit(
             other_ward_code=other_ward,
             other_province_code=other_province,
             matched_on=link.matched_on,
-            at=at,
+            at=ctx.now,
         ),
     )
 
 
-async def suggest(
-    session: AsyncSession, actor: service.Actor, match: repository.Match, received: Victim
-) -> None:
+async def suggest(ctx: Ctx, match: repository.Match, received: Victim) -> None:
     """Tell the office owning ``match`` that ``received`` (a new record elsewhere) may be its
     person. Nothing of its record changes, and the receiving office is told nothing."""
     link = VictimLink(
@@ -95,34 +74,31 @@ async def suggest(
         other_victim_id=received.id,
         status=domain.LinkStatus.suggested.value,
         matched_on=match.matched_on,
-        created_at=actor.now,
+        created_at=ctx.now,
         version=1,
     )
-    session.add(link)
-    await session.flush()
+    await repository.save(ctx.session, link)
     places: Places = {
         match.victim_id: (match.ward_code, match.province_code),
         received.id: (received.ward_code, received.province_code),
     }
-    await _emit(session, "possible_duplicate", link, places, actor.now)
+    await _emit(ctx, "possible_duplicate", link, places)
 
 
-async def _own_record(session: AsyncSession, principal: Principal, victim_id: UUID) -> Victim:
-    victim = await repository.get_victim(session, victim_id)
+async def _own_record(ctx: Ctx, victim_id: UUID) -> Victim:
+    victim = await repository.get_victim(ctx.session, victim_id)
     if victim is None:
         raise NotFound("no such person")
-    if not service.visible_to(principal, victim):
+    if not visible_to(ctx.require_principal(), victim):
         raise Forbidden("this person is outside your jurisdiction")
     return victim
 
 
-async def propose(
-    session: AsyncSession, actor: service.Actor, victim_id: UUID, data: VictimLinkIn, purpose: str
-) -> VictimLinkOut:
-    """Ask the office holding ``other_victim_id`` to link it to our record ``victim_id``."""
-    principal = actor.principal
-    assert principal is not None
-    victim = await _own_record(session, principal, victim_id)
+async def propose(ctx: Ctx, victim_id: UUID, data: VictimLinkIn, purpose: str) -> VictimLinkOut:
+    """Ask the office holding ``other_victim_id`` to link it to our record ``victim_id``; the
+    answer is the same whether or not that record exists."""
+    session = ctx.session
+    victim = await _own_record(ctx, victim_id)
     other_id = data.other_victim_id
     if other_id == victim.id:
         raise Unprocessable(
@@ -130,141 +106,118 @@ async def propose(
             errors=[{"field": "other_victim_id", "message": "the same record"}],
         )
     # Visible to us: we hold its ``other_victim_id``, and it is no suggestion.
-    reverse = await repository.link_between(session, other_id, victim.id)
+    reverse = await link_repository.link_between(session, other_id, victim.id)
     if reverse is not None and reverse.status == domain.LinkStatus.proposed.value:
         raise Conflict("the other office has proposed this link already: decide on its proposal")
     if reverse is not None and reverse.status == domain.LinkStatus.confirmed.value:
         raise Conflict("these records are linked already")
-    link = await repository.link_between(session, victim.id, other_id, for_update=True)
+    link = await link_repository.link_between(session, victim.id, other_id, for_update=True)
     if link is None:
-        inserted = await session.execute(
-            insert(VictimLink)
-            .values(
+        link = await link_repository.insert_proposal(
+            session,
+            VictimLink(
                 id=new_id(),
                 victim_id=victim.id,
                 other_victim_id=other_id,
                 status=domain.LinkStatus.proposed.value,
                 matched_on=[],
-                created_at=actor.now,
-                proposed_by=actor.sub,
-                proposed_at=actor.now,
+                created_at=ctx.now,
+                proposed_by=ctx.sub,
+                proposed_at=ctx.now,
+                decided_by=None,
+                decided_at=None,
                 version=1,
-            )
-            .on_conflict_do_nothing()
-            .returning(VictimLink.id)
+            ),
         )
-        link_id = inserted.scalar_one_or_none()
-        if link_id is None:
+        if link is None:
             raise Conflict("this link was proposed meanwhile")
-        link = await repository.get_link(session, link_id)
-        assert link is not None
     elif domain.LinkStatus(link.status) in domain.PROPOSABLE:
         link.status = domain.LinkStatus.proposed.value
-        link.proposed_by, link.proposed_at = actor.sub, actor.now
+        link.proposed_by, link.proposed_at = ctx.sub, ctx.now
         link.decided_by, link.decided_at = None, None
         link.version += 1
     else:
         raise Conflict(f"this link is {link.status} already")
-    await platform.audit.record(
-        session,
-        actor=principal,
-        action="propose_link",
-        record_type="victim",
-        record_id=str(victim.id),
-        purpose=purpose,
-        details={"link_id": str(link.id), "other_victim_id": str(other_id)},
+    await ctx.record(
+        "propose_link",
+        "victim",
+        victim.id,
+        purpose,
+        {"link_id": str(link.id), "other_victim_id": str(other_id)},
     )
     await session.flush()
-    places = await repository.places_of(session, [victim.id, other_id])
-    await _emit(session, "link_proposed", link, places, actor.now)
+    places = await link_repository.places_of(session, [victim.id, other_id])
+    await _emit(ctx, "link_proposed", link, places)
     return link_out(link, places)
 
 
 async def decide(
-    session: AsyncSession,
-    actor: service.Actor,
-    link_id: UUID,
-    data: VictimLinkDecisionIn,
-    purpose: str,
-    if_match: str | None,
+    ctx: Ctx, link_id: UUID, data: VictimLinkDecisionIn, purpose: str, if_match: str | None
 ) -> VictimLinkOut:
     """The office holding the record a proposal names confirms or rejects it; someone else than
     the proposer, so that no one person links two records alone."""
-    principal = actor.principal
-    assert principal is not None
-    link = await repository.get_link(session, link_id, for_update=True)
+    session, principal = ctx.session, ctx.require_principal()
+    link = await link_repository.get_link(session, link_id, for_update=True)
     other = None if link is None else await repository.get_victim(session, link.other_victim_id)
     if (
         link is None
         or other is None
         or link.status == domain.LinkStatus.suggested.value
-        or not service.visible_to(principal, other)
+        or not visible_to(principal, other)
     ):
         raise NotFound("no such link")
     if link.status != domain.LinkStatus.proposed.value:
         raise Conflict(f"this link is {link.status} already")
-    if link.proposed_by == actor.sub:
+    if link.proposed_by == ctx.sub:
         raise Forbidden("a link is decided by someone other than the person who proposed it")
     check_if_match(if_match, link.version)
     status = domain.LINK_STATUS_AFTER[data.decision]
     link.status = status.value
-    link.decided_by, link.decided_at = actor.sub, actor.now
+    link.decided_by, link.decided_at = ctx.sub, ctx.now
     link.version += 1
-    # A suggestion between the same two records is settled by the same decision.
-    await session.execute(
-        update(VictimLink)
-        .where(
-            VictimLink.victim_id == link.other_victim_id,
-            VictimLink.other_victim_id == link.victim_id,
-            VictimLink.status == domain.LinkStatus.suggested.value,
-        )
-        .values(status=status.value, decided_by=actor.sub, decided_at=actor.now)
-    )
+    await link_repository.settle_suggestion(session, link, status.value, ctx.sub, ctx.now)
     if status is domain.LinkStatus.confirmed:
         mine = await repository.get_victim(session, link.victim_id)
         assert mine is not None
         for victim, counterpart in ((mine, other), (other, mine)):
-            await service.record_on_timeline(
-                session,
+            await step(
+                ctx,
                 victim,
                 "record_linked",
-                actor,
+                victim.status,
                 {"link_id": str(link.id), "other_victim_id": str(counterpart.id)},
             )
-    await platform.audit.record(
-        session,
-        actor=principal,
-        action="decide_link",
-        record_type="victim",
-        record_id=str(other.id),
-        purpose=purpose,
-        details={"link_id": str(link.id), "decision": data.decision.value},
+    await ctx.record(
+        "decide_link",
+        "victim",
+        other.id,
+        purpose,
+        {"link_id": str(link.id), "decision": data.decision.value},
     )
     await session.flush()
-    places = await repository.places_of(session, [link.victim_id, other.id])
-    await _emit(session, f"link_{status.value}", link, places, actor.now)
+    places = await link_repository.places_of(session, [link.victim_id, other.id])
+    await _emit(ctx, f"link_{status.value}", link, places)
     return link_out(link, places)
 
 
 async def list_links(
-    session: AsyncSession,
-    principal: Principal,
+    ctx: Ctx,
     *,
     victim_id: UUID | None,
     status: domain.LinkStatus | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Page[VictimLinkOut]:
-    rows = await repository.list_links(
-        session,
-        scope=repository.victim_scope(principal),
+    rows = await link_repository.list_links(
+        ctx.session,
+        scope=repository.victim_scope(ctx.require_principal()),
         victim_id=victim_id,
         status=status.value if status else None,
         after=after,
         limit=limit,
     )
     ids = list({i for link in rows for i in (link.victim_id, link.other_victim_id)})
-    places = await repository.places_of(session, ids)
+    places = await link_repository.places_of(ctx.session, ids)
     return Page(
         items=[link_out(link, places) for link in rows],
         next_cursor=time_cursor(rows, "created_at", limit),

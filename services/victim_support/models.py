@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedBool, EncryptedInt, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
+from libs.common.timeline import TimelineMixin
 
 SCHEMA = "victim_support"
 metadata = service_metadata(SCHEMA)
@@ -54,9 +55,7 @@ class Victim(Base):
     date_of_birth: Mapped[str | None] = mapped_column(
         EncryptedText("victim_support.victims.date_of_birth")
     )
-    # Age, sex, hometown, the minor flag and nationality single a person out in a small ward
-    # (one 16-year-old Lao girl received in a commune): encrypted like the name, since no figure
-    # counts by them (DESIGN.md section 10). Age is as given at reception.
+    # Quasi-identifiers, encrypted like the name: no figure counts by them. Age as at reception.
     age: Mapped[int | None] = mapped_column(EncryptedInt("victim_support.victims.age"))
     sex: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.sex"))
     phone: Mapped[str | None] = mapped_column(EncryptedText("victim_support.victims.phone"))
@@ -96,12 +95,8 @@ class VictimIndex(Base):
 
 
 class VictimLink(Base):
-    """Two records that may be one person, kept by two jurisdictions (see ``domain.LinkStatus``).
-
-    ``victim_id`` is the proposing side's record, or for a suggestion the record a reception
-    elsewhere matched; ``other_victim_id`` is not a foreign key on purpose: a proposal naming an
-    id that does not exist is stored like any other, so that the answer tells nothing.
-    """
+    """Two records that may be one person, kept by two jurisdictions. ``other_victim_id`` is no
+    foreign key: a proposal naming an unknown id is stored alike, so the answer tells nothing."""
 
     __tablename__ = "victim_links"
     __table_args__ = (UniqueConstraint("victim_id", "other_victim_id"),)
@@ -130,18 +125,12 @@ class VictimSource(Base):
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class VictimEvent(Base):
+class VictimEvent(TimelineMixin, Base):
     """The person's timeline (statuses and actions; no personal data)."""
 
     __tablename__ = "victim_events"
 
-    id: Mapped[UUID] = mapped_column(primary_key=True)
     victim_id: Mapped[UUID] = mapped_column(ForeignKey("victim_support.victims.id"), index=True)
-    action: Mapped[str] = mapped_column(String(30))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    by: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 

@@ -1,4 +1,5 @@
-"""victim_support queries. Only this module builds SQL for the service's own tables."""
+"""SQL of the people received: the records, what hangs off them, how a returning person is
+recognised, and the plan's figures."""
 
 from __future__ import annotations
 
@@ -8,24 +9,23 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.victim_support.domain import PRESUMED, LinkStatus
+from services.victim_support.domain import PRESUMED
 from services.victim_support.models import (
+    Base,
     Consent,
-    Enrollment,
-    Program,
     ProtectionMeasure,
     Reintegration,
     Support,
     Victim,
     VictimEvent,
     VictimIndex,
-    VictimLink,
+    VictimSource,
 )
 
 
@@ -85,77 +85,6 @@ async def matches_by_digests(
     ]
 
 
-async def places_of(
-    session: AsyncSession, victim_ids: list[UUID]
-) -> dict[UUID, tuple[str | None, str]]:
-    """Where each person was received (ward, province): codes only, nothing decrypted."""
-    if not victim_ids:
-        return {}
-    rows = await session.execute(
-        select(Victim.id, Victim.ward_code, Victim.province_code).where(Victim.id.in_(victim_ids))
-    )
-    return {victim_id: (ward, province) for victim_id, ward, province in rows.all()}
-
-
-async def get_link(
-    session: AsyncSession, link_id: UUID, *, for_update: bool = False
-) -> VictimLink | None:
-    query = select(VictimLink).where(VictimLink.id == link_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def link_between(
-    session: AsyncSession, victim_id: UUID, other_victim_id: UUID, *, for_update: bool = False
-) -> VictimLink | None:
-    query = select(VictimLink).where(
-        VictimLink.victim_id == victim_id, VictimLink.other_victim_id == other_victim_id
-    )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def list_links(
-    session: AsyncSession,
-    *,
-    scope: ColumnElement[bool],
-    victim_id: UUID | None,
-    status: str | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> Sequence[VictimLink]:
-    """Links an office may know of: those whose first record it covers (its proposals, and the
-    suggestions made to it), and those proposed to a record it covers (never a suggestion made
-    to the other office, which would tell it that its person is known elsewhere)."""
-    covered = select(Victim.id).where(scope)
-    conditions: list[ColumnElement[bool]] = [
-        or_(
-            VictimLink.victim_id.in_(covered),
-            and_(
-                VictimLink.other_victim_id.in_(covered),
-                VictimLink.status != LinkStatus.suggested.value,
-            ),
-        )
-    ]
-    if victim_id is not None:
-        conditions.append(
-            or_(VictimLink.victim_id == victim_id, VictimLink.other_victim_id == victim_id)
-        )
-    if status is not None:
-        conditions.append(VictimLink.status == status)
-    if after is not None:
-        conditions.append(tuple_(VictimLink.created_at, VictimLink.id) < tuple_(*after))
-    query = (
-        select(VictimLink)
-        .where(*conditions)
-        .order_by(VictimLink.created_at.desc(), VictimLink.id.desc())
-        .limit(limit)
-    )
-    return (await session.execute(query)).scalars().all()
-
-
 async def timeline_of(session: AsyncSession, victim_id: UUID) -> Sequence[VictimEvent]:
     query = (
         select(VictimEvent)
@@ -205,32 +134,6 @@ async def consents_in_force(session: AsyncSession, victim_id: UUID) -> list[Cons
     return list(rows)
 
 
-async def consent_active(session: AsyncSession, victim_id: UUID, scope: str, org: str) -> bool:
-    latest = (
-        await session.execute(
-            select(Consent.granted)
-            .where(Consent.victim_id == victim_id, Consent.scope == scope, Consent.org == org)
-            .order_by(Consent.recorded_at.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    return bool(latest)
-
-
-async def consents_for_org(
-    session: AsyncSession, victim_ids: list[UUID], scope: str, org: str
-) -> dict[UUID, bool]:
-    if not victim_ids:
-        return {}
-    rows = await session.execute(
-        select(Consent.victim_id, Consent.granted)
-        .where(Consent.victim_id.in_(victim_ids), Consent.scope == scope, Consent.org == org)
-        .order_by(Consent.victim_id, Consent.recorded_at.desc())
-        .ext(distinct_on(Consent.victim_id))
-    )
-    return {victim_id: granted for victim_id, granted in rows.all()}
-
-
 async def list_victims(
     session: AsyncSession,
     *,
@@ -266,41 +169,6 @@ async def list_victims(
     return (await session.execute(query)).scalars().all()
 
 
-async def get_program(session: AsyncSession, program_id: UUID) -> Program | None:
-    return await session.get(Program, program_id)
-
-
-async def enrollments_of(session: AsyncSession, program_id: UUID) -> Sequence[Enrollment]:
-    query = (
-        select(Enrollment)
-        .where(Enrollment.program_id == program_id)
-        .order_by(Enrollment.enrolled_at)
-    )
-    return (await session.execute(query)).scalars().all()
-
-
-async def enrolled_victims(
-    session: AsyncSession, program_id: UUID, victim_ids: list[UUID]
-) -> set[UUID]:
-    if not victim_ids:
-        return set()
-    rows = await session.execute(
-        select(Enrollment.victim_id).where(
-            Enrollment.program_id == program_id, Enrollment.victim_id.in_(victim_ids)
-        )
-    )
-    return set(rows.scalars())
-
-
-async def enrollment_by_external_id(
-    session: AsyncSession, program_id: UUID, external_id: str
-) -> Enrollment | None:
-    query = select(Enrollment).where(
-        Enrollment.program_id == program_id, Enrollment.external_id == external_id
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def victims_by_ids(
     session: AsyncSession, ids: list[UUID], *, for_update: bool = False
 ) -> dict[UUID, Victim]:
@@ -314,40 +182,23 @@ async def victims_by_ids(
     return {v.id: v for v in rows.scalars()}
 
 
-async def supports_by_external_ids(
-    session: AsyncSession, program_id: UUID, external_ids: list[str]
-) -> dict[str, Support]:
-    if not external_ids:
-        return {}
-    rows = await session.execute(
-        select(Support).where(
-            Support.program_id == program_id, Support.external_id.in_(external_ids)
-        )
-    )
-    return {s.external_id: s for s in rows.scalars() if s.external_id}
-
-
-async def program_report_rows(session: AsyncSession, program_id: UUID) -> list[tuple[Any, ...]]:
-    """(type, month, count, amount) of the supports delivered under a program."""
-    month = func.to_char(Support.provided_on, "YYYY-MM").label("month")
-    rows = await session.execute(
-        select(
-            Support.type,
-            month,
-            func.count(),
-            func.coalesce(func.sum(Support.amount_vnd), 0),
-            func.count(func.distinct(Support.victim_id)),
-        )
-        .where(Support.program_id == program_id)
-        .group_by(Support.type, month)
-        .order_by(month, Support.type)
-    )
-    return [tuple(r) for r in rows.all()]
-
-
 async def victim_figures(
-    session: AsyncSession, conditions: list[ColumnElement[bool]], now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    ward_code: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
 ) -> dict[str, Any]:
+    """The cohort received in [start, end) in the caller's jurisdiction (and ward), counted."""
+    conditions: list[ColumnElement[bool]] = [victim_scope(principal)]
+    if ward_code:
+        conditions.append(Victim.ward_code == ward_code)
+    if start is not None:
+        conditions.append(Victim.received_at >= start)
+    if end is not None:
+        conditions.append(Victim.received_at < end)
     decided = Victim.identification_outcome.is_not(None)
     identified = Victim.identification_outcome == "identified"
     presumed = Victim.status.in_([s.value for s in PRESUMED])
@@ -400,3 +251,48 @@ async def victim_figures(
             "by_exploitation_type": {k: n for k, n in by_type.all()},
         },
     }
+
+
+def receiving_scope(principal: Principal | None, province_code: str) -> ColumnElement[bool]:
+    """Whose records a reception may link to: those the receiving social worker may see; for a
+    reception from an event, those of the province the person is received in (issue 13)."""
+    if principal is not None:
+        return victim_scope(principal)
+    return Victim.province_code == province_code
+
+
+async def save(session: AsyncSession, *rows: Base) -> None:
+    """New rows, or the changes to loaded ones, written in this transaction."""
+    session.add_all(rows)
+    await session.flush()
+
+
+async def source_victim(session: AsyncSession, kind: str, ref: str) -> UUID | None:
+    """The person an event's source (a case party, a partner's alert) was received as."""
+    found = await session.get(VictimSource, (kind, ref))
+    return None if found is None else found.victim_id
+
+
+async def claim_source(
+    session: AsyncSession, kind: str, ref: str, victim_id: UUID, at: datetime
+) -> None:
+    await session.execute(
+        insert(VictimSource)
+        .values(source_kind=kind, source_ref=ref, victim_id=victim_id, linked_at=at)
+        .on_conflict_do_nothing()
+    )
+
+
+async def index_person(session: AsyncSession, victim_id: UUID, digests: dict[str, str]) -> None:
+    """Remember how to recognise the person, including identifiers first given on a link."""
+    for kind, digest in digests.items():
+        await session.execute(
+            insert(VictimIndex)
+            .values(victim_id=victim_id, kind=kind, digest=digest)
+            .on_conflict_do_nothing()
+        )
+
+
+async def reload(session: AsyncSession, row: Base) -> None:
+    """Read ``row`` again (a rolled-back savepoint expired what it had changed)."""
+    await session.refresh(row)

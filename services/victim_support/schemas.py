@@ -1,4 +1,4 @@
-"""Request and response models of the victim_support API (DESIGN.md section 7)."""
+"""Request and response models of the victim_support API."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import StrictModel, known_ward, not_future, utc_moment
-from libs.common.text import normalize_id_number, normalize_phone
+from libs.common.schemas import PersonFields, StrictModel, known_ward, not_future, utc_moment
 from services.victim_support.domain import (
     ConsentScope,
     IdentificationOutcome,
@@ -23,44 +22,8 @@ Org = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z
 Vnd = Annotated[int, Field(ge=0, le=10_000_000_000, description="integer VND")]
 
 
-class PersonIn(StrictModel):
-    full_name: str | None = Field(None, min_length=1, max_length=200)
-    date_of_birth: date | None = None
-    age: int | None = Field(None, ge=0, le=120)
-    sex: Literal["female", "male", "other", "unknown"] | None = None
-    phone: str | None = Field(None, max_length=30)
-    id_number: str | None = Field(None, max_length=20)
-    hometown_ward_code: str | None = Field(None, pattern=r"^\d{5}$")
+class PersonIn(PersonFields):
     notes: str | None = Field(None, max_length=5000)
-
-    _w = field_validator("hometown_ward_code")(known_ward)
-    _d = field_validator("date_of_birth")(not_future)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalised = normalize_phone(value)
-        if normalised is None:
-            raise ValueError("not a phone number")
-        return normalised
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalised = normalize_id_number(value)
-        if not 6 <= len(normalised) <= 20:
-            raise ValueError("not an ID or passport number")
-        return normalised
-
-    @model_validator(mode="after")
-    def _dob_xor_age(self) -> PersonIn:
-        if self.date_of_birth is not None and self.age is not None:
-            raise ValueError("give date_of_birth or age, not both")
-        return self
 
 
 class VictimCreate(StrictModel):
@@ -149,6 +112,8 @@ class ConsentOut(BaseModel):
 
 
 class SupportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     type: str
     amount_vnd: int
@@ -158,6 +123,8 @@ class SupportOut(BaseModel):
 
 
 class TimelineEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     action: str
     from_status: str | None
     to_status: str
@@ -184,6 +151,8 @@ class VictimSummary(BaseModel):
 
 
 class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     full_name: str | None = None
     date_of_birth: date | None = None
     age: int | None = None

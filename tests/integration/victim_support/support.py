@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.jurisdiction import wards_of
 from services.victim_support.settings import VictimSupportSettings
+from testkit import victim_support as bodies
 from tests.support import bearer
 
 SETTINGS = VictimSupportSettings()
@@ -70,19 +71,16 @@ def synthetic_id_number() -> str:
 
 
 def reception(ward: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "source": "rescued",
-        "received_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
-        "ward_code": ward,
-        "person": {
+    person = overrides.pop(
+        "person",
+        {
             "full_name": synthetic_name(),
             "date_of_birth": "1998-04-12",
             "sex": "female",
             "id_number": synthetic_id_number(),
         },
-    }
-    body.update(overrides)
-    return body
+    )
+    return bodies.reception(ward, person, **overrides)
 
 
 async def receive(
@@ -109,11 +107,7 @@ async def identify(
     response = await client.post(
         f"/v1/victims/{victim_id}/identification",
         headers=worker(),
-        json={
-            "outcome": outcome,
-            "deciding_agency": "Công an tỉnh (synthetic)",
-            "document_ref": f"QĐ-{uuid.uuid4().hex[:6]}",
-        },
+        json=bodies.identification(f"QĐ-{uuid.uuid4().hex[:6]}", outcome=outcome),
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -150,7 +144,7 @@ async def consent(
     response = await client.post(
         f"/v1/victims/{victim_id}/consents",
         headers=worker(),
-        json={"scope": "share_with_ngo", "granted": granted, "org": org},
+        json=bodies.share_with_ngo(org, granted=granted),
     )
     assert response.status_code == 201, response.text
 

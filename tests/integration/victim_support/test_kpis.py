@@ -1,6 +1,6 @@
-"""The plan's victim figures (DESIGN.md section 10) over a controlled data set in a ward only
-this module uses: verified, identified within the 3-day deadline (Art. 27), protected,
-supported when in need, overdue, by status and hotspots, each with numerator and denominator."""
+"""The plan's victim figures over a controlled data set in a ward only this module uses: verified,
+identified within the 3-day deadline (Art. 27), protected, supported when in need, overdue, by
+status and hotspots, each with numerator and denominator."""
 
 from __future__ import annotations
 

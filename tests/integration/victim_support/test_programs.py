@@ -1,6 +1,6 @@
-"""NGO programs (DESIGN.md section 7): registration for one's own organisation, enrollment of
-people who consented to share with that NGO, batches of deliveries judged item by item and
-idempotent by ``external_id``, revocation of consent, and donor reports in JSON, CSV and XLSX."""
+"""NGO programs: registration for one's own organisation, enrollment of people who consented to
+share with that NGO, batches of deliveries judged item by item and idempotent by
+``external_id``, revocation of consent, and donor reports in JSON, CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from testkit.victim_support import delivery
 from tests.integration.victim_support.support import (
     PROBLEM_JSON,
     PROGRAMS_WARD,
@@ -95,15 +96,10 @@ async def enrolled_person(
 
 
 def item(vid: str, external_id: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "external_id": external_id,
-        "victim_id": vid,
-        "type": "medical",
-        "amount_vnd": 200_000,
-        "delivered_on": TODAY.isoformat(),
-    }
-    body.update(overrides)
-    return body
+    body = delivery(
+        external_id, vid, support_type="medical", amount_vnd=200_000, delivered_on=TODAY
+    )
+    return {**body, **overrides}
 
 
 async def batch(client: httpx.AsyncClient, pid: str, org: str, items: list[Any]) -> httpx.Response:

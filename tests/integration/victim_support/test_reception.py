@@ -1,6 +1,6 @@
-"""Reception (DESIGN.md section 7): by hand and, exactly once, from casework's victim_linked; a
-person already received is linked, not duplicated; the 3-day verification clock and the overdue
-filter; jurisdiction; supervisors without personal data; audited reads; encryption at rest."""
+"""Reception: by hand and, exactly once, from casework's victim_linked; a person already received
+is linked, not duplicated; the 3-day verification clock and the overdue filter; jurisdiction;
+supervisors without personal data; audited reads; encryption at rest."""
 
 from __future__ import annotations
 

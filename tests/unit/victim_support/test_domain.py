@@ -1,8 +1,8 @@
 """victim_support's pure rules under Law 53/2024/QH15: what each status allows, where an action
 leaves the person, the 3-day verification clock (Art. 27) and the entitlements of Art. 37.
 
-The expected tables are written out here from the law as DESIGN.md section 7 states it,
-independently of ``ALLOWED`` and ``RULES``, so that a change to the rules shows up as a failing
+The expected tables are written out here from the law, independently of ``LIFECYCLE`` and
+``RULES``, so that a change to the rules shows up as a failing
 test rather than as a silently different contract.
 """
 
@@ -15,13 +15,15 @@ import pytest
 
 from services.victim_support import domain
 from services.victim_support.domain import (
-    ALLOWED,
+    CLOSING,
+    IDENTIFICATION,
+    LIFECYCLE,
+    IdentificationOutcome,
     RuleViolation,
     SupportType,
     VictimAction,
     VictimStatus,
     age_band,
-    check_action,
     check_entitlement,
     entitled_supports,
     is_overdue,
@@ -84,8 +86,8 @@ REFUSED_CASES = [c for c in ENTITLEMENT_CASES if denying_rules(*c.values)]
 # Actions by status
 
 
-def test_the_allowed_table_covers_every_status() -> None:
-    assert set(ALLOWED) == set(S)
+def test_the_lifecycle_covers_every_status() -> None:
+    assert {status for status, _ in LIFECYCLE.transitions} == set(S)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +97,7 @@ def test_the_allowed_table_covers_every_status() -> None:
 def test_an_action_is_allowed_exactly_where_the_law_allows_it(
     status: VictimStatus, action: VictimAction
 ) -> None:
-    assert (action in ALLOWED[status]) is (action in EXPECTED_ALLOWED[status])
+    assert (action.value in LIFECYCLE.allowed(status)) is (action in EXPECTED_ALLOWED[status])
 
 
 @pytest.mark.parametrize(
@@ -109,9 +111,9 @@ def test_an_action_is_allowed_exactly_where_the_law_allows_it(
 def test_a_refused_action_names_the_actions_that_are_allowed(
     status: VictimStatus, action: VictimAction
 ) -> None:
-    reason = f"a person whose status is {status.value} cannot take the action {action.value}"
+    reason = f"a person that is {status.value} cannot take the action {action.value}"
     with pytest.raises(RuleViolation, match=f"^{reason}$") as refused:
-        check_action(status, action)
+        LIFECYCLE.step(status, action)
     assert refused.value.allowed == sorted(a.value for a in EXPECTED_ALLOWED[status])
     assert refused.value.reason == reason
 
@@ -125,7 +127,7 @@ def test_a_refused_action_names_the_actions_that_are_allowed(
     ],
 )
 def test_an_allowed_action_passes_the_check(status: VictimStatus, action: VictimAction) -> None:
-    check_action(status, action)
+    LIFECYCLE.step(status, action)
 
 
 # Where an action leaves the person
@@ -178,6 +180,30 @@ def test_protection_and_support_never_move_an_identified_person_back(
     order = list(IDENTIFIED_STATUSES)
     for action in (A.protect, A.support):
         assert order.index(status_after(action, status)) >= order.index(status)
+
+
+@pytest.mark.parametrize("status", PRESUMED_STATUSES, ids=lambda s: s.value)
+@pytest.mark.parametrize("outcome", list(IdentificationOutcome), ids=lambda o: o.value)
+def test_identification_leaves_the_person_where_its_outcome_says(
+    status: VictimStatus, outcome: IdentificationOutcome
+) -> None:
+    taken = IDENTIFICATION.step(status, outcome)
+    assert taken.to is S(outcome.value)
+    assert taken.event == ("identified" if outcome.value == "identified" else "not_identified")
+
+
+@pytest.mark.parametrize("status", [s for s in S if s not in PRESUMED_STATUSES], ids=str)
+def test_only_a_presumed_victim_is_identified(status: VictimStatus) -> None:
+    with pytest.raises(RuleViolation):
+        IDENTIFICATION.step(status, IdentificationOutcome.identified)
+
+
+@pytest.mark.parametrize("status", IDENTIFIED_STATUSES, ids=lambda s: s.value)
+def test_closing_is_a_reintegration_follow_up_of_an_identified_victim(status: VictimStatus) -> None:
+    assert CLOSING.step(status, A.reintegrate).event == "closed"
+    assert CLOSING.allowed(status) == [A.reintegrate.value]
+    for other in (*PRESUMED_STATUSES, *ENDED_STATUSES):
+        assert CLOSING.allowed(other) == []
 
 
 # The verification clock (Art. 27)
@@ -328,7 +354,7 @@ def test_a_refusal_after_support_has_ended_says_why(status: VictimStatus) -> Non
 
 
 def test_the_support_types_are_the_points_of_article_37_in_the_law_s_order() -> None:
-    """DESIGN.md section 7: points a, b, c, d, đ, e, g, h, i, k; k is two supports."""
+    """Art. 37 points a, b, c, d, đ, e, g, h, i, k; k is two supports."""
     assert [t.value for t in T] == [
         "essential_needs",
         "medical",
@@ -344,8 +370,8 @@ def test_the_support_types_are_the_points_of_article_37_in_the_law_s_order() -> 
     ]
 
 
-def test_presumed_and_identified_are_the_statuses_design_names() -> None:
-    """DESIGN.md section 7: received and under verification make a presumed victim; once
+def test_presumed_and_identified_are_the_statuses_the_law_names() -> None:
+    """Received and under verification make a presumed victim; once
     identified, a person stays a victim through protection, support and reintegration."""
     assert domain.PRESUMED == set(PRESUMED_STATUSES)
     assert domain.IDENTIFIED == set(IDENTIFIED_STATUSES)

@@ -1,6 +1,6 @@
-"""victim_support's request models refuse what the contract (DESIGN.md sections 2 and 7) refuses:
-naive or future times, unknown wards, both a date of birth and an age, unknown fields, consents
-to share with an unnamed NGO, program periods that end before they start, bad deliveries."""
+"""victim_support's request models refuse what the API contract refuses: naive or future times,
+unknown wards, both a date of birth and an age, unknown fields, consents to share with an
+unnamed NGO, program periods that end before they start, bad deliveries."""
 
 from __future__ import annotations
 

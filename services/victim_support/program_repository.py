@@ -1,0 +1,114 @@
+"""SQL of the NGO programs: programs, enrollments, deliveries and the consents they rest on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.victim_support.models import Consent, Enrollment, Program, Support
+
+
+async def get_program(session: AsyncSession, program_id: UUID) -> Program | None:
+    return await session.get(Program, program_id)
+
+
+async def enrollments_of(session: AsyncSession, program_id: UUID) -> Sequence[Enrollment]:
+    query = (
+        select(Enrollment)
+        .where(Enrollment.program_id == program_id)
+        .order_by(Enrollment.enrolled_at)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def enrolled_victims(
+    session: AsyncSession, program_id: UUID, victim_ids: list[UUID]
+) -> set[UUID]:
+    if not victim_ids:
+        return set()
+    rows = await session.execute(
+        select(Enrollment.victim_id).where(
+            Enrollment.program_id == program_id, Enrollment.victim_id.in_(victim_ids)
+        )
+    )
+    return set(rows.scalars())
+
+
+async def enrollment_by_external_id(
+    session: AsyncSession, program_id: UUID, external_id: str
+) -> Enrollment | None:
+    query = select(Enrollment).where(
+        Enrollment.program_id == program_id, Enrollment.external_id == external_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def supports_by_external_ids(
+    session: AsyncSession, program_id: UUID, external_ids: list[str]
+) -> dict[str, Support]:
+    if not external_ids:
+        return {}
+    rows = await session.execute(
+        select(Support).where(
+            Support.program_id == program_id, Support.external_id.in_(external_ids)
+        )
+    )
+    return {s.external_id: s for s in rows.scalars() if s.external_id}
+
+
+async def program_report_rows(session: AsyncSession, program_id: UUID) -> list[tuple[Any, ...]]:
+    """(type, month, count, amount) of the supports delivered under a program."""
+    month = func.to_char(Support.provided_on, "YYYY-MM").label("month")
+    rows = await session.execute(
+        select(
+            Support.type,
+            month,
+            func.count(),
+            func.coalesce(func.sum(Support.amount_vnd), 0),
+            func.count(func.distinct(Support.victim_id)),
+        )
+        .where(Support.program_id == program_id)
+        .group_by(Support.type, month)
+        .order_by(month, Support.type)
+    )
+    return [tuple(r) for r in rows.all()]
+
+
+async def consent_active(session: AsyncSession, victim_id: UUID, scope: str, org: str) -> bool:
+    latest = (
+        await session.execute(
+            select(Consent.granted)
+            .where(Consent.victim_id == victim_id, Consent.scope == scope, Consent.org == org)
+            .order_by(Consent.recorded_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return bool(latest)
+
+
+async def consents_for_org(
+    session: AsyncSession, victim_ids: list[UUID], scope: str, org: str
+) -> dict[UUID, bool]:
+    if not victim_ids:
+        return {}
+    rows = await session.execute(
+        select(Consent.victim_id, Consent.granted)
+        .where(Consent.victim_id.in_(victim_ids), Consent.scope == scope, Consent.org == org)
+        .order_by(Consent.victim_id, Consent.recorded_at.desc())
+        .ext(distinct_on(Consent.victim_id))
+    )
+    return {victim_id: granted for victim_id, granted in rows.all()}
+
+
+async def insert_enrollment(session: AsyncSession, enrollment: Enrollment) -> bool:
+    """False when a concurrent enrollment of the person or the external_id won the race."""
+    values = {col.key: getattr(enrollment, col.key) for col in Enrollment.__table__.columns}
+    inserted = await session.execute(
+        insert(Enrollment).values(**values).on_conflict_do_nothing().returning(Enrollment.id)
+    )
+    return inserted.first() is not None
