@@ -137,8 +137,7 @@ class DeliveryWorker:
 
     async def _serve_lane(self, client: httpx.AsyncClient, code: str) -> None:
         try:
-            # A turn of at most ``delivery_lane_turn`` attempts, then the lane goes back to the
-            # pool: with more partners due than lanes, each gets served in turn.
+            # A bounded turn, then the lane goes back, so every partner due gets served.
             for _ in range(self.settings.delivery_lane_turn):
                 if self._stop.is_set() or not await self.deliver_next(client, code):
                     break

@@ -136,8 +136,7 @@ def score(missing: PersonFacts, found: PersonFacts) -> Scored:
 # Blocking keys ------------------------------------------------------------------------------------
 
 KEY_PURPOSE = "missing_person_name_key"
-# Beyond these, a name gets no one-edit probes: no Vietnamese name comes close, and the probe's
-# size (about 54 keys per letter) stays bounded whatever a partner sends.
+# Beyond these no one-edit probes (no real name comes close): the probe stays bounded.
 MAX_PROBED_PARTS = 8
 MAX_PROBED_PART_LENGTH = 20
 _ALPHABET = string.ascii_lowercase

@@ -163,8 +163,7 @@ class MissingPersonRef(Base):
     hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
     last_seen_ward_code: Mapped[str] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
-    # Deprecated, always NULL: the folded name the previous release searched by trigrams. Kept so
-    # that release runs during a rolling upgrade (expand/contract); to be dropped by the next one.
+    # Deprecated, always NULL; kept for the previous release during a rolling upgrade.
     name_folded: Mapped[str | None] = mapped_column(String(200), deferred=True)
     id_digest: Mapped[str | None] = mapped_column(String(32), index=True)
     phone_digest: Mapped[str | None] = mapped_column(String(32), index=True)
