@@ -3,15 +3,14 @@
 ``uv run python -m bench.interagency [--missing 1000000] [--queries 300] [--alerts 500]
 [--partners 20] [--down 2]``
 
-a) Matching. ``--missing`` open reports are bulk-loaded (COPY) into ``missing_person_refs``
-   exactly as ``inbound.missing_person_reported`` stores them (encrypted name and date of birth,
-   the name's blocking keys in ``match_keys``), then ANALYZEd. ``--queries`` found persons of a
-   labelled set (half of them a loaded person as a partner might type them: diacritics dropped,
-   reordered, a typo, an age for a date of birth; half other people, some namesakes) go through
-   ``inbound.found_facts`` and ``inbound.scored_candidates``, the code an inbound
-   ``person_found`` runs: latency, recall and precision. Baseline: ``rapidfuzz.process.extract``
-   over every folded name in memory (top ``match_candidates``), scored with the same
-   ``matching.score``.
+a) Matching. ``--missing`` open reports are bulk-loaded (COPY) into ``missing_person_refs`` exactly
+   as ``missing_persons.missing_person_reported`` stores them (encrypted name and date of birth, the
+   name's blocking keys in ``match_keys``), then ANALYZEd. ``--queries`` found persons of a labelled
+   set (half of them a loaded person as a partner might type them: diacritics dropped, reordered, a
+   typo, an age for a date of birth; half other people, some namesakes) go through
+   ``matches.found_facts`` and ``matches.scored_candidates``, the code an inbound ``person_found``
+   runs: latency, recall and precision. Baseline: ``rapidfuzz.process.extract`` over every folded
+   name in memory (top ``match_candidates``), scored with the same ``matching.score``.
 b) Fan-out. ``--partners`` real HTTP receivers (one Starlette app on as many ports) verify every
    signature; ``--down`` of them answer 503 at first. The partners are registered through the
    API, ``--alerts`` missing-person reports go through interagency's event handler (each alert to
@@ -65,17 +64,18 @@ from bench.victim_support import (
     token_headers,
     write_result,
 )
+from libs.common.context import context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.jurisdiction import is_province_code
+from libs.common.platform import platform_of
 from libs.common.text import fold_vietnamese
 from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
-from services.interagency import inbound, matching, repository
-from services.interagency.models import MissingPersonRef
-from services.interagency.schemas import PersonFoundData
-from services.interagency.service import Actor
+from services.interagency import match_repository, matches, matching, missing_persons
+from services.interagency.alert_data import PersonFoundData
+from services.interagency.models import MissingPersonRef, metadata
 from services.interagency.settings import InteragencySettings
-from tests.integration.interagency.names import (
+from testkit.names import (
     FAMILY,
     GIVEN_FEMALE,
     GIVEN_MALE,
@@ -202,10 +202,10 @@ def labelled_queries(people: list[Missing], count: int, rng: random.Random) -> l
 async def load_missing(
     database_url: str, people: list[Missing], index: BlindIndex
 ) -> dict[str, float]:
-    """Rows as ``inbound.missing_person_reported`` writes them, through the columns' own types
-    (so ``full_name`` and ``date_of_birth`` are encrypted with their column's context), and their
-    blocking keys in ``match_keys``. Secondary indexes and the keys' foreign key are dropped for
-    the COPY and rebuilt from their own definitions."""
+    """Rows as ``missing_persons.missing_person_reported`` writes them, through the columns' own
+    types (so ``full_name`` and ``date_of_birth`` are encrypted with their column's context), and
+    their blocking keys in ``match_keys``. Secondary indexes and the keys' foreign key are dropped
+    for the COPY and rebuilt from their own definitions."""
     columns = MissingPersonRef.__table__.c
     name_type, dob_type = columns.full_name.type, columns.date_of_birth.type
     keys_of: dict[str, list[int]] = {}
@@ -348,8 +348,8 @@ async def service_matching(
             for q in queries[:20]:
                 keys = matching.probe_name_keys(q.data.full_name or "")
                 digests = [index.key64(matching.KEY_PURPOSE, k) for k in keys]
-                facts = inbound.found_facts(q.data, index, datetime.now(UTC))
-                candidates = await repository.match_candidates(
+                facts = matches.found_facts(q.data, index, datetime.now(UTC))
+                candidates = await match_repository.match_candidates(
                     session,
                     name_keys=digests,
                     sex=facts.sex,
@@ -394,13 +394,13 @@ async def service_matching(
 async def _match_once(
     db: Database, settings: InteragencySettings, index: BlindIndex, q: Query
 ) -> tuple[float, list[uuid.UUID]]:
-    """What ``inbound.match_found_person`` does before writing matches, in a transaction of its
+    """What ``matches.match_found_person`` does before writing matches, in a transaction of its
     own as an inbound request has."""
     start = time.perf_counter()
     async with db.sessions() as session, session.begin():
-        actor = Actor(principal=None, index=index, settings=settings, now=datetime.now(UTC))
-        facts = inbound.found_facts(q.data, index, actor.now)
-        kept = await inbound.scored_candidates(session, actor, facts)
+        ctx = context_factory(settings, platform_of(metadata), index)(session)
+        facts = matches.found_facts(q.data, index, ctx.now)
+        kept = await matches.scored_candidates(ctx, facts)
     return time.perf_counter() - start, [ref.missing_person_id for ref, _ in kept]
 
 
@@ -415,7 +415,7 @@ def baseline_matching(
     results: list[tuple[Query, list[uuid.UUID]]] = []
     for q in queries:
         start = time.perf_counter()
-        found_facts = inbound.found_facts(q.data, index, datetime.now(UTC))
+        found_facts = matches.found_facts(q.data, index, datetime.now(UTC))
         top = process.extract(
             fold_vietnamese(q.data.full_name or ""),
             names,
@@ -454,7 +454,7 @@ async def bench_matching(
     index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
     load = await load_missing(database_url, people, index)
     load["generate_s"] = round(generated, 1)
-    print(f"matching: {len(queries)} found persons through inbound.scored_candidates ...")
+    print(f"matching: {len(queries)} found persons through matches.scored_candidates ...")
     service = await service_matching(database_url, settings, queries, args.match_budget)
     queries = queries[: service["latency"]["count"]]
     print(f"matching: the same {len(queries)} with rapidfuzz over {args.missing} names ...")
@@ -580,10 +580,11 @@ async def create_alerts(database_url: str, settings: InteragencySettings, count:
             published = MissingPersonPublished(
                 **report.model_dump(exclude={"phone", "reported_at"}), published_at=now
             )
-            actor = Actor(principal=None, index=index, settings=settings, now=now)
+            make = context_factory(settings, platform_of(metadata), index)
             async with db.sessions() as session, session.begin():
-                await inbound.missing_person_reported(session, actor, report)
-                await inbound.missing_person_published(session, actor, published)
+                ctx = make(session)
+                await missing_persons.missing_person_reported(ctx, report)
+                await missing_persons.missing_person_published(ctx, published)
     finally:
         await db.dispose()
     return time.perf_counter() - start

@@ -1,9 +1,6 @@
-"""The interagency service: partner provinces, signed webhooks both ways, missing-person
-matching (DESIGN.md sections 4 and 8).
-
-Besides the relay and the consumers that every service runs, this one runs the webhook sender
-(:class:`DeliveryWorker`) unless ``run_delivery_worker`` is off.
-"""
+"""The interagency service: partner provinces, signed webhooks both ways, missing-person matching;
+besides the relay and the consumers it runs the webhook sender unless ``run_delivery_worker`` is
+off."""
 
 from __future__ import annotations
 
@@ -13,10 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from libs.common.app import create_service_app
-from libs.common.context import Context
 from libs.common.db import Database
 from libs.common.platform import platform_of
-from services.interagency.api import router
+from services.interagency.access import Ctx
+from services.interagency.api import InboundBodyLimit, router
 from services.interagency.consumers import HANDLERS
 from services.interagency.delivery import DeliveryWorker
 from services.interagency.models import metadata
@@ -26,10 +23,10 @@ from services.interagency.settings import InteragencySettings
 def create_app(settings: InteragencySettings | None = None) -> FastAPI:
     settings = settings or InteragencySettings()
 
-    def sender(db: Database, make_context: Callable[[Any], Context[Any]]) -> DeliveryWorker | None:
-        return DeliveryWorker(db, settings) if settings.run_delivery_worker else None
+    def sender(db: Database, make_context: Callable[[Any], Ctx]) -> DeliveryWorker | None:
+        return DeliveryWorker(db, settings, make_context) if settings.run_delivery_worker else None
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         platform=platform_of(metadata),
         routers=[router],
@@ -38,3 +35,5 @@ def create_app(settings: InteragencySettings | None = None) -> FastAPI:
         title="ctip interagency",
         description="Partner provinces, signed webhooks both ways, missing-person matching.",
     )
+    app.add_middleware(InboundBodyLimit, max_bytes=settings.inbound_max_bytes)
+    return app

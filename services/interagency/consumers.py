@@ -1,16 +1,10 @@
-"""Interagency's event handlers; each runs inside the inbox transaction of ``EventConsumer``.
+"""Interagency's event handlers, each inside the inbox transaction of ``EventConsumer``.
 
-A partner's found person is matched from our own ``interagency.alert.received`` event, not in the
-partner's request, so that the webhook's answer and its timing say nothing about a match.
-
-Intake's missing-person reports are kept as a read model for matching (``.reported``); a report
-is alerted to the partners subscribed to ``missing_person`` only once an officer published it
-(``.published``; exactly once: the inbox dedupes).
-"""
+A partner's found person is matched from our own ``interagency.alert.received`` event, off the
+partner's request; intake's reports are kept for matching and alerted once published."""
 
 from __future__ import annotations
 
-from libs.common.context import Context
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
 from libs.contracts.intake import (
@@ -19,37 +13,30 @@ from libs.contracts.intake import (
     MissingPersonResolved,
 )
 from libs.contracts.interagency import AlertReceived
-from services.interagency import inbound
-from services.interagency.service import Actor
-from services.interagency.settings import InteragencySettings
-
-Ctx = Context[InteragencySettings]
-
-
-def _actor(ctx: Ctx) -> Actor:
-    return Actor(principal=None, index=ctx.index, settings=ctx.settings, now=ctx.now)
+from services.interagency import matches, missing_persons
+from services.interagency.access import Ctx
 
 
 async def on_missing_person_reported(
     ctx: Ctx, event: CloudEvent, report: MissingPersonReported
 ) -> None:
-    await inbound.missing_person_reported(ctx.session, _actor(ctx), report)
+    await missing_persons.missing_person_reported(ctx, report)
 
 
 async def on_missing_person_published(
     ctx: Ctx, event: CloudEvent, published: MissingPersonPublished
 ) -> None:
-    await inbound.missing_person_published(ctx.session, _actor(ctx), published)
+    await missing_persons.missing_person_published(ctx, published)
 
 
 async def on_missing_person_resolved(
     ctx: Ctx, event: CloudEvent, resolved: MissingPersonResolved
 ) -> None:
-    await inbound.missing_person_resolved(ctx.session, _actor(ctx), resolved)
+    await missing_persons.missing_person_resolved(ctx, resolved)
 
 
 async def on_alert_received(ctx: Ctx, event: CloudEvent, received: AlertReceived) -> None:
-    await inbound.match_received_alert(ctx.session, _actor(ctx), received.alert_id)
+    await matches.match_received_alert(ctx, received.alert_id)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,19 +1,5 @@
-"""The webhook sender: at-least-once delivery of outbound alerts, one lane per partner.
-
-* A worker leases a partner's *lane* (``partners.lane_*``, ``FOR UPDATE SKIP LOCKED``) and then
-  sends that partner's due deliveries one at a time; up to ``delivery_concurrency`` lanes run at
-  once. A partner that is down, slow or throttling therefore delays only itself, and it never
-  sees two of our requests at once, whatever the number of replicas.
-* Each request is a Standard Webhooks POST: ``webhook-id`` = the delivery id (the same on every
-  retry), a fresh ``webhook-timestamp``, and a signature with the current outbound secret (and
-  the previous one during a rotation). The body is the alert as a CloudEvent, byte-identical on
-  every attempt.
-* The destination is checked (SSRF) before every attempt and the connection pinned to the
-  checked address. No transaction stays open while a partner answers.
-* 2xx delivers; 410 fails the delivery and disables the partner; anything else is retried on
-  the schedule with jitter, honouring ``Retry-After`` on 429/503; when the schedule is used up
-  the delivery is kept as ``failed`` for an administrator to replay.
-"""
+"""The webhook sender: at-least-once delivery of outbound alerts, one leased lane per partner, so
+a slow partner delays only itself and never sees two of our requests at once."""
 
 from __future__ import annotations
 
@@ -25,8 +11,10 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -35,8 +23,9 @@ from libs.common.db import Database
 from libs.common.events import CONTENT_TYPE
 from libs.common.ids import new_id
 from libs.common.webhooks import signed_headers
-from services.interagency import domain, repository
-from services.interagency.domain import AttemptOutcome, DeliveryStatus, KeyRing, PartnerStatus
+from services.interagency import domain, partners, repository
+from services.interagency.access import Ctx
+from services.interagency.domain import AttemptOutcome, DeliveryStatus, KeySet, PartnerStatus
 from services.interagency.egress import Resolver, UnsafeUrl, check_url, system_resolver
 from services.interagency.models import Alert, DeliveryAttempt
 from services.interagency.settings import InteragencySettings
@@ -81,6 +70,7 @@ class DeliveryWorker:
         self,
         db: Database,
         settings: InteragencySettings,
+        make_context: Callable[[Any], Ctx],
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         resolve: Resolver = system_resolver,
@@ -88,6 +78,7 @@ class DeliveryWorker:
     ) -> None:
         self.db = db
         self.settings = settings
+        self.make_context = make_context
         self.policy = settings.retry_policy()
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
@@ -146,8 +137,7 @@ class DeliveryWorker:
 
     async def _serve_lane(self, client: httpx.AsyncClient, code: str) -> None:
         try:
-            # A turn of at most ``delivery_lane_turn`` attempts, then the lane goes back to the
-            # pool: with more partners due than lanes, each gets served in turn.
+            # A bounded turn, then the lane goes back, so every partner due gets served.
             for _ in range(self.settings.delivery_lane_turn):
                 if self._stop.is_set() or not await self.deliver_next(client, code):
                     break
@@ -181,13 +171,13 @@ class DeliveryWorker:
                 return None
             alert = await repository.get_alert(session, delivery.alert_id)
             assert alert is not None, "a delivery belongs to an alert"
-            ring = KeyRing(
+            keyset = KeySet(
                 partner.outbound_secret, partner.outbound_previous, partner.outbound_previous_until
             )
             return _Job(
                 delivery_id=delivery.id,
                 url=partner.webhook_url,
-                keys=ring.keys(datetime.now(UTC)),
+                keys=keyset.keys(datetime.now(UTC)),
                 body=alert_envelope(alert),
             )
 
@@ -257,11 +247,8 @@ class DeliveryWorker:
                 delivery.last_error = "410 Gone: the partner retired this endpoint"
                 partner = await repository.get_partner(session, code, for_update=True)
                 if partner is not None and partner.status == PartnerStatus.enabled.value:
-                    partner.status = PartnerStatus.disabled.value
-                    partner.disabled_reason = "the endpoint answered 410 Gone"
-                    partner.disabled_at = now
-                    partner.updated_at = now
-                    partner.version += 1
+                    reason = "the endpoint answered 410 Gone"
+                    await partners.disable(self.make_context(session), partner, reason)
                 log.warning("partner %s answered 410: endpoint disabled", code)
             else:
                 delay = self.policy.next_delay(

@@ -1,10 +1,5 @@
-"""Interagency rules: alert types and their allow-lists, subscriptions, delivery outcomes and the
-retry schedule, secret rotation, match decisions. Pure data and functions, no I/O.
-
-Exchange with partner provinces (trao đổi thông tin với các tỉnh, thành phố, nhất là các tỉnh
-biên giới với Trung Quốc, Lào, Campuchia) runs over signed webhooks both ways (DESIGN.md
-section 4). What leaves the platform is decided here, field by field.
-"""
+"""Interagency rules: alert types and their allow-lists, who owns an alert, delivery outcomes and
+the retry schedule, secret rotation, the match lifecycle. Pure data and functions, no I/O."""
 
 from __future__ import annotations
 
@@ -17,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from libs.common.jurisdiction import province_of
+from libs.common.statemachine import StateMachine, Transition
 
 ALERT_EVENT_TYPE = "vn.ctip.interagency.alert.v1"
 OUR_SOURCE = "/ctip/interagency"
@@ -125,8 +121,7 @@ ALLOWED_FIELDS: dict[AlertType, frozenset[str]] = {
     ),
     AlertType.situation_bulletin: frozenset(("title", "summary", "period", "documents")),
 }
-"""DESIGN.md section 8: what ``data`` may hold besides ``alert_type``. Never the reporter's
-identity, never free-text notes of officers: a partner's system is outside our audit trail."""
+"""What ``data`` may hold besides ``alert_type``: never a reporter or an officer's notes."""
 
 SUPERVISOR_FIELDS = frozenset(
     (
@@ -148,10 +143,8 @@ SUPERVISOR_FIELDS = frozenset(
         "documents",
     )
 )
-"""What a supervisor sees of an alert's data: names, figures, times and the exchange's own codes
-(DESIGN.md section 2: figures and names only). An allow-list, so that a field added to an alert
-type stays hidden from supervisors until someone decides otherwise: never dates of birth, ID
-numbers, phones, places, distinguishing marks, hometowns, a victim's needs or contacts."""
+"""What a supervisor sees of an alert's data (names, figures, times): an allow-list, so a new
+field stays hidden from supervisors until someone decides otherwise."""
 
 MATCHABLE = frozenset((AlertType.person_found, AlertType.victim_handover))
 """Inbound alerts about a person a partner has in hand, compared with our missing persons."""
@@ -183,11 +176,8 @@ def redact_for_supervisor(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Owner:
-    """The jurisdiction an alert belongs to: officers there read it, officers elsewhere get 404.
-
-    A ward-owned alert carries its province too, so that the province's officers (whose
-    jurisdiction covers its wards) see it as well; a province-owned one has no ward.
-    """
+    """The jurisdiction an alert belongs to: officers there read it, elsewhere it is 404. A
+    ward-owned alert carries its province too, for the province's officers."""
 
     ward_code: str | None
     province_code: str
@@ -202,9 +192,7 @@ class Owner:
 
 
 def sender_owner(jurisdiction: Sequence[str]) -> Owner | None:
-    """Our outbound alert belongs to the sender's office: the first code of their token (the one
-    a token with several codes names first). The sender always keeps reading what they sent;
-    other offices, even of the same province's other wards, do not. None without a valid code."""
+    """Our outbound alert belongs to the sender's office: the first valid code of their token."""
     for code in jurisdiction:
         owner = Owner.of_code(code)
         if owner is not None:
@@ -215,18 +203,8 @@ def sender_owner(jurisdiction: Sequence[str]) -> Owner | None:
 def inbound_owner(
     alert_type: AlertType, data: Mapping[str, Any], desk_province: str
 ) -> Owner | None:
-    """A partner's alert belongs to the province that receives it:
-
-    * a ``victim_handover``: the ``receiving_province_code`` it names (the victim's home
-      province, where victim_support receives them);
-    * a ``person_found``: the province (and ward) of the person's hometown when the partner
-      gives one, since the family reports a disappearance at home;
-    * anything else with persons in it, or without a usable code: the interagency desk's province
-      (settings), whose officers triage the exchange. Our missing person's officers see an alert
-      that matched them besides (``subject_id``, see the repository's scope).
-
-    Situation bulletins (no personal data) belong to no one: every reader sees them.
-    """
+    """A partner's alert belongs to the province receiving it: a handover's receiving province,
+    a found person's hometown, else the interagency desk; bulletins belong to no one."""
     if alert_type is AlertType.situation_bulletin:
         return None
     if alert_type is AlertType.victim_handover:
@@ -250,8 +228,7 @@ class AttemptOutcome(StrEnum):
 
 
 def outcome_of(status_code: int | None) -> AttemptOutcome:
-    """2xx delivers; 410 Gone means the partner retired the endpoint; anything else (3xx, 4xx,
-    5xx, timeouts, refused connections) is retried, since partners' outages are the common case."""
+    """2xx delivers; 410 Gone retires the endpoint; anything else is retried."""
     if status_code is not None and 200 <= status_code < 300:
         return AttemptOutcome.delivered
     if status_code == 410:
@@ -280,9 +257,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Attempt 1 is immediate; after failed attempt ``n`` the next waits ``schedule[n-1]``
-    (± ``jitter``, so retries of many deliveries do not arrive at a partner in one burst). After
-    ``len(schedule) + 1`` attempts the delivery is exhausted and kept as failed."""
+    """Attempt 1 is immediate; after failed attempt ``n`` the next waits ``schedule[n-1]`` ±
+    ``jitter``; after ``len(schedule) + 1`` attempts the delivery is kept as failed."""
 
     schedule: tuple[float, ...]
     jitter: float = 0.2
@@ -316,16 +292,15 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class KeyRing:
-    """A partner's secret in one direction, with the previous one during the overlap."""
+class KeySet:
+    """A partner's signing secret in one direction, with the previous one during the overlap."""
 
     current: str
     previous: str | None = None
     previous_valid_until: datetime | None = None
 
     def keys(self, now: datetime) -> list[str]:
-        """Keys that sign (outbound) or verify (inbound) now: both during the overlap, so
-        neither side has to switch at the same second."""
+        """Keys that sign (outbound) or verify (inbound) now: both during the overlap."""
         keys = [self.current]
         if (
             self.previous is not None
@@ -335,23 +310,21 @@ class KeyRing:
             keys.append(self.previous)
         return keys
 
-    def rotate(self, new_secret: str, now: datetime, overlap: timedelta) -> KeyRing:
-        return KeyRing(
-            current=new_secret, previous=self.current, previous_valid_until=now + overlap
-        )
+    def rotate(self, new_secret: str, now: datetime, overlap: timedelta) -> KeySet:
+        return KeySet(current=new_secret, previous=self.current, previous_valid_until=now + overlap)
 
 
 # Matches ------------------------------------------------------------------------------------------
 
-
-class RuleViolation(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def check_decidable(status: MatchStatus) -> None:
-    """A decision is final: an officer who changes their mind records it on the missing-person
-    report in intake, where the outcome of the search lives."""
-    if status is not MatchStatus.candidate:
-        raise RuleViolation(f"this match was already {status.value}")
+MATCH = StateMachine[MatchStatus, Decision](
+    "a match",
+    {
+        (MatchStatus.candidate, Decision.confirmed): Transition(
+            MatchStatus.confirmed, event="interagency.match.decided"
+        ),
+        (MatchStatus.candidate, Decision.rejected): Transition(
+            MatchStatus.rejected, event="interagency.match.decided"
+        ),
+    },
+)
+"""A decision is final: a change of mind is recorded on the missing-person report in intake."""

@@ -1,14 +1,5 @@
-"""Where we may send webhooks: SSRF protection for partner endpoints.
-
-A partner's ``webhook_url`` is checked when it is registered and again before every delivery
-(DNS can change in between: rebinding). The delivery then connects to the very address that was
-checked, with the original host name kept for the ``Host`` header and TLS (SNI and certificate
-verification), so a second DNS answer cannot redirect it.
-
-Always refused: link-local addresses (169.254.0.0/16 and fe80::/10, where cloud metadata
-services live), multicast, unspecified and reserved addresses. In production also loopback and
-private ranges (RFC 1918, fc00::/7 including fd00::/8, CGNAT), and plain ``http``.
-"""
+"""Where we may send webhooks: SSRF checks of a partner's URL at registration and before every
+delivery, which then connects to the very address that was checked (no DNS rebinding)."""
 
 from __future__ import annotations
 

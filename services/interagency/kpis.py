@@ -1,42 +1,25 @@
-"""Interagency figures (DESIGN.md section 10 style: every ratio with numerator and denominator).
-
-* ``alerts_sent`` / ``alerts_received``: alerts created in the period, by type.
-* ``sent_by_partner``: deliveries of those outbound alerts, by partner; ``received_by_partner``.
-* ``delivery_success_ratio``: delivered / (delivered + failed) deliveries; pending ones are not
-  yet counted either way.
-* ``matches_found`` / ``matches_confirmed`` and ``confirmed_ratio`` = confirmed / decided.
-"""
+"""Interagency figures, every ratio with its numerator and denominator: alerts sent and received,
+delivery success (delivered / finished), matches found and confirmed (confirmed / decided)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from libs.common.figures import ratio
+from libs.common.figures import day_start, ratio
 from services.interagency import repository
+from services.interagency.access import Ctx
 from services.interagency.domain import DeliveryStatus, Direction, MatchStatus
-from services.interagency.models import Alert
 from services.interagency.schemas import InteragencyKpis
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 async def interagency_kpis(
-    session: AsyncSession, *, period_from: date | None, period_to: date | None
+    ctx: Ctx, *, period_from: date | None, period_to: date | None
 ) -> InteragencyKpis:
-    start = _start(period_from) if period_from else None
-    end = _start(period_to + timedelta(days=1)) if period_to else None
-    period: list[ColumnElement[bool]] = []
-    if start is not None:
-        period.append(Alert.created_at >= start)
-    if end is not None:
-        period.append(Alert.created_at < end)
-    counts = await repository.alert_counts(session, period)
-    by_status, by_partner = await repository.delivery_figures(session, period)
+    session = ctx.session
+    start = day_start(period_from) if period_from else None
+    end = day_start(period_to + timedelta(days=1)) if period_to else None
+    counts = await repository.alert_counts(session, start, end)
+    by_status, by_partner = await repository.delivery_figures(session, start, end)
     matches = await repository.match_figures(session, start, end)
     delivered = by_status.get(DeliveryStatus.delivered.value, 0)
     failed = by_status.get(DeliveryStatus.failed.value, 0)
@@ -48,7 +31,7 @@ async def interagency_kpis(
         alerts_sent={t: n for (d, t), n in counts.items() if d == Direction.outbound.value},
         alerts_received={t: n for (d, t), n in counts.items() if d == Direction.inbound.value},
         sent_by_partner=by_partner,
-        received_by_partner=await repository.received_by_partner(session, period),
+        received_by_partner=await repository.received_by_partner(session, start, end),
         delivery_success_ratio=ratio(delivered, delivered + failed),
         deliveries_pending=by_status.get(DeliveryStatus.pending.value, 0),
         deliveries_failed=failed,

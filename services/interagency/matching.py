@@ -1,29 +1,5 @@
-"""Scoring a partner's found person against one of our missing persons. Pure, no I/O.
-
-A partner's record of someone it found is typed by another officer, often from a person without
-papers: the name may lose its diacritics (``Nguyen Thi Hoa``), come in another order (given name
-first, as on foreign documents), or carry a typo; a date of birth may be only an estimated age.
-So every field contributes evidence with a weight, and the reasons are kept so an officer can
-judge the candidate (they, not this score, decide).
-
-* name: similarity of the folded names (rapidfuzz ``token_sort_ratio`` for reordering, ``WRatio``
-  for typos and dropped syllables), scaled so that unrelated names give nothing;
-* birth: the same date, the same year, or birth years estimated from ages within a band;
-* sex: the same or not; a difference cuts the score, since it rarely comes from a typo;
-* hometown: the same ward, or the same province;
-* an exact ID number or phone (blind-index digests, never the values) lifts the score on its own.
-
-A field unknown on either side counts half: it neither confirms nor refutes.
-
-Finding whom to score among a million open reports, without keeping names in clear: *blocking
-keys*. A stored report has the set of its folded name parts (order-free) and, for names of three
-parts or more, its family + given name pair; each key is kept only as a keyed 64-bit HMAC
-(``BlindIndex.key64``). A found person probes with every key one edit away: each name part
-replaced by each string one deletion, insertion, substitution or transposition away, one part
-dropped, and (for a two-part name) the family + given pair. Diacritics and order are folded away,
-a one-letter typo in any part lands on the stored key, and the probe is an index lookup whose
-cost grows with the number of namesakes, not with the number of reports (see ``probe_name_keys``).
-"""
+"""Scoring a partner's found person against one of our missing persons, field by field with the
+reasons kept (an officer decides), and the name's blocking keys that find whom to score. Pure."""
 
 from __future__ import annotations
 
@@ -160,8 +136,7 @@ def score(missing: PersonFacts, found: PersonFacts) -> Scored:
 # Blocking keys ------------------------------------------------------------------------------------
 
 KEY_PURPOSE = "missing_person_name_key"
-# Beyond these, a name gets no one-edit probes: no Vietnamese name comes close, and the probe's
-# size (about 54 keys per letter) stays bounded whatever a partner sends.
+# Beyond these no one-edit probes (no real name comes close): the probe stays bounded.
 MAX_PROBED_PARTS = 8
 MAX_PROBED_PART_LENGTH = 20
 _ALPHABET = string.ascii_lowercase

@@ -1,9 +1,5 @@
-"""Interagency's tables (schema ``interagency``).
-
-Webhook secrets and every personal field are ``EncryptedText``; ID numbers and phones of missing
-persons are kept only as blind-index digests for exact matching, and their names, for fuzzy
-matching, only as keyed blocking keys (``MatchKey``, see ``matching.py``).
-"""
+"""Interagency's tables (schema ``interagency``): secrets and personal fields encrypted; missing
+persons' ID numbers, phones and names kept only as blind-index digests and keyed blocking keys."""
 
 from __future__ import annotations
 
@@ -41,11 +37,8 @@ class Base(DeclarativeBase):
 
 
 class Partner(Base):
-    """A partner province's system: where we send alerts, and the secrets both ways.
-
-    The ``lane_*`` columns lease the partner's delivery lane to one worker at a time, so one
-    partner gets at most one request in flight, whatever the number of replicas.
-    """
+    """A partner province's system: where we send alerts, the secrets both ways, and the lease of
+    its delivery lane (``lane_*``: one request in flight per partner)."""
 
     __tablename__ = "partners"
 
@@ -77,13 +70,8 @@ class Partner(Base):
 
 
 class Alert(Base):
-    """An alert in or out. ``data`` is the allow-listed CloudEvent data, encrypted as a whole;
-    ``id`` is the CloudEvent id of the alerts we send.
-
-    ``owner_*`` is the jurisdiction the alert belongs to (``domain.Owner``): the sender's office
-    for ours, the receiving province for a partner's; NULL only for situation bulletins, which
-    every reader sees. Reads are scoped by it (``repository.alert_scope``).
-    """
+    """An alert in or out: allow-listed ``data`` encrypted whole, ``owner_*`` the jurisdiction
+    that reads it (``domain.Owner``; NULL for bulletins, which everyone reads)."""
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -175,8 +163,7 @@ class MissingPersonRef(Base):
     hometown_ward_code: Mapped[str | None] = mapped_column(String(5))
     last_seen_ward_code: Mapped[str] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
-    # Deprecated, always NULL: the folded name the previous release searched by trigrams. Kept so
-    # that release runs during a rolling upgrade (expand/contract); to be dropped by the next one.
+    # Deprecated, always NULL; kept for the previous release during a rolling upgrade.
     name_folded: Mapped[str | None] = mapped_column(String(200), deferred=True)
     id_digest: Mapped[str | None] = mapped_column(String(32), index=True)
     phone_digest: Mapped[str | None] = mapped_column(String(32), index=True)

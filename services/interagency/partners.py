@@ -5,20 +5,19 @@ audited."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from uuid import UUID
 
 from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, NotFound, Unprocessable
 from libs.common.ids import new_id
-from libs.common.platform import platform_of
 from libs.common.webhooks import generate_secret
 from services.interagency import domain, repository
-from services.interagency.domain import KeyRing, PartnerStatus, SecretDirection
+from services.interagency.access import Ctx
+from services.interagency.domain import KeySet, PartnerStatus, SecretDirection
 from services.interagency.egress import UnsafeUrl, check_url
-from services.interagency.models import Partner, metadata
+from services.interagency.models import Partner
 from services.interagency.schemas import (
     PartnerCreate,
     PartnerCreated,
@@ -26,11 +25,7 @@ from services.interagency.schemas import (
     PartnerUpdate,
     RotatedSecrets,
 )
-from services.interagency.service import Actor
 from services.interagency.settings import InteragencySettings
-
-# Until the use cases take the context: the platform of this service's schema.
-platform = platform_of(metadata)
 
 
 async def checked_url(url: str, settings: InteragencySettings) -> str:
@@ -45,30 +40,24 @@ async def checked_url(url: str, settings: InteragencySettings) -> str:
     return url
 
 
-def partner_read(partner: Partner) -> PartnerRead:
-    return PartnerRead(
-        id=partner.id,
-        code=partner.code,
-        name=partner.name,
-        webhook_url=partner.webhook_url,
-        alert_types=partner.alert_types,
-        border_countries=partner.border_countries,
-        status=partner.status,
-        disabled_reason=partner.disabled_reason,
-        disabled_at=partner.disabled_at,
-        outbound_previous_valid_until=partner.outbound_previous_until,
-        inbound_previous_valid_until=partner.inbound_previous_until,
-        created_at=partner.created_at,
-        version=partner.version,
-    )
+async def list_partners(
+    ctx: Ctx, after: tuple[datetime, UUID] | None, limit: int
+) -> list[PartnerRead]:
+    rows = await repository.list_partners(ctx.session, after=after, limit=limit)
+    return [PartnerRead.model_validate(p) for p in rows]
 
 
-async def register_partner(
-    session: AsyncSession, actor: Actor, data: PartnerCreate
-) -> PartnerCreated:
-    if await repository.get_partner(session, data.code) is not None:
+async def get_partner(ctx: Ctx, code: str) -> PartnerRead:
+    partner = await repository.get_partner(ctx.session, code)
+    if partner is None:
+        raise NotFound("no such partner")
+    return PartnerRead.model_validate(partner)
+
+
+async def register_partner(ctx: Ctx, data: PartnerCreate) -> PartnerCreated:
+    if await repository.get_partner(ctx.session, data.code) is not None:
         raise Conflict(f"partner {data.code} is already registered; rotate or update it instead")
-    url = await checked_url(data.webhook_url, actor.settings)
+    url = await checked_url(data.webhook_url, ctx.settings)
     types = (
         data.alert_types
         if data.alert_types is not None
@@ -85,21 +74,20 @@ async def register_partner(
         status=PartnerStatus.enabled.value,
         outbound_secret=outbound,
         inbound_secret=inbound,
-        created_by=actor.sub,
-        created_at=actor.now,
-        updated_at=actor.now,
+        created_by=ctx.sub,
+        created_at=ctx.now,
+        updated_at=ctx.now,
         version=1,
     )
-    session.add(partner)
-    await session.flush()
-    await _audit(session, actor, "partner.register", partner.code, {"url": url})
-    return PartnerCreated(
-        **partner_read(partner).model_dump(), outbound_secret=outbound, inbound_secret=inbound
-    )
+    ctx.session.add(partner)
+    await ctx.session.flush()
+    await _audit(ctx, "partner.register", partner.code, {"url": url})
+    read = PartnerRead.model_validate(partner).model_dump()
+    return PartnerCreated(**read, outbound_secret=outbound, inbound_secret=inbound)
 
 
-async def partner_for_change(session: AsyncSession, code: str, if_match: str | None) -> Partner:
-    partner = await repository.get_partner(session, code, for_update=True)
+async def partner_for_change(ctx: Ctx, code: str, if_match: str | None) -> Partner:
+    partner = await repository.get_partner(ctx.session, code, for_update=True)
     if partner is None:
         raise NotFound("no such partner")
     check_if_match(if_match, partner.version)
@@ -107,65 +95,63 @@ async def partner_for_change(session: AsyncSession, code: str, if_match: str | N
 
 
 async def update_partner(
-    session: AsyncSession, actor: Actor, code: str, data: PartnerUpdate, if_match: str | None
+    ctx: Ctx, code: str, data: PartnerUpdate, if_match: str | None
 ) -> PartnerRead:
-    partner = await partner_for_change(session, code, if_match)
+    partner = await partner_for_change(ctx, code, if_match)
     if data.webhook_url is not None:
-        partner.webhook_url = await checked_url(data.webhook_url, actor.settings)
+        partner.webhook_url = await checked_url(data.webhook_url, ctx.settings)
     if data.name is not None:
         partner.name = data.name
     if data.alert_types is not None:
         partner.alert_types = sorted({t.value for t in data.alert_types})
     if data.border_countries is not None:
         partner.border_countries = sorted({c.value for c in data.border_countries})
-    partner.updated_at = actor.now
+    partner.updated_at = ctx.now
     partner.version += 1
-    await session.flush()
+    await ctx.session.flush()
     changed = sorted(data.model_dump(exclude_none=True))
-    await _audit(session, actor, "partner.update", code, {"fields": changed})
-    return partner_read(partner)
+    await _audit(ctx, "partner.update", code, {"fields": changed})
+    return PartnerRead.model_validate(partner)
 
 
 async def rotate_secret(
-    session: AsyncSession,
-    actor: Actor,
+    ctx: Ctx,
     code: str,
     direction: SecretDirection,
     if_match: str | None,
 ) -> RotatedSecrets:
     """New secret(s); the old one keeps signing (outbound, next to the new one) or verifying
     (inbound) for the overlap, so the partner can switch at its own pace."""
-    partner = await partner_for_change(session, code, if_match)
-    overlap = timedelta(hours=actor.settings.secret_overlap_hours)
+    partner = await partner_for_change(ctx, code, if_match)
+    overlap = timedelta(hours=ctx.settings.secret_overlap_hours)
     new_outbound = new_inbound = None
     if direction in (SecretDirection.outbound, SecretDirection.both):
         new_outbound = generate_secret()
-        ring = KeyRing(partner.outbound_secret).rotate(new_outbound, actor.now, overlap)
+        ring = KeySet(partner.outbound_secret).rotate(new_outbound, ctx.now, overlap)
         partner.outbound_secret = ring.current
         partner.outbound_previous = ring.previous
         partner.outbound_previous_until = ring.previous_valid_until
     if direction in (SecretDirection.inbound, SecretDirection.both):
         new_inbound = generate_secret()
-        ring = KeyRing(partner.inbound_secret).rotate(new_inbound, actor.now, overlap)
+        ring = KeySet(partner.inbound_secret).rotate(new_inbound, ctx.now, overlap)
         partner.inbound_secret = ring.current
         partner.inbound_previous = ring.previous
         partner.inbound_previous_until = ring.previous_valid_until
-    partner.updated_at = actor.now
+    partner.updated_at = ctx.now
     partner.version += 1
-    await session.flush()
-    await _audit(session, actor, "partner.rotate_secret", code, {"direction": direction.value})
+    await ctx.session.flush()
+    await _audit(ctx, "partner.rotate_secret", code, {"direction": direction.value})
     return RotatedSecrets(
         code=code,
         outbound_secret=new_outbound,
         inbound_secret=new_inbound,
-        previous_valid_until=actor.now + overlap,
+        previous_valid_until=ctx.now + overlap,
         version=partner.version,
     )
 
 
 async def revoke_previous_secret(
-    session: AsyncSession,
-    actor: Actor,
+    ctx: Ctx,
     code: str,
     direction: SecretDirection,
     if_match: str | None,
@@ -174,7 +160,7 @@ async def revoke_previous_secret(
     compromised one must not keep working for a day) and the previous outbound one stops
     signing. Idempotent: with nothing left to revoke the partner is unchanged (same version);
     every call is audited, as an administrator's reaction to a suspected leak."""
-    partner = await partner_for_change(session, code, if_match)
+    partner = await partner_for_change(ctx, code, if_match)
     revoked: list[str] = []
     if direction in (SecretDirection.outbound, SecretDirection.both) and (
         partner.outbound_previous is not None or partner.outbound_previous_until is not None
@@ -187,50 +173,51 @@ async def revoke_previous_secret(
         partner.inbound_previous = partner.inbound_previous_until = None
         revoked.append(SecretDirection.inbound.value)
     if revoked:
-        partner.updated_at = actor.now
+        partner.updated_at = ctx.now
         partner.version += 1
-        await session.flush()
+        await ctx.session.flush()
     await _audit(
-        session,
-        actor,
+        ctx,
         "partner.revoke_secret",
         code,
         {"direction": direction.value, "revoked": revoked},
     )
-    return partner_read(partner)
+    return PartnerRead.model_validate(partner)
 
 
 async def set_partner_status(
-    session: AsyncSession,
-    actor: Actor,
+    ctx: Ctx,
     code: str,
     status: PartnerStatus,
     reason: str | None,
     if_match: str | None,
 ) -> PartnerRead:
     """Disabling pauses deliveries (they stay pending) and refuses the partner's webhooks."""
-    partner = await partner_for_change(session, code, if_match)
-    if status is PartnerStatus.enabled and partner.status != status.value:
-        await checked_url(partner.webhook_url, actor.settings)
+    partner = await partner_for_change(ctx, code, if_match)
+    if status is PartnerStatus.disabled:
+        await disable(ctx, partner, reason)
+        return PartnerRead.model_validate(partner)
+    if partner.status != status.value:
+        await checked_url(partner.webhook_url, ctx.settings)
     partner.status = status.value
-    partner.disabled_reason = reason if status is PartnerStatus.disabled else None
-    partner.disabled_at = actor.now if status is PartnerStatus.disabled else None
-    partner.updated_at = actor.now
+    partner.disabled_reason = partner.disabled_at = None
+    partner.updated_at = ctx.now
     partner.version += 1
-    await session.flush()
-    await _audit(session, actor, f"partner.{status.value}", code, {"reason": reason})
-    return partner_read(partner)
+    await ctx.session.flush()
+    await _audit(ctx, "partner.enabled", code, {"reason": reason})
+    return PartnerRead.model_validate(partner)
 
 
-async def _audit(
-    session: AsyncSession, actor: Actor, action: str, code: str, details: dict[str, Any]
-) -> None:
-    await platform.audit.record(
-        session,
-        actor=actor.principal or actor.sub,
-        action=action,
-        record_type="partner",
-        record_id=code,
-        purpose="partner registry",
-        details=details,
-    )
+async def disable(ctx: Ctx, partner: Partner, reason: str | None) -> None:
+    """Deliveries pause and webhooks are refused; audited, by an administrator or the sender."""
+    partner.status = PartnerStatus.disabled.value
+    partner.disabled_reason = reason
+    partner.disabled_at = ctx.now
+    partner.updated_at = ctx.now
+    partner.version += 1
+    await ctx.session.flush()
+    await _audit(ctx, "partner.disabled", partner.code, {"reason": reason})
+
+
+async def _audit(ctx: Ctx, action: str, code: str, details: dict[str, Any]) -> None:
+    await ctx.record(action, "partner", code, "partner registry", details)

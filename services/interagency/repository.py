@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    cast,
     delete,
     func,
     or_,
@@ -18,7 +16,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,7 +29,6 @@ from services.interagency.models import (
     DeliveryAttempt,
     InboundReceipt,
     Match,
-    MatchKey,
     MissingPersonRef,
     Partner,
 )
@@ -112,11 +109,12 @@ def alert_scope(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-async def alert_visible(session: AsyncSession, principal: Principal, alert_id: UUID) -> bool:
-    row = await session.execute(
-        select(Alert.id).where(Alert.id == alert_id, alert_scope(principal))
-    )
-    return row.first() is not None
+async def visible_alert(
+    session: AsyncSession, principal: Principal, alert_id: UUID
+) -> Alert | None:
+    """The alert if this reader may see it (``alert_scope``), else None."""
+    query = select(Alert).where(Alert.id == alert_id, alert_scope(principal))
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 def alert_filters(
@@ -314,184 +312,53 @@ async def get_receipt(
     return await session.get(InboundReceipt, (partner_code, webhook_id))
 
 
-# Missing persons (read model) and matches ---------------------------------------------------------
-
-
-async def upsert_missing_person(
-    session: AsyncSession, values: dict[str, Any], name_keys: Collection[int]
-) -> None:
-    """Keep a reported missing person and its blocking keys (a report seen again changes
-    nothing)."""
-    statement = insert(MissingPersonRef).values(**values)
-    added = await session.execute(
-        statement.on_conflict_do_nothing(
-            index_elements=[MissingPersonRef.missing_person_id]
-        ).returning(MissingPersonRef.missing_person_id)
-    )
-    if added.first() is not None and name_keys:
-        await session.execute(
-            insert(MatchKey).on_conflict_do_nothing(),
-            [{"digest": d, "missing_person_id": values["missing_person_id"]} for d in name_keys],
-        )
-
-
-async def close_missing_person(
-    session: AsyncSession, missing_person_id: UUID, status: str, at: datetime
-) -> None:
-    """A resolved report is matched no more: its blocking keys go."""
-    await session.execute(
-        update(MissingPersonRef)
-        .where(MissingPersonRef.missing_person_id == missing_person_id)
-        .values(status=status, updated_at=at)
-    )
-    await session.execute(delete(MatchKey).where(MatchKey.missing_person_id == missing_person_id))
-
-
-async def match_candidates(
-    session: AsyncSession,
-    *,
-    name_keys: Collection[int],
-    sex: str | None,
-    birth_year: int | None,
-    id_digest: str | None,
-    phone_digest: str | None,
-    limit: int,
-    year_window: int = 5,
-) -> list[MissingPersonRef]:
-    """Open missing persons worth scoring.
-
-    * Exact: the same ID number or phone digest (btree indexes).
-    * By name: the reports stored under any of the probe's blocking keys (``match_keys``'
-      primary key, one index probe per key), kept if what cannot differ for one person agrees:
-      the sex when both are known, the birth year within a window when both are known. Nearest
-      birth years first when more than ``limit`` namesakes qualify.
-    """
-    found: dict[UUID, MissingPersonRef] = {}
-    exact = [
-        condition
-        for condition in (
-            MissingPersonRef.id_digest == id_digest if id_digest else None,
-            MissingPersonRef.phone_digest == phone_digest if phone_digest else None,
-        )
-        if condition is not None
-    ]
-    if exact:
-        rows = await session.execute(
-            select(MissingPersonRef)
-            .where(MissingPersonRef.status == "open", or_(*exact))
-            .limit(limit)
-        )
-        found.update({r.missing_person_id: r for r in rows.scalars()})
-    if name_keys:
-        keyed = select(MatchKey.missing_person_id).where(
-            MatchKey.digest == func.any(cast(list(name_keys), ARRAY(BigInteger)))
-        )
-        conditions: list[ColumnElement[bool]] = [
-            MissingPersonRef.missing_person_id.in_(keyed),
-            MissingPersonRef.status == "open",
-        ]
-        if sex in ("female", "male"):
-            conditions.append(MissingPersonRef.sex.in_([sex, "other", "unknown"]))
-        query = select(MissingPersonRef).where(*conditions)
-        if birth_year is not None:
-            query = query.where(
-                or_(
-                    MissingPersonRef.birth_year.is_(None),
-                    MissingPersonRef.birth_year.between(
-                        birth_year - year_window, birth_year + year_window
-                    ),
-                )
-            ).order_by(func.abs(MissingPersonRef.birth_year - birth_year).nulls_last())
-        rows = await session.execute(query.limit(limit))
-        for ref in rows.scalars():
-            found.setdefault(ref.missing_person_id, ref)
-    return list(found.values())
-
-
-async def insert_match(session: AsyncSession, values: dict[str, Any]) -> bool:
-    result = await session.execute(
-        insert(Match)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Match.missing_person_id, Match.alert_id])
-        .returning(Match.id)
-    )
-    return result.first() is not None
-
-
-async def get_match(
-    session: AsyncSession, match_id: UUID, *, for_update: bool = False
-) -> Match | None:
-    query = select(Match).where(Match.id == match_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def get_missing_person(session: AsyncSession, mp_id: UUID) -> MissingPersonRef | None:
-    return await session.get(MissingPersonRef, mp_id)
-
-
-async def list_matches(
-    session: AsyncSession,
-    *,
-    visible: ColumnElement[bool],
-    missing_person_id: UUID | None,
-    status: str | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> Sequence[Match]:
-    query = select(Match).join(
-        MissingPersonRef, MissingPersonRef.missing_person_id == Match.missing_person_id
-    )
-    query = query.where(visible)
-    if missing_person_id:
-        query = query.where(Match.missing_person_id == missing_person_id)
-    if status:
-        query = query.where(Match.status == status)
-    if after is not None:
-        query = query.where(tuple_(Match.created_at, Match.id) < tuple_(*after))
-    query = query.order_by(Match.created_at.desc(), Match.id.desc()).limit(limit)
-    return (await session.execute(query)).scalars().all()
-
-
 # Figures ------------------------------------------------------------------------------------------
 
 
+def _period(column: Any, start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column < end)
+    return conditions
+
+
 async def alert_counts(
-    session: AsyncSession, period: list[ColumnElement[bool]]
+    session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> dict[tuple[str, str], int]:
     query = (
         select(Alert.direction, Alert.alert_type, func.count())
-        .where(*period)
+        .where(*_period(Alert.created_at, start, end))
         .group_by(Alert.direction, Alert.alert_type)
     )
     return {(d, t): n for d, t, n in (await session.execute(query)).all()}
 
 
 async def received_by_partner(
-    session: AsyncSession, period: list[ColumnElement[bool]]
+    session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> dict[str, int]:
     query = (
         select(Alert.partner_code, func.count())
-        .where(Alert.direction == "in", *period)
+        .where(Alert.direction == "in", *_period(Alert.created_at, start, end))
         .group_by(Alert.partner_code)
     )
     return {str(code): n for code, n in (await session.execute(query)).all()}
 
 
 async def delivery_figures(
-    session: AsyncSession, period: list[ColumnElement[bool]]
+    session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> tuple[dict[str, int], dict[str, int]]:
     """(deliveries by status, deliveries by partner) of alerts created in the period."""
-    base = select(Delivery.status, Delivery.partner_code, func.count()).join(
-        Alert, Alert.id == Delivery.alert_id
+    query = (
+        select(Delivery.status, Delivery.partner_code, func.count())
+        .join(Alert, Alert.id == Delivery.alert_id)
+        .where(*_period(Alert.created_at, start, end))
+        .group_by(Delivery.status, Delivery.partner_code)
     )
-    rows = (
-        await session.execute(base.where(*period).group_by(Delivery.status, Delivery.partner_code))
-    ).all()
     by_status: dict[str, int] = {}
     by_partner: dict[str, int] = {}
-    for status, partner, count in rows:
+    for status, partner, count in (await session.execute(query)).all():
         by_status[status] = by_status.get(status, 0) + count
         by_partner[partner] = by_partner.get(partner, 0) + count
     return by_status, by_partner
@@ -500,10 +367,9 @@ async def delivery_figures(
 async def match_figures(
     session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> dict[str, int]:
-    conditions: list[ColumnElement[bool]] = []
-    if start is not None:
-        conditions.append(Match.created_at >= start)
-    if end is not None:
-        conditions.append(Match.created_at < end)
-    query = select(Match.status, func.count()).where(*conditions).group_by(Match.status)
+    query = (
+        select(Match.status, func.count())
+        .where(*_period(Match.created_at, start, end))
+        .group_by(Match.status)
+    )
     return {status: n for status, n in (await session.execute(query)).all()}

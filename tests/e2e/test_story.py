@@ -39,8 +39,9 @@ from standardwebhooks import Webhook
 from libs.common.jurisdiction import wards_of
 from libs.common.settings import ServiceSettings
 from libs.common.text import fold_vietnamese
+from testkit.interagency import partner_event
 from tests.e2e.conftest import Served, _listening_socket
-from tests.integration.interagency.support import Receiver, partner_event
+from tests.integration.interagency.support import Receiver
 from tests.support import bearer
 
 pytestmark = pytest.mark.e2e

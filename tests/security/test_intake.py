@@ -567,7 +567,7 @@ async def test_interagency_alerts_partners_on_published_only(
 ) -> None:
     """Interagency keeps every reported case for matching, and queues the partner alert on
     ``.published`` alone (it alerted on ``.reported`` before)."""
-    from services.interagency import consumers, inbound
+    from services.interagency import consumers, missing_persons
     from services.interagency.settings import InteragencySettings
 
     queued: list[tuple[Any, dict[str, Any], Any]] = []
@@ -579,14 +579,12 @@ async def test_interagency_alerts_partners_on_published_only(
     async def partners(session: Any, alert_type: str) -> list[str]:
         return ["20"]
 
-    async def queue(
-        session: Any, actor: Any, kind: Any, data: dict[str, Any], to: Any, subject: Any
-    ) -> None:
+    async def queue(ctx: Any, kind: Any, data: dict[str, Any], to: Any, subject: Any) -> None:
         queued.append((kind, data, subject))
 
-    monkeypatch.setattr(inbound.repository, "upsert_missing_person", upsert)
-    monkeypatch.setattr(inbound.repository, "subscribed_partners", partners)
-    monkeypatch.setattr(inbound, "queue_alert", queue)
+    monkeypatch.setattr(missing_persons.match_repository, "upsert_missing_person", upsert)
+    monkeypatch.setattr(missing_persons.repository, "subscribed_partners", partners)
+    monkeypatch.setattr(missing_persons, "queue_alert", queue)
     settings = InteragencySettings(environment="test")
     ctx = Context(
         session=None,  # type: ignore[arg-type]  (the repository is faked)

@@ -24,9 +24,10 @@ from libs.common.jurisdiction import wards_of
 from libs.common.migrations import upgrade
 from libs.common.webhooks import generate_secret
 from libs.contracts.intake import MissingPersonPublished
-from services.interagency import inbound
+from services.interagency import missing_persons, webhooks
 from services.interagency.app import create_app
 from services.interagency.settings import InteragencySettings
+from testkit.interagency import partner_event, person_found, post_signed
 from tests.integration.conftest import TEST_DB_URL, _admin
 from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
     PartnerHandle,
@@ -41,9 +42,6 @@ from tests.integration.interagency.support import (
     forget_partner,
     fresh_partner_code,
     matched,
-    partner_event,
-    person_found,
-    post_signed,
 )
 from tests.integration.interagency.test_matching import (  # noqa: F401  (fixtures)
     actor,
@@ -120,14 +118,14 @@ async def test_an_unknown_partner_is_verified_against_a_dummy_secret_like_a_know
     """The same work (two HMAC-SHA256, constant-time compares) whether or not the partner
     exists, so the time taken does not tell either (timings themselves belong in bench/)."""
     calls: list[int] = []
-    real_verify = inbound.verify
+    real_verify = webhooks.verify
 
     def spy(keys: Any, *args: Any, **kwargs: Any) -> Any:
         keys = list(keys)
         calls.append(len(keys))
         return real_verify(keys, *args, **kwargs)
 
-    monkeypatch.setattr(inbound, "verify", spy)
+    monkeypatch.setattr(webhooks, "verify", spy)
     known = await register()
     stranger = generate_secret()
     _problem(await _signed(interagency, known, person_found(), stranger), 401)
@@ -470,7 +468,7 @@ async def test_our_missing_person_alert_belongs_to_the_area_of_the_report(
         published_at=datetime.now(UTC),
     )
     async with AsyncSession(db) as session, session.begin():
-        await inbound.missing_person_published(session, actor(ia_settings), published)
+        await missing_persons.missing_person_published(actor(ia_settings, session), published)
     params = {"subject_id": str(report.missing_person_id), "direction": "out"}
 
     async def listed(headers: dict[str, str]) -> list[str]:

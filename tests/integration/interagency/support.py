@@ -11,12 +11,9 @@ import asyncio
 import json
 import socket
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +26,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from libs.common.jurisdiction import is_province_code
-from libs.common.webhooks import signed_headers
 
 # Hà Nội (01) is where our own synthetic reports are; partners are other provinces.
 _free_codes = [c for c in (f"{n:02d}" for n in range(2, 100)) if is_province_code(c)]
@@ -172,58 +168,6 @@ class Receiver:
             self._server.should_exit = True
             await self._task
         self._server = self._task = None
-
-
-# Acting as a partner ------------------------------------------------------------------------------
-
-
-def partner_event(code: str, data: dict[str, Any], *, event_id: str | None = None) -> bytes:
-    event = {
-        "specversion": "1.0",
-        "id": event_id or str(uuid.uuid4()),
-        "source": f"/partners/{code}",
-        "type": "vn.ctip.interagency.alert.v1",
-        "time": datetime.now(UTC).isoformat(),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
-    return json.dumps(event, ensure_ascii=False).encode()
-
-
-async def post_signed(
-    client: httpx.AsyncClient,
-    code: str,
-    secret: str | list[str],
-    body: bytes,
-    *,
-    webhook_id: str | None = None,
-    timestamp: int | None = None,
-    path_code: str | None = None,
-) -> httpx.Response:
-    keys = [secret] if isinstance(secret, str) else secret
-    headers = signed_headers(
-        keys,
-        webhook_id or f"msg_{uuid.uuid4().hex}",
-        timestamp if timestamp is not None else int(time.time()),
-        body,
-    )
-    headers["content-type"] = "application/cloudevents+json"
-    return await client.post(f"/v1/inbound/{path_code or code}", content=body, headers=headers)
-
-
-def person_found(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "alert_type": "person_found",
-        "full_name": "Lo Thi Mai",
-        "sex": "female",
-        "age": 17,
-        "found_at": datetime.now(UTC).isoformat(),
-        "found_place": "Synthetic border gate",
-        "nationality": "VN",
-        "contact_agency": "Synthetic border guard post",
-    }
-    data.update(overrides)
-    return data
 
 
 async def matched(db: AsyncEngine, alert_id: str) -> bool:

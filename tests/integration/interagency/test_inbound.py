@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.webhooks import generate_secret
+from testkit.interagency import partner_event, person_found, post_signed
 from tests.integration.interagency.conftest import PartnerHandle, Register
-from tests.integration.interagency.support import partner_event, person_found, post_signed
 from tests.support import outbox_event as decrypt_event
 
 pytestmark = pytest.mark.integration

@@ -14,23 +14,24 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from libs.common.context import context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
+from libs.common.platform import platform_of
 from libs.contracts.intake import MissingPersonReported, MissingPersonResolved
-from services.interagency import inbound
+from services.interagency import matches, missing_persons
+from services.interagency.access import Ctx
+from services.interagency.alert_data import PersonFoundData
 from services.interagency.app import create_app
-from services.interagency.schemas import PersonFoundData
-from services.interagency.service import Actor
+from services.interagency.models import metadata
 from services.interagency.settings import InteragencySettings
+from testkit.interagency import partner_event, person_found, post_signed
+from testkit.names import labelled_set
 from tests.integration.interagency.conftest import Register
-from tests.integration.interagency.names import labelled_set
 from tests.integration.interagency.support import (
     Receiver,
     forget_partner,
     fresh_partner_code,
     matched,
-    partner_event,
-    person_found,
-    post_signed,
 )
 from tests.support import eventually, running
 
@@ -53,14 +54,11 @@ ALLOWED = {
 }
 
 
-def actor(settings: InteragencySettings) -> Actor:
+def actor(settings: InteragencySettings, session: AsyncSession) -> Ctx:
+    """The system's context, as interagency's consumers build it, on ``session``."""
     configure_cipher(FieldCipher.from_spec(settings.field_keys.get_secret_value()))
-    return Actor(
-        principal=None,
-        index=BlindIndex.from_b64(settings.blind_index_key.get_secret_value()),
-        settings=settings,
-        now=datetime.now(UTC),
-    )
+    index = BlindIndex.from_b64(settings.blind_index_key.get_secret_value())
+    return context_factory(settings, platform_of(metadata), index)(session)
 
 
 def reported(**fields: Any) -> MissingPersonReported:
@@ -112,9 +110,8 @@ async def read_model(
     yield added
     async with AsyncSession(db) as session, session.begin():
         for mp_id in added:
-            await inbound.missing_person_resolved(
-                session,
-                actor(ia_settings),
+            await missing_persons.missing_person_resolved(
+                actor(ia_settings, session),
                 MissingPersonResolved(
                     missing_person_id=mp_id, outcome="withdrawn", resolved_at=datetime.now(UTC)
                 ),
@@ -126,7 +123,7 @@ async def add_missing(
 ) -> None:
     async with AsyncSession(db) as session, session.begin():
         for report in reports:
-            await inbound.missing_person_reported(session, actor(settings), report)
+            await missing_persons.missing_person_reported(actor(settings, session), report)
             added.append(report.missing_person_id)
 
 
@@ -165,8 +162,9 @@ async def test_recall_and_precision_on_a_labelled_synthetic_set(
                 found_at=datetime(2026, 11, 1, tzinfo=UTC),
                 hometown_ward_code=record.hometown_ward_code,
             )
-            facts = inbound.found_facts(data, actor(ia_settings).index, datetime.now(UTC))
-            candidates = await inbound.scored_candidates(session, actor(ia_settings), facts)
+            ctx = actor(ia_settings, session)
+            facts = matches.found_facts(data, ctx.index, datetime.now(UTC))
+            candidates = await matches.scored_candidates(ctx, facts)
             keys = {
                 ours[ref.missing_person_id]
                 for ref, _ in candidates
@@ -221,9 +219,8 @@ async def test_a_resolved_missing_person_is_not_matched_any_more(
     report = reported(full_name="Mùa Thị Chía", date_of_birth=date(2008, 3, 3))
     await add_missing(db, ia_settings, read_model, report)
     async with AsyncSession(db) as session, session.begin():
-        await inbound.missing_person_resolved(
-            session,
-            actor(ia_settings),
+        await missing_persons.missing_person_resolved(
+            actor(ia_settings, session),
             MissingPersonResolved(
                 missing_person_id=report.missing_person_id,
                 outcome="found_safe",

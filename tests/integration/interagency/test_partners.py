@@ -10,14 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from testkit.interagency import partner_event, person_found, post_signed
 from tests.integration.interagency.conftest import Register
 from tests.integration.interagency.support import (
     Receiver,
     forget_partner,
     fresh_partner_code,
-    partner_event,
-    person_found,
-    post_signed,
 )
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""What may leave the platform, field by field (DESIGN.md section 8), and what may come in."""
+"""What may leave the platform, field by field, and what may come in."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from uuid import uuid4
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from services.interagency.alert_data import DATA_MODELS, AlertData, InboundEvent
 from services.interagency.delivery import alert_envelope
 from services.interagency.domain import ALLOWED_FIELDS, AlertType, allow_listed
 from services.interagency.models import Alert
-from services.interagency.schemas import DATA_MODELS, AlertData, InboundEvent
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(AlertData)
 

@@ -16,7 +16,7 @@ from services.interagency.matching import (
     probe_name_keys,
     stored_name_keys,
 )
-from tests.integration.interagency.names import reorder, strip_marks, typo
+from testkit.names import reorder, strip_marks, typo
 
 STORED = "Nguyễn Thị Ngọc Hoa"
 

@@ -1,4 +1,4 @@
-"""interagency's rules and tables against DESIGN.md section 8 (and section 4 for deliveries), each
+"""interagency's rules and tables against the exchange contract (and the delivery rules), each
 expected value written out here from the contract, never read from the module under test."""
 
 from __future__ import annotations
@@ -8,22 +8,24 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from libs.common.errors import Conflict
+from libs.common.statemachine import RuleViolation
 from services.interagency.domain import (
     ALERT_EVENT_TYPE,
     ALLOWED_FIELDS,
     BROADCAST,
+    MATCH,
     MATCHABLE,
     OUR_SOURCE,
     SUPERVISOR_FIELDS,
     AlertType,
     AttemptOutcome,
     BorderCountry,
-    KeyRing,
+    Decision,
+    KeySet,
     MatchStatus,
     RetryPolicy,
-    RuleViolation,
     allow_listed,
-    check_decidable,
     default_alert_types,
     outcome_of,
     parse_retry_after,
@@ -32,7 +34,7 @@ from services.interagency.domain import (
 
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 
-# DESIGN.md section 8, "fields of data besides alert_type (allow-list)", word for word.
+# The contract's "fields of data besides alert_type (allow-list)", word for word.
 PERSON_FOUND = {
     "full_name", "sex", "date_of_birth", "age", "found_at", "found_place", "hometown_ward_code",
     "id_number", "phone", "nationality", "contact_agency",
@@ -79,7 +81,7 @@ def test_allow_listing_keeps_allowed_non_empty_fields_and_names_the_type() -> No
 
 
 def test_a_supervisor_sees_names_figures_times_and_codes_only() -> None:
-    """DESIGN.md section 2: supervisors see figures and names, no personal data beyond names."""
+    """Supervisors see figures and names, no personal data beyond names."""
     assert SUPERVISOR_FIELDS == {
         "alert_type", "missing_person_id", "full_name", "sex", "age", "nationality",
         "last_seen_at", "found_at", "handover_at", "receiving_province_code", "routes",
@@ -93,7 +95,7 @@ def test_a_supervisor_sees_names_figures_times_and_codes_only() -> None:
 
 
 def test_only_persons_in_a_partners_hands_are_matched_with_our_missing_persons() -> None:
-    """DESIGN.md section 8: an inbound person_found or victim_handover is matched."""
+    """An inbound person_found or victim_handover is matched."""
     assert {t.value for t in MATCHABLE} == {"person_found", "victim_handover"}
 
 
@@ -136,7 +138,7 @@ def test_border_provinces_hear_of_missing_persons_by_default() -> None:
     ],
 )
 def test_a_delivery_attempts_outcome_follows_the_status(status: int | None, outcome: str) -> None:
-    """DESIGN.md section 4: at-least-once, 410 disables the endpoint, the rest is retried."""
+    """At-least-once, 410 disables the endpoint, the rest is retried."""
     assert outcome_of(status) is AttemptOutcome(outcome)
 
 
@@ -200,18 +202,21 @@ def test_the_production_cap_on_retry_after_is_ten_hours() -> None:
 
 
 def test_a_rotated_secret_verifies_beside_the_new_one_until_the_overlap_ends() -> None:
-    ring = KeyRing("old").rotate("new", NOW, timedelta(hours=24))
-    assert ring == KeyRing("new", "old", NOW + timedelta(hours=24))
+    ring = KeySet("old").rotate("new", NOW, timedelta(hours=24))
+    assert ring == KeySet("new", "old", NOW + timedelta(hours=24))
     assert ring.keys(NOW) == ["new", "old"]
     assert ring.keys(NOW + timedelta(hours=24) - timedelta(seconds=1)) == ["new", "old"]
     assert ring.keys(NOW + timedelta(hours=24)) == ["new"]
-    assert KeyRing("only").keys(NOW) == ["only"]
-    assert KeyRing("new", "old", None).keys(NOW) == ["new"]
+    assert KeySet("only").keys(NOW) == ["only"]
+    assert KeySet("new", "old", None).keys(NOW) == ["new"]
 
 
 def test_a_match_is_decided_once() -> None:
-    check_decidable(MatchStatus.candidate)
+    for decision in Decision:
+        assert MATCH.step(MatchStatus.candidate, decision).to.value == decision.value
     for decided in ("confirmed", "rejected"):
-        with pytest.raises(RuleViolation, match=f"^this match was already {decided}$") as caught:
-            check_decidable(MatchStatus(decided))
-        assert caught.value.reason == f"this match was already {decided}"
+        with pytest.raises(RuleViolation) as caught:
+            MATCH.step(MatchStatus(decided), Decision.confirmed)
+        assert caught.value.allowed == []
+        with pytest.raises(Conflict):
+            MATCH.take(MatchStatus(decided), Decision.rejected)

@@ -8,7 +8,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from libs.common.webhooks import WebhookVerificationError, generate_secret, signed_headers, verify
-from services.interagency.domain import KeyRing
+from services.interagency.domain import KeySet
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -16,13 +16,13 @@ BODY = b'{"data":{}}'
 
 
 def test_a_fresh_ring_has_one_key() -> None:
-    ring = KeyRing(generate_secret())
+    ring = KeySet(generate_secret())
     assert ring.keys(NOW) == [ring.current]
 
 
 def test_after_rotation_both_keys_hold_until_the_overlap_ends() -> None:
     old, new = generate_secret(), generate_secret()
-    ring = KeyRing(old).rotate(new, NOW, DAY)
+    ring = KeySet(old).rotate(new, NOW, DAY)
     assert ring.keys(NOW) == [new, old]
     assert ring.keys(NOW + DAY - timedelta(seconds=1)) == [new, old]
     assert ring.keys(NOW + DAY) == [new]
@@ -31,7 +31,7 @@ def test_after_rotation_both_keys_hold_until_the_overlap_ends() -> None:
 def test_outbound_during_the_overlap_is_signed_twice_and_either_secret_verifies() -> None:
     """The partner may still hold the old secret or already the new one."""
     old, new = generate_secret(), generate_secret()
-    ring = KeyRing(old).rotate(new, NOW, DAY)
+    ring = KeySet(old).rotate(new, NOW, DAY)
     now = datetime.now(UTC)
     headers = signed_headers(ring.keys(NOW), "m1", int(now.timestamp()), BODY)
     assert len(headers["webhook-signature"].split(" ")) == 2
@@ -41,7 +41,7 @@ def test_outbound_during_the_overlap_is_signed_twice_and_either_secret_verifies(
 
 def test_inbound_during_the_overlap_accepts_old_and_new_and_after_it_only_new() -> None:
     old, new = generate_secret(), generate_secret()
-    ring = KeyRing(old).rotate(new, NOW, DAY)
+    ring = KeySet(old).rotate(new, NOW, DAY)
     ts = int(NOW.timestamp())
     verify(ring.keys(NOW), signed_headers([old], "a", ts, BODY), BODY, now=NOW)
     verify(ring.keys(NOW), signed_headers([new], "b", ts, BODY), BODY, now=NOW)
@@ -54,5 +54,5 @@ def test_inbound_during_the_overlap_accepts_old_and_new_and_after_it_only_new() 
 
 def test_rotating_twice_forgets_the_oldest() -> None:
     first, second, third = generate_secret(), generate_secret(), generate_secret()
-    ring = KeyRing(first).rotate(second, NOW, DAY).rotate(third, NOW, DAY)
+    ring = KeySet(first).rotate(second, NOW, DAY).rotate(third, NOW, DAY)
     assert ring.keys(NOW) == [third, second]
