@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.db import save as save  # the one writer of rows, used by the use cases
 from libs.common.scoping import jurisdiction_clause
 from services.victim_support.domain import PRESUMED
 from services.victim_support.models import (
@@ -259,12 +260,6 @@ def receiving_scope(principal: Principal | None, province_code: str) -> ColumnEl
     if principal is not None:
         return victim_scope(principal)
     return Victim.province_code == province_code
-
-
-async def save(session: AsyncSession, *rows: Base) -> None:
-    """New rows, or the changes to loaded ones, written in this transaction."""
-    session.add_all(rows)
-    await session.flush()
 
 
 async def source_victim(session: AsyncSession, kind: str, ref: str) -> UUID | None:
