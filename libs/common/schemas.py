@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -96,6 +96,8 @@ def e164_phone(value: str | None) -> str | None:
 _ID_NUMBER = re.compile(r"^(\d{9}|\d{12}|[A-Z]{1,2}\d{6,9}|\d{17}[\dX])$")
 
 Sex = Literal["female", "male", "other", "unknown"]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+"""One line of text: a name, a title, an agency."""
 
 
 def id_document(value: str | None) -> str | None:

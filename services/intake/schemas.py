@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from libs.common.figures import Figure
 from libs.common.schemas import (
     PersonFields,
+    ShortText,
     StrictModel,
     e164_phone,
     id_document,
@@ -37,7 +38,6 @@ from services.intake.domain import (
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
 WardCode = Annotated[str, Field(pattern=r"^\d{5}$", description="ward/commune code (5 digits)")]
 Age = Annotated[int, Field(ge=0, le=120)]
 
@@ -50,7 +50,7 @@ class PersonIn(PersonFields):
 
 
 class ReporterIn(StrictModel):
-    name: Name | None = None
+    name: ShortText | None = None
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, max_length=320)
 
@@ -235,7 +235,7 @@ class TipRead(TipSummary):
 
 
 class MissingPersonCreate(StrictModel):
-    full_name: Name
+    full_name: ShortText
     sex: Sex
     date_of_birth: date | None = None
     age: Age | None = Field(None, validate_default=True)

@@ -10,11 +10,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.jurisdiction import is_province_code
-from libs.common.schemas import Sex, StrictModel, e164_phone, id_document, utc_moment
+from libs.common.schemas import Sex, ShortText, StrictModel, e164_phone, id_document, utc_moment
 from services.interagency.domain import AlertType
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Short = Annotated[str, Field(min_length=1, max_length=200)]
 Age = Annotated[int, Field(ge=0, le=120)]
 Need = Literal[
     "essential_needs",
@@ -68,7 +66,7 @@ class _OnePerson(_AlertData):
 class MissingPersonData(_OnePerson):
     alert_type: Literal["missing_person"] = "missing_person"
     missing_person_id: UUID
-    full_name: Name
+    full_name: ShortText
     sex: Sex
     date_of_birth: date | None = None
     age: Age | None = None
@@ -77,7 +75,7 @@ class MissingPersonData(_OnePerson):
     hometown_ward_code: Annotated[str, Field(pattern=r"^\d{5}$")] | None = None
     distinguishing_marks: str | None = Field(None, max_length=2000)
     id_number: str | None = Field(None, max_length=20)
-    contact_agency: Short | None = None
+    contact_agency: ShortText | None = None
 
     _id = field_validator("id_number")(id_document)
     _seen = field_validator("last_seen_at")(_aware)
@@ -85,7 +83,7 @@ class MissingPersonData(_OnePerson):
 
 class PersonFoundData(_OnePerson):
     alert_type: Literal["person_found"] = "person_found"
-    full_name: Name | None = None
+    full_name: ShortText | None = None
     sex: Sex | None = None
     date_of_birth: date | None = None
     age: Age | None = None
@@ -95,7 +93,7 @@ class PersonFoundData(_OnePerson):
     id_number: str | None = Field(None, max_length=20)
     phone: str | None = Field(None, max_length=30)
     nationality: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1")
-    contact_agency: Short | None = None
+    contact_agency: ShortText | None = None
 
     _id = field_validator("id_number")(id_document)
     _phone = field_validator("phone")(e164_phone)
@@ -114,17 +112,17 @@ class VictimHandoverData(PersonFoundData):
 
 class SuspectAlertData(_OnePerson):
     alert_type: Literal["suspect_alert"] = "suspect_alert"
-    full_name: Name | None = None
-    aliases: list[Name] = Field(default_factory=list, max_length=20)
+    full_name: ShortText | None = None
+    aliases: list[ShortText] = Field(default_factory=list, max_length=20)
     date_of_birth: date | None = None
     age: Age | None = None
     phones: list[Annotated[str, Field(max_length=30)]] = Field(default_factory=list, max_length=20)
     id_number: str | None = Field(None, max_length=20)
-    routes: list[Short] = Field(
+    routes: list[ShortText] = Field(
         default_factory=list, max_length=20, description="e.g. a border gate or a road"
     )
-    case_reference: Short | None = None
-    contact_agency: Short | None = None
+    case_reference: ShortText | None = None
+    contact_agency: ShortText | None = None
 
     _id = field_validator("id_number")(id_document)
 
@@ -135,7 +133,7 @@ class SuspectAlertData(_OnePerson):
 
 
 class BulletinDocument(StrictModel):
-    title: Short
+    title: ShortText
     url: str = Field(max_length=2000, pattern=r"^https?://")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -144,7 +142,7 @@ class SituationBulletinData(_AlertData):
     """The plan's exchange of experience: figures, routes and methods seen, legal documents."""
 
     alert_type: Literal["situation_bulletin"] = "situation_bulletin"
-    title: Short
+    title: ShortText
     summary: str = Field(min_length=1, max_length=20000)
     period: str = Field(
         min_length=4, max_length=40, description="e.g. 2026-Q3, 2026-10 or 2026-10-01/2026-10-31"

@@ -10,11 +10,9 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import StrictModel
+from libs.common.schemas import ShortText, StrictModel
 from services.interagency.alert_data import (
     BulletinDocument,
-    Name,
-    Short,
     SuspectAlertData,
     VictimHandoverData,
     province_code,
@@ -33,7 +31,7 @@ from services.interagency.domain import (
 
 class PartnerCreate(StrictModel):
     code: str = Field(description="the partner's province code")
-    name: Name
+    name: ShortText
     webhook_url: str = Field(max_length=2000)
     alert_types: list[AlertType] | None = Field(
         None, description="what they receive; default: missing_person for border provinces"
@@ -44,7 +42,7 @@ class PartnerCreate(StrictModel):
 
 
 class PartnerUpdate(StrictModel):
-    name: Name | None = None
+    name: ShortText | None = None
     webhook_url: str | None = Field(None, max_length=2000)
     alert_types: list[AlertType] | None = None
     border_countries: list[BorderCountry] | None = Field(None, max_length=3)
@@ -127,7 +125,7 @@ class OutboundAlertIn(StrictModel):
 
 
 class BulletinIn(StrictModel):
-    title: Short
+    title: ShortText
     summary: str = Field(min_length=1, max_length=20000)
     period: str = Field(min_length=4, max_length=40)
     documents: list[BulletinDocument] = Field(default_factory=list, max_length=50)
