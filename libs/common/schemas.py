@@ -113,6 +113,21 @@ def id_document(value: str | None) -> str | None:
     return normalised
 
 
+class PersonRead(BaseModel):
+    """Who a person is, in every service's responses (a tip's persons, a case's parties, a
+    victim); a model adds its own fields (id, role, notes, nationality)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    full_name: str | None = None
+    date_of_birth: date | None = None
+    age: int | None = None
+    sex: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    hometown_ward_code: str | None = None
+
+
 class PersonFields(StrictModel):
     """Who a person is, in every service's request models (a tip's persons, a case's parties, a
     victim, an alert's person); a model adds its own fields (role, notes, nationality)."""

@@ -9,7 +9,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import PersonFields, StrictModel, known_ward, not_future, utc_moment
+from libs.common.schemas import (
+    PersonFields,
+    PersonRead,
+    StrictModel,
+    known_ward,
+    not_future,
+    utc_moment,
+)
 from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import PartyRole, TrialType, VerdictOutcome
 
@@ -147,18 +154,9 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any]
 
 
-class PartyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PartyOut(PersonRead):
     id: UUID
     role: str
-    full_name: str | None = None
-    date_of_birth: date | None = None
-    age: int | None = None
-    sex: str | None = None
-    phone: str | None = None
-    id_number: str | None = None
-    hometown_ward_code: str | None = None
     nationality: str | None = None
     notes: str | None = None
 

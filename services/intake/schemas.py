@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from libs.common.figures import Figure
 from libs.common.schemas import (
     PersonFields,
+    PersonRead,
     ShortText,
     StrictModel,
     e164_phone,
@@ -165,18 +166,9 @@ class VerificationIn(StrictModel):
         return value
 
 
-class PersonOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PersonOut(PersonRead):
     id: UUID
     role: str
-    full_name: str | None = None
-    date_of_birth: date | None = None
-    age: int | None = None
-    sex: str | None = None
-    phone: str | None = None
-    id_number: str | None = None
-    hometown_ward_code: str | None = None
     notes: str | None = None
 
 

@@ -9,7 +9,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
-from libs.common.schemas import PersonFields, StrictModel, known_ward, not_future, utc_moment
+from libs.common.schemas import (
+    PersonFields,
+    PersonRead,
+    StrictModel,
+    known_ward,
+    not_future,
+    utc_moment,
+)
 from services.victim_support.domain import (
     ConsentScope,
     IdentificationOutcome,
@@ -150,16 +157,7 @@ class VictimSummary(BaseModel):
     version: int
 
 
-class PersonOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    full_name: str | None = None
-    date_of_birth: date | None = None
-    age: int | None = None
-    sex: str | None = None
-    phone: str | None = None
-    id_number: str | None = None
-    hometown_ward_code: str | None = None
+class PersonOut(PersonRead):
     notes: str | None = None
 
 
