@@ -20,10 +20,22 @@ from services.intake.schemas import (
 WARD = "00256"  # Phường Hai Bà Trưng, Hà Nội
 
 
-def refused_fields(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
+def refusal(model: type[BaseModel], data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each error of a refusal as (field, message): what was refused, and why."""
     with pytest.raises(ValidationError) as refused:
         model.model_validate(data)
-    return [".".join(str(p) for p in e["loc"]) for e in refused.value.errors()]
+    return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in refused.value.errors()]
+
+
+NOT_A_PHONE = "Value error, not a phone number"
+NOT_AN_ID = (
+    "Value error, expected a 12-digit CCCD, a 9-digit CMND, a passport number or an 18-character"
+    " Chinese resident ID"
+)
+NOT_A_WARD = "Value error, not a ward code of the current administrative units"
+FIVE_DIGITS = "String should match pattern '^\\d{5}$'"
+IN_THE_FUTURE = "Value error, must not be in the future"
+SEXES = "Input should be 'female', 'male', 'other' or 'unknown'"
 
 
 # Persons named in a tip --------------------------------------------------------------------------
@@ -73,7 +85,7 @@ def test_a_vietnamese_phone_number_is_normalised_to_e164(phone: str) -> None:
 
 @pytest.mark.parametrize("phone", ["12", "abc", "+1234567890123456789"])
 def test_an_absurd_phone_number_is_refused(phone: str) -> None:
-    assert refused_fields(PersonIn, {**PERSON, "phone": phone}) == ["phone"]
+    assert refusal(PersonIn, {**PERSON, "phone": phone}) == [("phone", NOT_A_PHONE)]
 
 
 @pytest.mark.parametrize(
@@ -97,32 +109,47 @@ def test_an_id_number_is_a_cccd_a_cmnd_or_a_passport(given: str, stored: str) ->
     "id_number", ["12345678", "1234567890", "12345678901", "1234567890123", "C12345", "ABC123456"]
 )
 def test_an_id_number_of_another_shape_is_refused(id_number: str) -> None:
-    assert refused_fields(PersonIn, {**PERSON, "id_number": id_number}) == ["id_number"]
+    assert refusal(PersonIn, {**PERSON, "id_number": id_number}) == [("id_number", NOT_AN_ID)]
 
 
-@pytest.mark.parametrize("ward", ["99999", "0025", "002560", "01", "abcde"])
-def test_an_unknown_hometown_ward_is_refused(ward: str) -> None:
-    assert refused_fields(PersonIn, {**PERSON, "hometown_ward_code": ward}) == [
-        "hometown_ward_code"
+@pytest.mark.parametrize(
+    ("ward", "message"),
+    [
+        ("99999", NOT_A_WARD),
+        ("0025", FIVE_DIGITS),
+        ("002560", FIVE_DIGITS),
+        ("01", FIVE_DIGITS),
+        ("abcde", FIVE_DIGITS),
+    ],
+)
+def test_an_unknown_hometown_ward_is_refused(ward: str, message: str) -> None:
+    assert refusal(PersonIn, {**PERSON, "hometown_ward_code": ward}) == [
+        ("hometown_ward_code", message)
     ]
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "message"),
     [
-        ({"role": "bystander"}, "role"),
-        ({"full_name": "   "}, "full_name"),
-        ({"full_name": "x" * 201}, "full_name"),
-        ({"age": -1}, "age"),
-        ({"age": 121}, "age"),
-        ({"sex": "unspecified"}, "sex"),
-        ({"date_of_birth": (date.today() + timedelta(days=2)).isoformat()}, "date_of_birth"),
-        ({"notes": "x" * 2001}, "notes"),
-        ({"ethnicity": "Thái"}, "ethnicity"),
+        ({"role": "bystander"}, "role", "Input should be 'victim', 'suspect' or 'witness'"),
+        ({"full_name": "   "}, "full_name", "String should have at least 1 character"),
+        ({"full_name": "x" * 201}, "full_name", "String should have at most 200 characters"),
+        ({"age": -1}, "age", "Input should be greater than or equal to 0"),
+        ({"age": 121}, "age", "Input should be less than or equal to 120"),
+        ({"sex": "unspecified"}, "sex", SEXES),
+        (
+            {"date_of_birth": (date.today() + timedelta(days=2)).isoformat()},
+            "date_of_birth",
+            IN_THE_FUTURE,
+        ),
+        ({"notes": "x" * 2001}, "notes", "String should have at most 2000 characters"),
+        ({"ethnicity": "Thái"}, "ethnicity", "Extra inputs are not permitted"),
     ],
 )
-def test_an_invalid_person_field_is_refused_by_name(change: dict[str, Any], field: str) -> None:
-    assert field in refused_fields(PersonIn, {**PERSON, **change})
+def test_an_invalid_person_field_is_refused_by_name(
+    change: dict[str, Any], field: str, message: str
+) -> None:
+    assert refusal(PersonIn, {**PERSON, **change}) == [(field, message)]
 
 
 def test_the_reporter_phone_is_normalised_too() -> None:
@@ -131,7 +158,7 @@ def test_the_reporter_phone_is_normalised_too() -> None:
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.vn"])
 def test_a_reporter_email_that_is_not_an_address_is_refused(email: str) -> None:
-    assert refused_fields(ReporterIn, {"email": email}) == ["email"]
+    assert refusal(ReporterIn, {"email": email}) == [("email", "Value error, not an email address")]
 
 
 # Tips --------------------------------------------------------------------------------------------
@@ -167,25 +194,51 @@ def test_a_tip_keeps_its_ward_and_destination_country() -> None:
     assert (tip.incident_ward_code, tip.destination_country) == (WARD, "CN")
 
 
+EXPLOITATION_TYPES = (
+    "Input should be 'sexual_exploitation', 'forced_labour', 'forced_marriage', 'organ_removal', "
+    "'forced_begging', 'forced_criminality', 'illegal_adoption', 'surrogacy' or 'other'"
+)
+CHANNELS = "Input should be 'hotline', 'web', 'mobile', 'walk_in', 'police', 'partner' or 'other'"
+COUNTRY = "String should match pattern '^[A-Z]{2}$'"
+
+
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "message"),
     [
-        ({"description": "x" * 9}, "description"),
-        ({"description": "x" * 20001}, "description"),
-        ({"description": " " * 12}, "description"),
-        ({"persons": [PERSON] * 51}, "persons"),
-        ({"exploitation_types": ["forced_labour"] * 10}, "exploitation_types"),
-        ({"exploitation_types": ["baby_selling"]}, "exploitation_types.0"),
-        ({"destination_country": "cn"}, "destination_country"),
-        ({"destination_country": "CHN"}, "destination_country"),
-        ({"channel": "fax"}, "channel"),
-        ({"incident_ward_code": "99999"}, "incident_ward_code"),
-        ({"occurred_on": (date.today() + timedelta(days=2)).isoformat()}, "occurred_on"),
-        ({"persons": [{**PERSON, "phone": "12"}]}, "persons.0.phone"),
+        ({"description": "x" * 9}, "description", "String should have at least 10 characters"),
+        (
+            {"description": "x" * 20001},
+            "description",
+            "String should have at most 20000 characters",
+        ),
+        ({"description": " " * 12}, "description", "String should have at least 10 characters"),
+        (
+            {"persons": [PERSON] * 51},
+            "persons",
+            "List should have at most 50 items after validation, not 51",
+        ),
+        (
+            {"exploitation_types": ["forced_labour"] * 10},
+            "exploitation_types",
+            "List should have at most 9 items after validation, not 10",
+        ),
+        ({"exploitation_types": ["baby_selling"]}, "exploitation_types.0", EXPLOITATION_TYPES),
+        ({"destination_country": "cn"}, "destination_country", COUNTRY),
+        ({"destination_country": "CHN"}, "destination_country", COUNTRY),
+        ({"channel": "fax"}, "channel", CHANNELS),
+        ({"incident_ward_code": "99999"}, "incident_ward_code", NOT_A_WARD),
+        (
+            {"occurred_on": (date.today() + timedelta(days=2)).isoformat()},
+            "occurred_on",
+            IN_THE_FUTURE,
+        ),
+        ({"persons": [{**PERSON, "phone": "12"}]}, "persons.0.phone", NOT_A_PHONE),
     ],
 )
-def test_a_tip_beyond_the_limits_is_refused_by_field(change: dict[str, Any], field: str) -> None:
-    assert field in refused_fields(TipCreate, {**TIP, **change})
+def test_a_tip_beyond_the_limits_is_refused_by_field(
+    change: dict[str, Any], field: str, message: str
+) -> None:
+    assert refusal(TipCreate, {**TIP, **change}) == [(field, message)]
 
 
 # Verification ------------------------------------------------------------------------------------
@@ -252,7 +305,18 @@ MISSING = {
 )
 def test_a_missing_person_report_is_accepted(change: dict[str, Any]) -> None:
     report = MissingPersonCreate.model_validate({**MISSING, **change})
-    assert report.last_seen_at.tzinfo is not None
+    assert (report.full_name, report.sex, report.last_seen_ward_code) == (
+        "Lò Thị Mai",
+        "female",
+        WARD,
+    )
+    assert report.last_seen_at == datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+    expected = {**MISSING, **change}
+    assert report.age == expected["age"]
+    assert report.date_of_birth == (date(2009, 8, 20) if "date_of_birth" in change else None)
+    assert (report.hometown_ward_code, report.phone, report.id_number) == (
+        (WARD, "+84912345678", "001209001234") if "phone" in change else (None, None, None)
+    )
 
 
 def test_a_missing_person_phone_is_normalised() -> None:
@@ -284,19 +348,23 @@ def test_a_last_seen_time_in_the_future_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "message"),
     [
-        ({"full_name": ""}, "full_name"),
-        ({"sex": "f"}, "sex"),
-        ({"last_seen_ward_code": "99999"}, "last_seen_ward_code"),
-        ({"hometown_ward_code": "123"}, "hometown_ward_code"),
-        ({"id_number": "1234"}, "id_number"),
-        ({"phone": "12"}, "phone"),
-        ({"circumstances": "x" * 10001}, "circumstances"),
-        ({"reporter": {"email": "nope"}}, "reporter.email"),
+        ({"full_name": ""}, "full_name", "String should have at least 1 character"),
+        ({"sex": "f"}, "sex", SEXES),
+        ({"last_seen_ward_code": "99999"}, "last_seen_ward_code", NOT_A_WARD),
+        ({"hometown_ward_code": "123"}, "hometown_ward_code", FIVE_DIGITS),
+        ({"id_number": "1234"}, "id_number", NOT_AN_ID),
+        ({"phone": "12"}, "phone", NOT_A_PHONE),
+        (
+            {"circumstances": "x" * 10001},
+            "circumstances",
+            "String should have at most 10000 characters",
+        ),
+        ({"reporter": {"email": "nope"}}, "reporter.email", "Value error, not an email address"),
     ],
 )
 def test_an_invalid_missing_person_field_is_refused_by_name(
-    change: dict[str, Any], field: str
+    change: dict[str, Any], field: str, message: str
 ) -> None:
-    assert field in refused_fields(MissingPersonCreate, {**MISSING, **change})
+    assert refusal(MissingPersonCreate, {**MISSING, **change}) == [(field, message)]
