@@ -19,6 +19,7 @@ from libs.common.events import CloudEvent
 from libs.common.kafka import ensure_topics
 from libs.contracts.casework import VictimLinked
 from services.victim_support.settings import VictimSupportSettings
+from testkit import victim_support as bodies
 from tests.integration.victim_support.support import (
     OTHER_PROVINCE,
     OTHER_PROVINCE_WARD,
@@ -488,13 +489,21 @@ async def test_an_action_on_a_person_outside_the_jurisdiction_is_forbidden(
 async def test_a_worker_of_the_ward_itself_reads_the_person(
     victim_support: httpx.AsyncClient,
 ) -> None:
-    name, id_number = synthetic_name(), synthetic_id_number()
-    victim = await receive(victim_support, WARD, person={"full_name": name, "id_number": id_number})
+    person = {
+        "full_name": synthetic_name(),
+        "date_of_birth": "2001-05-06",
+        "sex": "female",
+        "phone": "+84912345678",
+        "id_number": synthetic_id_number(),
+        "hometown_ward_code": WARD,
+        "notes": "Synthetic: found at the bus station.",
+    }
+    victim = await receive(victim_support, WARD, person=person)
     response = await victim_support.get(f"/v1/victims/{victim['id']}", headers=worker(WARD))
     assert response.status_code == 200, response.text
     record = response.json()
     assert record["id"] == victim["id"]
-    assert (record["person"]["full_name"], record["person"]["id_number"]) == (name, id_number)
+    assert record["person"] == {**person, "age": None}
 
 
 async def test_a_person_received_in_another_province_is_read_there(
@@ -538,8 +547,20 @@ async def test_a_supervisor_lists_people_without_personal_data(
 async def test_a_supervisor_reads_figures_and_statuses_without_personal_data_or_audit(
     victim_support: httpx.AsyncClient, db: AsyncEngine
 ) -> None:
-    victim = await receive(victim_support, WARD, needs=["medical"])
-    await identify(victim_support, victim["id"])
+    person = {
+        "full_name": synthetic_name(),
+        "phone": "+84912345678",
+        "id_number": synthetic_id_number(),
+        "notes": "Synthetic: found at the bus station.",
+    }
+    victim = await receive(victim_support, WARD, needs=["medical"], person=person)
+    document_ref = f"QĐ-{uuid.uuid4().hex[:8]}"
+    identified = await victim_support.post(
+        f"/v1/victims/{victim['id']}/identification",
+        headers=worker(),
+        json=bodies.identification(document_ref),
+    )
+    assert identified.status_code == 200, identified.text
     response = await victim_support.get(f"/v1/victims/{victim['id']}", headers=supervisor())
     assert response.status_code == 200
     record = response.json()
@@ -547,6 +568,8 @@ async def test_a_supervisor_reads_figures_and_statuses_without_personal_data_or_
     assert record["status"] == "identified"
     assert record["needs"] == ["medical"]
     assert record["identification"]["document_ref"] is None
+    for personal in (*person.values(), document_ref):
+        assert personal not in response.text
     assert await audit_entries(db, victim["id"]) == 0
 
 
