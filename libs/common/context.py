@@ -161,3 +161,9 @@ async def public(
 
 
 PublicContext = Annotated[Context[Any], Depends(public)]
+
+
+async def signed_by_partner(request: Request, session: DbSession) -> Context[Any]:
+    """The dependency of a partner's webhook: it carries a signature, never a token, so no
+    principal is read; its problems speak the partners' language, English."""
+    return request_context(request, session, None, "system")

@@ -25,7 +25,7 @@ from libs.common.observability import (
     describe_error,
     redacted_traceback,
 )
-from libs.common.routes import is_public
+from libs.common.routes import speaks_to_residents
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ctip.gov.vn/problems/"
@@ -214,9 +214,9 @@ def problem_response(
 
 
 def problem_language(request: Request) -> str:
-    """``Accept-Language`` decides; without one, the public routes answer in Vietnamese (a
+    """``Accept-Language`` decides; without one, the residents' routes answer in Vietnamese (a
     resident filing a tip), the others in English (officers' tools, partners' systems)."""
-    default = "vi" if is_public(request.scope.get("route")) else DEFAULT_LANGUAGE
+    default = "vi" if speaks_to_residents(request.scope.get("route")) else DEFAULT_LANGUAGE
     return negotiate(request.headers.get("accept-language"), default)
 
 

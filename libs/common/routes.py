@@ -23,6 +23,11 @@ def is_public(route: Any) -> bool:
     return "current_principal" not in dependency_names(route.dependant)
 
 
+def speaks_to_residents(route: Any) -> bool:
+    """A public route a resident uses (the forms, receipts), not a partner's signed webhook."""
+    return is_public(route) and "signed_by_partner" not in dependency_names(route.dependant)
+
+
 def token_is_optional(route: APIRoute) -> bool:
     names = dependency_names(route.dependant)
     return "optional_principal" in names and "current_principal" not in names

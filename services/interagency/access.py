@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from libs.common.auth import Principal, Role
-from libs.common.context import Context, request_context, requires
-from libs.common.db import DbSession
+from libs.common.context import Context, requires, signed_by_partner
 from libs.common.errors import Forbidden
 from services.interagency import domain
 from services.interagency.settings import InteragencySettings
@@ -27,12 +26,7 @@ Reader = Annotated[Ctx, Depends(requires(*READERS))]
 IntakeOfficer = Annotated[Ctx, Depends(requires(Role.intake_officer))]
 
 
-async def signed(request: Request, session: DbSession) -> Context[Any]:
-    """A partner's webhook carries a signature, never a token: no principal is read."""
-    return request_context(request, session, None, "system")
-
-
-Signed = Annotated[Ctx, Depends(signed)]
+Signed = Annotated[Ctx, Depends(signed_by_partner)]
 
 
 def alert_view(principal: Principal, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:

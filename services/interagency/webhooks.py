@@ -22,7 +22,6 @@ from services.interagency.domain import AlertType, Direction, KeySet, PartnerSta
 from services.interagency.models import Alert, Partner
 from services.interagency.schemas import InboundAccepted
 
-_BAD_SIGNATURE = "invalid webhook signature"
 # Keys nobody holds, for an unknown or disabled partner: the same work, so no code is revealed.
 _DUMMY_KEYS = (generate_secret(), generate_secret())
 # Every request is checked against this many keys, padded with dummies.
@@ -73,9 +72,9 @@ async def receive(
         )
     except WebhookVerificationError as exc:
         # The reason helps a partner fix its sender, and is the same for any code.
-        raise Unauthorized(f"{_BAD_SIGNATURE}: {exc}") from exc
-    if partner is None or partner.status != PartnerStatus.enabled.value:
-        raise Unauthorized(f"{_BAD_SIGNATURE}: no matching signature")  # unreachable in practice
+        raise Unauthorized(f"invalid webhook signature: {exc}") from exc
+    if partner is None or partner.status != PartnerStatus.enabled.value:  # unreachable in practice
+        raise Unauthorized("invalid webhook signature: no matching signature")
     seen = await repository.get_receipt(session, partner.code, verified.msg_id)
     if seen is not None:
         return InboundAccepted(alert_id=seen.alert_id, duplicate=True)

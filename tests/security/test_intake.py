@@ -556,7 +556,7 @@ async def test_the_public_and_other_officers_cannot_publish_at_once(
     response = await intake.post(
         "/v1/missing-persons",
         json=missing_report(publish=True),
-        headers=auth(*caller) if caller else {},
+        headers=(auth(*caller) if caller else {}) | {"accept-language": "en"},
     )
     assert response.status_code == 403
     assert "publish" in response.json()["detail"]

@@ -7,15 +7,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, field_validator
 from pydantic_core._pydantic_core import list_all_errors
 
 from libs.common.auth import CurrentPrincipal
-from libs.common.errors import Forbidden, install_error_handlers
+from libs.common.context import signed_by_partner
+from libs.common.errors import Forbidden, Unauthorized, install_error_handlers
 from libs.common.i18n import catalogue, negotiate, normalized, translate
 from libs.common.schemas import e164_phone
 
@@ -123,7 +125,7 @@ def covered(text: str) -> bool:
     return False
 
 
-@pytest.mark.parametrize("part", ["libs"])
+@pytest.mark.parametrize("part", ["libs", "services"])
 def test_every_message_our_code_can_put_in_a_problem_has_a_vietnamese_form(part: str) -> None:
     missing = {where: text for where, text in client_messages(part) if not covered(text)}
     assert missing == {}
@@ -133,6 +135,9 @@ def test_the_walk_finds_the_messages() -> None:
     texts = {text for _, text in client_messages("libs")}
     assert "not a phone number" in texts
     assert "requires one of the roles: {}" in texts
+
+
+Signed = Annotated[Any, Depends(signed_by_partner)]
 
 
 class Phone(BaseModel):
@@ -186,6 +191,22 @@ def test_an_officers_route_speaks_english_unless_asked_for_vietnamese() -> None:
     assert asked.json()["detail"] == "Cần mã truy cập (Bearer token)"
 
 
+def test_a_partners_signed_webhook_speaks_english_though_it_needs_no_token() -> None:
+    app = _app()
+
+    @app.post("/v1/inbound/{code}")
+    async def inbound(code: str, ctx: Signed) -> None:
+        raise Unauthorized("invalid webhook signature: no matching signature")
+
+    app.dependency_overrides[signed_by_partner] = lambda: None
+    response = TestClient(app).post("/v1/inbound/02", json={})
+    assert response.status_code == 401
+    assert response.headers["content-language"] == "en"
+    assert response.json()["detail"] == "invalid webhook signature: no matching signature"
+    asked = TestClient(app).post("/v1/inbound/02", json={}, headers={"Accept-Language": "vi"})
+    assert asked.json()["detail"] == "Chữ ký webhook không hợp lệ: không có chữ ký nào khớp"
+
+
 def test_the_size_limit_answers_in_the_language_asked_for() -> None:
     from libs.common.app import BodyLimitMiddleware
 
@@ -197,3 +218,16 @@ def test_the_size_limit_answers_in_the_language_asked_for() -> None:
     assert response.status_code == 413
     assert response.headers["content-language"] == "vi"
     assert response.json()["detail"] == "Nội dung gửi lên vượt quá giới hạn cho phép"
+
+
+def test_a_services_rule_is_translated_with_the_rule_it_names() -> None:
+    """A refusal that quotes a rule: the frame, the rule's reason and the law it cites."""
+    text = (
+        "loan is not allowed: Law 53/2024/QH15 Art. 37: a presumed victim is entitled to points "
+        "a-g (essential needs to psychological support) only"
+    )
+    assert translate(text, "vi") == (
+        "Không được hỗ trợ loan: Điều 37 Luật Phòng, chống mua bán người số 53/2024/QH15: người "
+        "đang trong quá trình xác định là nạn nhân chỉ được hỗ trợ theo các điểm a-g (từ nhu cầu "
+        "thiết yếu đến hỗ trợ tâm lý)"
+    )
