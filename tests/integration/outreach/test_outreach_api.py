@@ -3,6 +3,7 @@ plan report assembled from the other services, with one of them down."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -151,15 +152,19 @@ async def test_commendations_and_the_target_group_taxonomy(outreach: httpx.Async
 
 
 async def test_only_an_admin_edits_the_target_groups(outreach: httpx.AsyncClient) -> None:
-    response = await outreach.put(
-        "/v1/target-groups/river_traders",
-        headers=ORGANISER,
-        json={"name_vi": "Tiểu thương buôn bán trên sông", "name_en": "River traders"},
-    )
+    """The same body is refused to a social worker and taken from an admin: the 403 is the role,
+    not the body."""
+    url = f"/v1/target-groups/river_traders_{uuid.uuid4().hex[:8]}"
+    body = {"name_vi": "Tiểu thương buôn bán trên sông", "name_en": "River traders"}
+    response = await outreach.put(url, headers=ORGANISER, json=body)
     assert response.status_code == 403
     assert response.json()["detail"] == "requires one of the roles: admin"
+    code = url.rsplit("/", 1)[1]
     groups = (await outreach.get("/v1/target-groups", headers=SUPERVISOR)).json()
-    assert "river_traders" not in [g["code"] for g in groups]
+    assert code not in [g["code"] for g in groups]
+    admin = await outreach.put(url, headers=bearer(SETTINGS, "admin", "01"), json=body)
+    assert admin.status_code == 200, admin.text
+    assert admin.json() == {"code": code, **body, "active": True}
 
 
 class _Router(httpx.AsyncBaseTransport):
