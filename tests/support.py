@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from libs.common.auth import issue_dev_token
 from libs.common.crypto import FieldCipher
@@ -66,3 +67,14 @@ def outbox_event(schema: str, stored: Any) -> dict[str, Any]:
         return dict(json.loads(text))
     cipher = FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value())
     return dict(json.loads(cipher.decrypt(text, f"{schema}.outbox.event")))
+
+
+async def scraped(client: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """A counter's value as a Prometheus scraper reads it from ``GET /metrics``."""
+    text = (await client.get("/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )

@@ -22,6 +22,7 @@ import httpx
 from libs.common.db import Database
 from libs.common.events import CONTENT_TYPE
 from libs.common.ids import new_id
+from libs.common.observability import WEBHOOK_DELIVERIES
 from libs.common.webhooks import signed_headers
 from services.interagency import domain, partners, repository
 from services.interagency.access import Ctx
@@ -218,11 +219,19 @@ class DeliveryWorker:
             return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:500], elapsed())
 
     async def _record(self, code: str, delivery_id: UUID, result: AttemptResult) -> None:
+        outcome = await self._record_attempt(code, delivery_id, result)
+        if outcome is not None:  # counted once the attempt is stored
+            label = "failed" if outcome is AttemptOutcome.retry else outcome.value
+            WEBHOOK_DELIVERIES.labels(self.settings.service_name, code, label).inc()
+
+    async def _record_attempt(
+        self, code: str, delivery_id: UUID, result: AttemptResult
+    ) -> AttemptOutcome | None:
         now = datetime.now(UTC)
         async with self.db.sessions() as session, session.begin():
             delivery = await repository.get_delivery(session, delivery_id, for_update=True)
             if delivery is None or delivery.status != DeliveryStatus.pending.value:
-                return
+                return None
             outcome = domain.outcome_of(result.status_code)
             session.add(
                 DeliveryAttempt(
@@ -265,6 +274,7 @@ class DeliveryWorker:
                     )
                 else:
                     delivery.next_attempt_at = now + timedelta(seconds=delay)
+        return outcome
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:

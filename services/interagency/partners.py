@@ -12,6 +12,7 @@ from uuid import UUID
 from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, NotFound, Unprocessable
 from libs.common.ids import new_id
+from libs.common.observability import PARTNERS_DISABLED
 from libs.common.webhooks import generate_secret
 from services.interagency import domain, repository
 from services.interagency.access import Ctx
@@ -217,6 +218,8 @@ async def disable(ctx: Ctx, partner: Partner, reason: str | None) -> None:
     partner.version += 1
     await ctx.session.flush()
     await _audit(ctx, "partner.disabled", partner.code, {"reason": reason})
+    why = "admin" if ctx.principal is not None else "gone"  # the sender acts on a 410
+    PARTNERS_DISABLED.labels(ctx.settings.service_name, partner.code, why).inc()
 
 
 async def _audit(ctx: Ctx, action: str, code: str, details: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from tests.integration.interagency.conftest import COMPRESSED, PartnerHandle, Register
 from tests.integration.interagency.support import Receiver, Script
-from tests.support import eventually
+from tests.support import eventually, scraped
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +127,9 @@ async def test_a_partner_answering_503_gets_the_alert_once_with_one_webhook_id(
     assert all(r.verified_with for r in seen)
     assert [a["status_code"] for a in delivered["attempt_log"]] == [503, 503, 200]
     assert delivered["attempts"] == 3
+    counted = "ctip_webhook_deliveries_total"
+    assert await scraped(interagency, counted, partner=partner.code, outcome="failed") == 2
+    assert await scraped(interagency, counted, partner=partner.code, outcome="delivered") == 1
 
 
 async def test_a_partner_down_then_up_receives_everything_exactly_once(
@@ -183,6 +186,10 @@ async def test_410_disables_the_partner_endpoint(
     assert again.status_code == 422
     await asyncio.sleep(0.5)
     assert len(receiver.of(partner.code)) == 1
+    gone = {"partner": partner.code, "service": "interagency"}
+    assert await scraped(interagency, "ctip_webhook_deliveries_total", **gone, outcome="gone") == 1
+    assert await scraped(interagency, "ctip_partners_disabled_total", **gone, reason="gone") == 1
+    assert await scraped(interagency, "ctip_partners_disabled_total", **gone, reason="admin") == 0
 
 
 async def test_an_exhausted_delivery_is_kept_as_failed_and_can_be_replayed(

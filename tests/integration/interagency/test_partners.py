@@ -17,6 +17,7 @@ from tests.integration.interagency.support import (
     forget_partner,
     fresh_partner_code,
 )
+from tests.support import scraped
 
 pytestmark = pytest.mark.integration
 
@@ -197,6 +198,11 @@ async def test_a_disabled_partner_is_refused_and_can_be_enabled_again(
     assert disabled.status_code == 200
     assert disabled.json()["status"] == "disabled"
     assert disabled.json()["disabled_reason"] == "maintenance"
+    counted = {"partner": partner.code, "service": "interagency"}
+    assert await scraped(interagency, "ctip_partners_disabled_total", **counted) == 1
+    assert (
+        await scraped(interagency, "ctip_partners_disabled_total", **counted, reason="admin") == 1
+    )
     body = partner_event(partner.code, person_found())
     refused = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert refused.status_code == 401
