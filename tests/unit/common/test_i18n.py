@@ -125,12 +125,14 @@ def covered(text: str) -> bool:
     return False
 
 
+@pytest.mark.reads_source
 @pytest.mark.parametrize("part", ["libs", "services"])
 def test_every_message_our_code_can_put_in_a_problem_has_a_vietnamese_form(part: str) -> None:
     missing = {where: text for where, text in client_messages(part) if not covered(text)}
     assert missing == {}
 
 
+@pytest.mark.reads_source
 def test_the_walk_finds_the_messages() -> None:
     texts = {text for _, text in client_messages("libs")}
     assert "not a phone number" in texts

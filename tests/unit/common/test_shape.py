@@ -25,6 +25,7 @@ SAME_FILES = (
     "settings.py",
 )
 MAX_LINES = 400
+pytestmark = pytest.mark.reads_source
 
 
 def python_files(*parts: str) -> Iterator[Path]:
