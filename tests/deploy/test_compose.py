@@ -27,6 +27,7 @@ from tests.deploy.support import (
     services,
     settings_class,
 )
+from tests.deploy.tools import compose_command
 
 ENV_EXAMPLE = DEPLOY / ".env.example"
 POSTGRES_INIT = DEPLOY / "postgres" / "10-ctip.sh"
@@ -291,16 +292,7 @@ def test_keycloak_is_an_optional_profile_with_the_realm_export() -> None:
 
 
 def test_docker_compose_accepts_the_file() -> None:
-    for name, *rest in (["docker", "compose"], ["docker-compose"]):
-        executable = shutil.which(name)
-        if executable is None:
-            continue
-        candidate = [executable, *rest]
-        probe = subprocess.run([*candidate, "version"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            break
-    else:
-        pytest.skip("neither `docker compose` (plugin) nor `docker-compose` is installed")
+    candidate = compose_command()
     # Every value the file demands (``${NAME:?...}``) and the example leaves empty gets one.
     demanded = re.findall(r"\$\{(\w+):\?", (DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
     example = read_env_file(ENV_EXAMPLE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from functools import cache
 from typing import Any
@@ -27,6 +26,7 @@ from tests.deploy.support import (
     services,
     settings_class,
 )
+from tests.deploy.tools import kubectl_command
 
 CONSUMING = {s for s in services() if (DEPLOY.parent / "services" / s / "consumers.py").exists()}
 
@@ -365,12 +365,8 @@ def test_production_overlay_sets_namespace_tag_and_worker_replicas_within_partit
 
 
 def kubectl_kustomize(directory: Any) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed (apt-get install kubectl, or see kubernetes.io)")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
-    )
+    command = [kubectl_command(), "kustomize", str(directory)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 

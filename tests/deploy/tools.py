@@ -1,0 +1,54 @@
+"""The programs some deploy checks run: ``docker compose`` (or ``docker-compose``) and
+``kubectl``. A check skips only where its program is not installed at all, and says so at the
+end of the run (``conftest.py``); an installed program that does not answer is a failure, not a
+skip; and on CI (``CI`` set, as CI services do) a missing program is a failure too, so that no
+skip there hides a broken compose file or Kustomize base (issue 21)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import NoReturn
+
+import pytest
+
+COMPOSE_CANDIDATES = (("docker", "compose"), ("docker-compose",))
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing(reason: str) -> NoReturn:
+    if on_ci():
+        pytest.fail(f"{reason}, and CI must run this check (CI={os.environ['CI']})")
+    pytest.skip(reason)
+
+
+def compose_command() -> list[str]:
+    """``docker compose`` (the plugin) or else ``docker-compose`` (v1: CI has 1.29.2), whichever
+    answers ``version``; a skip only where neither ``docker`` nor ``docker-compose`` exists."""
+    refused = []
+    for name, *rest in COMPOSE_CANDIDATES:
+        executable = shutil.which(name)
+        if executable is None:
+            continue
+        command = [executable, *rest]
+        probe = subprocess.run(
+            [*command, "version"], capture_output=True, text=True, check=False, timeout=60
+        )
+        if probe.returncode == 0:
+            return command
+        answer = (probe.stderr or probe.stdout).strip()[:300]
+        refused.append(f"`{' '.join(command)} version` exits {probe.returncode}: {answer}")
+    if not refused:
+        missing("neither `docker` nor `docker-compose` is installed")
+    pytest.fail("docker is installed but no compose answers: " + "; ".join(refused))
+
+
+def kubectl_command() -> str:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        missing("kubectl is not installed (apt-get install kubectl, or see kubernetes.io)")
+    return kubectl
