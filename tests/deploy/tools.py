@@ -1,14 +1,16 @@
 """The programs some deploy checks run: ``docker compose`` (or ``docker-compose``) and
-``kubectl``. A check skips only where its program is not installed at all, and says so at the
-end of the run (``conftest.py``); an installed program that does not answer is a failure, not a
-skip; and on CI (``CI`` set, as CI services do) a missing program is a failure too, so that no
-skip there hides a broken compose file or Kustomize base (issue 21)."""
+``kubectl``. A missing docker-compose is installed from Debian's packages, as a fresh machine
+needs it; a check skips only where its program is not installed at all and cannot be, and says
+so at the end of the run (``conftest.py``); an installed program that does not answer is a
+failure, not a skip; and on CI (``CI`` set, as CI services do) a missing program is a failure
+too, so that no skip there hides a broken compose file or Kustomize base (issue 21)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -43,8 +45,24 @@ def compose_command() -> list[str]:
         answer = (probe.stderr or probe.stdout).strip()[:300]
         refused.append(f"`{' '.join(command)} version` exits {probe.returncode}: {answer}")
     if not refused:
-        missing("neither `docker` nor `docker-compose` is installed")
+        installed = install_docker_compose()
+        if installed is None:
+            missing("neither `docker` nor `docker-compose` is installed, and apt-get failed")
+        return [installed]
     pytest.fail("docker is installed but no compose answers: " + "; ".join(refused))
+
+
+def install_docker_compose() -> str | None:
+    """Debian's docker-compose (1.29.2), as a fresh machine gets it: ``config`` needs no engine."""
+    ensure = Path(__file__).resolve().parents[2] / "deploy" / "local" / "ensure-deb.sh"
+    done = subprocess.run(
+        [str(ensure), "/usr/bin/docker-compose", "docker-compose"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 def kubectl_command() -> str:
