@@ -27,6 +27,7 @@ from libs.common.auth import TokenVerifier
 from libs.common.context import Context, context_factory
 from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.db import Database
+from libs.common.docs import install_docs
 from libs.common.errors import PROBLEM_RESPONSES, install_error_handlers, problem_response
 from libs.common.idempotency import IdempotencyPurger
 from libs.common.inbox import EventConsumer, Handler
@@ -213,7 +214,8 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         generate_unique_id_function=operation_id,
     )
@@ -244,4 +246,5 @@ def create_service_app(
     for router in routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     install_openapi(app, routers)
+    install_docs(app)
     return app
