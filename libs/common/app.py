@@ -162,6 +162,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     handlers: Mapping[str, Handler] | None = None,
     workers: Sequence[WorkerFactory] = (),
+    webhooks: Sequence[APIRouter] = (),
     title: str,
     description: str,
 ) -> FastAPI:
@@ -245,6 +246,8 @@ def create_service_app(
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
+    for documented in webhooks:  # what the service sends, in the OpenAPI `webhooks` section
+        app.webhooks.include_router(documented)
     install_openapi(app, routers)
     install_docs(app)
     return app

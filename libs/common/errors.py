@@ -142,7 +142,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     412: _problem_response_doc("If-Match names an older version"),
     413: _problem_response_doc("The body is larger than this endpoint accepts"),
     422: _problem_response_doc("The request is not valid; `errors` names each field"),
-    429: _problem_response_doc("Too many requests from this client; `Retry-After` says when"),
+    429: _problem_response_doc("Too many requests from this client; `Retry-After` says when")
+    | {
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before trying again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    },
     503: _problem_response_doc("A database or the broker is unavailable; retry later"),
 }
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+MEDIA_TYPE = "application/cloudevents+json"
+CONTENT_TYPE = f"{MEDIA_TYPE}; charset=UTF-8"
 # A Kafka record's content-type: structured mode. No ``ce_`` header may travel with it: the
 # CloudEvents SDKs read a record with ``ce_`` headers as binary mode and lose subject and data.
-KAFKA_CONTENT_TYPE = "application/cloudevents+json"
+KAFKA_CONTENT_TYPE = MEDIA_TYPE
 TYPE_PREFIX = "vn.ctip."
 _VERSION_SUFFIX = re.compile(r"\.v\d+$")
 

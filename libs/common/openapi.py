@@ -4,6 +4,7 @@ token, and on each operation only the problem responses it can give."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from pydantic import BaseModel
 
 from libs.common.errors import PROBLEM_JSON
 from libs.common.routes import token_is_optional
@@ -23,9 +25,32 @@ BEARER = HTTPBearer(
     description="An access token of the OIDC provider (`ctip token ROLE PLACE` on the local stack)",
 )
 _SCHEME = "HTTPBearer"
-_PROBLEM = "#/components/schemas/ProblemDetail"
+_COMPONENTS = "#/components/schemas/"
+_PROBLEM = f"{_COMPONENTS}ProblemDetail"
 
 _WRITES = {"post", "put", "patch", "delete"}
+
+
+# Bodies a route reads as bytes (to check a signature first), documented by their model.
+_RAW_BODIES: dict[str, type[BaseModel]] = {}
+
+
+def raw_body(model: type[BaseModel], media_type: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route that parses its body itself, after a check on the bytes."""
+    _RAW_BODIES[model.__name__] = model
+    reference = {"$ref": f"{_COMPONENTS}{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": reference}}}}
+
+
+def _add_raw_bodies(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    text = json.dumps(schema.get("paths", {})) + json.dumps(schema.get("webhooks", {}))
+    for name, model in _RAW_BODIES.items():
+        if f'"{_COMPONENTS}{name}"' in text:
+            document = model.model_json_schema(ref_template=_COMPONENTS + "{model}")
+            for inner, part in document.pop("$defs", {}).items():
+                components.setdefault(inner, part)
+            components[name] = document
 
 
 def operation_id(route: APIRoute) -> str:
@@ -74,8 +99,16 @@ def install_openapi(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         if twice:
             raise RuntimeError(f"{app.title}: operation ids used twice: {sorted(twice)}")
         schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            webhooks=app.webhooks.routes,
         )
+        _add_raw_bodies(schema)
+        for item in schema.get("webhooks", {}).values():
+            for operation in item.values():  # what a partner answers us is not validated here
+                operation.get("responses", {}).pop("422", None)
         optional = {
             (r.path_format, m.lower())
             for r in routes

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from libs.common.jurisdiction import is_ward_code
 from libs.common.text import normalize_id_number, normalize_phone
@@ -113,6 +114,21 @@ def id_document(value: str | None) -> str | None:
     return normalised
 
 
+def _given(field: str, kind: str) -> JsonDict:
+    return {"required": [field], "properties": {field: {"type": kind}}}
+
+
+DOB_OR_AGE: JsonDict = {
+    "not": {"allOf": [_given("date_of_birth", "string"), _given("age", "integer")]}
+}
+"""JSON Schema for "date_of_birth or age, not both", so that a client knows before a 422."""
+DOB_XOR_AGE: JsonDict = {
+    **DOB_OR_AGE,
+    "anyOf": [_given("date_of_birth", "string"), _given("age", "integer")],
+}
+"""JSON Schema for "exactly one of date_of_birth or age"."""
+
+
 class PersonRead(BaseModel):
     """Who a person is, in every service's responses (a tip's persons, a case's parties, a
     victim); a model adds its own fields (id, role, notes, nationality)."""
@@ -131,6 +147,8 @@ class PersonRead(BaseModel):
 class PersonFields(StrictModel):
     """Who a person is, in every service's request models (a tip's persons, a case's parties, a
     victim, an alert's person); a model adds its own fields (role, notes, nationality)."""
+
+    model_config = ConfigDict(json_schema_extra=DOB_OR_AGE)
 
     full_name: str | None = Field(None, min_length=1, max_length=200)
     date_of_birth: date | None = None

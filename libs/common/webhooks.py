@@ -30,6 +30,13 @@ DEFAULT_TOLERANCE_SECONDS = 300
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
+SIGNED_HEADERS_DOC = {
+    ID_HEADER: "the message id: the same on every retry of one message; deduplicate on it",
+    TIMESTAMP_HEADER: "seconds since the epoch when this attempt was signed (5 minutes' tolerance)",
+    SIGNATURE_HEADER: "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated during a "
+    "rotation (Standard Webhooks)",
+}
+"""The Standard Webhooks headers, as the OpenAPI documents describe them."""
 
 
 class WebhookVerificationError(Exception):

@@ -18,7 +18,7 @@ from libs.common.schemas import (
     utc_moment,
 )
 from libs.contracts.taxonomy import ExploitationType
-from services.casework.domain import PartyRole, TrialType, VerdictOutcome
+from services.casework.domain import CaseStatus, PartyRole, TrialType, VerdictOutcome
 
 DocNumber = Annotated[str, Field(min_length=1, max_length=100, description="decision number")]
 
@@ -147,8 +147,8 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     action: str
-    from_status: str | None
-    to_status: str
+    from_status: CaseStatus | None
+    to_status: CaseStatus
     at: datetime
     by: str
     details: dict[str, Any]
@@ -164,7 +164,7 @@ class PartyOut(PersonRead):
 class CaseSummary(BaseModel):
     id: UUID
     title: str
-    status: str
+    status: CaseStatus
     tip_id: UUID | None
     ward_code: str
     opened_at: datetime
@@ -187,7 +187,7 @@ class CaseRead(CaseSummary):
 class RelatedCase(BaseModel):
     case_id: UUID
     title: str
-    status: str
+    status: CaseStatus
     ward_code: str
     shared: list[str] = Field(description="suspect_name_birth_year, phone, id_number")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from libs.common.figures import Figure
 from libs.common.schemas import (
+    DOB_XOR_AGE,
     PersonFields,
     PersonRead,
     ShortText,
@@ -118,7 +119,7 @@ class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
-    direction: str = Field(description="to_reporter or from_reporter")
+    direction: Literal["to_reporter", "from_reporter"]
     body: str
     created_at: datetime
 
@@ -126,8 +127,8 @@ class MessageOut(BaseModel):
 class ReceiptView(BaseModel):
     """What a reporter sees: the status and the messages meant for them, nothing else."""
 
-    kind: str = Field(description="tip or missing_person")
-    status: str
+    kind: Literal["tip", "missing_person"]
+    status: TipStatus | MissingPersonStatus
     received_at: datetime
     messages: list[MessageOut]
 
@@ -196,7 +197,7 @@ class ReporterOut(BaseModel):
 class TipSummary(BaseModel):
     id: UUID
     channel: str
-    status: str
+    status: TipStatus
     priority: str | None = None
     trafficking_related: str | None = None
     incident_ward_code: str | None = None
@@ -227,6 +228,8 @@ class TipRead(TipSummary):
 
 
 class MissingPersonCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra=DOB_XOR_AGE)
+
     full_name: ShortText
     sex: Sex
     date_of_birth: date | None = None
@@ -294,7 +297,7 @@ class PossibleMatchOut(BaseModel):
     reasons: list[dict[str, Any]]
     found: dict[str, Any]
     found_at: datetime
-    status: str = Field(
+    status: Literal["candidate", "confirmed", "rejected"] = Field(
         "candidate", description="candidate, or confirmed / rejected by an officer in interagency"
     )
     decided_at: datetime | None = None
@@ -302,15 +305,15 @@ class PossibleMatchOut(BaseModel):
 
 class MissingPersonSummary(BaseModel):
     id: UUID
-    status: str
+    status: MissingPersonStatus
     sex: str
     age: int | None = None
     birth_year: int | None = None
     last_seen_at: datetime
     last_seen_ward_code: str
-    outcome: str | None = None
+    outcome: MissingPersonOutcome | None = None
     reported_at: datetime
-    publication: str = Field(description="pending (awaiting review), published or held")
+    publication: Publication = Field(description="pending (awaiting review), published or held")
     possible_match_count: int
     version: int
 

@@ -10,7 +10,15 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.jurisdiction import is_province_code
-from libs.common.schemas import Sex, ShortText, StrictModel, e164_phone, id_document, utc_moment
+from libs.common.schemas import (
+    DOB_OR_AGE,
+    Sex,
+    ShortText,
+    StrictModel,
+    e164_phone,
+    id_document,
+    utc_moment,
+)
 from services.interagency.domain import AlertType
 
 Age = Annotated[int, Field(ge=0, le=120)]
@@ -53,6 +61,8 @@ class _AlertData(StrictModel):
 
 
 class _OnePerson(_AlertData):
+    model_config = ConfigDict(json_schema_extra=DOB_OR_AGE)
+
     @model_validator(mode="after")
     def _dob_or_age(self) -> Any:
         if (
@@ -182,3 +192,9 @@ class InboundEvent(BaseModel):
     subject: str | None = Field(None, max_length=200)
     datacontenttype: Literal["application/json"] | None = None
     data: AlertData
+
+
+class OutboundEvent(InboundEvent):
+    """What we send a partner: the same envelope, from our own source."""
+
+    source: Literal["/ctip/interagency"]

@@ -6,18 +6,27 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from libs.common.app import BodyLimitMiddleware
 from libs.common.concurrency import IfMatch
 from libs.common.context import Purpose
+from libs.common.events import MEDIA_TYPE
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
+from libs.common.openapi import raw_body
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.webhooks import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    SIGNED_HEADERS_DOC,
+    TIMESTAMP_HEADER,
+)
 from services.interagency import alerts, kpis, matches, partners, webhooks
 from services.interagency.access import Admin, IntakeOfficer, Officer, Reader, Signed
+from services.interagency.alert_data import InboundEvent, OutboundEvent
 from services.interagency.domain import (
     AlertType,
     DeliveryStatus,
@@ -158,11 +167,13 @@ async def enable_partner(code: PartnerCode, ctx: Admin, if_match: IfMatch = None
     status_code=202,
     response_model=InboundAccepted,
     tags=["webhooks"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/cloudevents+json": {"schema": {"type": "object"}}},
-        }
+    openapi_extra=raw_body(InboundEvent, MEDIA_TYPE)
+    | {
+        "parameters": [
+            {"name": name, "in": "header", "required": True, "description": text}
+            | {"schema": {"type": "string"}}
+            for name, text in SIGNED_HEADERS_DOC.items()
+        ]
     },
 )
 async def receive_alert(
@@ -181,6 +192,34 @@ async def receive_alert(
     body = await request.body()
     accepted = await webhooks.receive(ctx, partner_code, request.headers, body)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+# What we send to partners (OpenAPI webhooks): documentation only, the sender is delivery.py.
+outbound = APIRouter()
+
+
+@outbound.post(
+    "alert",
+    operation_id="alert_to_partner",
+    tags=["webhooks"],
+    status_code=200,
+    responses={
+        410: {"description": "the endpoint is retired: we disable the partner and stop"},
+        503: {"description": "anything but 2xx and 410 is retried with backoff (Retry-After)"},
+    },
+)
+async def alert_to_partner(
+    event: Annotated[OutboundEvent, Body(media_type=MEDIA_TYPE)],
+    webhook_id: Annotated[str, Header(alias=ID_HEADER, description=SIGNED_HEADERS_DOC[ID_HEADER])],
+    webhook_timestamp: Annotated[
+        int, Header(alias=TIMESTAMP_HEADER, description=SIGNED_HEADERS_DOC[TIMESTAMP_HEADER])
+    ],
+    webhook_signature: Annotated[
+        str, Header(alias=SIGNATURE_HEADER, description=SIGNED_HEADERS_DOC[SIGNATURE_HEADER])
+    ],
+) -> None:
+    """An alert we POST to a partner's `webhook_url`, signed with its outbound secret: answer
+    2xx once it is stored. Only the allow-listed fields of its `alert_type` are in `data`."""
 
 
 # Alerts and bulletins (officers) ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from libs.common.app import create_service_app
 from libs.common.db import Database
 from libs.common.platform import platform_of
 from services.interagency.access import Ctx
-from services.interagency.api import InboundBodyLimit, router
+from services.interagency.api import InboundBodyLimit, outbound, router
 from services.interagency.consumers import HANDLERS
 from services.interagency.delivery import DeliveryWorker
 from services.interagency.models import metadata
@@ -30,6 +30,7 @@ def create_app(settings: InteragencySettings | None = None) -> FastAPI:
         settings=settings,
         platform=platform_of(metadata),
         routers=[router],
+        webhooks=[outbound],
         handlers=HANDLERS,
         workers=[sender],
         title="ctip interagency",

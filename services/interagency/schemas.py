@@ -19,10 +19,13 @@ from services.interagency.alert_data import (
 )
 from services.interagency.domain import (
     AlertType,
+    AttemptOutcome,
     BorderCountry,
     Decision,
     DeliveryStatus,
     Direction,
+    MatchStatus,
+    PartnerStatus,
     SecretDirection,
 )
 
@@ -57,7 +60,7 @@ class PartnerRead(BaseModel):
     webhook_url: str
     alert_types: list[str]
     border_countries: list[str]
-    status: str
+    status: PartnerStatus
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
     outbound_previous_valid_until: datetime | None = Field(
@@ -139,7 +142,7 @@ class AttemptOut(BaseModel):
     status_code: int | None = None
     error: str | None = None
     duration_ms: int
-    outcome: str
+    outcome: AttemptOutcome
 
 
 class DeliveryOut(BaseModel):
@@ -233,7 +236,7 @@ class MatchRead(BaseModel):
     partner_code: str
     score: float
     reasons: list[ReasonOut]
-    status: str
+    status: MatchStatus
     decided_by: str | None = None
     decided_at: datetime | None = None
     created_at: datetime

@@ -21,8 +21,10 @@ from services.victim_support.domain import (
     ConsentScope,
     IdentificationOutcome,
     LinkDecision,
+    LinkStatus,
     Source,
     SupportType,
+    VictimStatus,
 )
 
 Org = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
@@ -133,8 +135,8 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     action: str
-    from_status: str | None
-    to_status: str
+    from_status: VictimStatus | None
+    to_status: VictimStatus
     at: datetime
     by: str
     details: dict[str, Any]
@@ -144,8 +146,8 @@ class VictimSummary(BaseModel):
     """What a supervisor may see: figures and statuses, no personal data."""
 
     id: UUID
-    status: str
-    source: str
+    status: VictimStatus
+    source: Source
     ward_code: str | None
     province_code: str
     received_at: datetime
@@ -278,7 +280,7 @@ class VictimLinkOut(BaseModel):
     record exists."""
 
     id: UUID
-    status: str = Field(description="suggested, proposed, confirmed or rejected")
+    status: LinkStatus
     victim_id: UUID
     ward_code: str | None
     province_code: str | None

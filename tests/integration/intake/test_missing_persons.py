@@ -125,7 +125,11 @@ async def test_a_report_needs_exactly_one_of_date_of_birth_or_age(
     body = {k: v for k, v in {**report(), **change}.items() if v is not None}
     response = await intake.post("/v1/missing-persons", json=body)
     assert response.status_code == 422
-    assert "exactly one of date_of_birth or age" in response.json()["errors"][0]["message"]
+    # a family filing reads it in Vietnamese, unless its app asks for English
+    message = "Hãy cho biết ngày sinh hoặc tuổi, chỉ một trong hai"
+    assert response.json()["errors"][0]["message"] == message
+    english = await intake.post("/v1/missing-persons", json=body, headers={"accept-language": "en"})
+    assert "exactly one of date_of_birth or age" in english.json()["errors"][0]["message"]
 
 
 async def test_the_date_of_birth_or_age_error_names_the_fields(

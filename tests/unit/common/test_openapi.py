@@ -87,3 +87,74 @@ def test_the_public_forms_are_the_ones_that_answer_429() -> None:
         (method, path) for path, method, op in operations("intake") if "429" in op["responses"]
     }
     assert {("post", "/v1/tips"), ("post", "/v1/receipts/lookup")} <= limited
+
+
+@pytest.mark.parametrize("service", ["intake"])
+def test_429_says_when_to_come_back(service: str) -> None:
+    for path, method, op in operations(service):
+        if "429" in op["responses"]:
+            header = op["responses"]["429"]["headers"]["Retry-After"]
+            assert header["schema"] == {"type": "integer", "minimum": 1}, (path, method)
+
+
+def _person_rule(service: str, name: str) -> Any:
+    import jsonschema_rs
+
+    schema = document(service)["components"]["schemas"][name]
+    return jsonschema_rs.validator_for({k: v for k, v in schema.items() if k in ("not", "anyOf")})
+
+
+@pytest.mark.parametrize(
+    ("service", "name"),
+    [("intake", "PersonIn"), ("casework", "PartyIn"), ("victim_support", "PersonIn")],
+)
+def test_date_of_birth_or_age_not_both_is_in_the_schema(service: str, name: str) -> None:
+    rule = _person_rule(service, name)
+    assert not rule.is_valid({"date_of_birth": "2001-02-03", "age": 25})
+    assert rule.is_valid({"date_of_birth": "2001-02-03", "age": None})
+    assert rule.is_valid({"age": 25})
+    assert rule.is_valid({})
+
+
+def test_a_missing_person_needs_exactly_one_of_date_of_birth_or_age_in_the_schema() -> None:
+    rule = _person_rule("intake", "MissingPersonCreate")
+    assert not rule.is_valid({"date_of_birth": "2001-02-03", "age": 25})
+    assert not rule.is_valid({})
+    assert not rule.is_valid({"age": None, "date_of_birth": None})
+    assert rule.is_valid({"date_of_birth": "2001-02-03"})
+    assert rule.is_valid({"age": 25, "date_of_birth": None})
+
+
+def test_an_alerts_person_is_given_by_date_of_birth_or_age_not_both_in_the_schema() -> None:
+    rule = _person_rule("interagency", "PersonFoundData")
+    assert not rule.is_valid({"date_of_birth": "2001-02-03", "age": 25})
+    assert rule.is_valid({"age": 25})
+
+
+# What an app must translate: every status a response carries is one of a listed set.
+STATUSES = {
+    "intake": ["ReceiptView", "TipSummary", "MissingPersonSummary", "PossibleMatchOut"],
+    "casework": ["CaseSummary", "RelatedCase", "TimelineEntry"],
+    "victim_support": ["VictimSummary", "TimelineEntry", "VictimLinkOut"],
+    "interagency": ["PartnerRead", "MatchRead", "DeliveryOut"],
+}
+
+
+def _listed(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """An enum, a const, a reference to one, or a choice (anyOf) of those and null."""
+    if "$ref" in schema:
+        return _listed(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    if "anyOf" in schema:
+        return all(s == {"type": "null"} or _listed(s, components) for s in schema["anyOf"])
+    return "enum" in schema or "const" in schema
+
+
+@pytest.mark.parametrize("service", sorted(STATUSES))
+def test_statuses_in_responses_are_enums(service: str) -> None:
+    components = document(service)["components"]["schemas"]
+    for name in STATUSES[service]:
+        properties = components[name]["properties"]
+        statuses = [p for p in properties if p == "status" or p.endswith("_status")]
+        assert statuses, name
+        for field in statuses:
+            assert _listed(properties[field], components), (name, field)
