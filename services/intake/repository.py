@@ -363,8 +363,15 @@ async def tip_hotspots(
         .group_by(Tip.destination_country)
         .order_by(func.count().desc())
     )
+    unplaced = await session.execute(  # until triage places them, they are counted here
+        select(func.count(), func.count().filter(substantiated)).where(
+            *conditions, Tip.incident_ward_code.is_(None)
+        )
+    )
+    tips, substantiated_unplaced = unplaced.one()
     return {
         "by_ward": [{"ward_code": w, "tips": n, "substantiated": s} for w, n, s in by_ward.all()],
+        "unplaced": {"tips": tips, "substantiated": substantiated_unplaced},
         "by_exploitation_type": {k: n for k, n in by_type.all()},
         "by_destination_country": {c: n for c, n in by_country.all()},
     }

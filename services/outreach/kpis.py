@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from libs.common.jurisdiction import name_of
 from services.outreach import coverage, domain, repository
 from services.outreach.access import Ctx, ensure_covers
-from services.outreach.schemas import OutreachKpis
+from services.outreach.schemas import OutreachKpis, Place
 
 
 async def outreach_kpis(
@@ -21,9 +22,11 @@ async def outreach_kpis(
     activities, materials, by_group = await repository.activity_totals(
         ctx.session, principal, period_from, period_to, ward_code
     )
+    area = [ward_code] if ward_code is not None else list(principal.jurisdiction)
     return OutreachKpis(
         period_from=period_from,
         period_to=period_to,
+        area=[Place(code=code, name=name_of(code) or code) for code in area],
         target=domain.TARGET,
         coverage_ratio=overall,
         wards=wards,

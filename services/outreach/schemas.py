@@ -145,9 +145,18 @@ class WardCoverage(BaseModel):
     meets_target: bool | None
 
 
+class Place(BaseModel):
+    code: str
+    name: str
+
+
 class OutreachKpis(BaseModel):
     period_from: date | None
     period_to: date | None
+    area: list[Place] = Field(
+        description="where the figures are from, by name: the ward asked for, or else the "
+        "caller's jurisdiction (empty: the whole country)"
+    )
     target: float
     coverage_ratio: Figure
     wards: list[WardCoverage]

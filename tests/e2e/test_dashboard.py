@@ -10,6 +10,7 @@ The last test stops victim_support (and starts it again afterwards).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -216,3 +217,31 @@ async def test_with_victim_support_down_the_rest_renders_and_victim_figures_say_
         assert await wards.count() == len(api["outreach"]["wards"])
     finally:
         await services["victim_support"].start()
+
+
+async def test_the_area_has_its_name_dates_read_day_first_and_unplaced_tips_their_line(
+    page: Page, services: dict[str, Served], supervisor: str
+) -> None:
+    """A committee member reads "Thành phố Hà Nội", not codes or "the token's jurisdiction";
+    tips that triage has not placed yet are on a line of their own, not left out (last: the
+    tip filed here changes the figures the other tests compare)."""
+    subtitle = await page.locator("#subtitle").inner_text()
+    start, end = current_quarter()
+    assert f"({start:%d/%m/%Y} – {end:%d/%m/%Y})" in subtitle
+    assert subtitle.endswith("Thành phố Hà Nội")
+    officer = issue_dev_token(ServiceSettings(), roles=["intake_officer"], jurisdiction=["01"])
+    async with httpx.AsyncClient(timeout=10) as client:
+        filed = await client.post(
+            f"{services['intake'].url}/v1/tips",
+            json={"channel": "hotline", "description": "Synthetic tip: a broker, place unknown."},
+            headers={"Authorization": f"Bearer {officer}", "Idempotency-Key": str(uuid.uuid4())},
+        )
+    assert filed.status_code == 201, filed.text
+    unplaced = (await kpis(services, supervisor))["intake"]["hotspots"]["unplaced"]
+    assert unplaced["tips"] >= 1
+    await page.goto("about:blank")  # a new load, not a jump to the same page's fragment
+    await open_dashboard(page, services["outreach"], supervisor)
+    row = page.locator('[data-figure="hotspots.by_ward"] tr', has_text="Chưa xác định địa bàn")
+    assert await row.count() == 1
+    cells = await row.locator("td").all_inner_texts()
+    assert cells[:2] == [str(unplaced["tips"]), str(unplaced["substantiated"])]

@@ -309,6 +309,7 @@ async def test_kpi_hotspots_by_ward_exploitation_type_and_destination(
             "forced_begging": 1,
         },
         "by_destination_country": {"CN": 2, "MY": 1},
+        "unplaced": {"tips": 0, "substantiated": 0},
     }
 
 
@@ -347,6 +348,7 @@ async def test_a_period_with_nothing_to_count_has_null_ratios(
         "by_ward": [],
         "by_exploitation_type": {},
         "by_destination_country": {},
+        "unplaced": {"tips": 0, "substantiated": 0},
     }
 
 
@@ -411,3 +413,14 @@ async def test_kpis_with_a_malformed_query_are_422(
 ) -> None:
     response = await intake.get("/v1/kpis", params=params, headers=auth("supervisor", "01"))
     assert response.status_code == 422
+
+
+async def test_tips_not_yet_placed_are_counted_on_a_line_of_their_own(
+    intake: httpx.AsyncClient, auth: Auth, officer: dict[str, str]
+) -> None:
+    """Was: a tip without a ward was in no hotspot line, and the dashboard's sum fell short."""
+    supervisor = auth("supervisor", "01")
+    before = (await kpis(intake, supervisor, **{"from": weeks_ago()}))["hotspots"]["unplaced"]
+    await file_tip(intake, officer, incident_ward_code=None)
+    after = (await kpis(intake, supervisor, **{"from": weeks_ago()}))["hotspots"]["unplaced"]
+    assert after == {"tips": before["tips"] + 1, "substantiated": before["substantiated"]}

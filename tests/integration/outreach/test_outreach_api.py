@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from libs.common.jurisdiction import wards_of
+from libs.common.jurisdiction import name_of, wards_of
 from libs.common.settings import ServiceSettings
 from services.casework.app import create_app as casework_app
 from services.casework.settings import CaseworkSettings
@@ -94,6 +94,9 @@ async def test_coverage_per_ward_and_overall_against_the_target(
     overall = figures["coverage_ratio"]
     assert overall["numerator"] >= 900 + 600 + 500
     assert figures["target"] == 0.75
+    assert figures["area"] == [{"code": "01", "name": name_of("01")}]  # by name, for the page
+    one = await outreach.get("/v1/kpis", headers=SUPERVISOR, params={"ward_code": a})
+    assert one.json()["area"] == [{"code": a, "name": name_of(a)}]
 
 
 @pytest.mark.parametrize(
