@@ -29,6 +29,7 @@ PROBLEMS = {
     "Conflict",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UnsupportedMediaType",
     "Unprocessable",
     "TooManyRequests",
     "ServiceUnavailable",
