@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO, cast
+from urllib.parse import quote
 
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
@@ -332,3 +333,9 @@ def safe_filename(name: str | None, kind: MediaType) -> str:
     stem = base.rsplit(".", 1)[0] if "." in base else base
     stem = stem[:100].strip(" .") or "file"
     return f"{stem}.{EXTENSIONS[kind]}"
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the name in ASCII (for old clients) and in UTF-8 (RFC 6266)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
