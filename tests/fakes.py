@@ -79,3 +79,48 @@ def fake_context(
         now=now or datetime.now(UTC),
     )
     return ctx, platform
+
+
+class FakeFileStore:
+    """A :class:`~libs.common.filestore.FileStore` in memory, sealing chunks as the real one
+    does, so that use cases and the sealing rules are tested without PostgreSQL."""
+
+    def __init__(self, chunk_bytes: int = 4) -> None:
+        from libs.common.crypto import FieldCipher
+        from libs.common.settings import ServiceSettings
+
+        self.cipher = FieldCipher.from_spec(ServiceSettings().field_keys.get_secret_value())
+        self.chunk_bytes = chunk_bytes
+        self.keys: dict[UUID, str] = {}
+        self.chunks: dict[UUID, list[bytes]] = {}
+
+    async def write(self, session: Any, file_id: UUID, content: Any) -> Any:
+        import hashlib
+        import os
+
+        from libs.common.filestore import StoredFile, sealed_chunks, wrap_key
+
+        key = os.urandom(32)
+        self.keys[file_id] = wrap_key(self.cipher, file_id, key)
+        digest, size, sealed = hashlib.sha256(), 0, []
+        async for _, plain, chunk in sealed_chunks(key, file_id, content, self.chunk_bytes):
+            digest.update(plain)
+            size += len(plain)
+            sealed.append(chunk)
+        self.chunks[file_id] = sealed
+        kid = self.cipher.key_id(self.keys[file_id])
+        return StoredFile(file_id, size, digest.hexdigest(), len(sealed), kid)
+
+    async def read(self, session: Any, file_id: UUID) -> Any:
+        from libs.common.filestore import FileStoreError, open_chunk, unwrap_key
+
+        if file_id not in self.chunks:
+            raise FileStoreError(f"no stored file {file_id}")
+        key = unwrap_key(self.cipher, file_id, self.keys[file_id])
+        sealed = self.chunks[file_id]
+        for seq, chunk in enumerate(sealed):
+            yield open_chunk(key, file_id, seq, seq == len(sealed) - 1, chunk)
+
+    async def delete(self, session: Any, file_ids: Any) -> int:
+        gone = [f for f in file_ids if self.chunks.pop(f, None) is not None]
+        return len(gone)

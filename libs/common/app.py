@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -60,18 +61,34 @@ class _TooLarge(StarletteHTTPException):
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over the limit, counted as they stream (Content-Length can lie)."""
+    """413 for bodies over the limit, counted as they stream (Content-Length can lie).
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    ``larger`` names the paths (full-match regular expressions, e.g. the upload routes) that
+    take more than ``max_bytes``, and how much; every other path keeps the small limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(re.compile(path), limit) for path, limit in (larger or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
                 await self._reject(scope, send)
                 return
         received = 0
@@ -81,7 +98,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _TooLarge()
             return message
 
@@ -163,6 +180,7 @@ def create_service_app(
     handlers: Mapping[str, Handler] | None = None,
     workers: Sequence[WorkerFactory] = (),
     webhooks: Sequence[APIRouter] = (),
+    body_limits: Mapping[str, int] | None = None,
     title: str,
     description: str,
 ) -> FastAPI:
@@ -240,7 +258,7 @@ def create_service_app(
             ],
             expose_headers=["X-Correlation-ID"],
         )
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, larger=body_limits)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.include_router(health_router(settings))
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)

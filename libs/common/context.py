@@ -24,6 +24,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.db import DbSession
 from libs.common.errors import Unauthorized
 from libs.common.events import CloudEvent
+from libs.common.filestore import FileStore
 from libs.common.idempotency import IdempotencyStore
 from libs.common.outbox import Outbox
 from libs.common.platform import ServicePlatform
@@ -75,6 +76,13 @@ class Context(Generic[S]):
     @property
     def idempotency(self) -> IdempotencyStore:
         return self.platform.idempotency
+
+    @property
+    def files(self) -> FileStore:
+        """The service's file store; a service that keeps no files has none."""
+        if self.platform.files is None:
+            raise LookupError(f"{self.platform.service} keeps no files")
+        return self.platform.files
 
     def require_principal(self) -> Principal:
         """The authenticated caller; a 401 if a use case that needs one is reached without."""

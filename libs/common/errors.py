@@ -78,6 +78,10 @@ class PayloadTooLarge(Problem):
     status, code, title = 413, "payload-too-large", "Request body too large"
 
 
+class UnsupportedMediaType(Problem):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Unprocessable(Problem):
     """A 422 always names what is wrong in ``errors``."""
 
@@ -141,6 +145,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _problem_response_doc("Not allowed in the record's current state"),
     412: _problem_response_doc("If-Match names an older version"),
     413: _problem_response_doc("The body is larger than this endpoint accepts"),
+    415: _problem_response_doc("The file's bytes are not of a type this endpoint accepts"),
     422: _problem_response_doc("The request is not valid; `errors` names each field"),
     429: _problem_response_doc("Too many requests from this client; `Retry-After` says when")
     | {

@@ -113,8 +113,13 @@ class IdempotencyStore:
         actor: str | None,
         *,
         replayable: bool = True,
+        fingerprint: str | None = None,
     ) -> tuple[IdempotentRequest | None, JSONResponse | None]:
-        """Returns (a handle to store the response, or a stored response to replay)."""
+        """Returns (a handle to store the response, or a stored response to replay).
+
+        ``fingerprint`` stands for the body where the body is not to be read whole (an upload:
+        the digest of the file's bytes and its name); a multipart body's boundary changes on
+        every retry anyway."""
         if key is None:
             return None, None
         if not key.strip():
@@ -131,7 +136,10 @@ class IdempotencyStore:
         handle = IdempotentRequest(
             scope,
             index.digest(KEY_PURPOSE, key),
-            index.digest(REQUEST_PURPOSE, _canonical_body(await request.body())),
+            index.digest(
+                REQUEST_PURPOSE,
+                fingerprint if fingerprint is not None else _canonical_body(await request.body()),
+            ),
             replayable,
         )
         where = (self.table.c.scope == handle.scope, self.table.c.key == handle.key)
@@ -164,13 +172,16 @@ class IdempotencyStore:
         status: int = 201,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
+        fingerprint: str | None = None,
     ) -> JSONResponse:
         """Replay the stored response for ``key``, or ``create`` and store its response.
 
         ``replayable=False`` for a response that holds a secret shown once: only the key and the
         request hash are stored (a second creation with the key is still refused), the body is
         not, and a replay is answered 409."""
-        handle, replay = await self.begin(session, request, key, actor, replayable=replayable)
+        handle, replay = await self.begin(
+            session, request, key, actor, replayable=replayable, fingerprint=fingerprint
+        )
         if replay is not None:
             return replay
         body = (await create()).model_dump(mode="json")

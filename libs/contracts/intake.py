@@ -82,6 +82,22 @@ class TipDeadlineExtended(_Payload):
     resolution_due_at: datetime
 
 
+class TipAttachmentAdded(_Payload):
+    """A file joined a tip: its metadata, so that casework lists it with the evidence of the
+    tip's case and fetches the bytes from intake's API when an investigator asks for them."""
+
+    attachment_id: UUID
+    tip_id: UUID
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    source: str
+    uploaded_at: datetime
+    incident_ward_code: str | None = None
+    province_code: str | None = None
+
+
 class MissingPersonReported(_Payload):
     """What interagency needs to match partners' found persons against our open reports. Not an
     alert: partners hear of a report only once it is published (``MissingPersonPublished``)."""
@@ -139,6 +155,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "intake.tip.verified": TipVerified,
     "intake.tip.closed": TipClosed,
     "intake.tip.deadline_extended": TipDeadlineExtended,
+    "intake.tip.attachment_added": TipAttachmentAdded,
     "intake.missing_person.reported": MissingPersonReported,
     "intake.missing_person.published": MissingPersonPublished,
     "intake.missing_person.held": MissingPersonHeld,

@@ -18,10 +18,14 @@ Ctx = Context[IntakeSettings]
 READERS = (Role.intake_officer, Role.investigator, Role.supervisor)
 # Officers see personal data in full; supervisors get names only.
 OFFICERS = (Role.intake_officer, Role.investigator)
+# Evidence files: officers, and the prosecutors who take the case to court; never an NGO or a
+# supervisor (a file is personal data through and through).
+FILE_READERS = (*OFFICERS, Role.prosecutor)
 
 Reader = Annotated[Ctx, Depends(requires(*READERS))]
 IntakeOfficer = Annotated[Ctx, Depends(requires(Role.intake_officer))]
 Officer = Annotated[Ctx, Depends(requires(*OFFICERS))]
+FileReader = Annotated[Ctx, Depends(requires(*FILE_READERS))]
 
 
 async def _reporter(request: Request, session: DbSession) -> Ctx:

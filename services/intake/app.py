@@ -1,11 +1,18 @@
-"""The intake service: tips, receipts and missing-person reports."""
+"""The intake service: tips, receipts, missing-person reports and the evidence files of tips."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 
-from libs.common.app import create_service_app
+from libs.common.app import Worker, create_service_app
+from libs.common.context import Context
+from libs.common.db import Database
+from libs.common.periodic import Periodic
 from libs.common.platform import platform_of
+from services.intake import attachment_api, attachments
 from services.intake.api import router
 from services.intake.consumers import HANDLERS
 from services.intake.models import metadata
@@ -15,11 +22,26 @@ from services.intake.settings import IntakeSettings
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
+
+    def file_retention(db: Database, make_context: Callable[[Any], Context[Any]]) -> Worker | None:
+        """Files of unsubstantiated tips past their retention go; with the relay (the worker)."""
+        if not settings.run_relay:
+            return None
+        return Periodic(
+            db,
+            make_context,
+            "attachment retention",
+            attachments.purge_past_retention,
+            interval_seconds=settings.attachment_purge_seconds,
+        )
+
     app = create_service_app(
         settings=settings,
         platform=platform_of(metadata),
-        routers=[router],
+        routers=[router, attachment_api.router],
         handlers=HANDLERS,
+        workers=[file_retention],
+        body_limits=attachment_api.UPLOAD_PATHS,
         title="ctip intake",
         description="Tips, receipts and missing-person reports; triage under the legal clock.",
     )

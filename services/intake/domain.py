@@ -78,6 +78,7 @@ class TipAction(StrEnum):
     extend = "extend"
     message_reporter = "message_reporter"
     reporter_message = "reporter_message"
+    attach_file = "attach_file"
 
 
 def _stays(
@@ -88,6 +89,8 @@ def _stays(
 
 
 _TALK = (TipAction.extend, TipAction.message_reporter, TipAction.reporter_message)
+# Files join a tip until it is closed: a verified tip's files are listed with its case's evidence.
+_FILES = (TipAction.attach_file,)
 
 # Classified before verified (the plan's 100% target); ``verify`` leads where VERIFICATION_STATUS
 # says, and a closed tip still takes a word to the reporter (why it was closed).
@@ -95,11 +98,13 @@ TIP_LIFECYCLE: StateMachine[TipStatus, TipAction] = StateMachine(
     "a tip",
     {
         (TipStatus.received, TipAction.classify): Transition(TipStatus.triaged),
-        **_stays(TipStatus.received, *_TALK),
+        **_stays(TipStatus.received, *_TALK, *_FILES),
         (TipStatus.triaged, TipAction.classify): Transition(TipStatus.triaged),
         (TipStatus.triaged, TipAction.verify): Transition(TipStatus.verified),
-        **_stays(TipStatus.triaged, *_TALK),
-        **_stays(TipStatus.verified, TipAction.message_reporter, TipAction.reporter_message),
+        **_stays(TipStatus.triaged, *_TALK, *_FILES),
+        **_stays(
+            TipStatus.verified, TipAction.message_reporter, TipAction.reporter_message, *_FILES
+        ),
         **_stays(TipStatus.closed, TipAction.message_reporter),
     },
 )
@@ -231,3 +236,20 @@ def review(
     if publication is Publication.published:
         raise RuleViolation("the report is already published; partners were alerted", [])
     return REVIEW_OUTCOME[decision]
+
+
+# Evidence files ---------------------------------------------------------------------------------
+
+MAX_FILES_PER_TIP = 20
+
+
+def check_file_count(files_so_far: int) -> None:
+    """A tip holds at most 20 files (413 for the next: it is the tip that is full)."""
+    if files_so_far >= MAX_FILES_PER_TIP:
+        raise RuleViolation(f"a tip holds at most {MAX_FILES_PER_TIP} files")
+
+
+def files_purge_cutoff(now: datetime, retention_days: int) -> datetime:
+    """Files of a tip closed as unsubstantiated before this moment are deleted: nothing was
+    found, and a reporter's photo or voice is kept no longer than the retention period."""
+    return now - timedelta(days=retention_days)

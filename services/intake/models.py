@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import install_platform
+from libs.common.platform import install_file_store, install_platform
 from libs.common.ratelimit import rate_limit_table
 
 SCHEMA = "intake"
@@ -34,6 +34,8 @@ metadata = service_metadata(SCHEMA)
 install_platform(SCHEMA, metadata)
 # Guessing and flooding limits of the public endpoints, shared by every replica (ratelimit.py).
 rate_limits = rate_limit_table(metadata)
+# The encrypted chunks of evidence files (filestore.py), alike in every schema that keeps files.
+install_file_store(metadata)
 
 
 class Base(DeclarativeBase):
@@ -245,6 +247,25 @@ class PossibleMatch(Base):
     # Set from ``interagency.match.decided``: an officer confirmed or rejected the candidate.
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    """An evidence file of a tip: a reporter's (cleaned of its metadata) or an officer's (kept
+    as it came, with the SHA-256 taken on receipt: chain of custody). The bytes are in the file
+    store under the same id; the name and the type are personal data, encrypted like the rest."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_tip_uploaded", "tip_id", "uploaded_at"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    tip_id: Mapped[UUID] = mapped_column(ForeignKey("intake.tips.id"))
+    filename: Mapped[str] = mapped_column(EncryptedText("intake.attachments.filename"))
+    media_type: Mapped[str] = mapped_column(EncryptedText("intake.attachments.media_type"))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(10))
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # A new tip with everything filed with it, as the use case builds it and the repository writes it

@@ -359,3 +359,21 @@ class IntakeKpis(BaseModel):
     missing_persons_reported: int
     missing_persons_open: int
     hotspots: dict[str, Any]
+
+
+class AttachmentOut(BaseModel):
+    """An evidence file as its uploader gets it back: the SHA-256 lets a court copy be checked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class AttachmentListed(AttachmentOut):
+    source: Literal["public", "officer"]
+    uploaded_by: str | None = None
+    uploaded_at: datetime

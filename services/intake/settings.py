@@ -41,6 +41,15 @@ class IntakeSettings(ServiceSettings):
     trust_forwarded_for: bool = Field(
         False, description="take the client address from X-Forwarded-For (behind our gateway)"
     )
+    attachment_retention_days: int = Field(
+        365,
+        ge=1,
+        description="days after a tip is closed as unsubstantiated before the worker deletes its "
+        "files",
+    )
+    attachment_purge_seconds: float = Field(
+        3600, gt=0, description="how often the worker looks for files past their retention"
+    )
     triage_province: str = Field(
         "",
         description="province whose intake officers triage tips filed without a ward "

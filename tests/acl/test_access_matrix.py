@@ -41,6 +41,7 @@ from services.outreach.app import create_app as outreach_app
 from services.outreach.settings import OutreachSettings
 from services.victim_support.app import create_app as victim_support_app
 from services.victim_support.settings import VictimSupportSettings
+from testkit import evidence
 from tests.acl import builders as b
 from tests.integration.interagency.support import forget_partner, fresh_partner_code
 from tests.support import bearer, eventually, running
@@ -127,6 +128,7 @@ DEFAULT_IDS = {
     "delivery_id": "failed_delivery",
     "match_id": "match",
     "link_id": "link_proposed",
+    "attachment_id": "attachment",
 }
 
 IN, CW, VS, IA, OR = "intake", "casework", "victim_support", "interagency", "outreach"
@@ -147,6 +149,18 @@ def r(
 def fresh(kind: str) -> dict[str, str]:
     """Path ids pointing at a record made for this row alone (a state-changing action)."""
     return {"tip_id": kind} if kind.startswith("tip") else {}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body: form fields and one file."""
+
+    data: dict[str, str]
+    name: str = "notice.pdf"
+
+
+def _upload(world: World, key: str | None = None) -> Upload:
+    return Upload(_receipt(world, key) if key else {})
 
 
 def _receipt(world: World, key: str = "receipt") -> dict[str, Any]:
@@ -243,6 +257,38 @@ ROWS: list[Row] = [
       lambda w: {"decision": "publish"}),
     r(IN, "POST", "/v1/missing-persons/{missing_person_id}/review", ANON, 401,
       lambda w: {"decision": "publish"}),
+    # intake: evidence files (issue 17); NGOs and supervisors never reach a file
+    r(IN, "POST", "/v1/receipts/attachments", ANON, 201, lambda w: _upload(w, "receipt")),
+    r(IN, "POST", "/v1/receipts/attachments", ANON, 404, lambda w: _upload(w, "wrong_receipt")),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", IO, 201, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", IO_WARD, 201, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", INV, 201, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", IO_OTHER, 403, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", IO_FAR, 403, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", PROS, 403, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", SUP, 403, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", NGO_A, 403, _upload),
+    r(IN, "POST", "/v1/tips/{tip_id}/attachments", ANON, 401, _upload),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", IO, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", IO_WARD, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", INV, 200),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", IO_OTHER, 404),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", INV_FAR, 404),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", PROS, 403),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", SUP, 403),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", NGO_A, 403),
+    r(IN, "GET", "/v1/tips/{tip_id}/attachments", ANON, 401),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", IO, 200),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", IO_WARD, 200),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", INV, 200),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", PROS, 200),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", IO_OTHER, 404),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", INV_FAR, 404),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", CLERK, 403),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", SW, 403),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", SUP, 403),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", NGO_A, 403),
+    r(IN, "GET", "/v1/attachments/{attachment_id}/content", ANON, 401),
     r(IN, "GET", "/v1/kpis", IO, 200),
     r(IN, "GET", "/v1/kpis", SUP, 200),
     r(IN, "GET", "/v1/kpis", IO_OTHER, 403, query=f"ward_code={WARD}"),
@@ -551,6 +597,7 @@ PUBLIC = {
     (IN, "POST", "/v1/missing-persons"),
     (IN, "POST", "/v1/receipts/lookup"),
     (IN, "POST", "/v1/receipts/messages"),
+    (IN, "POST", "/v1/receipts/attachments"),
     (IA, "POST", "/v1/inbound/{partner_code}"),  # signed, not a bearer token
     (OR, "GET", "/dashboard"),
     (OR, "GET", "/dashboard/config.json"),
@@ -604,7 +651,10 @@ class World:
         self, service: str, method: str, url: str, persona: Persona, body: Any = None
     ) -> httpx.Response:
         kwargs: dict[str, Any] = {"headers": self.auth(persona)}
-        if body is not None:
+        if isinstance(body, Upload):
+            kwargs["data"] = body.data
+            kwargs["files"] = {"file": (body.name, evidence.pdf_with_author(), "application/pdf")}
+        elif body is not None:
             kwargs["json"] = body
         return await self.clients[service].request(method, url, **kwargs)
 
@@ -682,6 +732,9 @@ async def _build_world(world: World) -> None:
     tip = await world.make(IN, "/v1/tips", IO, b.tip())
     ids["tip"], ids["receipt"] = tip["id"], tip["receipt_code"]
     ids["wrong_receipt"] = "0" * 16
+    uploaded = await world.call(IN, "POST", f"/v1/tips/{tip['id']}/attachments", IO, Upload({}))
+    assert uploaded.status_code == 201, f"setup attachment: {uploaded.text}"
+    ids["attachment"] = uploaded.json()["id"]
     # Filed by an officer of the place, published at once: partners are alerted.
     mp = await world.make(IN, "/v1/missing-persons", IO, b.missing_person() | {"publish": True})
     ids["mp"] = mp["id"]

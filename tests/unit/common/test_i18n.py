@@ -31,6 +31,7 @@ PROBLEMS = {
     "Conflict",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UnsupportedMediaType",
     "Unprocessable",
     "TooManyRequests",
     "ServiceUnavailable",

@@ -248,6 +248,7 @@ EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
         TipAction.extend,
         TipAction.message_reporter,
         TipAction.reporter_message,
+        TipAction.attach_file,
     },
     TipStatus.triaged: {
         TipAction.classify,
@@ -255,8 +256,13 @@ EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
         TipAction.extend,
         TipAction.message_reporter,
         TipAction.reporter_message,
+        TipAction.attach_file,
     },
-    TipStatus.verified: {TipAction.message_reporter, TipAction.reporter_message},
+    TipStatus.verified: {
+        TipAction.message_reporter,
+        TipAction.reporter_message,
+        TipAction.attach_file,
+    },
     TipStatus.closed: {TipAction.message_reporter},
 }
 
