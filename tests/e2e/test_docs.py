@@ -65,9 +65,10 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 async def operation_ids(served: Served) -> list[str]:
     async with httpx.AsyncClient(timeout=10) as client:
         document = (await client.get(f"{served.url}/openapi.json")).json()
+    sections = [*document["paths"].values(), *document.get("webhooks", {}).values()]
     return [
         operation["operationId"]
-        for item in document["paths"].values()
+        for item in sections
         for method, operation in item.items()
         if method in METHODS
     ]
