@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from libs.common.concurrency import IfMatch
@@ -262,38 +262,39 @@ async def get_program(program_id: UUID, ctx: ProgramOwner) -> ProgramRead:
     return await programs.read_program(ctx, program_id)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get(
     "/programs/{program_id}/report",
     tags=["programs"],
-    responses={
-        200: {
-            "content": {
-                "application/json": {},
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-            }
-        }
-    },
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}}},
 )
 async def program_report(
     program_id: UUID,
     ctx: ProgramReader,
     format: Literal["json", "csv", "xlsx"] = "json",
+    lang: Annotated[
+        Literal["vi", "en"] | None,
+        Query(description="the spreadsheet's language; else Accept-Language, else Vietnamese"),
+    ] = None,
+    accept_language: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
-    """Counts and amounts by support type and month, for donors."""
+    """Deliveries, people and amounts by support type and month, with the totals (people
+    counted once), for donors. ``xlsx`` is ready to hand over, in Vietnamese or English."""
     data = await program_reports.report(ctx, program_id)
     name = f"program-{program_id}"
     if format == "csv":
+        csv_text = program_reports.report_csv(data)
         return Response(
-            program_reports.report_csv(data),
-            media_type="text/csv; charset=utf-8",
-            headers=attachment(f"{name}.csv"),
+            csv_text, media_type="text/csv; charset=utf-8", headers=attachment(f"{name}.csv")
         )
     if format == "xlsx":
+        language = program_reports.language(lang, accept_language)
         return Response(
-            program_reports.report_xlsx(data),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers=attachment(f"{name}.xlsx"),
+            program_reports.report_xlsx(data, language),
+            media_type=XLSX,
+            headers={**attachment(f"{name}.xlsx"), "Content-Language": language},
         )
     return JSONResponse(data)
 

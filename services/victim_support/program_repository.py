@@ -79,6 +79,14 @@ async def program_report_rows(session: AsyncSession, program_id: UUID) -> list[t
     return [tuple(r) for r in rows.all()]
 
 
+async def program_people(session: AsyncSession, program_id: UUID) -> int:
+    """The people a program served, each counted once however many supports they received."""
+    query = select(func.count(func.distinct(Support.victim_id))).where(
+        Support.program_id == program_id
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
 async def consent_active(session: AsyncSession, victim_id: UUID, scope: str, org: str) -> bool:
     latest = (
         await session.execute(
