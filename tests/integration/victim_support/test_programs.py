@@ -417,12 +417,12 @@ async def test_the_same_batch_sent_twice_at_once_is_created_once(
     assert len(stored) == 40
 
 
-async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_duplicate_not_a_failure(
+async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_conflict_not_a_failure(
     victim_support: httpx.AsyncClient,
 ) -> None:
     """Two batches for different people reusing one external_id at the same time (a client's
-    numbering mistake): one delivery is created, the other batch reports a duplicate and keeps
-    its other items."""
+    numbering mistake): one delivery is created, the other batch reports a conflict naming the
+    person, and keeps its other items."""
     org = new_org()
     pid = await new_program(victim_support, org)
     a, b = [await enrolled_person(victim_support, pid, org) for _ in range(2)]
@@ -434,8 +434,11 @@ async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_duplicate_no
         )
         assert first.status_code == second.status_code == 207, (first.text, second.text)
         results = [*first.json()["results"], *second.json()["results"]]
-        statuses = sorted(r["status"] for r in results if r["external_id"] == shared)
-        assert statuses == ["created", "duplicate"]
+        shared_results = sorted(
+            (r for r in results if r["external_id"] == shared), key=lambda r: r["status"]
+        )
+        assert [r["status"] for r in shared_results] == ["conflict", "created"]
+        assert [e["field"] for e in shared_results[0]["errors"]] == ["victim_id"]
         own = [r for r in results if r["external_id"] == f"own-{attempt}"]
         assert [r["status"] for r in own] == ["created"]
     stored = [s for vid in (a, b) for s in await supports_of(victim_support, vid)]
