@@ -410,14 +410,14 @@ class StatementCounter:
 async def profile_batch(
     database_url: str, program_id: str, victim_ids: Sequence[str]
 ) -> dict[str, Any]:
-    """The handler's use case (``programs.deliveries``) in-process, rolled back: statements per
+    """The handler's use case (``deliveries.batch``) in-process, rolled back: statements per
     item, time waiting on PostgreSQL, and the Python functions that take the rest."""
     from libs.common.context import Context
     from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
     from libs.common.platform import platform_of
-    from services.victim_support import programs
+    from services.victim_support import deliveries
     from services.victim_support.models import metadata
-    from services.victim_support.schemas import DeliveryBatchIn
+    from services.victim_support.program_schemas import DeliveryBatchIn
     from services.victim_support.settings import VictimSupportSettings
 
     settings = VictimSupportSettings(database_url=database_url, environment="test")
@@ -442,7 +442,7 @@ async def profile_batch(
                 platform=platform_of(metadata),
                 index=index,
             )
-            result = await programs.deliveries(ctx, uuid.UUID(program_id), batch)
+            result = await deliveries.batch(ctx, uuid.UUID(program_id), batch)
             profiler.disable()
             seconds = time.perf_counter() - start
             await session.rollback()

@@ -32,16 +32,21 @@ def share_with_ngo(org: str, *, granted: bool = True) -> dict[str, Any]:
 
 def delivery(
     external_id: str,
-    victim_id: str,
+    victim_id: str | None,
     *,
+    person_external_id: str | None = None,
     support_type: str = "essential_needs",
     amount_vnd: int = 0,
     delivered_on: date | None = None,
 ) -> dict[str, Any]:
-    """One item of ``POST /v1/programs/{id}/deliveries:batch``."""
+    """One item of ``POST /v1/programs/{id}/deliveries:batch``: the person named by their id,
+    or by the ``external_id`` the NGO gave them at enrollment (``person_external_id``)."""
+    person = {"victim_id": victim_id} if victim_id is not None else {}
+    if person_external_id is not None:
+        person["person_external_id"] = person_external_id
     return {
         "external_id": external_id,
-        "victim_id": victim_id,
+        **person,
         "type": support_type,
         "amount_vnd": amount_vnd,
         "delivered_on": (delivered_on or date.today()).isoformat(),

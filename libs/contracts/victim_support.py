@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class VictimStatusChanged(BaseModel):
+    """A step of the person's lifecycle, or an action on their record that keeps the status
+    (``support_corrected``: an NGO corrected a delivery; ``details`` holds the program, the
+    delivery's ``external_id`` and the fields ``before`` and ``after``: figures, no persons)."""
+
     model_config = ConfigDict(extra="forbid")
 
     victim_id: UUID
@@ -65,6 +69,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
             "supported",
             "reintegrated",
             "closed",
+            "support_corrected",
         )
     },
     **{

@@ -1,12 +1,12 @@
 """victim_support's HTTP API: routes only, the use cases are in ``reception``, ``care``,
-``links``, ``programs`` and ``program_reports``."""
+``links``, ``programs``, ``deliveries`` and ``program_reports``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from libs.common.concurrency import IfMatch
@@ -15,7 +15,15 @@ from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from services.victim_support import care, kpis, links, program_reports, programs, reception
+from services.victim_support import (
+    care,
+    deliveries,
+    kpis,
+    links,
+    program_reports,
+    programs,
+    reception,
+)
 from services.victim_support.access import (
     Ngo,
     ProgramOwner,
@@ -25,16 +33,21 @@ from services.victim_support.access import (
     Supporter,
 )
 from services.victim_support.domain import LinkStatus, Source, VictimStatus
+from services.victim_support.program_schemas import (
+    DeliveryBatchIn,
+    DeliveryBatchOut,
+    DeliveryCorrection,
+    DeliveryOut,
+    EnrollmentIn,
+    EnrollmentOut,
+    ProgramCreate,
+    ProgramRead,
+    ProgramSummary,
+)
 from services.victim_support.schemas import (
     ConsentIn,
     ConsentOut,
-    DeliveryBatchIn,
-    DeliveryBatchOut,
-    EnrollmentIn,
-    EnrollmentOut,
     IdentificationIn,
-    ProgramCreate,
-    ProgramRead,
     ProtectionIn,
     ReintegrationIn,
     SupportIn,
@@ -257,43 +270,56 @@ async def create_program(
     )
 
 
+@router.get("/programs", response_model=Page[ProgramSummary], tags=["programs"])
+async def list_programs(
+    ctx: ProgramOwner, limit: Limit = 50, cursor: Cursor = None
+) -> Page[ProgramSummary]:
+    """Your organisation's programs (an admin: every program), newest first."""
+    rows = await programs.list_programs(ctx, after=time_keyset(cursor), limit=limit)
+    return Page(
+        items=[programs.summary(p) for p in rows],
+        next_cursor=time_cursor(rows, "created_at", limit),
+    )
+
+
 @router.get("/programs/{program_id}", response_model=ProgramRead, tags=["programs"])
 async def get_program(program_id: UUID, ctx: ProgramOwner) -> ProgramRead:
     return await programs.read_program(ctx, program_id)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get(
     "/programs/{program_id}/report",
     tags=["programs"],
-    responses={
-        200: {
-            "content": {
-                "application/json": {},
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-            }
-        }
-    },
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}}},
 )
 async def program_report(
     program_id: UUID,
     ctx: ProgramReader,
     format: Literal["json", "csv", "xlsx"] = "json",
+    lang: Annotated[
+        Literal["vi", "en"] | None,
+        Query(description="the spreadsheet's language; else Accept-Language, else Vietnamese"),
+    ] = None,
+    accept_language: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
-    """Counts and amounts by support type and month, for donors."""
+    """Deliveries, people and amounts by support type and month, with the totals (people
+    counted once), for donors. ``xlsx`` is ready to hand over, in Vietnamese or English."""
     data = await program_reports.report(ctx, program_id)
     name = f"program-{program_id}"
     if format == "csv":
+        csv_text = program_reports.report_csv(data)
         return Response(
-            program_reports.report_csv(data),
-            media_type="text/csv; charset=utf-8",
-            headers=attachment(f"{name}.csv"),
+            csv_text, media_type="text/csv; charset=utf-8", headers=attachment(f"{name}.csv")
         )
     if format == "xlsx":
+        language = program_reports.language(lang, accept_language)
         return Response(
-            program_reports.report_xlsx(data),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers=attachment(f"{name}.xlsx"),
+            program_reports.report_xlsx(data, language),
+            media_type=XLSX,
+            headers={**attachment(f"{name}.xlsx"), "Content-Language": language},
         )
     return JSONResponse(data)
 
@@ -332,9 +358,32 @@ async def deliveries_batch(
     body: DeliveryBatchIn,
     ctx: Ngo,
 ) -> JSONResponse:
-    """Up to 1,000 deliveries; per-item results; idempotent by ``external_id``."""
-    result = await programs.deliveries(ctx, program_id, body)
+    """Up to 1,000 deliveries; per-item results; idempotent by ``external_id`` (the same
+    content again is a ``duplicate``, other content a ``conflict`` naming the fields)."""
+    result = await deliveries.batch(ctx, program_id, body)
     return JSONResponse(result.model_dump(mode="json"), status_code=207)
+
+
+@router.put(
+    "/programs/{program_id}/deliveries/{external_id}",
+    response_model=DeliveryOut,
+    tags=["programs"],
+    responses={
+        403: {"description": "the person's consent to share with you is withdrawn"},
+        404: {"description": "no delivery of your program has this external_id"},
+        412: {"description": "If-Match names an older version of the delivery"},
+    },
+)
+async def correct_delivery(
+    program_id: UUID,
+    external_id: Annotated[str, Path(min_length=1, max_length=100)],
+    body: DeliveryCorrection,
+    ctx: Ngo,
+    if_match: IfMatch = None,
+) -> DeliveryOut:
+    """Correct a delivery's type, amount or date (the version from its batch result in
+    ``If-Match``). Audited; the donor report follows."""
+    return await deliveries.correct(ctx, program_id, external_id, body, if_match)
 
 
 @router.get("/kpis", response_model=VictimKpis, tags=["figures"])

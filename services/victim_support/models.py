@@ -182,6 +182,8 @@ class Support(Base):
     external_id: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # An NGO's delivery is corrected under If-Match (PUT .../deliveries/{external_id}).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Reintegration(Base):
@@ -205,6 +207,7 @@ class Program(Base):
     """A support program run by an NGO or international organisation."""
 
     __tablename__ = "programs"
+    __table_args__ = (Index("ix_programs_created_at_id", "created_at", "id"),)
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,19 @@ from services.victim_support.models import Consent, Enrollment, Program, Support
 
 async def get_program(session: AsyncSession, program_id: UUID) -> Program | None:
     return await session.get(Program, program_id)
+
+
+async def list_programs(
+    session: AsyncSession, *, org: str | None, after: tuple[datetime, UUID] | None, limit: int
+) -> Sequence[Program]:
+    """Newest first; only ``org``'s when it is given (an NGO lists its own)."""
+    query = select(Program)
+    if org is not None:
+        query = query.where(Program.org == org)
+    if after is not None:
+        query = query.where(tuple_(Program.created_at, Program.id) < tuple_(*after))
+    query = query.order_by(Program.created_at.desc(), Program.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
 
 
 async def enrollments_of(session: AsyncSession, program_id: UUID) -> Sequence[Enrollment]:
@@ -48,6 +62,41 @@ async def enrollment_by_external_id(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def enrolled_by_external_ids(
+    session: AsyncSession, program_id: UUID, external_ids: list[str]
+) -> dict[str, UUID]:
+    """The people the NGO enrolled under these references of its own: reference -> person."""
+    if not external_ids:
+        return {}
+    rows = await session.execute(
+        select(Enrollment.external_id, Enrollment.victim_id).where(
+            Enrollment.program_id == program_id, Enrollment.external_id.in_(external_ids)
+        )
+    )
+    return {external_id: victim_id for external_id, victim_id in rows.all()}
+
+
+async def enrollment_external_id(
+    session: AsyncSession, program_id: UUID, victim_id: UUID
+) -> str | None:
+    """The NGO's own reference for an enrolled person."""
+    query = select(Enrollment.external_id).where(
+        Enrollment.program_id == program_id, Enrollment.victim_id == victim_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def support_by_external_id(
+    session: AsyncSession, program_id: UUID, external_id: str, *, for_update: bool = False
+) -> Support | None:
+    query = select(Support).where(
+        Support.program_id == program_id, Support.external_id == external_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def supports_by_external_ids(
     session: AsyncSession, program_id: UUID, external_ids: list[str]
 ) -> dict[str, Support]:
@@ -77,6 +126,14 @@ async def program_report_rows(session: AsyncSession, program_id: UUID) -> list[t
         .order_by(month, Support.type)
     )
     return [tuple(r) for r in rows.all()]
+
+
+async def program_people(session: AsyncSession, program_id: UUID) -> int:
+    """The people a program served, each counted once however many supports they received."""
+    query = select(func.count(func.distinct(Support.victim_id))).where(
+        Support.program_id == program_id
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def consent_active(session: AsyncSession, victim_id: UUID, scope: str, org: str) -> bool:

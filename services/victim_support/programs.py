@@ -1,14 +1,13 @@
-"""NGO and international-organisation programs: registration, enrollments under consent and
-deliveries of support. An NGO sees a person only under a pseudonymous reference and, while the
+"""NGO and international-organisation programs: registration, listing, enrollments under consent
+and supports recorded one at a time (batches of deliveries, and their corrections, are in
+``deliveries``). An NGO sees a person only under a pseudonymous reference and, while the
 person's consent to share with it is in force, the little it needs to serve them."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 from uuid import UUID
-
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from libs.common.auth import Role
 from libs.common.concurrency import check_if_match
@@ -17,19 +16,15 @@ from libs.common.ids import new_id
 from services.victim_support import domain, program_repository, repository
 from services.victim_support.access import Ctx, ensure_owns, ngo_view, sees_program, victim_ref
 from services.victim_support.models import Enrollment, Program
-from services.victim_support.schemas import (
-    DeliveryBatchIn,
-    DeliveryBatchOut,
-    DeliveryItem,
-    DeliveryResult,
+from services.victim_support.program_schemas import (
     EnrollmentIn,
     EnrollmentOut,
     Period,
     ProgramCreate,
     ProgramRead,
-    SupportIn,
-    SupportOut,
+    ProgramSummary,
 )
+from services.victim_support.schemas import SupportIn, SupportOut
 from services.victim_support.victims import add_support
 
 SHARE = domain.ConsentScope.share_with_ngo.value
@@ -72,6 +67,34 @@ async def create_program(ctx: Ctx, data: ProgramCreate) -> ProgramRead:
     return await read_program(ctx, program.id)
 
 
+def summary(program: Program) -> ProgramSummary:
+    return ProgramSummary(
+        id=program.id,
+        name=program.name,
+        org=program.org,
+        funder=program.funder,
+        support_types=program.support_types,
+        period=Period(start=program.period_start, end=program.period_end),
+        created_at=program.created_at,
+    )
+
+
+async def list_programs(
+    ctx: Ctx, *, after: tuple[datetime, UUID] | None, limit: int
+) -> Sequence[Program]:
+    """An NGO's own programs; every program for an admin. Newest first."""
+    principal = ctx.require_principal()
+    if principal.has_role(Role.admin):
+        return await program_repository.list_programs(
+            ctx.session, org=None, after=after, limit=limit
+        )
+    if not principal.org:
+        return []  # an NGO token naming no organisation owns nothing
+    return await program_repository.list_programs(
+        ctx.session, org=principal.org, after=after, limit=limit
+    )
+
+
 async def read_program(ctx: Ctx, program_id: UUID) -> ProgramRead:
     session, principal = ctx.session, ctx.require_principal()
     program = await program_for(ctx, program_id)
@@ -84,13 +107,7 @@ async def read_program(ctx: Ctx, program_id: UUID) -> ProgramRead:
     for victim_id in shown:
         await _audit_ngo_read(ctx, victim_id, program)
     return ProgramRead(
-        id=program.id,
-        name=program.name,
-        org=program.org,
-        funder=program.funder,
-        support_types=program.support_types,
-        period=Period(start=program.period_start, end=program.period_end),
-        created_at=program.created_at,
+        **summary(program).model_dump(),
         enrollments=[
             EnrollmentOut(
                 id=e.id,
@@ -164,13 +181,13 @@ async def record_support(
     program = await program_for(ctx, data.program_id)
     ensure_owns(principal, program)
     refused = NotFound("no consenting person enrolled in this program with this id")
-    if not await _may_serve(ctx, program, [victim_id]):
+    if not await may_serve(ctx, program, [victim_id]):
         raise refused  # before any lock: an NGO cannot hold up a person it may not touch
     victim = await repository.get_victim(session, victim_id, for_update=True)
-    if victim is None or not await _may_serve(ctx, program, [victim_id]):
+    if victim is None or not await may_serve(ctx, program, [victim_id]):
         raise refused  # consent withdrawn while we waited for the lock
     check_if_match(if_match, victim.version)
-    refusal = _program_refusal(data.type, data.provided_on, program)
+    refusal = program_refusal(data.type, data.provided_on, program)
     if refusal is not None:
         raise Unprocessable(refusal["message"], errors=[refusal])
     support = await add_support(
@@ -187,121 +204,7 @@ async def record_support(
     return SupportOut.model_validate(support)
 
 
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "item", "message": e["msg"]}
-        for e in exc.errors()
-    ]
-
-
-async def deliveries(ctx: Ctx, program_id: UUID, batch: DeliveryBatchIn) -> DeliveryBatchOut:
-    """Up to 1,000 deliveries, each judged on its own: a bad item is rejected with its reasons
-    and never blocks the good ones; an ``external_id`` seen before is a duplicate, not a second
-    delivery. Each good item is written under a savepoint."""
-    session = ctx.session
-    program = await program_for(ctx, program_id)
-    ensure_owns(ctx.require_principal(), program)
-    parsed: list[DeliveryItem | None] = []
-    results: list[DeliveryResult | None] = []
-    for index, raw in enumerate(batch.items):
-        try:
-            parsed.append(DeliveryItem.model_validate(raw))
-            results.append(None)
-        except ValidationError as exc:
-            parsed.append(None)
-            external = raw.get("external_id") if isinstance(raw, dict) else None
-            results.append(
-                DeliveryResult(
-                    index=index,
-                    external_id=str(external)[:100] if external is not None else None,
-                    status="rejected",
-                    errors=_errors(exc),
-                )
-            )
-    items = [p for p in parsed if p is not None]
-    victim_ids = list({i.victim_id for i in items})
-    # Read without locks first: a person the NGO may not touch is never locked by it.
-    enrolled = await program_repository.enrolled_victims(session, program.id, victim_ids)
-    consent = await program_repository.consents_for_org(session, list(enrolled), SHARE, program.org)
-    allowed = sorted(v for v in enrolled if consent.get(v, False))
-    # Lock those (a retried batch waits, then sees its duplicates) and read consent again.
-    victims = await repository.victims_by_ids(session, allowed, for_update=True)
-    consent = await program_repository.consents_for_org(session, list(victims), SHARE, program.org)
-    seen = await program_repository.supports_by_external_ids(
-        session, program.id, [i.external_id for i in items]
-    )
-    in_batch: dict[str, UUID] = {}
-    for index, item in enumerate(parsed):
-        if item is None:
-            continue
-        if item.external_id in seen or item.external_id in in_batch:
-            first = (
-                seen[item.external_id].id
-                if item.external_id in seen
-                else in_batch[item.external_id]
-            )
-            results[index] = DeliveryResult(
-                index=index, external_id=item.external_id, status="duplicate", support_id=first
-            )
-            continue
-        reason = _refusal(item, program, enrolled, consent)
-        if reason is not None:
-            results[index] = DeliveryResult(
-                index=index, external_id=item.external_id, status="rejected", errors=[reason]
-            )
-            continue
-        try:
-            async with session.begin_nested():
-                support = await add_support(
-                    ctx,
-                    victims[item.victim_id],
-                    support_type=item.type,
-                    amount_vnd=item.amount_vnd,
-                    provided_on=item.delivered_on,
-                    provider_org=program.org,
-                    program_id=program.id,
-                    external_id=item.external_id,
-                )
-                await session.flush()
-        except Unprocessable as exc:
-            results[index] = DeliveryResult(
-                index=index,
-                external_id=item.external_id,
-                status="rejected",
-                errors=exc.errors or [{"field": "type", "message": exc.detail}],
-            )
-            continue
-        except IntegrityError as exc:
-            # Another request stored this external_id meanwhile (for other people than ours,
-            # or we would have waited for it above): the savepoint undid ours, theirs stands.
-            if "external_id" not in str(exc.orig):
-                raise
-            # The rollback to the savepoint expired what it had changed on the person.
-            await repository.reload(session, victims[item.victim_id])
-            stored = await program_repository.supports_by_external_ids(
-                session, program.id, [item.external_id]
-            )
-            results[index] = DeliveryResult(
-                index=index,
-                external_id=item.external_id,
-                status="duplicate",
-                support_id=stored[item.external_id].id,
-            )
-            continue
-        in_batch[item.external_id] = support.id
-        results[index] = DeliveryResult(
-            index=index, external_id=item.external_id, status="created", support_id=support.id
-        )
-    final = [r for r in results if r is not None]
-    return DeliveryBatchOut(
-        created=sum(r.status == "created" for r in final),
-        duplicate=sum(r.status == "duplicate" for r in final),
-        rejected=sum(r.status == "rejected" for r in final),
-        results=final,
-    )
-
-
-async def _may_serve(ctx: Ctx, program: Program, victim_ids: list[UUID]) -> set[UUID]:
+async def may_serve(ctx: Ctx, program: Program, victim_ids: list[UUID]) -> set[UUID]:
     """The people among ``victim_ids`` enrolled in the program whose consent to share with its
     organisation is in force: the only ones an NGO's request may lock."""
     enrolled = await program_repository.enrolled_victims(ctx.session, program.id, victim_ids)
@@ -311,20 +214,7 @@ async def _may_serve(ctx: Ctx, program: Program, victim_ids: list[UUID]) -> set[
     return {v for v in enrolled if consent.get(v, False)}
 
 
-def _refusal(
-    item: DeliveryItem, program: Program, enrolled: set[UUID], consent: dict[UUID, bool]
-) -> dict[str, str] | None:
-    if item.victim_id not in enrolled:
-        return {"field": "victim_id", "message": "not enrolled in this program"}
-    if not consent.get(item.victim_id, False):
-        return {
-            "field": "victim_id",
-            "message": "consent to share with this organisation withdrawn",
-        }
-    return _program_refusal(item.type, item.delivered_on, program, date_field="delivered_on")
-
-
-def _program_refusal(
+def program_refusal(
     support_type: domain.SupportType,
     on: date,
     program: Program,

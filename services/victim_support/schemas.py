@@ -6,7 +6,13 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from libs.common.figures import Figure
 from libs.common.schemas import (
@@ -173,79 +179,6 @@ class VictimRead(VictimSummary):
     consents: list[ConsentOut]
     reintegration: list[dict[str, Any]]
     timeline: list[TimelineEntry]
-
-
-class Period(StrictModel):
-    start: date
-    end: date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
-        if self.end < self.start:
-            raise ValueError("end must not be before start")
-        return self
-
-
-class ProgramCreate(StrictModel):
-    name: str = Field(min_length=3, max_length=300)
-    org: Org
-    funder: str | None = Field(None, max_length=300)
-    support_types: list[SupportType] = Field(min_length=1, max_length=11)
-    period: Period
-
-
-class EnrollmentOut(BaseModel):
-    id: UUID
-    victim_ref: str = Field(description="pseudonymous reference, stable for this organisation")
-    external_id: str
-    enrolled_at: datetime
-    consent_active: bool
-    person: dict[str, Any] | None = Field(description="only while consent to share is in force")
-
-
-class ProgramRead(BaseModel):
-    id: UUID
-    name: str
-    org: str
-    funder: str | None
-    support_types: list[str]
-    period: Period
-    created_at: datetime
-    enrollments: list[EnrollmentOut]
-
-
-class EnrollmentIn(StrictModel):
-    victim_id: UUID
-    external_id: str = Field(min_length=1, max_length=100)
-
-
-class DeliveryItem(StrictModel):
-    external_id: str = Field(min_length=1, max_length=100)
-    victim_id: UUID
-    type: SupportType
-    amount_vnd: Vnd = 0
-    delivered_on: date
-
-    _d = field_validator("delivered_on")(not_future)
-
-
-class DeliveryBatchIn(StrictModel):
-    items: list[Any] = Field(min_length=1, max_length=1000, description="each validated on its own")
-
-
-class DeliveryResult(BaseModel):
-    index: int
-    external_id: str | None
-    status: Literal["created", "duplicate", "rejected"]
-    support_id: UUID | None = None
-    errors: list[dict[str, str]] = []
-
-
-class DeliveryBatchOut(BaseModel):
-    created: int
-    duplicate: int
-    rejected: int
-    results: list[DeliveryResult]
 
 
 class VictimKpis(BaseModel):

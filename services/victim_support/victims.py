@@ -126,12 +126,7 @@ async def add_support(
         transition = domain.LIFECYCLE.step(status, domain.VictimAction.support)
         domain.check_entitlement(support_type, status, victim.nationality)
     except domain.RuleViolation as exc:
-        raise Unprocessable(
-            exc.reason,
-            errors=[{"field": "type", "message": exc.reason}],
-            rule=exc.rule,
-            entitled_supports=domain.entitled_supports(status, victim.nationality),
-        ) from exc
+        raise _not_entitled(exc, victim) from exc
     support = Support(
         id=new_id(),
         victim_id=victim.id,
@@ -160,3 +155,24 @@ async def add_support(
         emit=transition.event,
     )
     return support
+
+
+def ensure_entitled(victim: Victim, support_type: domain.SupportType) -> None:
+    """422 naming the rule when the person's status and nationality do not entitle them to
+    ``support_type`` now (a corrected delivery's new type)."""
+    try:
+        domain.check_entitlement(
+            support_type, domain.VictimStatus(victim.status), victim.nationality
+        )
+    except domain.RuleViolation as exc:
+        raise _not_entitled(exc, victim) from exc
+
+
+def _not_entitled(exc: domain.RuleViolation, victim: Victim) -> Unprocessable:
+    status = domain.VictimStatus(victim.status)
+    return Unprocessable(
+        exc.reason,
+        errors=[{"field": "type", "message": exc.reason}],
+        rule=exc.rule,
+        entitled_supports=domain.entitled_supports(status, victim.nationality),
+    )

@@ -170,6 +170,10 @@ def deliveries(victim_id: str) -> dict[str, Any]:
     }
 
 
+def delivery_correction() -> dict[str, Any]:
+    return {"type": "medical", "amount_vnd": 150_000, "delivered_on": yesterday()}
+
+
 # interagency --------------------------------------------------------------------------------------
 
 

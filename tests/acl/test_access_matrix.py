@@ -129,6 +129,7 @@ DEFAULT_IDS = {
     "match_id": "match",
     "link_id": "link_proposed",
     "attachment_id": "attachment",
+    "external_id": "delivery",
 }
 
 IN, CW, VS, IA, OR = "intake", "casework", "victim_support", "interagency", "outreach"
@@ -411,6 +412,11 @@ ROWS: list[Row] = [
     r(VS, "POST", "/v1/programs", NGO_B, 403, lambda w: b.program("ngo-a")),
     r(VS, "POST", "/v1/programs", SW, 403, lambda w: b.program()),
     r(VS, "POST", "/v1/programs", ANON, 401, lambda w: b.program()),
+    r(VS, "GET", "/v1/programs", ADMIN, 200),
+    r(VS, "GET", "/v1/programs", NGO_A, 200),
+    r(VS, "GET", "/v1/programs", SW, 403),
+    r(VS, "GET", "/v1/programs", SUP, 403),
+    r(VS, "GET", "/v1/programs", ANON, 401),
     r(VS, "GET", "/v1/programs/{program_id}", ADMIN, 200),
     r(VS, "GET", "/v1/programs/{program_id}", NGO_A, 200),
     r(VS, "GET", "/v1/programs/{program_id}", NGO_B, 404),
@@ -438,6 +444,16 @@ ROWS: list[Row] = [
       lambda w: b.deliveries(w.ids["victim"])),
     r(VS, "POST", "/v1/programs/{program_id}/deliveries:batch", ANON, 401,
       lambda w: b.deliveries(w.ids["victim"])),
+    r(VS, "PUT", "/v1/programs/{program_id}/deliveries/{external_id}", NGO_A, 200,
+      lambda w: b.delivery_correction()),
+    r(VS, "PUT", "/v1/programs/{program_id}/deliveries/{external_id}", NGO_B, 404,
+      lambda w: b.delivery_correction()),
+    r(VS, "PUT", "/v1/programs/{program_id}/deliveries/{external_id}", ADMIN, 403,
+      lambda w: b.delivery_correction()),
+    r(VS, "PUT", "/v1/programs/{program_id}/deliveries/{external_id}", SW, 403,
+      lambda w: b.delivery_correction()),
+    r(VS, "PUT", "/v1/programs/{program_id}/deliveries/{external_id}", ANON, 401,
+      lambda w: b.delivery_correction()),
     r(VS, "GET", "/v1/kpis", SW, 200),
     r(VS, "GET", "/v1/kpis", SUP, 200),
     r(VS, "GET", "/v1/kpis", SW_OTHER, 403, query=f"ward_code={WARD}"),
@@ -752,6 +768,11 @@ async def _build_world(world: World) -> None:
     await world.make(
         VS, f"/v1/programs/{ids['program']}/enrollments", NGO_A, b.enrollment(ids["victim"])
     )
+    delivered = await world.make(
+        VS, f"/v1/programs/{ids['program']}/deliveries:batch", NGO_A, b.deliveries(ids["victim"]),
+        207,
+    )  # fmt: skip
+    ids["delivery"] = delivered["results"][0]["external_id"]
 
     ids["partner_a"] = await world.partner()
     ids["partner_b"] = await world.partner()

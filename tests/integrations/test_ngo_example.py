@@ -74,6 +74,7 @@ def ngo_headers() -> dict[str, str]:
 class Setup:
     program_id: str
     enrolled: str  # consented, enrolled
+    enrolled_as: str  # the NGO's own reference for them, given at enrollment
     withdrawn: str  # consented, enrolled, then withdrew the consent
     stranger: str  # received, never consented to share with the NGO
 
@@ -116,7 +117,7 @@ async def set_up(base_url: str) -> Setup:
         )
         assert response.status_code == 422, response.text
         await consent(client, withdrawn, ORG, granted=False)
-        return Setup(pid, enrolled, withdrawn, stranger)
+        return Setup(pid, enrolled, f"HS-{enrolled[-12:]}", withdrawn, stranger)
 
 
 async def run_example(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
@@ -142,17 +143,21 @@ async def test_the_example_sends_a_csv_batch_and_gets_the_207_and_the_report(
 ) -> None:
     setup = await set_up(served.url)
     good, unknown = f"DL-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    today = TODAY.isoformat()
+    # The good delivery names the person by the NGO's own reference; the others by their id.
     rows = [
-        (good, setup.enrolled, "psychological", "800000", TODAY.isoformat()),
-        ("DL-stranger", setup.stranger, "psychological", "100000", TODAY.isoformat()),
-        ("DL-unknown", unknown, "psychological", "100000", TODAY.isoformat()),
-        ("DL-withdrawn", setup.withdrawn, "psychological", "100000", TODAY.isoformat()),
-        ("DL-not-funded", setup.enrolled, "medical", "100000", TODAY.isoformat()),
+        (good, setup.enrolled_as, "", "psychological", "800000", today),
+        ("DL-stranger", "", setup.stranger, "psychological", "100000", today),
+        ("DL-unknown", "", unknown, "psychological", "100000", today),
+        ("DL-withdrawn", "", setup.withdrawn, "psychological", "100000", today),
+        ("DL-not-funded", "", setup.enrolled, "medical", "100000", today),
     ]
     deliveries = tmp_path / "deliveries.csv"
     with deliveries.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["external_id", "victim_id", "type", "amount_vnd", "delivered_on"])
+        writer.writerow(
+            ["external_id", "person_external_id", "victim_id", "type", "amount_vnd", "delivered_on"]
+        )
         writer.writerows(rows)
     token = client_token(ServiceSettings(), CLIENT)
 
@@ -162,7 +167,7 @@ async def test_the_example_sends_a_csv_batch_and_gets_the_207_and_the_report(
     )  # fmt: skip
 
     assert done.returncode == 1, done.stderr  # some items were rejected
-    assert "HTTP 207: created 1, duplicate 0, rejected 4" in done.stdout, done.stdout
+    assert "HTTP 207: created 1, duplicate 0, conflict 0, rejected 4" in done.stdout, done.stdout
     (created,) = lines_of(done.stdout, "created")
     assert good in created
     rejected = "\n".join(lines_of(done.stdout, "rejected"))
@@ -172,7 +177,7 @@ async def test_the_example_sends_a_csv_batch_and_gets_the_207_and_the_report(
     assert "DL-unknown  victim_id: not enrolled in this program" in rejected
     assert "DL-withdrawn  victim_id: consent to share with this organisation withdrawn" in rejected
     assert "DL-not-funded  type: not a support type of this program" in rejected
-    assert "total: created 1, duplicate 0, rejected 4" in done.stdout
+    assert "total: created 1, duplicate 0, corrected 0, conflict 0, rejected 4" in done.stdout
 
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         supports = (await read(client, setup.enrolled))["supports"]
@@ -182,30 +187,44 @@ async def test_the_example_sends_a_csv_batch_and_gets_the_207_and_the_report(
         for vid in (setup.stranger, setup.withdrawn):
             assert (await read(client, vid))["supports"] == []
 
+    # The donor report, in Vietnamese: the program above the table, the totals below it.
     sheet = load_workbook(tmp_path / "report.xlsx").active
     assert sheet is not None
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert values[0][:2] == ["Reintegration (synthetic)", ORG]
-    assert values[-1] == ["total", None, 1, None, 800_000]
+    assert values[2][:2] == ["Chương trình", "Reintegration (synthetic)"]
+    assert values[3][:2] == ["Tổ chức thực hiện", ORG]
+    assert ["Tổng cộng", None, 1, 1, 800_000] in values
 
-    # The same delivery again, as JSON: a duplicate, nothing written twice.
+    # The same delivery again, as JSON and by the person's id: a duplicate, nothing written twice.
     again = tmp_path / "again.json"
-    again.write_text(json.dumps({"items": [dict(zip(_FIELDS, _typed(rows[0]), strict=True))]}))
-    done = await run_example(
-        "--base-url", served.url, "--token", token, "--program", setup.program_id, str(again),
-        cwd=tmp_path,
-    )  # fmt: skip
+    first = {**dict(zip(_FIELDS, _typed(rows[0]), strict=True)), "victim_id": setup.enrolled}
+    del first["person_external_id"]
+    again.write_text(json.dumps({"items": [first]}))
+    sent = ("--base-url", served.url, "--token", token, "--program", setup.program_id)
+    done = await run_example(*sent, str(again), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "HTTP 207: created 0, duplicate 1, rejected 0" in done.stdout
+    assert "HTTP 207: created 0, duplicate 1, conflict 0, rejected 0" in done.stdout
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         assert len((await read(client, setup.enrolled))["supports"]) == 1
 
+    # A corrected amount: a conflict naming it, then corrected with --correct; the report follows.
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(json.dumps([{**first, "amount_vnd": 850_000}]))
+    done = await run_example(*sent, str(corrected), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{good}  amount_vnd: differs from the delivery recorded" in done.stdout
+    done = await run_example(*sent, str(corrected), "--correct", "--report", "r.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"corrected {good}  version 2" in done.stdout
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["totals"] == {"deliveries": 1, "people": 1, "amount_vnd": 850_000}
 
-_FIELDS = ("external_id", "victim_id", "type", "amount_vnd", "delivered_on")
+
+_FIELDS = ("external_id", "person_external_id", "victim_id", "type", "amount_vnd", "delivered_on")
 
 
 def _typed(row: tuple[str, ...]) -> tuple[Any, ...]:
-    return (*row[:3], int(row[3]), row[4])
+    return (*row[:4], int(row[4]), row[5])
 
 
 @pytest.fixture
@@ -265,6 +284,12 @@ def test_the_page_names_the_example_the_client_and_the_endpoints() -> None:
         "grant_type=client_credentials",
         "/protocol/openid-connect/token",
         "/deliveries:batch",
+        "GET {base}/v1/programs",
+        "person_external_id",
+        "`conflict`",
+        "PUT {base}/v1/programs/{program_id}/deliveries/{external_id}",
+        "If-Match",
+        "?lang=en",
         "/report?format=xlsx",
         "207",
         "share_with_ngo",

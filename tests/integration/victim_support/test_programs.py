@@ -417,12 +417,12 @@ async def test_the_same_batch_sent_twice_at_once_is_created_once(
     assert len(stored) == 40
 
 
-async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_duplicate_not_a_failure(
+async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_conflict_not_a_failure(
     victim_support: httpx.AsyncClient,
 ) -> None:
     """Two batches for different people reusing one external_id at the same time (a client's
-    numbering mistake): one delivery is created, the other batch reports a duplicate and keeps
-    its other items."""
+    numbering mistake): one delivery is created, the other batch reports a conflict naming the
+    person, and keeps its other items."""
     org = new_org()
     pid = await new_program(victim_support, org)
     a, b = [await enrolled_person(victim_support, pid, org) for _ in range(2)]
@@ -434,8 +434,11 @@ async def test_an_external_id_taken_meanwhile_by_another_batch_is_a_duplicate_no
         )
         assert first.status_code == second.status_code == 207, (first.text, second.text)
         results = [*first.json()["results"], *second.json()["results"]]
-        statuses = sorted(r["status"] for r in results if r["external_id"] == shared)
-        assert statuses == ["created", "duplicate"]
+        shared_results = sorted(
+            (r for r in results if r["external_id"] == shared), key=lambda r: r["status"]
+        )
+        assert [r["status"] for r in shared_results] == ["conflict", "created"]
+        assert [e["field"] for e in shared_results[0]["errors"]] == ["victim_id"]
         own = [r for r in results if r["external_id"] == f"own-{attempt}"]
         assert [r["status"] for r in own] == ["created"]
     stored = [s for vid in (a, b) for s in await supports_of(victim_support, vid)]
@@ -475,7 +478,7 @@ async def test_a_batch_of_a_thousand_items_is_taken(victim_support: httpx.AsyncC
     )
     assert response.json()["created"] == 1000
     report = (await victim_support.get(f"/v1/programs/{pid}/report", headers=ngo(org))).json()
-    assert report["totals"] == {"deliveries": 1000, "amount_vnd": 1000}
+    assert report["totals"] == {"deliveries": 1000, "people": 1, "amount_vnd": 1000}
 
 
 async def test_an_item_that_is_not_an_object_does_not_block_the_good_ones(
@@ -756,7 +759,7 @@ async def test_the_report_counts_people_deliveries_and_amounts_by_type_and_month
     assert response.status_code == 200
     report = response.json()
     assert report["rows"] == EXPECTED_ROWS
-    assert report["totals"] == {"deliveries": 4, "amount_vnd": 2_175_000}
+    assert report["totals"] == {"deliveries": 4, "people": 2, "amount_vnd": 2_175_000}
     assert (report["org"], report["funder"]) == (org, "Synthetic Donor Fund")
 
 
@@ -768,7 +771,7 @@ async def test_the_report_holds_no_personal_data(victim_support: httpx.AsyncClie
     assert "full_name" not in response.text
 
 
-async def test_the_report_as_csv_has_a_header_and_a_row_per_type_and_month(
+async def test_the_report_as_csv_names_the_program_and_period_on_each_row_and_ends_with_totals(
     victim_support: httpx.AsyncClient,
 ) -> None:
     org = new_org()
@@ -778,9 +781,15 @@ async def test_the_report_as_csv_has_a_header_and_a_row_per_type_and_month(
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["month", "support_type", "deliveries", "people", "amount_vnd"]
-    assert rows[1:] == [
+    assert rows[0] == [
+        *("program_id", "program", "org", "funder", "period_start", "period_end"),
+        *("month", "support_type", "deliveries", "people", "amount_vnd"),
+    ]
+    program = [pid, "Safe Homecoming (synthetic)", org, "Synthetic Donor Fund"]
+    program += [START.isoformat(), END.isoformat()]
+    assert rows[1:-1] == [
         [
+            *program,
             r["month"],
             r["support_type"],
             str(r["deliveries"]),
@@ -789,25 +798,8 @@ async def test_the_report_as_csv_has_a_header_and_a_row_per_type_and_month(
         ]
         for r in EXPECTED_ROWS
     ]
-
-
-async def test_the_report_as_xlsx_opens_and_has_the_rows(
-    victim_support: httpx.AsyncClient,
-) -> None:
-    org = new_org()
-    pid = await reported_program(victim_support, org)
-    response = await victim_support.get(f"/v1/programs/{pid}/report?format=xlsx", headers=ngo(org))
-    assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sheet is not None
-    values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert values[0][:2] == ["Safe Homecoming (synthetic)", org]
-    assert values[2] == ["month", "support_type", "deliveries", "people", "amount_vnd"]
-    assert values[3:5] == [
-        [r["month"], r["support_type"], r["deliveries"], r["people"], r["amount_vnd"]]
-        for r in EXPECTED_ROWS
-    ]
-    assert values[5] == ["total", None, 4, None, 2_175_000]
+    # Two people had supports; the first had both types: counted once in the total.
+    assert rows[-1] == [*program, "total", "", "4", "2", "2175000"]
 
 
 @pytest.mark.parametrize(
@@ -823,10 +815,22 @@ async def test_a_formula_like_text_is_written_as_text_in_xlsx(
     response = await victim_support.get(f"/v1/programs/{pid}/report?format=xlsx", headers=ngo(org))
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    cell = sheet.cell(row=1, column=1 if field == "name" else 3)
+    cell = sheet.cell(row=3 if field == "name" else 5, column=2)
     assert cell.data_type == "s"
     assert not str(cell.value).startswith(("=", "@"))
     assert value in str(cell.value)
+
+
+@pytest.mark.parametrize("field", ["name", "funder"])
+async def test_a_formula_like_text_is_written_as_text_in_csv(
+    victim_support: httpx.AsyncClient, field: str
+) -> None:
+    org = new_org()
+    value = '=HYPERLINK("http://evil.example","x")'
+    pid = await new_program(victim_support, org, **{field: value})
+    response = await victim_support.get(f"/v1/programs/{pid}/report?format=csv", headers=ngo(org))
+    (total,) = list(csv.DictReader(io.StringIO(response.text)))
+    assert total["program" if field == "name" else "funder"] == "'" + value
 
 
 async def test_an_empty_report_has_no_rows_and_zero_totals(
@@ -836,7 +840,7 @@ async def test_an_empty_report_has_no_rows_and_zero_totals(
     pid = await new_program(victim_support, org)
     report = (await victim_support.get(f"/v1/programs/{pid}/report", headers=ngo(org))).json()
     assert report["rows"] == []
-    assert report["totals"] == {"deliveries": 0, "amount_vnd": 0}
+    assert report["totals"] == {"deliveries": 0, "people": 0, "amount_vnd": 0}
 
 
 @pytest.mark.parametrize("reader", ["supervisor", "admin"])

@@ -125,7 +125,7 @@ async def test_reception_to_reintegration_with_an_ngo_program(
         "duplicate",
     ]
     report = await victim_support.get(f"/v1/programs/{pid}/report", headers=ngo)
-    assert report.json()["totals"] == {"deliveries": 1, "amount_vnd": 500000}
+    assert report.json()["totals"] == {"deliveries": 1, "people": 1, "amount_vnd": 500000}
     xlsx = await victim_support.get(f"/v1/programs/{pid}/report?format=xlsx", headers=ngo)
     assert xlsx.content[:2] == b"PK"
     revoked = await victim_support.post(

@@ -108,7 +108,9 @@ def client_messages(*parts: str) -> Iterator[tuple[str, str]]:
                     continue
                 func = node.func
                 name = getattr(func, "id", None) or getattr(func, "attr", None)
-                raised = name in PROBLEMS or (name == "ValueError" and path.name == "schemas.py")
+                raised = name in PROBLEMS or (
+                    name == "ValueError" and path.name.endswith("schemas.py")
+                )
                 text = _template(node.args[0]) if raised else None
                 if text:
                     yield f"{path.relative_to(ROOT)}:{node.lineno}", text

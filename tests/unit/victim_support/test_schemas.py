@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.victim_support.schemas import (
-    ConsentIn,
+from services.victim_support.program_schemas import (
     DeliveryBatchIn,
+    DeliveryCorrection,
     DeliveryItem,
     ProgramCreate,
-    SupportIn,
-    VictimCreate,
 )
+from services.victim_support.schemas import ConsentIn, SupportIn, VictimCreate
 
 WARD = "00256"
 VICTIM_ID = "01900000-0000-7000-8000-000000000001"
@@ -386,13 +385,64 @@ def test_a_bad_delivery_is_refused_naming_the_field(
     assert refusal(refused) == [(field, message)]
 
 
-@pytest.mark.parametrize("missing", ["external_id", "victim_id", "type", "delivered_on"])
+@pytest.mark.parametrize("missing", ["external_id", "type", "delivered_on"])
 def test_a_delivery_without_a_required_field_is_refused(missing: str) -> None:
     body = delivery()
     del body[missing]
     with pytest.raises(ValidationError) as refused:
         DeliveryItem.model_validate(body)
     assert refusal(refused) == [(missing, "Field required")]
+
+
+def test_a_delivery_names_the_person_by_the_ngos_own_enrollment_reference() -> None:
+    body = {k: v for k, v in delivery().items() if k != "victim_id"}
+    parsed = DeliveryItem.model_validate({**body, "person_external_id": "HS-0001"})
+    assert (parsed.victim_id, parsed.person_external_id) == (None, "HS-0001")
+
+
+ONE_PERSON = "Value error, name the person by exactly one of victim_id and person_external_id"
+
+
+@pytest.mark.parametrize(
+    "person",
+    [{}, {"victim_id": VICTIM_ID, "person_external_id": "HS-0001"}, {"victim_id": None}],
+    ids=["neither", "both", "null_id"],
+)
+def test_a_delivery_names_its_person_exactly_once(person: dict[str, Any]) -> None:
+    body = {k: v for k, v in delivery().items() if k != "victim_id"}
+    with pytest.raises(ValidationError) as refused:
+        DeliveryItem.model_validate({**body, **person})
+    assert refusal(refused) == [("", ONE_PERSON)]
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("", "String should have at least 1 character"),
+        ("x" * 101, "String should have at most 100 characters"),
+    ],
+    ids=["empty", "huge"],
+)
+def test_a_bad_enrollment_reference_is_refused_naming_it(reference: str, message: str) -> None:
+    body = {k: v for k, v in delivery().items() if k != "victim_id"}
+    with pytest.raises(ValidationError) as refused:
+        DeliveryItem.model_validate({**body, "person_external_id": reference})
+    assert refusal(refused) == [("person_external_id", message)]
+
+
+def test_a_correction_is_the_whole_delivery_but_its_person_and_id() -> None:
+    parsed = DeliveryCorrection.model_validate(
+        {"type": "medical", "amount_vnd": 5, "delivered_on": TODAY.isoformat()}
+    )
+    assert (parsed.type, parsed.amount_vnd, parsed.delivered_on) == ("medical", 5, TODAY)
+    with pytest.raises(ValidationError) as refused:
+        DeliveryCorrection.model_validate({"victim_id": VICTIM_ID, "external_id": "d-1"})
+    assert sorted(refusal(refused)) == [
+        ("delivered_on", "Field required"),
+        ("external_id", EXTRA),
+        ("type", "Field required"),
+        ("victim_id", EXTRA),
+    ]
 
 
 def test_a_batch_of_a_thousand_items_is_accepted_as_sent() -> None:
