@@ -249,3 +249,33 @@ def test_live_gateway_routes_every_service_v1_and_the_dashboard(gateway: Gateway
     paths = [p for _, p, _ in gateway.upstream.seen]
     assert paths.count("/v1/kpis") >= 6
     assert "/dashboard" in paths
+
+
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.parent.parent.name)
+def test_only_the_services_that_take_evidence_files_take_25_mib(path: Path) -> None:
+    """Intake and casework stream files of up to 25 MiB to the API; every other route keeps the
+    small limit, which the APIs hold to 1 MiB themselves."""
+    large = {
+        location
+        for location, body in nginx_locations(path).items()
+        if re.search(r"client_max_body_size\s+26m\s*;", body)
+        and re.search(r"proxy_request_buffering\s+off\s*;", body)
+    }
+    assert large == {"/intake/v1/", "/casework/v1/"}
+    assert re.search(r"^\s*client_max_body_size\s+2m\s*;", path.read_text(), re.M)
+
+
+def test_live_gateway_streams_a_25_mib_file_and_refuses_it_elsewhere(gateway: Gateway) -> None:
+    body = b"\xff\xd8\xff" + bytes(25 * 1024 * 1024 - 3)
+    headers = {"content-type": "application/octet-stream"}
+    sent = httpx.post(
+        f"{gateway.url}/intake/v1/tips/0/attachments", content=body, headers=headers, timeout=60
+    )
+    assert sent.status_code == 200
+    assert ("POST", "/v1/tips/0/attachments", len(body)) in {
+        (m, p, len(b)) for m, p, b in gateway.upstream.seen
+    }
+    refused = httpx.post(
+        f"{gateway.url}/victim-support/v1/victims", content=body[: 3 * 1024 * 1024], timeout=60
+    )
+    assert refused.status_code == 413
