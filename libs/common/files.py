@@ -1,22 +1,5 @@
 """Evidence files: what a file is, judged from its bytes alone, and what the public's files lose
-before they are stored.
-
-Which library handles what:
-
-* Pillow: JPEG, PNG and WebP, read under a pixel limit and re-encoded from their pixels alone,
-  so EXIF (GPS position, camera and phone model), XMP and IPTC are left behind;
-* pillow-heif: HEIC, the same way (a Pillow plugin);
-* pypdf: PDF, read under page and object limits, written again without the document
-  information dictionary or any XMP ``/Metadata`` stream;
-* mutagen: MP3 (ID3 and APE tags removed) and OGG Vorbis or Opus (comments removed);
-* ``boxes.py`` (our own walk of the ISO box tree): MP4 video and M4A audio, whose ``udta``,
-  ``meta`` and ``uuid`` boxes (the ``©xyz`` location atom among them) are neutralised in place.
-
-Anything else is 415, whatever its name or declared type says: an HTML page named ``.jpg`` has no
-signature we know, and a polyglot (a file that is also a web page or a ZIP archive) is refused
-even when its first bytes are an image's. A decompression bomb or a file that does not parse is
-422; a file over the size limit is 413.
-"""
+before they are stored (docs/architecture.md, "Evidence files", says which library does what)."""
 
 from __future__ import annotations
 

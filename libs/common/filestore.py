@@ -1,21 +1,5 @@
-"""Encrypted, chunked storage of files behind one small interface (:class:`FileStore`).
-
-Each file gets a random 256-bit data key of its own. Its bytes are cut into chunks (1 MiB), and
-each chunk is sealed with AES-GCM under that key, with a fresh nonce and, as associated data, the
-file id, the chunk's number and whether it is the last: a chunk moved to another file or another
-place, or a file cut short, fails to open. The data key is stored wrapped by the field key
-(:class:`~libs.common.crypto.FieldCipher`), whose key id the stored text names, so field-key
-rotation covers files too (re-wrapping a data key rewrites one row, not the file).
-
-:class:`PostgresFileStore` keeps the chunks in the service's own schema (:func:`file_tables`), so
-a file and the row that records it commit or roll back together, and backups need nothing new.
-An S3-compatible store implements the same three methods: ``write`` puts the sealed chunks as
-objects and the wrapped key in the session's transaction; ``read`` gets them back one by one.
-
-Writing consumes an async iterator of bytes and holds one chunk at a time; reading yields the
-decrypted chunks one by one (a ``StreamingResponse`` can send them as they come). The SHA-256 of
-the bytes as stored (in clear) is taken on the way in.
-"""
+"""Encrypted, chunked storage of files behind one small interface (:class:`FileStore`); the
+scheme is in docs/architecture.md, "Evidence files"."""
 
 from __future__ import annotations
 
