@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -15,7 +14,7 @@ from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from services.outreach import campaigns, coverage, kpis, reports
+from services.outreach import campaigns, coverage, dashboard_labels, kpis, reports
 from services.outreach.access import Admin, Organiser, Reader, Reporter
 from services.outreach.schemas import (
     ActivityCreate,
@@ -35,7 +34,6 @@ from services.outreach.settings import OutreachSettings
 
 router = APIRouter(prefix="/v1")
 pages = APIRouter(tags=["dashboard"])
-STATIC = Path(__file__).parent / "static"
 
 
 @router.post("/campaigns", status_code=201, response_model=CampaignOut, tags=["campaigns"])
@@ -207,7 +205,7 @@ async def plan_report(
 @pages.get("/dashboard", response_class=HTMLResponse, summary="The steering committee's page")
 async def dashboard() -> HTMLResponse:
     """A static page: it asks for the viewer's token and reads every service's ``/v1/kpis``."""
-    return HTMLResponse((STATIC / "dashboard.html").read_text(encoding="utf-8"))
+    return HTMLResponse(dashboard_labels.page())
 
 
 @pages.get("/dashboard/config.json", summary="Where the dashboard finds each service")
