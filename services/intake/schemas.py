@@ -37,6 +37,12 @@ from services.intake.domain import (
     TraffickingRelated,
     VerificationOutcome,
 )
+from services.intake.examples import (
+    MISSING_PERSON_EXAMPLE,
+    RECEIPT_CODE,
+    RECEIPT_MESSAGE_EXAMPLE,
+    TIP_EXAMPLE,
+)
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
@@ -67,6 +73,8 @@ class ReporterIn(StrictModel):
 
 
 class TipCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [TIP_EXAMPLE]})
+
     channel: Channel
     description: str = Field(min_length=10, max_length=20000)
     incident_ward_code: WardCode | None = None
@@ -107,10 +115,14 @@ ReceiptCode = Annotated[
 class ReceiptLookupIn(StrictModel):
     """The code travels in the body only: proxies and gateways log URLs."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"receipt_code": RECEIPT_CODE}]})
+
     receipt_code: ReceiptCode
 
 
 class ReceiptMessageIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RECEIPT_MESSAGE_EXAMPLE]})
+
     receipt_code: ReceiptCode
     body: str = Field(min_length=1, max_length=5000)
 
@@ -228,7 +240,9 @@ class TipRead(TipSummary):
 
 
 class MissingPersonCreate(StrictModel):
-    model_config = ConfigDict(json_schema_extra=DOB_XOR_AGE)
+    model_config = ConfigDict(
+        json_schema_extra={**DOB_XOR_AGE, "examples": [MISSING_PERSON_EXAMPLE]}
+    )
 
     full_name: ShortText
     sex: Sex
