@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from libs.common.auth import issue_dev_token
 from libs.common.crypto import FieldCipher
+from libs.common.jurisdiction import wards_of
 from libs.common.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +79,18 @@ async def scraped(client: httpx.AsyncClient, name: str, **labels: str) -> float:
         for sample in family.samples
         if sample.name == name and labels.items() <= sample.labels.items()
     )
+
+
+# Wards the fixtures and the demo data name on purpose; no test is handed one as its own.
+NAMED_WARDS = frozenset({"00256", "00277", "00283", "26506"})
+_unused_wards: dict[str, Iterator[str]] = {}
+
+
+def fresh_ward(province: str = "01") -> str:
+    """A ward of ``province`` that nothing else in this test session uses, whichever service's
+    tests ask: a token limited to it sees exactly what the test made there."""
+    if province not in _unused_wards:
+        _unused_wards[province] = iter(
+            [w for w in reversed(wards_of(province)) if w not in NAMED_WARDS]
+        )
+    return next(_unused_wards[province])

@@ -21,10 +21,10 @@ from tests.integration.casework.support import (
     INVESTIGATOR,
     Auth,
     Casework,
-    fresh_ward,
     known_tip,
 )
 from tests.integration.migrating import rows_after_migration
+from tests.support import fresh_ward
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 

@@ -37,7 +37,6 @@ from tests.integration.victim_support.support import (
     SETTINGS,
     TODAY,
     consent,
-    fresh_ward,
     identify,
     new_org,
     ngo,
@@ -46,7 +45,7 @@ from tests.integration.victim_support.support import (
     synthetic_name,
 )
 from tests.integration.victim_support.test_reception import handled, produce, victim_linked
-from tests.support import eventually, running
+from tests.support import eventually, fresh_ward, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 

@@ -1,8 +1,8 @@
 """Synthetic data and helpers shared by casework's integration tests.
 
 All tests of a session share one database: each test filters by the ids it created, and tests
-that count work in wards of their own (:func:`fresh_ward`), taken from the end of the province's
-list so that they never meet the wards intake's tests take from its start.
+that count work in wards of their own (``tests.support.fresh_ward``, one allocator for every
+service's tests).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.jurisdiction import province_of, wards_of
-from tests.support import eventually
+from libs.common.jurisdiction import province_of
+from tests.support import eventually, fresh_ward
 from tests.support import outbox_event as decrypt_event
 
 Auth = Callable[..., dict[str, str]]
@@ -29,10 +29,6 @@ HAI_BA_TRUNG = "00256"  # Phường Hai Bà Trưng, Hà Nội
 HCMC = "79"
 assert province_of(HAI_BA_TRUNG) == HANOI
 
-_spare = {
-    HANOI: iter(reversed([w for w in wards_of(HANOI) if w != HAI_BA_TRUNG])),
-    HCMC: iter(reversed([w for w in wards_of(HCMC) if w != "26506"])),
-}
 
 INVESTIGATOR, PROSECUTOR, CLERK = "investigator", "prosecutor", "court_clerk"
 ROLE_OF = {
@@ -47,11 +43,6 @@ ROLE_OF = {
     "close": CLERK,
 }
 _counter = itertools.count(1)
-
-
-def fresh_ward(province: str = HANOI) -> str:
-    """A ward of ``province`` that no other test of this session uses."""
-    return next(_spare[province])
 
 
 def random_mobile() -> str:

@@ -16,11 +16,10 @@ from tests.integration.casework.support import (
     INVESTIGATOR,
     Auth,
     Casework,
-    fresh_ward,
     substantiate_tip,
     the_case_of,
 )
-from tests.support import eventually
+from tests.support import eventually, fresh_ward
 
 pytestmark = pytest.mark.integration
 

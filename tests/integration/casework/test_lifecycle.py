@@ -29,14 +29,13 @@ from tests.integration.casework.support import (
     Casework,
     body_for,
     cases_for_tip,
-    fresh_ward,
     known_tip,
     outbox_types,
     substantiate_tip,
     the_case_of,
     today,
 )
-from tests.support import eventually
+from tests.support import eventually, fresh_ward
 from tests.support import outbox_event as decrypt_event
 
 pytestmark = pytest.mark.integration

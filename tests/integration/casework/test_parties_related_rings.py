@@ -19,12 +19,12 @@ from tests.integration.casework.support import (
     PROSECUTOR,
     Auth,
     Casework,
-    fresh_ward,
     outbox_events,
     outbox_types,
     random_cccd,
     random_mobile,
 )
+from tests.support import fresh_ward
 
 pytestmark = pytest.mark.integration
 

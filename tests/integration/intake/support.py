@@ -1,7 +1,7 @@
 """Synthetic data and small helpers shared by intake's integration tests.
 
 All tests of a session share one database, so each test that counts or lists works in a ward
-of its own (:func:`fresh_ward`) or filters by the ids it created.
+of its own (``tests.support.fresh_ward``) or filters by the ids it created.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.jurisdiction import province_of, wards_of
+from libs.common.jurisdiction import province_of
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.support import outbox_event as decrypt_event
@@ -28,13 +28,6 @@ HAI_BA_TRUNG = "00256"  # Phường Hai Bà Trưng, Hà Nội
 HCMC = "79"
 VUNG_TAU = "26506"  # Phường Vũng Tàu, province 79
 assert province_of(HAI_BA_TRUNG) == HANOI and province_of(VUNG_TAU) == HCMC
-
-_spare_wards = iter(w for w in wards_of(HANOI) if w != HAI_BA_TRUNG)
-
-
-def fresh_ward() -> str:
-    """A ward of Hà Nội that no other test of this session uses."""
-    return next(_spare_wards)
 
 
 def random_mobile() -> str:

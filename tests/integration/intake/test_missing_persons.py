@@ -26,12 +26,11 @@ from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     HAI_BA_TRUNG,
     VUNG_TAU,
-    fresh_ward,
     outbox_events,
     random_cccd,
     random_mobile,
 )
-from tests.support import eventually
+from tests.support import eventually, fresh_ward
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ from tests.integration.intake.support import (
     VUNG_TAU,
     classify,
     file_tip,
-    fresh_ward,
     set_clock,
     tip_row,
     verify,
 )
+from tests.support import fresh_ward
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,11 @@ from tests.integration.intake.support import (
     HAI_BA_TRUNG,
     classify,
     file_tip,
-    fresh_ward,
     random_cccd,
     random_mobile,
     set_clock,
 )
+from tests.support import fresh_ward
 
 platform = platform_of(intake_metadata)
 

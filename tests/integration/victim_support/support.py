@@ -13,31 +13,22 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.jurisdiction import wards_of
 from services.victim_support.settings import VictimSupportSettings
 from testkit import victim_support as bodies
-from tests.support import bearer
+from tests.support import bearer, fresh_ward
 
 SETTINGS = VictimSupportSettings()
 PROVINCE = "01"
 OTHER_PROVINCE = "79"
 # Wards of province 01 that each module uses on its own (the walkthrough uses 00256), so that
 # figures filtered by ward count only what one module created.
-_WARDS = [w for w in wards_of(PROVINCE) if w != "00256"]
-RECEPTION_WARD, RULES_WARD, PROGRAMS_WARD, KPI_WARD = _WARDS[1], _WARDS[2], _WARDS[3], _WARDS[-1]
-OTHER_PROVINCE_WARD = wards_of(OTHER_PROVINCE)[0]
-_FRESH = iter(_WARDS[4:-1])
+RECEPTION_WARD, RULES_WARD, PROGRAMS_WARD, KPI_WARD = (fresh_ward(PROVINCE) for _ in range(4))
+OTHER_PROVINCE_WARD = fresh_ward(OTHER_PROVINCE)
 TODAY = datetime.now(UTC).date()
 PROBLEM_JSON = "application/problem+json"
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 MIDDLE = ["Thị", "Văn", "Minh", "Ngọc", "Đức"]
-
-
-def fresh_ward() -> str:
-    """A ward of province 01 no other test of this session uses: a token limited to it lists
-    exactly what the test received there."""
-    return next(_FRESH)
 
 
 def worker(*jurisdiction: str) -> dict[str, str]:

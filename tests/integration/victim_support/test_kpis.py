@@ -17,7 +17,6 @@ from tests.integration.victim_support.support import (
     OTHER_PROVINCE_WARD,
     TODAY,
     backdate,
-    fresh_ward,
     identify,
     ngo,
     protect,
@@ -26,6 +25,7 @@ from tests.integration.victim_support.support import (
     support,
     worker,
 )
+from tests.support import fresh_ward
 
 pytestmark = pytest.mark.integration
 WARD = KPI_WARD

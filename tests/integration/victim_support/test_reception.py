@@ -27,7 +27,6 @@ from tests.integration.victim_support.support import (
     RECEPTION_WARD,
     SETTINGS,
     backdate,
-    fresh_ward,
     identify,
     read,
     receive,
@@ -38,7 +37,7 @@ from tests.integration.victim_support.support import (
     synthetic_name,
     worker,
 )
-from tests.support import bearer, eventually
+from tests.support import bearer, eventually, fresh_ward
 
 pytestmark = pytest.mark.integration
 WARD = RECEPTION_WARD

@@ -202,3 +202,13 @@ def test_the_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
     assert {"services.casework", "services.casework.cases", "libs.common.db"} <= top_level_imports(
         a
     )
+
+
+def test_one_ward_allocator_serves_every_services_tests() -> None:
+    """Integration tests take their wards from one fixture-like allocator, not a copy each."""
+    defined = [
+        str(p.relative_to(ROOT))
+        for p in python_files("tests", "testkit")
+        if re.search(r"^def fresh_ward\(", p.read_text(), re.M)
+    ]
+    assert defined == ["tests/support.py"]
