@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,7 @@ class Limits:
 
     max_bytes: int = MAX_FILE_BYTES
     image_pixels: int = 80_000_000  # 80 megapixels: every phone camera's default output
+    cleaned_pixels: int = 40_000_000  # decoded to be cleaned: 4 bytes a pixel, held twice
     pdf_pages: int = 2_000
     pdf_objects: int = 250_000
 
@@ -257,9 +259,18 @@ def _box_tree(file: BinaryIO, kind: MediaType) -> list[boxes.Box]:
     return found
 
 
+# One file is cleaned at a time in a process: a decoded photo takes hundreds of MiB.
+_CLEANING = threading.BoundedSemaphore(1)
+
+
 def clean(file: BinaryIO, kind: MediaType, limits: Limits = Limits()) -> bytes:
     """The file without its metadata, for a file from the public that :func:`inspect` accepted.
     A file that cannot be cleaned safely is refused (415), never kept with its metadata."""
+    with _CLEANING:
+        return _clean(file, kind, limits)
+
+
+def _clean(file: BinaryIO, kind: MediaType, limits: Limits) -> bytes:
     file.seek(0)
     if kind in IMAGES:
         return _clean_image(file, kind, limits)
@@ -285,22 +296,28 @@ def _clean_image(file: BinaryIO, kind: MediaType, limits: Limits) -> bytes:
                 "animated images cannot be cleaned of their metadata: send a still image",
                 errors=[{"field": "file", "message": "animated image"}],
             )
+        width, height = image.size
+        if width * height > limits.cleaned_pixels:
+            raise _bomb(f"{width}x{height} pixels is over {limits.cleaned_pixels} for a photo")
         try:
-            upright = ImageOps.exif_transpose(image)
-            upright.load()
+            ImageOps.exif_transpose(image, in_place=True)  # loads it; no copy
         except Exception as exc:
             raise _corrupt(kind, type(exc).__name__) from exc
-        mode = upright.mode
+        mode = image.mode
         if kind is MediaType.jpeg and mode not in {"L", "RGB", "CMYK"}:
             mode = "RGB"
         elif kind is not MediaType.png and mode not in {"L", "RGB", "RGBA"}:
-            mode = "RGBA" if "A" in mode or "transparency" in upright.info else "RGB"
-        pixels = upright.convert(mode) if mode != upright.mode else upright
-        bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+            mode = "RGBA" if "A" in mode or "transparency" in image.info else "RGB"
+        pixels = image.convert(mode) if mode != image.mode else image
+        if pixels is not image:
+            image.close()  # one decoded copy at a time
+        bare = Image.new(pixels.mode, pixels.size)  # a new image: no info to carry metadata
+        bare.paste(pixels)
         if pixels.mode == "P":
             palette = pixels.getpalette()
             if palette is not None:
                 bare.putpalette(palette)
+        pixels.close()
     out = io.BytesIO()
     options: dict[str, object] = {"quality": 92} if kind is not MediaType.png else {}
     bare.save(out, format=PILLOW_FORMATS[kind], **options)

@@ -103,6 +103,15 @@ def test_an_image_past_the_pixel_limit_is_a_bomb() -> None:
         files.inspect(io.BytesIO(png((100, 100))), Limits(image_pixels=9_999))
 
 
+def test_a_photo_too_large_to_decode_for_cleaning_is_refused_before_it_is_decoded() -> None:
+    """The public's photos are decoded to be cleaned, so their limit is lower than the check's."""
+    photo = io.BytesIO(png((100, 100)))
+    kind = files.inspect(photo, Limits(cleaned_pixels=9_999))
+    with pytest.raises(Unprocessable, match="100x100 pixels is over 9999 for a photo"):
+        files.clean(photo, kind, Limits(cleaned_pixels=9_999))
+    assert files.clean(photo, kind, Limits(cleaned_pixels=10_000))
+
+
 def test_a_pdf_past_the_page_limit_is_a_bomb() -> None:
     with pytest.raises(Unprocessable, match="2 pages is over 1"):
         from pypdf import PdfWriter
