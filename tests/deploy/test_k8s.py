@@ -386,3 +386,37 @@ def test_kubectl_renders_production_in_its_namespace_with_the_tagged_image() -> 
             assert o["metadata"].get("namespace") == overlay["namespace"], o["metadata"]["name"]
         if o["kind"] in ("Deployment", "Job") and o["metadata"]["name"] != "gateway":
             assert o["spec"]["template"]["spec"]["containers"][0]["image"] == image
+
+
+# Validated offline against the Kubernetes OpenAPI schemas that kubernetes-validate ships: no
+# cluster runs here, so this is the check on paper that an apiserver would make on apply.
+KUBERNETES_VERSION = "1.32.0"
+
+
+@pytest.mark.parametrize("directory", [K8S_BASE, K8S_PRODUCTION], ids=["base", "production"])
+def test_every_rendered_object_is_valid_against_the_kubernetes_schemas(directory: Any) -> None:
+    import kubernetes_validate
+
+    invalid = {}
+    for o in kubectl_kustomize(directory):
+        try:
+            kubernetes_validate.validate(o, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            invalid[f"{o['kind']}/{o['metadata']['name']}"] = str(exc)[:300]
+    assert invalid == {}
+
+
+def test_the_schema_check_catches_a_misspelt_field() -> None:
+    import kubernetes_validate
+
+    (deployment, *_) = [o for o in kubectl_kustomize(K8S_BASE) if o["kind"] == "Deployment"]
+    deployment["spec"]["replica"] = 2
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_ingress_lets_evidence_files_through_to_the_gateway() -> None:
+    (ingress,) = objects("Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "26m"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
