@@ -107,9 +107,8 @@ def sniff(head: bytes) -> MediaType | None:
 # that the compressed data of a 25 MiB photo matches one by chance about once in 10^8 files).
 _MARKUP = re.compile(
     rb"<script|<!doctype\s+html|<html[\s>]|<body[\s>]|<iframe|<object[\s>]|<embed[\s>]"
-    rb"|javascript:|<\?xml-stylesheet",
-    re.IGNORECASE,
-)
+    rb"|javascript:|<\?xml-stylesheet"
+)  # matched against the lowered bytes: IGNORECASE made the scan five times slower
 _OVERLAP = 32
 _ZIP_END = b"PK\x05\x06"
 _ZIP_TAIL = 22 + 0xFFFF
@@ -122,7 +121,7 @@ def refuse_polyglot(file: BinaryIO, block: int = 1 << 20) -> None:
     tail = b""
     while chunk := file.read(block):
         window = tail + chunk
-        if _MARKUP.search(window):
+        if _MARKUP.search(window.lower()):
             raise UnsupportedMediaType(
                 "the file holds markup a browser would run: it is refused",
                 errors=[{"field": "file", "message": "polyglot file"}],

@@ -226,3 +226,12 @@ def test_a_filename_is_made_safe_and_ends_with_the_detected_type(
 def test_content_disposition_carries_an_ascii_and_a_utf8_name() -> None:
     header = files.content_disposition("ảnh.jpg")
     assert header == "attachment; filename=\"_nh.jpg\"; filename*=UTF-8''%E1%BA%A3nh.jpg"
+
+
+@pytest.mark.parametrize(
+    "markup", [b"<SCRIPT>", b"<ScRiPt src=x>", b"JavaScript:", b"<!DOCTYPE  HTML>"]
+)
+def test_markup_in_any_case_past_the_first_block_is_a_polyglot(markup: bytes) -> None:
+    photo = png((10, 10)) + b"x" * (1 << 20) + markup + b"y" * 100
+    with pytest.raises(UnsupportedMediaType, match="markup a browser would run"):
+        files.refuse_polyglot(io.BytesIO(photo))
