@@ -109,6 +109,17 @@ class PersonFoundData(_OnePerson):
     _phone = field_validator("phone")(e164_phone)
     _found = field_validator("found_at")(_aware)
 
+    @model_validator(mode="after")
+    def _matchable(self) -> Any:
+        """A found person we cannot compare with anyone (no name, ID number or phone) would be
+        stored and never matched: the partner is told now, not never. A handover stands on its
+        own (the person arrives whoever they are)."""
+        if self.alert_type == "person_found" and not (
+            self.full_name or self.id_number or self.phone
+        ):
+            raise ValueError("give at least one of full_name, id_number or phone")
+        return self
+
 
 class VictimHandoverData(PersonFoundData):
     alert_type: Literal["victim_handover"] = "victim_handover"  # type: ignore[assignment]
