@@ -77,7 +77,7 @@ async def receive(
         raise Unauthorized("invalid webhook signature: no matching signature")
     seen = await repository.get_receipt(session, partner.code, verified.msg_id)
     if seen is not None:
-        return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
+        return InboundAccepted(alert_id=seen.alert_id)
     try:
         event = InboundEvent.model_validate(json.loads(body))
     except (ValueError, RecursionError) as exc:
@@ -97,7 +97,7 @@ async def receive(
     if not await repository.record_receipt(session, partner.code, verified.msg_id, alert_id, now):
         seen = await repository.get_receipt(session, partner.code, verified.msg_id)
         assert seen is not None
-        return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
+        return InboundAccepted(alert_id=seen.alert_id)
     data = event.data
     alert_type = AlertType(data.alert_type)
     fields = data.fields_set()
