@@ -240,7 +240,9 @@ def answer(done: subprocess.CompletedProcess[str]) -> tuple[int, dict[str, Any]]
     return int(status), json.loads(body)
 
 
-async def test_the_python_sender_gets_202_and_a_repeat_gets_the_same_answer(partner: Partner) -> None:
+async def test_the_python_sender_gets_202_and_a_repeat_gets_the_same_answer(
+    partner: Partner,
+) -> None:
     webhook_id = f"msg_{uuid.uuid4().hex}"
     command = [
         sys.executable,
