@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.settings import IntakeSettings
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     add_message,
@@ -173,11 +174,9 @@ async def test_a_wrong_or_malformed_code_is_404(limited: IntakeSettings, code: s
 async def test_the_receipt_code_is_stored_nowhere_in_clear(
     intake: httpx.AsyncClient, db: AsyncEngine
 ) -> None:
-    response = await intake.post(
-        "/v1/tips", json=tip_body(), headers={"Idempotency-Key": "receipt-in-clear-1"}
-    )
+    response = await intake.post("/v1/tips", json=tip_body(), headers=resident_key())
     code = response.json()["receipt_code"]
-    await add_message(intake, code, "more facts", {"Idempotency-Key": "receipt-in-clear-2"})
+    await add_message(intake, code, "more facts", resident_key())
     async with db.connect() as conn:
         for table in ("receipts", "idempotency_keys", "outbox", "messages", "tips", "audit_log"):
             hits = (
@@ -192,7 +191,9 @@ async def test_the_receipt_code_is_stored_nowhere_in_clear(
 async def test_a_missing_person_receipt_shows_its_status_and_takes_messages(
     intake: httpx.AsyncClient,
 ) -> None:
-    created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
+    created = (
+        await intake.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+    ).json()
     code = created["receipt_code"]
     assert len(code) == 16 and code.isdigit()
     view = (await lookup(intake, code)).json()
@@ -206,7 +207,9 @@ async def test_a_missing_person_receipt_shows_its_status_and_takes_messages(
 async def test_the_reporters_information_on_a_missing_person_reaches_the_officer(
     intake: httpx.AsyncClient, officer: dict[str, str]
 ) -> None:
-    created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
+    created = (
+        await intake.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+    ).json()
     await add_message(intake, created["receipt_code"], "seen at Lào Cai")
     record = (await intake.get(f"/v1/missing-persons/{created['id']}", headers=officer)).json()
     assert [m["body"] for m in record.get("messages", [])] == ["seen at Lào Cai"]
@@ -243,7 +246,7 @@ async def test_a_blocked_client_is_refused_even_with_the_right_code(
     limited: IntakeSettings,
 ) -> None:
     async with clients(limited, fresh_address()) as (guesser,):
-        code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(guesser))["receipt_code"]
         for guess in range(3):
             await lookup(guesser, f"{guess:016d}")
         assert (await lookup(guesser, code)).status_code == 429
@@ -260,7 +263,7 @@ async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -
 
 async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSettings) -> None:
     async with clients(limited, fresh_address(), fresh_address()) as (guesser, reporter):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         for guess in range(4):
             await lookup(guesser, f"{guess:016d}")
         assert (await lookup(guesser, code)).status_code == 429
@@ -270,7 +273,7 @@ async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSet
 
 async def test_right_codes_do_not_use_up_the_budget(limited: IntakeSettings) -> None:
     async with clients(limited, fresh_address()) as (reporter,):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         for _ in range(5):
             assert (await lookup(reporter, code)).status_code == 200
 
@@ -279,10 +282,16 @@ async def test_anonymous_filings_beyond_the_hourly_limit_are_429(
     limited: IntakeSettings,
 ) -> None:
     async with clients(limited, fresh_address(), fresh_address()) as (flooder, neighbour):
-        assert (await flooder.post("/v1/tips", json=tip_body())).status_code == 201
-        assert (await flooder.post("/v1/missing-persons", json=MISSING)).status_code == 201
-        refused = await flooder.post("/v1/tips", json=tip_body())
-        assert (await neighbour.post("/v1/tips", json=tip_body())).status_code == 201
+        assert (
+            await flooder.post("/v1/tips", json=tip_body(), headers=resident_key())
+        ).status_code == 201
+        assert (
+            await flooder.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+        ).status_code == 201
+        refused = await flooder.post("/v1/tips", json=tip_body(), headers=resident_key())
+        assert (
+            await neighbour.post("/v1/tips", json=tip_body(), headers=resident_key())
+        ).status_code == 201
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
 
