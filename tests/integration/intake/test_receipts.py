@@ -3,6 +3,7 @@ lets them add information, is never stored in clear, and cannot be guessed at le
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -252,6 +253,62 @@ async def test_a_blocked_client_is_refused_even_with_the_right_code(
         assert (await lookup(guesser, code)).status_code == 429
         posted = await add_message(guesser, code, "hi")
     assert posted.status_code == 429
+
+
+async def test_a_resident_who_mistyped_a_few_times_still_finds_their_report(
+    settings_for: Callable[..., Any],
+) -> None:
+    """The default budget (10 a quarter of an hour): seven typos, then the right code."""
+    settings = settings_for(IntakeSettings, run_relay=False, run_consumers=False)
+    async with clients(settings, fresh_address()) as (reporter,):
+        code = (await file_tip(reporter))["receipt_code"]
+        for typo in range(7):
+            assert (await lookup(reporter, f"{typo:016d}")).status_code == 404
+        assert (await lookup(reporter, code)).status_code == 200
+
+
+@pytest.fixture
+def dripping(settings_for: Callable[..., Any]) -> IntakeSettings:
+    """3 wrong codes in 6 seconds: once refused, one more every 2 seconds."""
+    settings: IntakeSettings = settings_for(
+        IntakeSettings,
+        receipt_failures_per_client=3,
+        receipt_window_seconds=6,
+        run_relay=False,
+        run_consumers=False,
+    )
+    return settings
+
+
+async def test_a_refused_resident_waits_one_interval_not_the_window_then_finds_the_report(
+    dripping: IntakeSettings,
+) -> None:
+    async with clients(dripping, fresh_address()) as (reporter,):
+        code = (await file_tip(reporter))["receipt_code"]
+        for typo in range(3):
+            await lookup(reporter, f"{typo:016d}")
+        refused = await lookup(reporter, code)
+        assert refused.status_code == 429
+        wait = int(refused.headers["retry-after"])
+        assert 1 <= wait <= 2  # one interval (6 s / 3), not the rest of the window
+        await asyncio.sleep(wait + 0.2)
+        assert (await lookup(reporter, code)).status_code == 200
+
+
+async def test_a_guesser_gets_one_code_per_interval_once_the_bucket_is_empty(
+    dripping: IntakeSettings,
+) -> None:
+    """Brute force stays throttled: after the burst, one guess drips in per interval and the
+    next one at once is refused again."""
+    async with clients(dripping, fresh_address()) as (guesser,):
+        for guess in range(3):
+            assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
+        assert (await lookup(guesser, "0000000000000003")).status_code == 429
+        await asyncio.sleep(2.2)
+        assert (await lookup(guesser, "0000000000000004")).status_code == 404
+        again = await lookup(guesser, "0000000000000005")
+        assert again.status_code == 429
+        assert 1 <= int(again.headers["retry-after"]) <= 2
 
 
 async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -> None:
