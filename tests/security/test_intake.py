@@ -402,7 +402,9 @@ async def report_missing(
     client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: Any
 ) -> dict[str, Any]:
     response = await client.post(
-        "/v1/missing-persons", json=missing_report(**overrides), headers=headers or {}
+        "/v1/missing-persons",
+        json=missing_report(**overrides),
+        headers={**resident_key(), **(headers or {})},
     )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -553,7 +555,7 @@ async def test_the_public_and_other_officers_cannot_publish_at_once(
     response = await intake.post(
         "/v1/missing-persons",
         json=missing_report(publish=True),
-        headers=(auth(*caller) if caller else {}) | {"accept-language": "en"},
+        headers=(auth(*caller) if caller else resident_key()) | {"accept-language": "en"},
     )
     assert response.status_code == 403
     assert "publish" in response.json()["detail"]

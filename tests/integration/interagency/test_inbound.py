@@ -212,6 +212,7 @@ async def test_a_person_found_with_nothing_to_match_on_is_422_naming_what_is_mis
         {
             "field": "data.person_found",
             "message": "Value error, give at least one of full_name, id_number or phone",
+            "code": "person_found.unmatchable",
         }
     ]
     assert await inbound_alerts(db, partner.code) == []
