@@ -24,7 +24,9 @@ Importable: ``await load(urls)`` with each service's base URL (the e2e test uses
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -140,6 +142,13 @@ ACTIVITIES: list[tuple[str, str, int, int, list[str]]] = [
 ]
 
 
+def demo_key(name: str) -> str:
+    """The same random-looking UUID v4 on every run, so that a rerun replays instead of filing
+    again: an anonymous filing's key must be a UUID v4 or v7 (synthetic demo data only; an app
+    makes a new random one per tip)."""
+    return str(uuid.UUID(bytes=hashlib.sha256(name.encode()).digest()[:16], version=4))
+
+
 class DemoDataError(RuntimeError):
     """A request the demo needs was refused: the message says which and why."""
 
@@ -212,7 +221,7 @@ class _Demo:
                 self.url("intake", "/v1/tips"),
                 json=body,
                 headers={
-                    "Idempotency-Key": f"demo-tip-{n}",
+                    "Idempotency-Key": demo_key(f"demo-tip-{n}"),
                     **({} if anonymous else self.auth["intake_officer"]),
                 },
             )

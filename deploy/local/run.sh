@@ -9,15 +9,21 @@ mkdir -p "$LOGS"
 
 # Two database roles, as deployed (deploy/local/postgres.sh makes both): migrations run as the
 # schemas' owner, the services as the runtime role `ctip migrate` grants (INSERT and SELECT
-# alone on the audit log).
+# alone on the audit log). CTIP_PG_PORT and CTIP_KAFKA_PORT alone move everything (the stack,
+# the migrations, the services, the demo data): the settings' defaults follow them too; these
+# exports only make the banner below say what is really used.
 PG="127.0.0.1:${CTIP_PG_PORT:-5432}"
 export CTIP_MIGRATION_DATABASE_URL="${CTIP_MIGRATION_DATABASE_URL:-postgresql+asyncpg://ctip:ctip@$PG/ctip}"
 export CTIP_DATABASE_URL="${CTIP_DATABASE_URL:-postgresql+asyncpg://ctip_app:ctip_app@$PG/ctip}"
+export CTIP_KAFKA_BOOTSTRAP="${CTIP_KAFKA_BOOTSTRAP:-127.0.0.1:${CTIP_KAFKA_PORT:-9092}}"
 
 SERVICES=(intake:8001 casework:8002 victim_support:8003 interagency:8004 outreach:8005)
 pids=()
 
+# Ctrl-C (or TERM) stops everything and exits 0; the script never goes on to the lines after
+# `wait -n` below, which speak of a service that exited by itself.
 stop_all() {
+  local status="$1"
   trap - INT TERM EXIT
   echo
   echo "stopping services..."
@@ -25,8 +31,10 @@ stop_all() {
   wait 2>/dev/null || true
   echo "stopping the local stack..."
   "$ROOT/deploy/local/stack.sh" down || true
+  exit "$status"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
 
 echo "migrating every service schema..."
 $UV run ctip migrate
@@ -66,12 +74,13 @@ ctip is running (logs in .run/logs/):
   victim_support  http://127.0.0.1:8003/docs
   interagency     http://127.0.0.1:8004/docs
   outreach        http://127.0.0.1:8005/docs
-  PostgreSQL      postgresql://ctip_app:ctip_app@$PG/ctip  (services; owner: ctip)
-  Kafka           127.0.0.1:9092
+  PostgreSQL      ${CTIP_DATABASE_URL/+asyncpg/}  (services; owner: ctip)
+  Kafka           $CTIP_KAFKA_BOOTSTRAP
 
 A token:  $UV run ctip token --role intake_officer --jurisdiction 01
 The audit chains:  $UV run ctip audit verify
 Press Ctrl-C to stop everything.
 TXT
 wait -n "${pids[@]}" || true
-echo "a service exited; see .run/logs/" >&2
+echo "a service exited by itself; see .run/logs/" >&2
+exit 1

@@ -24,7 +24,7 @@ import jwt
 
 from libs.common.auth import SCOPED_ROLES, Role, issue_dev_token
 from libs.common.jurisdiction import is_valid_code
-from libs.common.settings import ServiceSettings
+from libs.common.settings import ServiceSettings, asyncpg_url
 
 REALM_FILE = Path(__file__).resolve().parents[2] / "deploy" / "keycloak" / "ctip-realm.json"
 
@@ -170,7 +170,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
     settings = ServiceSettings()
     settings.check_production()  # migrations re-encrypt with the field keys: never dev keys
-    owner_url = args.database_url or settings.migration_database_url or settings.database_url
+    owner_url = asyncpg_url(
+        args.database_url or settings.migration_database_url or settings.database_url
+    )
     if settings.is_production and runtime_role(owner_url, settings.database_url) is None:
         print(
             "production runs the services as their own role: set CTIP_MIGRATION_DATABASE_URL"
@@ -203,7 +205,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
     async def verify() -> int:
         broken = 0
-        db = Database(args.database_url or settings.database_url, pool_size=1)
+        db = Database(asyncpg_url(args.database_url or settings.database_url), pool_size=1)
         try:
             for service in services:
                 models = importlib.import_module(f"services.{service}.models")

@@ -19,7 +19,13 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
     if not (value.isascii() and value.isdigit()):
         raise Unprocessable(
             "If-Match must be a record version",
-            errors=[{"field": "If-Match", "message": "expected an integer version"}],
+            errors=[
+                {
+                    "field": "If-Match",
+                    "message": "expected an integer version",
+                    "code": "if_match.invalid",
+                }
+            ],
         )
     if int(value) != current_version:
         raise PreconditionFailed(

@@ -26,6 +26,7 @@ from libs.common.observability import (
     redacted_traceback,
 )
 from libs.common.routes import speaks_to_residents
+from libs.common.validation import FALLBACK_CODE, FieldError, field_errors
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://ctip.gov.vn/problems/"
@@ -43,7 +44,7 @@ class Problem(Exception):
         self,
         detail: str | None = None,
         *,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
@@ -91,7 +92,7 @@ class Unprocessable(Problem):
         self,
         detail: str | None = None,
         *,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
@@ -109,11 +110,6 @@ class TooManyRequests(Problem):
 
 class ServiceUnavailable(Problem):
     status, code, title = 503, "unavailable", "Service unavailable"
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
 
 
 class ProblemDetail(BaseModel):
@@ -198,7 +194,7 @@ def problem_response(
     title: str,
     detail: str,
     *,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
@@ -210,6 +206,7 @@ def problem_response(
         "instance": request.url.path,
     }
     if errors is not None:
+        errors = [{**e, "code": e.get("code") or FALLBACK_CODE} for e in errors]
         body["errors"] = errors
     cid = correlation_id.get()
     if cid:
@@ -231,13 +228,6 @@ def problem_language(request: Request) -> str:
     resident filing a tip), the others in English (officers' tools, partners' systems)."""
     default = "vi" if speaks_to_residents(request.scope.get("route")) else DEFAULT_LANGUAGE
     return negotiate(request.headers.get("accept-language"), default)
-
-
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("body", "persons", 0, "phone")`` → ``persons.0.phone``: only loc[0] is a source."""
-    sources = ("body", "query", "path", "header", "cookie")
-    parts = [str(p) for p in (loc[1:] if loc and loc[0] in sources else loc)]
-    return ".".join(parts) or str(loc[0] if loc else "")
 
 
 _HTTP_TITLES = {
@@ -275,10 +265,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc.errors(), exc.body)
         return problem_response(
             request,
             422,

@@ -1,9 +1,18 @@
 """``Idempotency-Key`` for creating POSTs.
 
 The first response to a key is stored, encrypted (it may hold a receipt code shown once), in the
-same transaction as the creation. The same key with the same body returns that response again;
-with another body, 409. Two concurrent first requests with one key: the loser's insert conflicts
-and it gets 409, never a second record.
+same transaction as the creation. The same key with the same body returns that response again,
+with the headers the first one had (``Cache-Control: no-store`` above all); with another body,
+409 ``conflict``. A retry that arrives while the first request with its key is still running
+(it holds a transaction-scoped advisory lock on the key until it commits) is 409
+``idempotency-in-progress`` with ``Retry-After``, at once: the app waits and sends it again,
+never a second record.
+
+A caller without a token (a resident) must send a key, and a random one: a UUID v4 or v7
+(:func:`check_random_key`). For them the key is what protects the replayed answer, which holds
+the receipt code shown once: anyone who sends the same key and body gets that answer again, so a
+key an app counts up (``1``, ``2``, ...) or derives from the time would hand a reporter's code to
+whoever tries it. Callers with a token keep any key (their scope is their own ``sub``).
 
 What a stolen backup of this table gives away (issue 13, Medium 5):
 
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -50,7 +60,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.crypto import BlindIndex, cipher
 from libs.common.db import Database
-from libs.common.errors import Conflict, Unprocessable
+from libs.common.errors import Conflict, Problem, Unprocessable
+from libs.common.resident_keys import check_random_key
 
 log = logging.getLogger("ctip.idempotency")
 
@@ -84,6 +95,30 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]{1,200}$"),
 ]
+LOCK_CLASS = 0x1DE0  # pg_try_advisory_xact_lock(class, key): keys of idempotency, nothing else
+
+
+class IdempotencyInProgress(Problem):
+    """The first request with this key has not finished: wait and retry (not a changed body)."""
+
+    status, code, title = 409, "idempotency-in-progress", "The first request is still running"
+
+
+class IdempotencyKeyConflict(Conflict):
+    """The key was used before with another body: a new request needs a new key."""
+
+    code = "idempotency-key-reused"
+
+
+IN_PROGRESS = "a request with this Idempotency-Key is still being processed; retry after a moment"
+RETRY_IN_PROGRESS_SECONDS = 1
+
+
+def lock_key(scope: str, key: str) -> int:
+    """The advisory lock (within ``LOCK_CLASS``) a request with this scope and key holds."""
+    return int.from_bytes(
+        hashlib.sha256(f"{scope} {key}".encode()).digest()[:4], "big", signed=True
+    )
 
 
 @dataclass
@@ -114,18 +149,28 @@ class IdempotencyStore:
         *,
         replayable: bool = True,
         fingerprint: str | None = None,
+        anonymous: bool = False,
     ) -> tuple[IdempotentRequest | None, JSONResponse | None]:
         """Returns (a handle to store the response, or a stored response to replay).
 
         ``fingerprint`` stands for the body where the body is not to be read whole (an upload:
         the digest of the file's bytes and its name); a multipart body's boundary changes on
-        every retry anyway."""
+        every retry anyway. ``anonymous``: the caller holds no token, and must send a random
+        key."""
+        if anonymous:
+            check_random_key(key)
         if key is None:
             return None, None
         if not key.strip():
             raise Unprocessable(
                 "Idempotency-Key must not be blank",
-                errors=[{"field": "Idempotency-Key", "message": "must not be blank"}],
+                errors=[
+                    {
+                        "field": "Idempotency-Key",
+                        "message": "must not be blank",
+                        "code": "idempotency_key.blank",
+                    }
+                ],
             )
         index: BlindIndex = request.app.state.blind_index
         # Keyed: a path or a body can hold a secret (a receipt code) that must not be found by
@@ -142,6 +187,13 @@ class IdempotencyStore:
             ),
             replayable,
         )
+        # Held until this transaction ends, hence until the stored answer is committed: a retry
+        # meanwhile finds it taken and is told to wait, instead of running a second time.
+        lock = lock_key(handle.scope, handle.key)
+        if not await session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_CLASS, lock))):
+            raise IdempotencyInProgress(
+                IN_PROGRESS, headers={"Retry-After": str(RETRY_IN_PROGRESS_SECONDS)}
+            )
         where = (self.table.c.scope == handle.scope, self.table.c.key == handle.key)
         row = (await session.execute(select(self.table).where(*where))).first()
         if row is None:
@@ -153,7 +205,9 @@ class IdempotencyStore:
             await session.execute(delete(self.table).where(*where))
             return handle, None
         if row.request_hash != handle.request_hash:
-            raise Conflict("this Idempotency-Key was used with a different request body")
+            raise IdempotencyKeyConflict(
+                "this Idempotency-Key was used with a different request body"
+            )
         if row.response is None:
             raise Conflict(NOT_REPLAYABLE)
         body = json.loads(cipher().decrypt(row.response, _CONTEXT))
@@ -173,16 +227,26 @@ class IdempotencyStore:
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         fingerprint: str | None = None,
+        anonymous: bool = False,
     ) -> JSONResponse:
         """Replay the stored response for ``key``, or ``create`` and store its response.
+        ``headers`` go on both (a replay carries the receipt code as much as the first answer).
 
         ``replayable=False`` for a response that holds a secret shown once: only the key and the
         request hash are stored (a second creation with the key is still refused), the body is
-        not, and a replay is answered 409."""
+        not, and a replay is answered 409. ``anonymous``: the caller holds no token, and must
+        send a random key (:func:`check_random_key`)."""
         handle, replay = await self.begin(
-            session, request, key, actor, replayable=replayable, fingerprint=fingerprint
+            session,
+            request,
+            key,
+            actor,
+            replayable=replayable,
+            fingerprint=fingerprint,
+            anonymous=anonymous,
         )
         if replay is not None:
+            replay.headers.update(headers or {})
             return replay
         body = (await create()).model_dump(mode="json")
         await self.save(session, handle, status, body)
@@ -208,8 +272,10 @@ class IdempotencyStore:
             .on_conflict_do_nothing()
             .returning(self.table.c.key)
         )
-        if result.first() is None:
-            raise Conflict("a request with this Idempotency-Key is already being processed")
+        if result.first() is None:  # the lock makes this rare: a row purged and written again
+            raise IdempotencyInProgress(
+                IN_PROGRESS, headers={"Retry-After": str(RETRY_IN_PROGRESS_SECONDS)}
+            )
 
 
 def retention_cutoff(hours: int, now: datetime | None = None) -> datetime:

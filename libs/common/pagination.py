@@ -29,6 +29,9 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+_NOT_OURS = {"field": "cursor", "message": "not a cursor we issued", "code": "cursor.invalid"}
+
+
 def encode_cursor(values: list[Any]) -> str:
     raw = json.dumps(values, default=str, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -41,13 +44,9 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded))
     except ValueError as exc:
-        raise Unprocessable(
-            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
-        ) from exc
+        raise Unprocessable("invalid cursor", errors=[_NOT_OURS]) from exc
     if not isinstance(values, list):
-        raise Unprocessable(
-            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
-        )
+        raise Unprocessable("invalid cursor", errors=[_NOT_OURS])
     return values
 
 
@@ -63,9 +62,7 @@ def time_keyset(cursor: str | None) -> tuple[datetime, UUID] | None:
             raise ValueError("naive time")
         return when.astimezone(UTC), UUID(ident)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise Unprocessable(
-            "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor we issued"}]
-        ) from exc
+        raise Unprocessable("invalid cursor", errors=[_NOT_OURS]) from exc
 
 
 def time_cursor(items: Sequence[Any], time_attr: str, limit: int) -> str | None:

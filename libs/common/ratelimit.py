@@ -14,8 +14,13 @@ full address could walk through 2^64 identities. A site often gets a /48 (65,536
 /48 has a wider budget of its own (``site_key``). IPv4 clients are keyed by their address, IPv4
 mapped into IPv6 as IPv4.
 
-The windows are fixed, starting at a client's first counted event: at most ``limit`` events per
-window, so at most ``2 * limit`` in any window-long span across a window boundary.
+Why a drip, not a window: a budget is a bucket of ``limit`` events that refills one event every
+``window / limit`` seconds (GCRA: a row keeps the moment the bucket will be full again). A client
+may spend the whole bucket at once, then one event per interval: never more than ``limit`` in any
+window-long span, as a fixed window promised, but a refused client waits one interval (90 s for
+10 wrong receipt codes in 15 minutes), not what is left of a window. A resident who mistyped their
+receipt code until refused types it again a minute and a half later and is let in; a guesser still
+gets ``limit`` codes per window and no more.
 """
 
 from __future__ import annotations
@@ -106,11 +111,24 @@ def rate_limit_table(metadata: MetaData) -> Table:
 
 @dataclass(frozen=True)
 class Budget:
-    """``limit`` events per ``window_seconds`` in ``bucket``."""
+    """``limit`` events per ``window_seconds`` in ``bucket``: a burst of ``limit``, then one
+    event every ``interval_seconds``."""
 
     bucket: str
     limit: int
     window_seconds: int
+
+    @property
+    def interval_seconds(self) -> float:
+        return self.window_seconds / max(self.limit, 1)
+
+    @property
+    def burst_seconds(self) -> float:
+        """How far ahead of now a client's full-again moment may be while it may still act."""
+        return self.window_seconds - self.interval_seconds if self.limit > 0 else -1.0
+
+
+_TOLERANCE_SECONDS = 0.001  # the database keeps microseconds: an interval may round up
 
 
 def slowdown(failures: int, free: int, max_seconds: float) -> float:
@@ -136,50 +154,60 @@ class SharedLimiter:
         return self._index.digest(_PURPOSE, raw)
 
     async def check(self, engine: AsyncEngine, *checked: tuple[Budget, str]) -> None:
-        """429 with ``Retry-After`` when any (budget, client) is used up in its current window
-        (one query for all of them)."""
+        """429 with ``Retry-After`` (until the next event drips back in) when any (budget,
+        client) has its bucket empty (one query for all of them)."""
         t = self.table
-        limits = {(b.bucket, self._client(raw)): b.limit for b, raw in checked}
+        budgets = {(b.bucket, self._client(raw)): b for b, raw in checked}
         query = select(
             t.c.bucket,
             t.c.client,
-            t.c.hits,
             func.extract("epoch", t.c.expires_at - func.now()).label("left"),
-        ).where(tuple_(t.c.bucket, t.c.client).in_(list(limits)), t.c.expires_at > func.now())
+        ).where(tuple_(t.c.bucket, t.c.client).in_(list(budgets)), t.c.expires_at > func.now())
         async with engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        spent = [row for row in rows if row.hits >= limits[(row.bucket, row.client)]]
-        if spent:
-            retry = max(1, math.ceil(max(float(row.left) for row in spent)))
+        waits = [
+            float(row.left) - budget.burst_seconds
+            for row in rows
+            if float(row.left)
+            > (budget := budgets[(row.bucket, row.client)]).burst_seconds + _TOLERANCE_SECONDS
+        ]
+        if waits:
             raise TooManyRequests(
-                "too many attempts; try again later", headers={"Retry-After": str(retry)}
+                "too many attempts; try again later",
+                headers={"Retry-After": str(max(1, math.ceil(max(waits))))},
             )
 
     async def hit(self, engine: AsyncEngine, *counted: tuple[Budget, str]) -> dict[str, int]:
-        """Count one event against each (budget, client) in one statement, committed on its own
-        (a refused request's rollback must not undo it). Returns the count now in each bucket's
-        window."""
+        """Take one event out of each (budget, client)'s bucket in one statement, committed on its
+        own (a refused request's rollback must not undo it): the moment it is full again moves
+        one interval later. Returns, per bucket, the events it is short of full (about the
+        events of the last window)."""
         t = self.table
         rows = [
             {
                 "bucket": budget.bucket,
                 "client": self._client(raw),
                 "hits": 1,
-                "expires_at": func.now() + literal(timedelta(seconds=budget.window_seconds)),
+                "expires_at": func.now() + literal(timedelta(seconds=budget.interval_seconds)),
             }
             for budget, raw in counted
         ]
         values = insert(t).values(rows)
         expired = t.c.expires_at <= func.now()
+        interval = values.excluded.expires_at - func.now()  # now() is the transaction's
         upsert = values.on_conflict_do_update(
             index_elements=[t.c.bucket, t.c.client],
             set_={
                 "hits": case((expired, 1), else_=t.c.hits + 1),
-                "expires_at": case((expired, values.excluded.expires_at), else_=t.c.expires_at),
+                "expires_at": func.greatest(t.c.expires_at, func.now()) + interval,
             },
-        ).returning(t.c.bucket, t.c.hits)
+        ).returning(t.c.bucket, func.extract("epoch", t.c.expires_at - func.now()).label("left"))
+        intervals = {budget.bucket: budget.interval_seconds for budget, _ in counted}
         async with engine.begin() as conn:
-            counts = {row.bucket: row.hits for row in await conn.execute(upsert)}
+            counts = {
+                row.bucket: math.ceil(float(row.left) / intervals[row.bucket] - 1e-6)
+                for row in await conn.execute(upsert)
+            }
             if time.monotonic() - self._last_purge >= self.PURGE_EVERY_SECONDS:
                 self._last_purge = time.monotonic()
                 await conn.execute(delete(t).where(t.c.expires_at < func.now()))

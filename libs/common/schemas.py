@@ -13,6 +13,7 @@ from pydantic.config import JsonDict
 
 from libs.common.jurisdiction import is_ward_code
 from libs.common.text import normalize_id_number, normalize_phone
+from libs.common.validation import InvalidValue
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -40,7 +41,7 @@ class StrictModel(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         where = nul_path(data)
         if where is not None:
-            raise ValueError(f"{where} must not contain NUL characters")
+            raise InvalidValue("text.nul", "must not contain NUL characters", at=where)
         return data
 
 
@@ -56,11 +57,11 @@ def utc_moment(value: datetime, *, past: bool = False) -> datetime:
     try:
         moment = value.astimezone(UTC)
     except OverflowError as exc:
-        raise ValueError("out of range") from exc
+        raise InvalidValue("time.out_of_range", "out of range") from exc
     if not 1900 <= moment.year <= 2100:
-        raise ValueError("a time between the years 1900 and 2100")
+        raise InvalidValue("time.out_of_range", "a time between the years 1900 and 2100")
     if past and moment > datetime.now(UTC):
-        raise ValueError("must not be in the future")
+        raise InvalidValue("date.future", "must not be in the future")
     return moment
 
 
@@ -69,13 +70,15 @@ def utc_moment(value: datetime, *, past: bool = False) -> datetime:
 
 def known_ward(value: str | None) -> str | None:
     if value is not None and not is_ward_code(value):
-        raise ValueError("not a ward code of the current administrative units")
+        raise InvalidValue(
+            "ward_code.unknown", "not a ward code of the current administrative units"
+        )
     return value
 
 
 def not_future(value: date | None) -> date | None:
     if value is not None and value > datetime.now(UTC).date():
-        raise ValueError("must not be in the future")
+        raise InvalidValue("date.future", "must not be in the future")
     return value
 
 
@@ -85,7 +88,7 @@ def e164_phone(value: str | None) -> str | None:
         return None
     normalised = normalize_phone(value)
     if normalised is None:
-        raise ValueError("not a phone number")
+        raise InvalidValue("phone.invalid", "not a phone number")
     return normalised
 
 
@@ -107,9 +110,10 @@ def id_document(value: str | None) -> str | None:
         return None
     normalised = normalize_id_number(value)
     if not _ID_NUMBER.match(normalised):
-        raise ValueError(
+        raise InvalidValue(
+            "id_number.invalid",
             "expected a 12-digit CCCD, a 9-digit CMND, a passport number or an 18-character"
-            " Chinese resident ID"
+            " Chinese resident ID",
         )
     return normalised
 
@@ -168,5 +172,5 @@ class PersonFields(StrictModel):
     @model_validator(mode="after")
     def _date_of_birth_or_age(self) -> Any:
         if self.date_of_birth is not None and self.age is not None:
-            raise ValueError("give date_of_birth or age, not both")
+            raise InvalidValue("date_of_birth_or_age.both", "give date_of_birth or age, not both")
         return self

@@ -3,16 +3,22 @@
 Each service subclasses :class:`ServiceSettings` with its own env prefix (``CTIP_INTAKE_``...).
 A value is looked up as ``CTIP_<SERVICE>_<NAME>`` first, then ``CTIP_<NAME>`` (shared by all
 services of one deployment, e.g. the database URL), then the default below, which fits the
-local stack started by ``make up``.
+local stack started by ``make up``: PostgreSQL on ``CTIP_PG_PORT`` (5432) and Kafka on
+``CTIP_KAFKA_PORT`` (9092), the two variables that also move the stack itself, so that a second
+copy needs nothing else set.
+
+A database URL may be written ``postgresql://…`` (as PostgreSQL's own tools write it): the
+driver is always asyncpg, and ``+asyncpg`` is implied.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -31,6 +37,30 @@ DEV_INDEX_KEY = "Y3RpcC1sb2NhbC1ibGluZC1pbmRleC1rZXktMzJieXQ="
 DEV_AUDIT_KEY = "Y3RpcC1sb2NhbC1hdWRpdC1jaGFpbi1rZXktMzJieXQ="
 
 
+def local_port(variable: str, default: int) -> int:
+    """A port of the local stack from the environment (``CTIP_PG_PORT``), else the default."""
+    value = os.environ.get(variable, "").strip()
+    return int(value) if value.isdigit() else default
+
+
+def pg_url(role: str) -> str:
+    """The local stack's database as ``role`` (its password is its name)."""
+    return f"postgresql+asyncpg://{role}:{role}@127.0.0.1:{local_port('CTIP_PG_PORT', 5432)}/ctip"
+
+
+def kafka_bootstrap() -> str:
+    return f"127.0.0.1:{local_port('CTIP_KAFKA_PORT', 9092)}"
+
+
+def asyncpg_url(url: str) -> str:
+    """``postgresql://`` or ``postgres://`` without a driver is asyncpg's, the only driver we
+    ship; a URL that names a driver is left as it is."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    return url
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs; a service adds its own fields in a subclass."""
 
@@ -43,15 +73,19 @@ class ServiceSettings(BaseSettings):
         "development", description="development, test or production"
     )
     database_url: str = Field(
-        "postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:5432/ctip",
-        description="SQLAlchemy URL (asyncpg driver) as the runtime role (owns nothing)",
+        default_factory=lambda: pg_url("ctip_app"),
+        description="URL as the runtime role (owns nothing); `postgresql://` means asyncpg. "
+        "Default: the local stack on CTIP_PG_PORT (5432)",
     )
     migration_database_url: str | None = Field(
-        "postgresql+asyncpg://ctip:ctip@127.0.0.1:5432/ctip",
+        default_factory=lambda: pg_url("ctip"),
         description="URL as the role that owns the schemas: `ctip migrate` only",
     )
     db_pool_size: int = Field(10, description="connections kept per process")
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_bootstrap: str = Field(
+        default_factory=kafka_bootstrap,
+        description="Kafka bootstrap servers; default: the local stack on CTIP_KAFKA_PORT (9092)",
+    )
     topic_prefix: str = Field(
         "", description="prefix for every Kafka topic; empty in production, unique per test run"
     )
@@ -100,6 +134,11 @@ class ServiceSettings(BaseSettings):
         description="origins allowed to call the API from a browser (the dashboard's)",
     )
     log_level: str = Field("INFO", description="root log level")
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _asyncpg(cls, value: str | None) -> str | None:
+        return asyncpg_url(value) if value else value
 
     @classmethod
     def settings_customise_sources(

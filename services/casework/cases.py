@@ -14,6 +14,7 @@ from libs.common.errors import Conflict, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
 from libs.common.statemachine import RuleViolation
+from libs.common.validation import field_error
 from libs.contracts.casework import CaseOpened, CaseStatusChanged
 from libs.contracts.intake import TipVerified
 from services.casework import access, domain, parties, repository
@@ -157,12 +158,14 @@ async def _check_tip_of_new_case(ctx: Ctx, principal: Principal, data: CaseCreat
     if tip is None or place is None or not principal.covers(place):
         unknown = "no tip known to casework in your jurisdiction"
         raise Unprocessable(
-            f"tip_id names {unknown}", errors=[{"field": "tip_id", "message": unknown}]
+            f"tip_id names {unknown}", errors=[field_error("tip_id", unknown, "tip_id.unknown")]
         )
     if tip.incident_ward_code is not None and tip.incident_ward_code != data.ward_code:
         raise Unprocessable(
             "a case opened for a tip is in the tip's ward",
-            errors=[{"field": "ward_code", "message": "must be the ward of the tip"}],
+            errors=[
+                field_error("ward_code", "must be the ward of the tip", "ward_code.not_the_tips")
+            ],
         )
 
 

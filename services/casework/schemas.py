@@ -17,6 +17,7 @@ from libs.common.schemas import (
     not_future,
     utc_moment,
 )
+from libs.common.validation import InvalidValue
 from libs.contracts.taxonomy import ExploitationType
 from services.casework.domain import CaseStatus, PartyRole, TrialType, VerdictOutcome
 
@@ -41,7 +42,9 @@ class PartyIn(PersonFields):
     @model_validator(mode="after")
     def _identifiable(self) -> PartyIn:
         if not any((self.full_name, self.phone, self.id_number)):
-            raise ValueError("a party needs at least a name, a phone or an ID number")
+            raise InvalidValue(
+                "party.unidentifiable", "a party needs at least a name, a phone or an ID number"
+            )
         return self
 
 

@@ -15,6 +15,7 @@ from libs.common.errors import NotFound
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
 from services.intake import kpis, missing_persons, receipts, tips
 from services.intake.access import (
     DEFAULT_PURPOSE,
@@ -57,9 +58,15 @@ async def create_tip(
     body: TipCreate,
     ctx: PublicContext,
     request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: ResidentIdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """File a tip, with or without a token. The receipt code is shown once: keep it."""
+    """File a tip, with or without a token. The receipt code is shown once: keep it.
+
+    Without a token an ``Idempotency-Key`` is required, a UUID v4 or v7 new for each tip (422
+    otherwise): retrying with it after a lost answer returns the same receipt code, and files
+    one tip, not two. A retry while the first is still running is 409
+    ``idempotency-in-progress`` with ``Retry-After``; the same key with another body is 409
+    ``idempotency-key-reused``."""
     client = receipts.guard_filing(request, ctx)
     response = await ctx.idempotency.run(
         ctx.session,
@@ -68,6 +75,7 @@ async def create_tip(
         ctx.principal.sub if ctx.principal else None,
         lambda: tips.file_tip(ctx, body),
         headers={"Cache-Control": "no-store"},
+        anonymous=ctx.principal is None,
     )
     return receipts.charge_filing(request, client, response)
 
@@ -82,9 +90,10 @@ async def create_missing_person(
     body: MissingPersonCreate,
     ctx: PublicContext,
     request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: ResidentIdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Report a missing person (đơn trình báo mất tích), with or without a token."""
+    """Report a missing person (đơn trình báo mất tích), with or without a token; without one,
+    an ``Idempotency-Key`` is required, a UUID v4 or v7 new for each report (as for a tip)."""
     client = receipts.guard_filing(request, ctx)
     response = await ctx.idempotency.run(
         ctx.session,
@@ -93,6 +102,7 @@ async def create_missing_person(
         ctx.principal.sub if ctx.principal else None,
         lambda: missing_persons.report(ctx, body),
         headers={"Cache-Control": "no-store"},
+        anonymous=ctx.principal is None,
     )
     return receipts.charge_filing(request, client, response)
 
@@ -123,11 +133,13 @@ async def post_receipt_message(
     body: ReceiptMessageIn,
     ctx: ReceiptHolder,
     request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: ResidentIdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The reporter adds information to their report. An ``Idempotency-Key`` is scoped to the
     receipt by its keyed hash, never by the code: two reporters who pick the same key never
-    replay each other's message, and the stored scope reveals no code."""
+    replay each other's message, and the stored scope reveals no code. It is required, a UUID v4
+    or v7 new for each message."""
+    check_random_key(idempotency_key)  # before the code is tried: a refusal costs no guess
     client = await receipts.receipt_client(request)
     code = body.receipt_code
     if not await receipts.known_code(request, ctx.index, code):
@@ -140,7 +152,9 @@ async def post_receipt_message(
         return message
 
     scope = "receipt:" + receipts.receipt_hash(ctx.index, code)
-    return await ctx.idempotency.run(ctx.session, request, idempotency_key, scope, add)
+    return await ctx.idempotency.run(
+        ctx.session, request, idempotency_key, scope, add, anonymous=True
+    )
 
 
 # Officers: tips ---------------------------------------------------------------------------------

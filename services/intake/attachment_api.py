@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from libs.common.context import Purpose
 from libs.common.files import MAX_FILE_BYTES, content_disposition
 from libs.common.idempotency import IdempotencyKeyHeader
+from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
 from services.intake import attachments, receipts
 from services.intake.access import DEFAULT_PURPOSE, FileReader, Officer, ReceiptHolder
 from services.intake.schemas import AttachmentListed, AttachmentOut
@@ -46,11 +47,13 @@ async def add_receipt_attachment(
     file: FileField,
     ctx: ReceiptHolder,
     request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: ResidentIdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """The reporter adds a photo, a voice note or a document to their tip. Its metadata (the
     GPS position and the phone model of a photo, a document's author) is removed before it is
-    stored. Guessing codes and flooding are limited as on the other receipt routes."""
+    stored. Guessing codes and flooding are limited as on the other receipt routes. An
+    ``Idempotency-Key`` is required, a UUID v4 or v7 new for each file."""
+    check_random_key(idempotency_key)  # before the code is tried: a refusal costs no guess
     client = await receipts.receipt_client(request)
     if not await receipts.known_code(request, ctx.index, receipt_code):
         raise await receipts.wrong_code(request, client)
@@ -65,6 +68,7 @@ async def add_receipt_attachment(
         lambda: attachments.add_from_reporter(ctx, receipt_code, upload),
         fingerprint=await attachments.fingerprint(upload),
         headers={"Cache-Control": "no-store"},
+        anonymous=True,
     )
     return receipts.charge_filing(request, flood, response)
 

@@ -22,6 +22,7 @@ from libs.common.schemas import (
     not_future,
     utc_moment,
 )
+from libs.common.validation import InvalidValue
 from services.intake.domain import (
     Channel,
     ExploitationType,
@@ -68,7 +69,7 @@ class ReporterIn(StrictModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value):
-            raise ValueError("not an email address")
+            raise InvalidValue("email.invalid", "not an email address")
         return value
 
 
@@ -175,7 +176,10 @@ class VerificationIn(StrictModel):
         if outcome is not None and (outcome is VerificationOutcome.duplicate) != (
             value is not None
         ):
-            raise ValueError("duplicate_of is required for, and only for, outcome duplicate")
+            raise InvalidValue(
+                "duplicate_of.outcome",
+                "duplicate_of is required for, and only for, outcome duplicate",
+            )
         return value
 
 
@@ -278,7 +282,9 @@ class MissingPersonCreate(StrictModel):
         if "date_of_birth" not in info.data:
             return value  # the date of birth itself was invalid and is reported on its own
         if (info.data["date_of_birth"] is None) == (value is None):
-            raise ValueError("give exactly one of date_of_birth or age")
+            raise InvalidValue(
+                "date_of_birth_or_age.none", "give exactly one of date_of_birth or age"
+            )
         return value
 
 
@@ -299,7 +305,7 @@ class ReviewIn(StrictModel):
     @classmethod
     def _hold_says_why(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("decision") is ReviewDecision.hold and not (value and value.strip()):
-            raise ValueError("say why the report is held")
+            raise InvalidValue("reason.missing", "say why the report is held")
         return value
 
 

@@ -19,7 +19,9 @@ class IntakeSettings(ServiceSettings):
 
     http_port: int = 8001
     receipt_failures_per_client: int = Field(
-        10, description="wrong receipt codes a client may try per window before 429"
+        10,
+        description="wrong receipt codes a client may try at once; then one more every "
+        "window / this many seconds (429 with Retry-After meanwhile)",
     )
     receipt_failures_per_ipv6_site: int = Field(
         100,

@@ -12,6 +12,7 @@ from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
 from libs.common.statemachine import RuleViolation
 from libs.common.text import name_tokens
+from libs.common.validation import field_error
 from libs.contracts.intake import (
     TipClassified,
     TipClosed,
@@ -339,14 +340,14 @@ async def _check_original(ctx: Ctx, tip: Tip, original_id: UUID) -> None:
     if original_id == tip.id:
         raise Unprocessable(
             "a tip cannot duplicate itself",
-            errors=[{"field": "duplicate_of", "message": "must be another tip"}],
+            errors=[field_error("duplicate_of", "must be another tip", "duplicate_of.self")],
         )
     original = await repository.get_tip(ctx.session, original_id)
     principal = ctx.require_principal()
     if original is None or not access.can_see(principal, original, ctx.settings.triage_province):
         raise Unprocessable(
             "the original tip does not exist",
-            errors=[{"field": "duplicate_of", "message": "no such tip"}],
+            errors=[field_error("duplicate_of", "no such tip", "duplicate_of.unknown")],
         )
 
 

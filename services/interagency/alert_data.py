@@ -19,6 +19,7 @@ from libs.common.schemas import (
     id_document,
     utc_moment,
 )
+from libs.common.validation import InvalidValue
 from services.interagency.domain import AlertType
 
 Age = Annotated[int, Field(ge=0, le=120)]
@@ -40,7 +41,7 @@ Need = Literal[
 
 def province_code(value: str | None) -> str | None:
     if value is not None and not is_province_code(value):
-        raise ValueError("not a province code")
+        raise InvalidValue("province_code.unknown", "not a province code")
     return value
 
 
@@ -69,7 +70,7 @@ class _OnePerson(_AlertData):
             getattr(self, "date_of_birth", None) is not None
             and getattr(self, "age", None) is not None
         ):
-            raise ValueError("give date_of_birth or age, not both")
+            raise InvalidValue("date_of_birth_or_age.both", "give date_of_birth or age, not both")
         return self
 
 
@@ -108,6 +109,19 @@ class PersonFoundData(_OnePerson):
     _id = field_validator("id_number")(id_document)
     _phone = field_validator("phone")(e164_phone)
     _found = field_validator("found_at")(_aware)
+
+    @model_validator(mode="after")
+    def _matchable(self) -> Any:
+        """A found person we cannot compare with anyone (no name, ID number or phone) would be
+        stored and never matched: the partner is told now, not never. A handover stands on its
+        own (the person arrives whoever they are)."""
+        if self.alert_type == "person_found" and not (
+            self.full_name or self.id_number or self.phone
+        ):
+            raise InvalidValue(
+                "person_found.unmatchable", "give at least one of full_name, id_number or phone"
+            )
+        return self
 
 
 class VictimHandoverData(PersonFoundData):

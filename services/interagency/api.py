@@ -185,8 +185,9 @@ async def receive_alert(
     * 401 for a bad, missing, stale or other partner's signature and for an unknown or disabled
       partner code, with the same problem either way: the answer does not say which codes are
       our partners.
-    * 202 with ``alert_id`` and ``duplicate``; a repeated ``webhook-id`` is 202 again with no
-      second effect. Whether the person matched one of our missing persons is never said.
+    * 202 with ``alert_id``; a repeated ``webhook-id`` is answered exactly as the first
+      delivery was (202, the same ``alert_id``) with no second effect. Whether the person
+      matched one of our missing persons is never said.
     * 422 for data outside the allow-list of its ``alert_type``, 413 past the size limit.
     """
     body = await request.body()

@@ -201,10 +201,11 @@ class AlertCreated(BaseModel):
 
 class InboundAccepted(BaseModel):
     """What a partner learns of its alert: that we have it, once. Never whether its person
-    matched one of our missing persons (that would tell a partner about them)."""
+    matched one of our missing persons (that would tell a partner about them). A replayed
+    ``webhook-id`` is answered exactly as the first delivery was, byte for byte: a sender that
+    missed the first answer must not be able to tell the two apart."""
 
     alert_id: UUID = Field(description="our id of the alert; the same for a repeated webhook-id")
-    duplicate: bool = Field(False, description="this webhook-id was received before")
 
 
 class BulletinRead(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from libs.common.errors import Unauthorized, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import is_province_code
+from libs.common.validation import broken_json, field_errors
 from libs.common.webhooks import WebhookVerificationError, generate_secret, verify
 from libs.contracts.interagency import AlertReceived
 from services.interagency import domain, repository
@@ -26,17 +27,6 @@ from services.interagency.schemas import InboundAccepted
 _DUMMY_KEYS = (generate_secret(), generate_secret())
 # Every request is checked against this many keys, padded with dummies.
 _KEYS_VERIFIED = 2
-
-
-def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Each error names its field, or the ``body`` for JSON that is not an object."""
-    return [
-        {
-            "field": ".".join(str(p) for p in e.get("loc", ())) or "body",
-            "message": str(e.get("msg")),
-        }
-        for e in exc.errors()
-    ]
 
 
 def _keys_to_verify(partner: Partner | None, now: datetime) -> list[str]:
@@ -77,27 +67,36 @@ async def receive(
         raise Unauthorized("invalid webhook signature: no matching signature")
     seen = await repository.get_receipt(session, partner.code, verified.msg_id)
     if seen is not None:
-        return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
+        return InboundAccepted(alert_id=seen.alert_id)
     try:
         event = InboundEvent.model_validate(json.loads(body))
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, ValidationError):
-            raise Unprocessable("the alert is not valid", errors=_validation_errors(exc)) from exc
-        raise Unprocessable(
-            "the body is not JSON", errors=[{"field": "body", "message": "not a JSON document"}]
-        ) from exc
+            raise Unprocessable(
+                "the alert is not valid", errors=field_errors(exc.errors())
+            ) from exc
+        where = (
+            broken_json(exc.pos, exc.doc)
+            if isinstance(exc, json.JSONDecodeError)
+            else {"field": "body", "message": "not a JSON document", "code": "body.json_invalid"}
+        )
+        raise Unprocessable("the body is not JSON", errors=[where]) from exc
     if event.source != domain.partner_source(partner.code):
         raise Unprocessable(
             "the CloudEvent source does not name the signing partner",
             errors=[
-                {"field": "source", "message": f"expected {domain.partner_source(partner.code)}"}
+                {
+                    "field": "source",
+                    "message": f"expected {domain.partner_source(partner.code)}",
+                    "code": "source.not_the_signer",
+                }
             ],
         )
     alert_id = new_id()
     if not await repository.record_receipt(session, partner.code, verified.msg_id, alert_id, now):
         seen = await repository.get_receipt(session, partner.code, verified.msg_id)
         assert seen is not None
-        return InboundAccepted(alert_id=seen.alert_id, duplicate=True)
+        return InboundAccepted(alert_id=seen.alert_id)
     data = event.data
     alert_type = AlertType(data.alert_type)
     fields = data.fields_set()

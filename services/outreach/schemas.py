@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_valid_code
 from libs.common.schemas import StrictModel, known_ward, not_future
+from libs.common.validation import InvalidValue
 from services.outreach.domain import ActivityKind, CommendationLevel
 
 
@@ -27,13 +28,13 @@ class CampaignCreate(StrictModel):
     @classmethod
     def _code(cls, value: str) -> str:
         if not is_valid_code(value):
-            raise ValueError("not a province or ward code")
+            raise InvalidValue("jurisdiction.unknown", "not a province or ward code")
         return value
 
     @model_validator(mode="after")
     def _ordered(self) -> CampaignCreate:
         if self.period_end < self.period_start:
-            raise ValueError("period_end must not be before period_start")
+            raise InvalidValue("period.reversed", "period_end must not be before period_start")
         return self
 
 

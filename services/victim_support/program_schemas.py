@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from libs.common.schemas import StrictModel, not_future
+from libs.common.validation import InvalidValue
 from services.victim_support.domain import SupportType
 from services.victim_support.schemas import Org, Vnd
 
@@ -28,7 +29,7 @@ class Period(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Period:
         if self.end < self.start:
-            raise ValueError("end must not be before start")
+            raise InvalidValue("period.reversed", "end must not be before start")
         return self
 
 
@@ -121,7 +122,10 @@ class DeliveryItem(StrictModel):
     @model_validator(mode="after")
     def _one_person(self) -> DeliveryItem:
         if (self.victim_id is None) == (self.person_external_id is None):
-            raise ValueError("name the person by exactly one of victim_id and person_external_id")
+            raise InvalidValue(
+                "person.one_reference",
+                "name the person by exactly one of victim_id and person_external_id",
+            )
         return self
 
 

@@ -223,7 +223,15 @@ def program_refusal(
 ) -> dict[str, str] | None:
     """A support the program does not fund, or outside its period."""
     if support_type.value not in program.support_types:
-        return {"field": "type", "message": "not a support type of this program"}
+        return {
+            "field": "type",
+            "message": "not a support type of this program",
+            "code": "type.not_in_program",
+        }
     if not program.period_start <= on <= program.period_end:
-        return {"field": date_field, "message": "outside the program's period"}
+        return {
+            "field": date_field,
+            "message": "outside the program's period",
+            "code": "date.outside_program",
+        }
     return None

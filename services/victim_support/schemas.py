@@ -23,6 +23,7 @@ from libs.common.schemas import (
     not_future,
     utc_moment,
 )
+from libs.common.validation import InvalidValue
 from services.victim_support.domain import (
     ConsentScope,
     IdentificationOutcome,
@@ -92,7 +93,7 @@ class ConsentIn(StrictModel):
     @model_validator(mode="after")
     def _ngo_needs_org(self) -> ConsentIn:
         if self.scope is ConsentScope.share_with_ngo and not self.org:
-            raise ValueError("share_with_ngo names the organisation (org)")
+            raise InvalidValue("org.missing", "share_with_ngo names the organisation (org)")
         return self
 
 

@@ -42,6 +42,7 @@ from services.outreach.settings import OutreachSettings
 from services.victim_support.app import create_app as victim_support_app
 from services.victim_support.settings import VictimSupportSettings
 from testkit import evidence
+from testkit.intake import resident_key
 from tests.acl import builders as b
 from tests.integration.interagency.support import forget_partner, fresh_partner_code
 from tests.support import bearer, eventually, running
@@ -659,8 +660,8 @@ class World:
     partner_codes: list[str] = field(default_factory=list)
 
     def auth(self, persona: Persona) -> dict[str, str]:
-        if persona.role is None:
-            return {}
+        if persona.role is None:  # a residents' app: no token, a fresh random key on every call
+            return resident_key()
         return bearer(self.settings[IN], persona.role, *persona.jurisdiction, org=persona.org)
 
     async def call(

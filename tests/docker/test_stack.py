@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from libs.common.jurisdiction import wards_of
+from testkit.intake import resident_key
 from tests.docker.conftest import Phase, Stack, run
 
 pytestmark = pytest.mark.docker
@@ -58,7 +59,7 @@ def tip(ward: str, n: int) -> dict[str, Any]:
 
 def file_and_verify(stack: Stack, http: httpx.Client, ward: str, n: int) -> str:
     """As the public files a tip and an officer of the province substantiates it."""
-    filed = http.post("/intake/v1/tips", json=tip(ward, n))
+    filed = http.post("/intake/v1/tips", json=tip(ward, n), headers=resident_key())
     assert filed.status_code == 201, filed.text
     tip_id, code = filed.json()["id"], filed.json()["receipt_code"]
     lookup = http.post("/intake/v1/receipts/lookup", json={"receipt_code": code})

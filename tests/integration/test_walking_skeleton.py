@@ -21,6 +21,7 @@ from services.casework.app import create_app as casework_app
 from services.casework.settings import CaseworkSettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
+from testkit.intake import resident_key
 from tests.support import eventually, kafka_ctl, running
 from tests.support import outbox_event as decrypt_event
 
@@ -67,7 +68,7 @@ async def outbox_event(db: AsyncEngine, tip_id: str) -> dict[str, Any]:
 
 async def test_a_filed_tip_reaches_casework_once(services: Any, db: AsyncEngine) -> None:
     intake, _, _ = services
-    response = await intake.post("/v1/tips", json=TIP)
+    response = await intake.post("/v1/tips", json=TIP, headers=resident_key())
     assert response.status_code == 201, response.text
     tip_id = response.json()["id"]
 
@@ -88,7 +89,8 @@ async def test_the_correlation_id_follows_the_tip_into_the_event(
     services: Any, db: AsyncEngine
 ) -> None:
     intake, _, _ = services
-    response = await intake.post("/v1/tips", json=TIP, headers={"X-Correlation-ID": "cid-42"})
+    headers = {"X-Correlation-ID": "cid-42", **resident_key()}
+    response = await intake.post("/v1/tips", json=TIP, headers=headers)
     assert response.headers["x-correlation-id"] == "cid-42"
     stored = await outbox_event(db, response.json()["id"])
     assert stored["event"]["correlationid"] == "cid-42"
@@ -96,7 +98,7 @@ async def test_the_correlation_id_follows_the_tip_into_the_event(
 
 async def test_a_redelivered_event_has_no_second_effect(services: Any, db: AsyncEngine) -> None:
     intake, _, casework_settings = services
-    tip_id = (await intake.post("/v1/tips", json=TIP)).json()["id"]
+    tip_id = (await intake.post("/v1/tips", json=TIP, headers=resident_key())).json()["id"]
     await eventually(lambda: tip_refs(db, tip_id))
     event = (await outbox_event(db, tip_id))["event"]
 
@@ -188,7 +190,7 @@ async def test_a_tip_filed_while_kafka_is_down_is_delivered_when_it_returns(
     intake, _, _ = services
     kafka_ctl("stop")
     try:
-        response = await intake.post("/v1/tips", json=TIP)
+        response = await intake.post("/v1/tips", json=TIP, headers=resident_key())
         assert response.status_code == 201
         tip_id = response.json()["id"]
         assert (await outbox_event(db, tip_id))["published_at"] is None

@@ -59,7 +59,11 @@ async def test_a_case_cannot_squat_a_tip_casework_does_not_know(
     response = await _open(casework, auth, tip_id)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "tip_id", "message": "no tip known to casework in your jurisdiction"}
+        {
+            "field": "tip_id",
+            "message": "no tip known to casework in your jurisdiction",
+            "code": "tip_id.unknown",
+        }
     ]
     assert await _cases_for(casework, auth, tip_id) == []
 
@@ -83,7 +87,11 @@ async def test_a_case_for_a_known_tip_opens_only_in_the_tips_ward(
     elsewhere = await _open(casework, auth, tip_id, ward=fresh_ward())
     assert elsewhere.status_code == 422
     assert elsewhere.json()["errors"] == [
-        {"field": "ward_code", "message": "must be the ward of the tip"}
+        {
+            "field": "ward_code",
+            "message": "must be the ward of the tip",
+            "code": "ward_code.not_the_tips",
+        }
     ]
     opened = await _open(casework, auth, tip_id)
     assert opened.status_code == 201, opened.text

@@ -31,6 +31,7 @@ from libs.contracts.intake import MissingPersonPublished, MissingPersonReported
 from services.intake import receipts
 from services.intake.settings import IntakeSettings
 from services.interagency.models import metadata as interagency_metadata
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import (  # noqa: F401 (fixtures)
     Auth,
     auth,
@@ -48,7 +49,6 @@ from tests.integration.intake.support import (
     lookup,
     outbox_events,
     outbox_types,
-    tip_body,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
@@ -68,7 +68,7 @@ async def test_a_receipt_is_looked_up_and_written_to_with_the_code_in_the_body(
     quiet: IntakeSettings,
 ) -> None:
     async with clients(quiet, fresh_address()) as (reporter,):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         added = await add_message(reporter, code, "The van was white.")
         view = await lookup(reporter, code)
     assert added.status_code == 201, added.text
@@ -81,7 +81,7 @@ async def test_the_old_receipt_paths_with_the_code_in_the_url_are_gone(
     quiet: IntakeSettings,
 ) -> None:
     async with clients(quiet, fresh_address()) as (reporter,):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         read = await reporter.get(f"/v1/receipts/{code}")
         written = await reporter.post(f"/v1/receipts/{code}/messages", json={"body": "hello"})
     assert (read.status_code, written.status_code) == (404, 404)
@@ -105,9 +105,9 @@ async def test_no_log_line_holds_a_receipt_code_even_on_a_500(
     """The service's JSON log lines (stdout) and anything else logged, through a 500 too."""
     caplog.set_level(logging.DEBUG)
     async with clients(quiet, fresh_address(), raise_app_exceptions=False) as (reporter,):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         await lookup(reporter, code)
-        await add_message(reporter, code, "more", {"Idempotency-Key": "log-check-1"})
+        await add_message(reporter, code, "more", resident_key())
         await lookup(reporter, code[::-1])
 
         async def broken(*args: Any) -> None:
@@ -129,11 +129,8 @@ async def test_the_message_idempotency_scope_is_per_receipt_and_holds_no_code(
     """Two reporters who happen to send the same Idempotency-Key and text each get their own
     message: the scope is the receipt's keyed hash, so one never replays the other's."""
     async with clients(quiet, fresh_address(), fresh_address()) as (first, second):
-        codes = [
-            (await c.post("/v1/tips", json=tip_body())).json()["receipt_code"]
-            for c in (first, second)
-        ]
-        key = {"Idempotency-Key": "same-key-by-chance"}
+        codes = [(await file_tip(c))["receipt_code"] for c in (first, second)]
+        key = resident_key()
         one = await add_message(first, codes[0], "same words", key)
         two = await add_message(second, codes[1], "same words", key)
         again = await add_message(first, codes[0], "same words", key)
@@ -196,7 +193,7 @@ async def test_under_a_guessing_flood_a_right_code_from_a_new_client_gets_throug
 ) -> None:
     addresses = [fresh_address() for _ in range(12)]
     async with clients(limited, *addresses, fresh_address()) as (*guessers, reporter):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         sleeps = record_sleeps(reporter)
         for n, guesser in enumerate(guessers):
             for guess in range(3):
@@ -234,7 +231,7 @@ async def test_a_client_that_keeps_failing_is_still_refused_even_with_the_right_
     limited: IntakeSettings,
 ) -> None:
     async with clients(limited, fresh_address()) as (guesser,):
-        code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(guesser))["receipt_code"]
         for guess in range(3):
             assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
         refused = await lookup(guesser, code)
@@ -405,7 +402,9 @@ async def report_missing(
     client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: Any
 ) -> dict[str, Any]:
     response = await client.post(
-        "/v1/missing-persons", json=missing_report(**overrides), headers=headers or {}
+        "/v1/missing-persons",
+        json=missing_report(**overrides),
+        headers={**resident_key(), **(headers or {})},
     )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -556,7 +555,7 @@ async def test_the_public_and_other_officers_cannot_publish_at_once(
     response = await intake.post(
         "/v1/missing-persons",
         json=missing_report(publish=True),
-        headers=(auth(*caller) if caller else {}) | {"accept-language": "en"},
+        headers=(auth(*caller) if caller else resident_key()) | {"accept-language": "en"},
     )
     assert response.status_code == 403
     assert "publish" in response.json()["detail"]

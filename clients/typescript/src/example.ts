@@ -14,7 +14,8 @@ export async function fileTip(ward: string): Promise<string> {
       incident_ward_code: ward,
       exploitation_types: ["forced_labour"],
     },
-    headers: { "Accept-Language": "vi" },
+    // required without a token: a random UUID, new for this tip and reused for its retries
+    headers: { "Accept-Language": "vi", "Idempotency-Key": crypto.randomUUID() },
   });
   if (error) throw new Error(`${error.title}: ${error.detail}`);
   return data.receipt_code;

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.jurisdiction import province_of
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from testkit.intake import resident_key
 from tests.support import outbox_event as decrypt_event
 
 HANOI = "01"
@@ -55,7 +56,9 @@ def tip_body(**overrides: Any) -> dict[str, Any]:
 async def file_tip(
     client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: Any
 ) -> dict[str, Any]:
-    response = await client.post("/v1/tips", json=tip_body(**overrides), headers=headers or {})
+    response = await client.post(
+        "/v1/tips", json=tip_body(**overrides), headers={**resident_key(), **(headers or {})}
+    )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
@@ -160,5 +163,7 @@ async def add_message(
     client: httpx.AsyncClient, code: str, body: str, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     return await client.post(
-        "/v1/receipts/messages", json={"receipt_code": code, "body": body}, headers=headers or {}
+        "/v1/receipts/messages",
+        json={"receipt_code": code, "body": body},
+        headers={**resident_key(), **(headers or {})},
     )

@@ -23,6 +23,7 @@ from services.intake.app import create_app
 from services.intake.models import metadata
 from services.intake.settings import IntakeSettings
 from testkit import evidence
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     HCMC,
@@ -50,7 +51,10 @@ async def send(
     files = {"file": (name, data, "application/octet-stream")}
     if code is not None:
         return await client.post(
-            "/v1/receipts/attachments", data={"receipt_code": code}, files=files
+            "/v1/receipts/attachments",
+            data={"receipt_code": code},
+            files=files,
+            headers={**resident_key(), **(headers or {})},
         )
     return await client.post(f"/v1/tips/{tip_id}/attachments", files=files, headers=headers)
 

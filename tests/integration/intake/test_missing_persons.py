@@ -22,6 +22,7 @@ from libs.contracts.interagency import FoundPerson, MatchFound, MatchReason
 from services.intake.consumers import on_match_found
 from services.intake.models import metadata
 from services.intake.settings import IntakeSettings
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     HAI_BA_TRUNG,
@@ -72,7 +73,7 @@ def report(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 async def filed(intake: httpx.AsyncClient) -> dict[str, Any]:
     body = report()
-    response = await intake.post("/v1/missing-persons", json=body)
+    response = await intake.post("/v1/missing-persons", json=body, headers=resident_key())
     assert response.status_code == 201, response.text
     return {**response.json(), "body": body}
 
@@ -80,7 +81,7 @@ async def filed(intake: httpx.AsyncClient) -> dict[str, Any]:
 async def test_anyone_can_report_a_missing_person_and_gets_a_receipt(
     intake: httpx.AsyncClient,
 ) -> None:
-    response = await intake.post("/v1/missing-persons", json=report())
+    response = await intake.post("/v1/missing-persons", json=report(), headers=resident_key())
     assert response.status_code == 201
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
@@ -108,7 +109,7 @@ async def test_an_invalid_report_is_422_naming_the_fields_and_nothing_is_stored(
     body = {k: v for k, v in {**report(), **change}.items() if v is not None}
     async with db.connect() as conn:
         before = (await conn.execute(text("SELECT count(*) FROM intake.missing_persons"))).scalar()
-    response = await intake.post("/v1/missing-persons", json=body)
+    response = await intake.post("/v1/missing-persons", json=body, headers=resident_key())
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert sorted(e["field"] for e in response.json()["errors"]) == fields
@@ -122,7 +123,7 @@ async def test_a_report_needs_exactly_one_of_date_of_birth_or_age(
     intake: httpx.AsyncClient, change: dict[str, Any]
 ) -> None:
     body = {k: v for k, v in {**report(), **change}.items() if v is not None}
-    response = await intake.post("/v1/missing-persons", json=body)
+    response = await intake.post("/v1/missing-persons", json=body, headers=resident_key())
     assert response.status_code == 422
     # a family filing reads it in Vietnamese, unless its app asks for English
     message = "Hãy cho biết ngày sinh hoặc tuổi, chỉ một trong hai"
@@ -134,7 +135,7 @@ async def test_a_report_needs_exactly_one_of_date_of_birth_or_age(
 async def test_the_date_of_birth_or_age_error_names_the_fields(
     intake: httpx.AsyncClient,
 ) -> None:
-    response = await intake.post("/v1/missing-persons", json=report(age=16))
+    response = await intake.post("/v1/missing-persons", json=report(age=16), headers=resident_key())
     assert response.json()["errors"][0]["field"] in {"date_of_birth", "age"}
 
 
@@ -160,9 +161,15 @@ async def test_officers_list_reports_of_their_jurisdiction_with_filters(
     intake: httpx.AsyncClient, officer: dict[str, str], auth: Auth
 ) -> None:
     ward = fresh_ward()
-    first = (await intake.post("/v1/missing-persons", json=report(last_seen_ward_code=ward))).json()
+    first = (
+        await intake.post(
+            "/v1/missing-persons", json=report(last_seen_ward_code=ward), headers=resident_key()
+        )
+    ).json()
     second = (
-        await intake.post("/v1/missing-persons", json=report(last_seen_ward_code=ward))
+        await intake.post(
+            "/v1/missing-persons", json=report(last_seen_ward_code=ward), headers=resident_key()
+        )
     ).json()
     await intake.post(
         f"/v1/missing-persons/{first['id']}/resolution",
@@ -188,7 +195,9 @@ async def test_the_list_carries_no_names_or_contacts(
     intake: httpx.AsyncClient, officer: dict[str, str]
 ) -> None:
     ward = fresh_ward()
-    await intake.post("/v1/missing-persons", json=report(last_seen_ward_code=ward))
+    await intake.post(
+        "/v1/missing-persons", json=report(last_seen_ward_code=ward), headers=resident_key()
+    )
     response = await intake.get("/v1/missing-persons", params={"ward_code": ward}, headers=officer)
     (item,) = response.json()["items"]
     assert item["birth_year"] == 2009 and item["possible_match_count"] == 0
@@ -549,7 +558,9 @@ async def test_officers_list_the_reports_awaiting_review(
 ) -> None:
     ward = fresh_ward()
     pending = (
-        await intake.post("/v1/missing-persons", json=report(last_seen_ward_code=ward))
+        await intake.post(
+            "/v1/missing-persons", json=report(last_seen_ward_code=ward), headers=resident_key()
+        )
     ).json()
     published = (
         await intake.post(

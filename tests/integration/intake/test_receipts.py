@@ -3,6 +3,7 @@ lets them add information, is never stored in clear, and cannot be guessed at le
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.settings import IntakeSettings
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     add_message,
@@ -173,11 +175,9 @@ async def test_a_wrong_or_malformed_code_is_404(limited: IntakeSettings, code: s
 async def test_the_receipt_code_is_stored_nowhere_in_clear(
     intake: httpx.AsyncClient, db: AsyncEngine
 ) -> None:
-    response = await intake.post(
-        "/v1/tips", json=tip_body(), headers={"Idempotency-Key": "receipt-in-clear-1"}
-    )
+    response = await intake.post("/v1/tips", json=tip_body(), headers=resident_key())
     code = response.json()["receipt_code"]
-    await add_message(intake, code, "more facts", {"Idempotency-Key": "receipt-in-clear-2"})
+    await add_message(intake, code, "more facts", resident_key())
     async with db.connect() as conn:
         for table in ("receipts", "idempotency_keys", "outbox", "messages", "tips", "audit_log"):
             hits = (
@@ -192,7 +192,9 @@ async def test_the_receipt_code_is_stored_nowhere_in_clear(
 async def test_a_missing_person_receipt_shows_its_status_and_takes_messages(
     intake: httpx.AsyncClient,
 ) -> None:
-    created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
+    created = (
+        await intake.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+    ).json()
     code = created["receipt_code"]
     assert len(code) == 16 and code.isdigit()
     view = (await lookup(intake, code)).json()
@@ -206,7 +208,9 @@ async def test_a_missing_person_receipt_shows_its_status_and_takes_messages(
 async def test_the_reporters_information_on_a_missing_person_reaches_the_officer(
     intake: httpx.AsyncClient, officer: dict[str, str]
 ) -> None:
-    created = (await intake.post("/v1/missing-persons", json=MISSING)).json()
+    created = (
+        await intake.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+    ).json()
     await add_message(intake, created["receipt_code"], "seen at Lào Cai")
     record = (await intake.get(f"/v1/missing-persons/{created['id']}", headers=officer)).json()
     assert [m["body"] for m in record.get("messages", [])] == ["seen at Lào Cai"]
@@ -243,12 +247,68 @@ async def test_a_blocked_client_is_refused_even_with_the_right_code(
     limited: IntakeSettings,
 ) -> None:
     async with clients(limited, fresh_address()) as (guesser,):
-        code = (await guesser.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(guesser))["receipt_code"]
         for guess in range(3):
             await lookup(guesser, f"{guess:016d}")
         assert (await lookup(guesser, code)).status_code == 429
         posted = await add_message(guesser, code, "hi")
     assert posted.status_code == 429
+
+
+async def test_a_resident_who_mistyped_a_few_times_still_finds_their_report(
+    settings_for: Callable[..., Any],
+) -> None:
+    """The default budget (10 a quarter of an hour): seven typos, then the right code."""
+    settings = settings_for(IntakeSettings, run_relay=False, run_consumers=False)
+    async with clients(settings, fresh_address()) as (reporter,):
+        code = (await file_tip(reporter))["receipt_code"]
+        for typo in range(7):
+            assert (await lookup(reporter, f"{typo:016d}")).status_code == 404
+        assert (await lookup(reporter, code)).status_code == 200
+
+
+@pytest.fixture
+def dripping(settings_for: Callable[..., Any]) -> IntakeSettings:
+    """3 wrong codes in 6 seconds: once refused, one more every 2 seconds."""
+    settings: IntakeSettings = settings_for(
+        IntakeSettings,
+        receipt_failures_per_client=3,
+        receipt_window_seconds=6,
+        run_relay=False,
+        run_consumers=False,
+    )
+    return settings
+
+
+async def test_a_refused_resident_waits_one_interval_not_the_window_then_finds_the_report(
+    dripping: IntakeSettings,
+) -> None:
+    async with clients(dripping, fresh_address()) as (reporter,):
+        code = (await file_tip(reporter))["receipt_code"]
+        for typo in range(3):
+            await lookup(reporter, f"{typo:016d}")
+        refused = await lookup(reporter, code)
+        assert refused.status_code == 429
+        wait = int(refused.headers["retry-after"])
+        assert 1 <= wait <= 2  # one interval (6 s / 3), not the rest of the window
+        await asyncio.sleep(wait + 0.2)
+        assert (await lookup(reporter, code)).status_code == 200
+
+
+async def test_a_guesser_gets_one_code_per_interval_once_the_bucket_is_empty(
+    dripping: IntakeSettings,
+) -> None:
+    """Brute force stays throttled: after the burst, one guess drips in per interval and the
+    next one at once is refused again."""
+    async with clients(dripping, fresh_address()) as (guesser,):
+        for guess in range(3):
+            assert (await lookup(guesser, f"{guess:016d}")).status_code == 404
+        assert (await lookup(guesser, "0000000000000003")).status_code == 429
+        await asyncio.sleep(2.2)
+        assert (await lookup(guesser, "0000000000000004")).status_code == 404
+        again = await lookup(guesser, "0000000000000005")
+        assert again.status_code == 429
+        assert 1 <= int(again.headers["retry-after"]) <= 2
 
 
 async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -> None:
@@ -260,7 +320,7 @@ async def test_malformed_codes_count_as_wrong_guesses(limited: IntakeSettings) -
 
 async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSettings) -> None:
     async with clients(limited, fresh_address(), fresh_address()) as (guesser, reporter):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         for guess in range(4):
             await lookup(guesser, f"{guess:016d}")
         assert (await lookup(guesser, code)).status_code == 429
@@ -270,7 +330,7 @@ async def test_wrong_codes_of_one_client_do_not_block_another(limited: IntakeSet
 
 async def test_right_codes_do_not_use_up_the_budget(limited: IntakeSettings) -> None:
     async with clients(limited, fresh_address()) as (reporter,):
-        code = (await reporter.post("/v1/tips", json=tip_body())).json()["receipt_code"]
+        code = (await file_tip(reporter))["receipt_code"]
         for _ in range(5):
             assert (await lookup(reporter, code)).status_code == 200
 
@@ -279,10 +339,16 @@ async def test_anonymous_filings_beyond_the_hourly_limit_are_429(
     limited: IntakeSettings,
 ) -> None:
     async with clients(limited, fresh_address(), fresh_address()) as (flooder, neighbour):
-        assert (await flooder.post("/v1/tips", json=tip_body())).status_code == 201
-        assert (await flooder.post("/v1/missing-persons", json=MISSING)).status_code == 201
-        refused = await flooder.post("/v1/tips", json=tip_body())
-        assert (await neighbour.post("/v1/tips", json=tip_body())).status_code == 201
+        assert (
+            await flooder.post("/v1/tips", json=tip_body(), headers=resident_key())
+        ).status_code == 201
+        assert (
+            await flooder.post("/v1/missing-persons", json=MISSING, headers=resident_key())
+        ).status_code == 201
+        refused = await flooder.post("/v1/tips", json=tip_body(), headers=resident_key())
+        assert (
+            await neighbour.post("/v1/tips", json=tip_body(), headers=resident_key())
+        ).status_code == 201
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
 

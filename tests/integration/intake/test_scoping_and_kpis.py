@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     CLASSIFICATION,
@@ -247,6 +248,7 @@ async def kpi_ward(intake: httpx.AsyncClient, officer: dict[str, str], db: Async
                 "last_seen_at": "2026-01-05T18:00:00+07:00",
                 "last_seen_ward_code": ward,
             },
+            headers=resident_key(),
         )
         if outcome:
             await intake.post(

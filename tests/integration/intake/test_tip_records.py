@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.platform import platform_of
 from services.intake.models import metadata as intake_metadata
+from testkit.intake import resident_key
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import (
     HAI_BA_TRUNG,
@@ -62,7 +63,7 @@ async def full(intake: httpx.AsyncClient) -> dict[str, Any]:
     body = full_tip(
         f"{phone[:4]} {phone[4:7]} {phone[7:]}", f"{cccd[:6]} {cccd[6:]}", reporter_phone
     )
-    response = await intake.post("/v1/tips", json=body)
+    response = await intake.post("/v1/tips", json=body, headers=resident_key())
     assert response.status_code == 201, response.text
     return {**response.json(), "phone": phone, "cccd": cccd, "reporter_phone": reporter_phone}
 

@@ -53,7 +53,7 @@ async def test_a_well_signed_alert_is_accepted_and_stored_encrypted(
     response = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert response.status_code == 202, response.text
     accepted = response.json()
-    assert accepted["duplicate"] is False
+    assert accepted.keys() == {"alert_id"}
     (row,) = await inbound_alerts(db, partner.code)
     assert str(row.id) == accepted["alert_id"]
     assert "Synthetic" not in row.data and row.data.startswith("v1.")
@@ -78,7 +78,8 @@ async def test_a_repeated_webhook_id_has_no_second_effect(
         interagency, partner.code, partner.inbound_secret, body, webhook_id="msg_retry_1"
     )
     assert first.status_code == second.status_code == 202
-    assert second.json() == {**first.json(), "duplicate": True}
+    assert second.content == first.content  # the replay answers exactly as the first did
+    assert second.headers["content-type"] == first.headers["content-type"]
     assert len(await inbound_alerts(db, partner.code)) == 1
     assert len(await received_events(db, first.json()["alert_id"])) == 1
 
@@ -200,6 +201,23 @@ async def test_data_outside_the_allow_list_is_422(
     assert await inbound_alerts(db, partner.code) == []
 
 
+async def test_a_person_found_with_nothing_to_match_on_is_422_naming_what_is_missing(
+    interagency: httpx.AsyncClient, partner: PartnerHandle, db: AsyncEngine
+) -> None:
+    body = partner_event(partner.code, {"alert_type": "person_found"})
+    problem = _problem(
+        await post_signed(interagency, partner.code, partner.inbound_secret, body), 422
+    )
+    assert problem["errors"] == [
+        {
+            "field": "data.person_found",
+            "message": "Value error, give at least one of full_name, id_number or phone",
+            "code": "person_found.unmatchable",
+        }
+    ]
+    assert await inbound_alerts(db, partner.code) == []
+
+
 async def test_a_rejected_alert_can_be_sent_again_fixed_with_the_same_webhook_id(
     interagency: httpx.AsyncClient, partner: PartnerHandle
 ) -> None:
@@ -212,7 +230,7 @@ async def test_a_rejected_alert_can_be_sent_again_fixed_with_the_same_webhook_id
     second = await post_signed(
         interagency, partner.code, partner.inbound_secret, good, webhook_id="msg_fix"
     )
-    assert second.status_code == 202 and second.json()["duplicate"] is False
+    assert second.status_code == 202 and second.json().keys() == {"alert_id"}
 
 
 async def test_a_cloudevent_from_another_source_or_type_is_422(

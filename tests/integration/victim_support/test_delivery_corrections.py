@@ -335,19 +335,24 @@ async def test_a_correction_of_an_older_version_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field", "message"),
+    ("overrides", "field", "message", "code"),
     [
-        ({"type": "loan"}, "type", "not a support type of this program"),
+        ({"type": "loan"}, "type", "not a support type of this program", "type.not_in_program"),
         (
             {"delivered_on": (START - timedelta(days=1)).isoformat()},
             "delivered_on",
             "outside the program's period",
+            "date.outside_program",
         ),
     ],
     ids=["type_outside_the_program", "date_outside_the_period"],
 )
 async def test_a_correction_the_program_does_not_allow_is_refused(
-    victim_support: httpx.AsyncClient, overrides: dict[str, Any], field: str, message: str
+    victim_support: httpx.AsyncClient,
+    overrides: dict[str, Any],
+    field: str,
+    message: str,
+    code: str,
 ) -> None:
     org = new_org()
     pid = await new_program(victim_support, org)
@@ -355,7 +360,7 @@ async def test_a_correction_the_program_does_not_allow_is_refused(
     await delivered(victim_support, pid, org, item(vid, "d-1"))
     response = await put(victim_support, pid, org, "d-1", correction(**overrides))
     assert response.status_code == 422, response.text
-    assert response.json()["errors"] == [{"field": field, "message": message}]
+    assert response.json()["errors"] == [{"field": field, "message": message, "code": code}]
     assert [s["type"] for s in await supports_of(victim_support, vid)] == ["medical"]
 
 

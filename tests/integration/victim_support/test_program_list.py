@@ -89,4 +89,6 @@ async def test_a_cursor_that_was_not_issued_is_refused(victim_support: httpx.Asy
         "/v1/programs", headers=ngo(new_org()), params={"cursor": "not-a-cursor"}
     )
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "cursor", "message": "not a cursor we issued"}]
+    assert response.json()["errors"] == [
+        {"field": "cursor", "message": "not a cursor we issued", "code": "cursor.invalid"}
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from libs.common.errors import (
     PROBLEM_JSON,
@@ -21,6 +23,8 @@ from libs.common.errors import (
     Unprocessable,
     install_error_handlers,
 )
+from libs.common.schemas import StrictModel, known_ward
+from libs.common.validation import FIELD_CODES, FieldError
 
 # These routes need no token, so they would answer in Vietnamese (tests/unit/common/test_i18n.py).
 ENGLISH = {"Accept-Language": "en"}
@@ -109,7 +113,7 @@ def test_problem_renders_its_status_as_problem_json(
         "instance": "/raise",
     }
     if status == 422:  # a 422 always says what is wrong, field by field
-        expected["errors"] = [{"field": "", "message": "something specific"}]
+        expected["errors"] = [{"field": "", "message": "something specific", "code": "invalid"}]
     assert response.json() == expected
 
 
@@ -134,7 +138,7 @@ def test_problem_extra_members_and_errors_are_rendered() -> None:
 
     body = TestClient(app, headers=ENGLISH).get("/raise").json()
     assert body["current_version"] == 4
-    assert body["errors"] == [{"field": "If-Match", "message": "old"}]
+    assert body["errors"] == [{"field": "If-Match", "message": "old", "code": "invalid"}]
 
 
 def test_problem_headers_are_sent() -> None:
@@ -161,7 +165,7 @@ def test_body_validation_is_422_with_field_errors(client: TestClient) -> None:
 
 def test_missing_body_field_is_named_without_the_body_prefix(client: TestClient) -> None:
     errors = client.post("/tips", json={}).json()["errors"]
-    assert errors == [{"field": "description", "message": "Field required"}]
+    assert errors == [{"field": "description", "message": "Field required", "code": "missing"}]
 
 
 def test_nested_body_field_is_named_with_dots(client: TestClient) -> None:
@@ -181,6 +185,77 @@ def test_malformed_json_body_is_422_problem_json(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "column", "position"),
+    [
+        (b"{not json", 1, 2, 1),
+        (b'{"description": "x",\n "victim": }', 2, 12, 32),
+        (b'{"description": "x"', 1, 20, 19),
+    ],
+)
+def test_broken_json_is_the_body_s_fault_and_says_where(
+    client: TestClient, raw: bytes, line: int, column: int, position: int
+) -> None:
+    response = client.post("/tips", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "body",
+            "message": f"not valid JSON: line {line}, column {column} (character {position})",
+            "code": "body.json_invalid",
+            "position": position,
+        }
+    ]
+
+
+def test_every_field_error_carries_pydantic_s_type_as_its_code(client: TestClient) -> None:
+    errors = client.post("/tips", json={"description": "", "victim": {}}).json()["errors"]
+    assert {e["field"]: e["code"] for e in errors} == {
+        "description": "string_too_short",
+        "victim.name": "missing",
+    }
+
+
+class Form(StrictModel):
+    name: str
+    ward: str
+
+    _ward = field_validator("ward")(known_ward)
+
+
+def test_a_validator_s_invalid_value_gives_its_own_code_and_place() -> None:
+    app = _app()
+
+    @app.post("/forms")
+    async def form(body: Form) -> None:
+        return None
+
+    client = TestClient(app, headers=ENGLISH)
+    unknown = client.post("/forms", json={"name": "A", "ward": "99999"}).json()["errors"]
+    assert unknown == [
+        {
+            "field": "ward",
+            "message": "Value error, not a ward code of the current administrative units",
+            "code": "ward_code.unknown",
+        }
+    ]
+    nul = client.post("/forms", json={"name": "A\u0000B", "ward": "00256"}).json()["errors"]
+    assert nul == [
+        {
+            "field": "name",
+            "message": "Value error, must not contain NUL characters",
+            "code": "text.nul",
+        }
+    ]
+
+
+def test_the_problem_schema_documents_the_codes() -> None:
+    described = FieldError.model_json_schema()["properties"]["code"]["description"]
+    for code in FIELD_CODES:
+        assert f"`{code}`" in described
+    assert "`missing`" in described
 
 
 def test_body_field_named_like_a_location_keeps_its_name(client: TestClient) -> None:
@@ -220,3 +295,18 @@ def test_wrong_method_is_405_problem_json(client: TestClient) -> None:
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["type"] == "https://ctip.gov.vn/problems/method-not-allowed"
+
+
+@pytest.mark.reads_source
+def test_request_models_refuse_with_a_code_never_a_bare_value_error() -> None:
+    """A bare ValueError would reach apps as the code ``value_error``, which says nothing."""
+    root = Path(__file__).resolve().parents[3]
+    models = [root / "libs/common/schemas.py", root / "services/interagency/alert_data.py"]
+    models += sorted(root.glob("services/*/*schemas.py"))
+    bare = [
+        f"{path.relative_to(root)}:{n}"
+        for path in models
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "raise ValueError(" in line
+    ]
+    assert bare == []

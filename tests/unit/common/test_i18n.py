@@ -112,6 +112,8 @@ def client_messages(*parts: str) -> Iterator[tuple[str, str]]:
                     name == "ValueError" and path.name.endswith("schemas.py")
                 )
                 text = _template(node.args[0]) if raised else None
+                if name == "InvalidValue" and len(node.args) > 1:  # (code, message)
+                    text = _template(node.args[1])
                 if text:
                     yield f"{path.relative_to(ROOT)}:{node.lineno}", text
 
@@ -173,7 +175,9 @@ def test_a_public_form_answers_a_resident_in_vietnamese() -> None:
     body = response.json()
     assert body["title"] == "Thông tin gửi lên chưa hợp lệ"
     assert body["detail"] == "1 mục thông tin chưa hợp lệ"
-    assert body["errors"] == [{"field": "phone", "message": "Số điện thoại không hợp lệ"}]
+    assert body["errors"] == [
+        {"field": "phone", "message": "Số điện thoại không hợp lệ", "code": "phone.invalid"}
+    ]
 
 
 def test_a_public_form_answers_in_english_when_asked() -> None:

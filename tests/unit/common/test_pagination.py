@@ -52,7 +52,9 @@ def _b64(raw: bytes) -> str:
 def test_garbage_cursor_is_unprocessable(cursor: str) -> None:
     with pytest.raises(Unprocessable) as raised:
         decode_cursor(cursor)
-    assert raised.value.errors == [{"field": "cursor", "message": "not a cursor we issued"}]
+    assert raised.value.errors == [
+        {"field": "cursor", "message": "not a cursor we issued", "code": "cursor.invalid"}
+    ]
 
 
 def test_page_has_no_next_cursor_by_default() -> None:

@@ -127,3 +127,55 @@ def test_check_production_allows_dev_keys_outside_production() -> None:
 def test_production_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTIP_ENVIRONMENT", "production")
     assert IntakeSettings().is_production
+
+
+def test_the_local_stack_s_ports_alone_move_every_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second copy sets CTIP_PG_PORT and CTIP_KAFKA_PORT, as the stack reads them, and nothing
+    else: migrations, services and demo data follow (their URLs are these defaults)."""
+    for name in ("CTIP_DATABASE_URL", "CTIP_MIGRATION_DATABASE_URL", "CTIP_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CTIP_PG_PORT", "5544")
+    monkeypatch.setenv("CTIP_KAFKA_PORT", "9192")
+    settings = IntakeSettings()
+    assert settings.database_url == "postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:5544/ctip"
+    assert settings.migration_database_url == "postgresql+asyncpg://ctip:ctip@127.0.0.1:5544/ctip"
+    assert settings.kafka_bootstrap == "127.0.0.1:9192"
+
+
+def test_without_the_ports_the_defaults_are_the_standard_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("CTIP_PG_PORT", "CTIP_KAFKA_PORT", "CTIP_DATABASE_URL", "CTIP_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(name, raising=False)
+    settings = IntakeSettings()
+    assert (settings.database_url, settings.kafka_bootstrap) == (DEFAULT_URL, "127.0.0.1:9092")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_url_without_a_driver_means_asyncpg(monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
+    monkeypatch.setenv("CTIP_DATABASE_URL", f"{scheme}://app:pw@db:5432/ctip")
+    monkeypatch.setenv("CTIP_MIGRATION_DATABASE_URL", f"{scheme}://owner:pw@db:5432/ctip")
+    settings = IntakeSettings()
+    assert settings.database_url == "postgresql+asyncpg://app:pw@db:5432/ctip"
+    assert settings.migration_database_url == "postgresql+asyncpg://owner:pw@db:5432/ctip"
+
+
+def test_a_url_naming_its_driver_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTIP_DATABASE_URL", "postgresql+asyncpg://app:pw@db:5432/ctip")
+    assert IntakeSettings().database_url == "postgresql+asyncpg://app:pw@db:5432/ctip"
+
+
+def test_ctip_migrate_takes_a_postgresql_url_as_asyncpg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ctip migrate --database-url postgresql://…`, as the README writes it, reaches the
+    migrations as an asyncpg URL (it died with "No module named 'psycopg'")."""
+    from libs.common import cli, migrations
+
+    seen: list[str] = []
+
+    def migrate(service: str, owner_url: str, runtime_url: str) -> None:
+        seen.append(owner_url)
+
+    monkeypatch.setattr(migrations, "migrate", migrate)
+    code = cli.main(["migrate", "intake", "--database-url", "postgresql://ctip:ctip@db:5432/ctip"])
+    assert code == 0
+    assert seen == ["postgresql+asyncpg://ctip:ctip@db:5432/ctip"]

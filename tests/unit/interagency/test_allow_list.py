@@ -103,6 +103,30 @@ def test_an_unknown_alert_type_is_refused() -> None:
         ADAPTER.validate_python({"alert_type": "gossip", "full_name": "A"})
 
 
+def test_a_person_found_with_nothing_to_match_on_is_refused() -> None:
+    """No name, ID number or phone: nothing could ever be compared with a missing person."""
+    bare = {"alert_type": "person_found", "sex": "female", "age": 17, "found_place": "Gate"}
+    for data in ({"alert_type": "person_found"}, bare):
+        with pytest.raises(ValidationError) as caught:
+            ADAPTER.validate_python(data)
+        (error,) = caught.value.errors()
+        assert error["msg"] == "Value error, give at least one of full_name, id_number or phone"
+
+
+@pytest.mark.parametrize(
+    "only", [{"full_name": "Lo Thi Mai"}, {"id_number": "001209000123"}, {"phone": "0912345678"}]
+)
+def test_a_person_found_with_one_thing_to_match_on_is_accepted(only: dict[str, str]) -> None:
+    parsed = ADAPTER.validate_python({"alert_type": "person_found", **only})
+    assert parsed.fields_set().keys() == {"alert_type", *only}
+
+
+def test_a_handover_needs_no_name_id_or_phone() -> None:
+    """The person arrives whoever they are: the receiving province still has to receive them."""
+    handover = {k: v for k, v in VALID[AlertType.victim_handover].items() if k != "full_name"}
+    assert ADAPTER.validate_python(handover).full_name is None
+
+
 def test_date_of_birth_and_age_together_are_refused() -> None:
     with pytest.raises(ValidationError):
         ADAPTER.validate_python({**VALID[AlertType.person_found], "date_of_birth": "2009-01-01"})
