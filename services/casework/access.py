@@ -18,10 +18,14 @@ Ctx = Context[CaseworkSettings]
 # The officers of the procedure: they take its steps and see a case's parties in full.
 CASE_OFFICERS = (Role.investigator, Role.prosecutor, Role.court_clerk)
 READERS = (*CASE_OFFICERS, Role.supervisor)
+# Evidence files: investigators, and the prosecutors who take the case to court; never a court
+# clerk, a supervisor, a social worker or an NGO (a file is personal data through and through).
+EVIDENCE_OFFICERS = (Role.investigator, Role.prosecutor)
 
 Reader = Annotated[Ctx, Depends(requires(*READERS))]
 Investigator = Annotated[Ctx, Depends(requires(Role.investigator))]
 CaseOfficer = Annotated[Ctx, Depends(requires(*CASE_OFFICERS))]
+EvidenceOfficer = Annotated[Ctx, Depends(requires(*EVIDENCE_OFFICERS))]
 
 
 def names_only(principal: Principal) -> bool:

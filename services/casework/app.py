@@ -1,4 +1,4 @@
-"""The casework service: the case lifecycle, parties and rings."""
+"""The casework service: the case lifecycle, parties, rings and the evidence files of cases."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from libs.common.db import Database
 from libs.common.gauges import GaugeRefresher
 from libs.common.observability import DEADLINES_OVERDUE
 from libs.common.platform import platform_of
-from services.casework import kpis
+from services.casework import evidence_api, kpis
 from services.casework.api import router
 from services.casework.consumers import HANDLERS
 from services.casework.models import metadata
@@ -35,9 +35,10 @@ def create_app(settings: CaseworkSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         platform=platform_of(metadata),
-        routers=[router],
+        routers=[router, evidence_api.router],
         handlers=HANDLERS,
         workers=[deadlines],
+        body_limits=evidence_api.UPLOAD_PATHS,
         title="ctip casework",
-        description="Cases from initiation to verdict; parties, rings and their graph.",
+        description="Cases from initiation to verdict; parties, rings and their graph; evidence.",
     )

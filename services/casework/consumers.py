@@ -1,12 +1,19 @@
 """Casework's event handlers, each inside the inbox transaction of ``EventConsumer``: intake's
-tips kept as a read model (``tip_refs``), and a substantiated tip opens its case exactly once."""
+tips kept as a read model (``tip_refs``), a substantiated tip opens its case exactly once, and
+the metadata of a tip's files is kept for the evidence of its case."""
 
 from __future__ import annotations
 
 from libs.common.events import CloudEvent
 from libs.common.inbox import Handler
-from libs.contracts.intake import TipClassified, TipClosed, TipReceived, TipVerified
-from services.casework import cases, repository
+from libs.contracts.intake import (
+    TipAttachmentAdded,
+    TipClassified,
+    TipClosed,
+    TipReceived,
+    TipVerified,
+)
+from services.casework import cases, evidence, repository
 from services.casework.access import Ctx
 
 
@@ -37,9 +44,14 @@ async def on_tip_verified(ctx: Ctx, event: CloudEvent, tip: TipVerified) -> None
     await cases.open_from_tip(ctx, tip)
 
 
+async def on_tip_attachment_added(ctx: Ctx, event: CloudEvent, file: TipAttachmentAdded) -> None:
+    await evidence.tip_file_added(ctx, file)
+
+
 HANDLERS: dict[str, Handler] = {
     "intake.tip.received": on_tip_received,
     "intake.tip.classified": on_tip_classified,
     "intake.tip.verified": on_tip_verified,
     "intake.tip.closed": on_tip_closed,
+    "intake.tip.attachment_added": on_tip_attachment_added,
 }

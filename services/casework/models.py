@@ -1,5 +1,6 @@
 """Casework's tables (schema ``casework``). Party data is encrypted; lookups across cases
-(related cases, rings) use keyed blind indexes in ``party_index``."""
+(related cases, rings) use keyed blind indexes in ``party_index``; evidence files' bytes are in
+the file store, their names and types encrypted."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import install_platform
+from libs.common.platform import install_file_store, install_platform
 from libs.common.timeline import TimelineMixin
 
 SCHEMA = "casework"
 metadata = service_metadata(SCHEMA)
 install_platform(SCHEMA, metadata)
+install_file_store(metadata)
 
 
 class Base(DeclarativeBase):
@@ -156,3 +158,40 @@ class RingCase(Base):
     case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     added_by: Mapped[str] = mapped_column(String(200))
+
+
+class Evidence(Base):
+    """An evidence file of a case, uploaded by an investigator or a prosecutor and kept as it
+    came: the SHA-256 taken on receipt, the uploader and the time are its chain of custody. The
+    bytes are in the file store under the same id."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_case_uploaded", "case_id", "uploaded_at"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("casework.cases.id"))
+    filename: Mapped[str] = mapped_column(EncryptedText("casework.evidence.filename"))
+    media_type: Mapped[str] = mapped_column(EncryptedText("casework.evidence.media_type"))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TipFile(Base):
+    """A file of a tip, as intake announced it (``intake.tip.attachment_added``): its metadata
+    only. The bytes stay in intake, fetched from its API when an officer of the tip's case asks.
+    Keyed by the tip, not the case, so a file added before or after the case opened both show."""
+
+    __tablename__ = "tip_files"
+    __table_args__ = (Index("ix_tip_files_tip_uploaded", "tip_id", "uploaded_at"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)  # intake's attachment id
+    tip_id: Mapped[UUID] = mapped_column()
+    filename: Mapped[str] = mapped_column(EncryptedText("casework.tip_files.filename"))
+    media_type: Mapped[str] = mapped_column(EncryptedText("casework.tip_files.media_type"))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(10))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -245,3 +245,27 @@ class CaseworkKpis(BaseModel):
     trials: dict[str, int]
     overdue: int
     hotspots: dict[str, Any]
+
+
+class EvidenceOut(BaseModel):
+    """An evidence file as its uploader gets it back: the SHA-256 lets a court copy be checked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class EvidenceListed(EvidenceOut):
+    """A file on a case's list: the case's own evidence (``origin: case``), or a file of the tip
+    that opened the case (``origin: tip``, kept by intake; ``source`` says whether the reporter
+    or an officer added it). Uploader, time and SHA-256 are the chain of custody."""
+
+    origin: Literal["case", "tip"]
+    source: Literal["officer", "public"]
+    tip_id: UUID | None = None
+    uploaded_by: str | None = None
+    uploaded_at: datetime

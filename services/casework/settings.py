@@ -21,6 +21,12 @@ class CaseworkSettings(ServiceSettings):
     trial_preparation_months: int = Field(
         2, ge=1, le=12, description="time to bring an indicted case to trial (CPC Art. 277)"
     )
+    intake_url: str = Field(
+        "http://127.0.0.1:8001", description="intake's base URL (the content of tips' files)"
+    )
+    intake_timeout_seconds: float = Field(
+        30.0, gt=0, description="how long intake may take to start sending a tip's file"
+    )
 
     def stage_rules(self) -> StageRules:
         return StageRules(

@@ -10,8 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from libs.common import uploads
 from libs.common.context import Purpose
-from libs.common.files import MAX_FILE_BYTES, content_disposition
+from libs.common.files import MAX_FILE_BYTES
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
 from services.intake import attachments, receipts
@@ -58,7 +59,7 @@ async def add_receipt_attachment(
     if not await receipts.known_code(request, ctx.index, receipt_code):
         raise await receipts.wrong_code(request, client)
     flood = receipts.guard_filing(request, ctx)
-    upload = attachments.Upload(file.filename, file.file)
+    upload = uploads.Upload(file.filename, file.file)
     scope = "receipt:" + receipts.receipt_hash(ctx.index, receipt_code)
     response = await ctx.idempotency.run(
         ctx.session,
@@ -66,7 +67,7 @@ async def add_receipt_attachment(
         idempotency_key,
         scope,
         lambda: attachments.add_from_reporter(ctx, receipt_code, upload),
-        fingerprint=await attachments.fingerprint(upload),
+        fingerprint=await uploads.fingerprint(upload),
         headers={"Cache-Control": "no-store"},
         anonymous=True,
     )
@@ -88,14 +89,14 @@ async def add_tip_attachment(
 ) -> JSONResponse:
     """An officer's evidence, kept byte for byte; the SHA-256 taken on receipt is returned and
     kept with who uploaded it and when (chain of custody)."""
-    upload = attachments.Upload(file.filename, file.file)
+    upload = uploads.Upload(file.filename, file.file)
     return await ctx.idempotency.run(
         ctx.session,
         request,
         idempotency_key,
         ctx.sub,
         lambda: attachments.add_from_officer(ctx, tip_id, upload),
-        fingerprint=await attachments.fingerprint(upload),
+        fingerprint=await uploads.fingerprint(upload),
     )
 
 
@@ -121,13 +122,7 @@ async def download_attachment(
     file, and why: ``X-Purpose``) before the first byte leaves."""
     attachment = await attachments.open_for_download(ctx, attachment_id, purpose)
     return StreamingResponse(
-        attachments.content(request.app.state.db, ctx.files, attachment.id),
+        uploads.stored_content(request.app.state.db, ctx.files, attachment.id),
         media_type=attachment.media_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "Content-Length": str(attachment.size),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        headers=uploads.download_headers(attachment.filename, attachment.size),
     )

@@ -6,18 +6,14 @@ transaction. Downloads are audited like every read of personal data."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import BinaryIO
 from uuid import UUID
 
 from libs.common import files
-from libs.common.db import Database
 from libs.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarge
-from libs.common.filestore import CHUNK_BYTES, FileStore
 from libs.common.ids import new_id
 from libs.common.statemachine import RuleViolation
+from libs.common.uploads import Upload, chunks_of, pieces
 from libs.contracts.intake import TipAttachmentAdded
 from services.intake import access, attachment_repository, domain, receipts, repository
 from services.intake.access import Ctx
@@ -26,40 +22,6 @@ from services.intake.schemas import AttachmentListed, AttachmentOut
 
 PUBLIC, OFFICER = "public", "officer"
 PURGE_BATCH = 200
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file as the request brought it: spooled by the multipart parser (to disk past 1 MiB),
-    never held whole in memory."""
-
-    filename: str | None
-    file: BinaryIO
-
-
-async def fingerprint(upload: Upload) -> str:
-    """What an ``Idempotency-Key`` compares: the file's name and the digest of its bytes."""
-
-    def digest() -> str:
-        sha = hashlib.sha256()
-        upload.file.seek(0)
-        while block := upload.file.read(CHUNK_BYTES):
-            sha.update(block)
-        upload.file.seek(0)
-        return f"{upload.filename}\x1f{sha.hexdigest()}"
-
-    return await asyncio.to_thread(digest)
-
-
-async def _chunks_of(file: BinaryIO) -> AsyncIterator[bytes]:
-    file.seek(0)
-    while block := await asyncio.to_thread(file.read, CHUNK_BYTES):
-        yield block
-
-
-async def _pieces(data: bytes) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), CHUNK_BYTES):
-        yield data[start : start + CHUNK_BYTES]
 
 
 async def _tip_for_files(ctx: Ctx, tip: Tip) -> None:
@@ -78,9 +40,9 @@ async def _store(ctx: Ctx, tip: Tip, upload: Upload, source: str) -> AttachmentO
     content: AsyncIterator[bytes]
     if source == PUBLIC:
         cleaned = await asyncio.to_thread(files.clean, upload.file, kind)
-        content = _pieces(cleaned)
+        content = pieces(cleaned)
     else:
-        content = _chunks_of(upload.file)
+        content = chunks_of(upload.file)
     attachment_id = new_id()
     stored = await ctx.files.write(ctx.session, attachment_id, content)
     attachment = Attachment(
@@ -165,14 +127,6 @@ async def open_for_download(ctx: Ctx, attachment_id: UUID, purpose: str) -> Atta
         {"tip_id": str(tip.id), "sha256": attachment.sha256, "size": attachment.size},
     )
     return attachment
-
-
-async def content(db: Database, store: FileStore, attachment_id: UUID) -> AsyncIterator[bytes]:
-    """The decrypted bytes, chunk by chunk, on a session of their own: the request's has
-    committed (with the audit entry) before the first byte is sent."""
-    async with db.sessions() as session, session.begin():
-        async for chunk in store.read(session, attachment_id):
-            yield chunk
 
 
 async def purge_past_retention(ctx: Ctx) -> int:

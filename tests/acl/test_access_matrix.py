@@ -130,6 +130,7 @@ DEFAULT_IDS = {
     "match_id": "match",
     "link_id": "link_proposed",
     "attachment_id": "attachment",
+    "evidence_id": "evidence",
     "external_id": "delivery",
 }
 
@@ -353,6 +354,43 @@ ROWS: list[Row] = [
     r(CW, "GET", "/v1/rings/{ring_id}/graph", SUP, 403),
     r(CW, "GET", "/v1/rings/{ring_id}/graph", INV_FAR, 404),
     r(CW, "GET", "/v1/rings/{ring_id}/graph", ANON, 401),
+    # casework: evidence files (issue 17); investigators and prosecutors of the case's place only
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", INV, 201, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", PROS, 201, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", INV_OTHER, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", INV_FAR, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", CLERK, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", SUP, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", SW, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", NGO_A, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", IO, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", ADMIN, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", AUDITOR, 403, _upload),
+    r(CW, "POST", "/v1/cases/{case_id}/evidence", ANON, 401, _upload),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", INV, 200),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", PROS, 200),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", INV_OTHER, 404),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", INV_FAR, 404),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", CLERK, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", SUP, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", SW, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", NGO_A, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", IO, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", ADMIN, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", AUDITOR, 403),
+    r(CW, "GET", "/v1/cases/{case_id}/evidence", ANON, 401),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", INV, 200),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", PROS, 200),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", INV_OTHER, 404),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", INV_FAR, 404),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", CLERK, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", SUP, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", SW, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", NGO_A, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", IO, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", ADMIN, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", AUDITOR, 403),
+    r(CW, "GET", "/v1/evidence/{evidence_id}/content", ANON, 401),
     r(CW, "GET", "/v1/kpis", INV, 200),
     r(CW, "GET", "/v1/kpis", SUP, 200),
     r(CW, "GET", "/v1/kpis", INV_OTHER, 403, query=f"ward_code={WARD}"),
@@ -759,6 +797,8 @@ async def _build_world(world: World) -> None:
     ids["case"] = (await world.make(CW, "/v1/cases", INV, b.case()))["id"]
     ids["case_other"] = (await world.make(CW, "/v1/cases", INV, b.case()))["id"]
     await world.make(CW, f"/v1/cases/{ids['case']}/persons", INV, b.party())
+    filed = await world.make(CW, f"/v1/cases/{ids['case']}/evidence", INV, Upload({}))
+    ids["evidence"] = filed["id"]
     ids["ring"] = (await world.make(CW, "/v1/rings", INV, b.ring([ids["case"]])))["id"]
 
     ids["victim"] = (await world.make(VS, "/v1/victims", SW, b.victim()))["id"]

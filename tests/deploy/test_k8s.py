@@ -324,29 +324,35 @@ def test_every_ctip_pod_may_reach_the_data_stores_and_only_they_are_admitted(
                 assert "namespaceSelector" not in peer or "podSelector" in peer
 
 
-def test_only_the_gateway_outreach_and_monitoring_reach_the_apis() -> None:
-    api_labels = [pod_labels(get("Deployment", f"{dns_name(s)}-api")) for s in services()]
+def test_only_the_gateway_outreach_monitoring_and_casework_to_intake_reach_the_apis() -> None:
+    """casework's API reaches intake's alone (for the files of a case's tip)."""
+    api_labels = {s: pod_labels(get("Deployment", f"{dns_name(s)}-api")) for s in services()}
     policies = [
         p
         for p in network_policies().values()
         if p["spec"]["podSelector"] != {}
-        and any(selects(p["spec"]["podSelector"], a) for a in api_labels)
+        and any(selects(p["spec"]["podSelector"], a) for a in api_labels.values())
     ]
-    ingress = [rule for p in policies for rule in p["spec"].get("ingress", [])]
-    assert ingress
+    assert any(p["spec"].get("ingress") for p in policies)
     gateway = pod_labels(get("Deployment", "gateway"))
-    outreach = pod_labels(get("Deployment", "outreach-api"))
+    outreach = api_labels["outreach"]
+    casework = api_labels["casework"]
     worker = pod_labels(get("Deployment", "intake-worker"))
-    for rule in ingress:
-        assert rule.get("from")
-        for peer in rule["from"]:
-            if "podSelector" in peer:
+    for policy in policies:
+        reached = {s for s, a in api_labels.items() if selects(policy["spec"]["podSelector"], a)}
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("from")
+            for peer in rule["from"]:
+                if "podSelector" not in peer:
+                    assert peer["namespaceSelector"]["matchLabels"]
+                    continue
                 assert not selects(peer["podSelector"], worker)
-                assert selects(peer["podSelector"], gateway) or selects(
-                    peer["podSelector"], outreach
-                )
-            else:
-                assert peer["namespaceSelector"]["matchLabels"]
+                if selects(peer["podSelector"], casework):
+                    assert reached == {"intake"}
+                else:
+                    assert selects(peer["podSelector"], gateway) or selects(
+                        peer["podSelector"], outreach
+                    )
 
 
 def test_production_overlay_sets_namespace_tag_and_worker_replicas_within_partitions() -> None:

@@ -134,7 +134,7 @@ async def services(settings_for: Callable[..., Any]) -> AsyncIterator[dict[str, 
     cors = {"cors_origins": [url["outreach"]]}
     apps = {
         "intake": intake_app(settings_for(IntakeSettings, **cors)),
-        "casework": casework_app(settings_for(CaseworkSettings, **cors)),
+        "casework": casework_app(settings_for(CaseworkSettings, intake_url=url["intake"], **cors)),
         "victim_support": victim_support_app(settings_for(VictimSupportSettings, **cors)),
         "outreach": outreach_app(
             settings_for(

@@ -6,8 +6,9 @@ database and Kafka topics; a partner province (Lạng Sơn, code 20) is a real H
 verifies our webhooks with the ``standardwebhooks`` library.
 
 The story, all in one ward that nothing else in the session uses: an anonymous tip, followed up
-through its receipt (an officer asks, the reporter answers), classified, substantiated; the case
-opens by itself, is initiated under Art. 151 (the victim is 15), indicted, tried at a mobile
+through its receipt (an officer asks, the reporter answers and adds a photo), classified,
+substantiated; the case opens by itself, with the reporter's photo among its evidence, which the
+investigator downloads, is initiated under Art. 151 (the victim is 15), indicted, tried at a mobile
 trial, the defendant convicted, the case closed; the victim named on the tip is received by
 victim_support by itself, identified, protected, supported as the law allows an identified
 victim, and enrolled with consent in an NGO's program; a missing-person report is alerted to the
@@ -22,6 +23,8 @@ The building blocks (:class:`Story`, :func:`five_services`) are reused by
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import json
 import logging
 import random
@@ -34,11 +37,13 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from standardwebhooks import Webhook
 
 from libs.common.jurisdiction import wards_of
 from libs.common.settings import ServiceSettings
 from libs.common.text import fold_vietnamese
+from testkit import evidence
 from testkit.intake import resident_key
 from testkit.interagency import partner_event
 from tests.e2e.conftest import Served, _listening_socket
@@ -141,7 +146,7 @@ async def five_services(settings_for: Callable[..., Any]) -> AsyncIterator[dict[
     url = {name: f"http://127.0.0.1:{s.getsockname()[1]}" for name, s in sockets.items()}
     apps = {
         "intake": intake_app(settings_for(IntakeSettings)),
-        "casework": casework_app(settings_for(CaseworkSettings)),
+        "casework": casework_app(settings_for(CaseworkSettings, intake_url=url["intake"])),
         "victim_support": victim_support_app(settings_for(VictimSupportSettings)),
         "interagency": interagency_app(
             settings_for(
@@ -326,6 +331,9 @@ class Told:
     tip: dict[str, Any] = field(default_factory=dict)
     receipt_before_answer: dict[str, Any] = field(default_factory=dict)
     receipt_after_answer: dict[str, Any] = field(default_factory=dict)
+    photo: dict[str, Any] = field(default_factory=dict)
+    photo_listed: list[dict[str, Any]] = field(default_factory=list)
+    photo_download: httpx.Response | None = None
     tip_read: dict[str, Any] = field(default_factory=dict)
     case_opened: dict[str, Any] = field(default_factory=dict)
     case_closed: dict[str, Any] = field(default_factory=dict)
@@ -439,6 +447,16 @@ async def tell(story: Story, t: Told, receiver: Receiver, rng: random.Random) ->
     answer = "Người đó dùng Zalo, tôi sẽ gửi ảnh chụp màn hình."
     await story.post("intake", "/v1/receipts/messages", {**lookup, "body": answer}, None, 201)
     t.receipt_after_answer = await story.post("intake", "/v1/receipts/lookup", lookup, None, 200)
+    # The screenshot she promised, from her phone: anonymous, with the receipt code.
+    t.photo = expect(
+        await story.http.post(
+            story.url("intake", "/v1/receipts/attachments"),
+            data=lookup,
+            files={"file": ("zalo-moi-gioi.jpg", evidence.jpeg_with_gps(), "image/jpeg")},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        ),
+        201,
+    )
     t.tip_read = await story.get("intake", f"/v1/tips/{tip_id}", "intake_officer")
 
     # A second tip in the ward stays in triage: it counts as classified, not verified.
@@ -462,6 +480,17 @@ async def tell(story: Story, t: Told, receiver: Receiver, rng: random.Random) ->
     victim_party = next(p for p in case["persons"] if p["role"] == "victim")
     suspect_party = next(p for p in case["persons"] if p["role"] == "suspect")
     assert victim_party["full_name"] == victim.full_name
+
+    # The reporter's photo is among the case's evidence; the investigator downloads it.
+    async def photo_listed() -> list[dict[str, Any]]:
+        page = await story.get("casework", f"/v1/cases/{cid}/evidence", "investigator")
+        return [item for item in page["items"] if item["id"] == t.photo["id"]]
+
+    t.photo_listed = await until(photo_listed, "the reporter's photo on the case")
+    t.photo_download = await story.http.get(
+        story.url("casework", f"/v1/evidence/{t.photo['id']}/content"),
+        headers={**story.auth("investigator"), "X-Purpose": "end-to-end story"},
+    )
     await story.act(
         cid,
         "investigator",
@@ -841,6 +870,25 @@ async def test_the_substantiated_tip_opens_one_case_that_goes_from_initiation_to
     ]
     assert closed["facts"]["verdict_outcome"] == "convicted"
     assert closed["facts"]["sentences"][0]["imprisonment_months"] == 96
+
+
+async def test_the_reporters_photo_is_on_the_case_and_downloads_without_her_position(
+    told: Told,
+) -> None:
+    [listed] = told.photo_listed
+    assert (listed["origin"], listed["source"]) == ("tip", "public")
+    assert listed["tip_id"] == told.tip["id"] and listed["sha256"] == told.photo["sha256"]
+    assert (listed["filename"], listed["media_type"]) == ("zalo-moi-gioi.jpg", "image/jpeg")
+    download = told.photo_download
+    assert download is not None and download.status_code == 200, download
+    assert hashlib.sha256(download.content).hexdigest() == told.photo["sha256"]
+    assert download.headers["content-disposition"].startswith(
+        'attachment; filename="zalo-moi-gioi.jpg"'
+    )
+    assert download.headers["x-content-type-options"] == "nosniff"
+    photo = Image.open(io.BytesIO(download.content))
+    assert not photo.getexif().get_ifd(0x8825)  # no GPS position
+    assert evidence.PHONE_MODEL.encode() not in download.content
 
 
 async def test_the_victim_on_the_case_is_received_once_identified_protected_and_supported(

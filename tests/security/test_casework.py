@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.crypto import FieldCipher
 from libs.common.jurisdiction import wards_of
 from libs.common.settings import ServiceSettings
-from tests.integration.casework.conftest import auth, casework, casework_settings  # noqa: F401
+from tests.integration.casework.conftest import (  # noqa: F401
+    auth,
+    casework,
+    casework_app,
+    casework_settings,
+)
 from tests.integration.casework.support import (
     HAI_BA_TRUNG,
     HANOI,
