@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shlex
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import pytest
 
@@ -120,20 +125,87 @@ def test_docker_20_10s_builtin_frontend_builds_it() -> None:
     assert not any("<<" in rest for _, rest in instructions())
 
 
-def test_healthcheck_script_asks_healthz_with_urllib_and_knows_every_service() -> None:
+def load_healthcheck() -> ModuleType:
+    module = ModuleType("healthcheck")
+    exec(compile(healthcheck_script(), "healthcheck.py", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+def test_healthcheck_script_asks_healthz_with_urllib_and_knows_every_services_port() -> None:
     source = healthcheck_script()
-    tree = ast.parse(source)
     assert "urllib.request" in source and "/healthz" in source
-    table = next(
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "SETTINGS" for t in node.targets)
+    ports = load_healthcheck().PORTS
+    assert set(ports) == set(services())
+    for service, port in ports.items():
+        assert settings_class(service)().http_port == port, service
+
+
+def test_healthcheck_imports_neither_the_services_nor_pydantic() -> None:
+    """It runs in every container every 15 s: a second of imports each time starves a host."""
+    probe = (
+        "import sys, runpy\n"
+        "check = runpy.run_path('deploy/docker/healthcheck.py', run_name='probe')['check']\n"
+        "for role in ('serve', 'worker'):\n"
+        "    try: check(['ctip', role, 'casework', '--port', '1'], {'CTIP_KAFKA_BOOTSTRAP': ''})\n"
+        "    except OSError: pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pydantic', 'pydantic_settings', 'fastapi', 'libs', 'services', 'sqlalchemy'}))"
     )
-    mapping = ast.literal_eval(table)
-    assert set(mapping) == set(services())
-    for service, class_name in mapping.items():
-        assert settings_class(service).__name__ == class_name
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("service", services())
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"CTIP_DATABASE_URL": "postgresql+asyncpg://u:p@db.shared:6543/ctip"},
+        {
+            "CTIP_DATABASE_URL": "postgresql+asyncpg://u:p@db.shared:6543/ctip",
+            "CTIP_{SERVICE}_DATABASE_URL": "postgresql+asyncpg://u:p@db.own:5433/ctip",
+            "CTIP_KAFKA_BOOTSTRAP": "k1:9092,k2:9093",
+            "CTIP_HTTP_PORT": "9001",
+        },
+        {"CTIP_{SERVICE}_KAFKA_BOOTSTRAP": "own-kafka:9094", "CTIP_{SERVICE}_HTTP_PORT": "9002"},
+    ],
+)
+def test_healthcheck_reads_the_environment_as_the_settings_do(
+    service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {k.replace("{SERVICE}", service.upper()): v for k, v in env.items()}
+    for name in [n for n in os.environ if n.startswith("CTIP_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = settings_class(service)()
+    setting = load_healthcheck().setting
+    assert setting(env, service, "DATABASE_URL", "default") == (
+        settings.database_url if "DATABASE_URL" in str(env) else "default"
+    )
+    assert setting(env, service, "KAFKA_BOOTSTRAP", "default") == (
+        settings.kafka_bootstrap if "KAFKA_BOOTSTRAP" in str(env) else "default"
+    )
+    assert setting(env, service, "HTTP_PORT", str(settings.http_port)) == str(settings.http_port)
+
+
+def test_healthcheck_of_a_worker_connects_to_the_database_and_every_kafka_server() -> None:
+    check = load_healthcheck().check
+    with socket.socket() as db, socket.socket() as kafka:
+        for s in (db, kafka):
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+        env = {
+            "CTIP_DATABASE_URL": f"postgresql+asyncpg://u:p@127.0.0.1:{db.getsockname()[1]}/c",
+            "CTIP_CASEWORK_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka.getsockname()[1]}",
+        }
+        assert check(["ctip", "worker", "casework"], env) == 0
+        kafka.close()
+        with pytest.raises(OSError):
+            check(["ctip", "worker", "casework"], env)
+    assert check(["ctip", "migrate", "casework"], {}) == 0
 
 
 def test_entrypoint_is_the_ctip_command() -> None:
