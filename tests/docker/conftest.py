@@ -23,6 +23,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.docker import partner
+from tests.docker.partner import Receiver, make_tls
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROJECT = "ctipstack"
@@ -30,6 +33,7 @@ IMAGE = "ctip:stack-test"
 ISSUER = "http://jwks:8080/realms/ctip"
 AUDIENCE = "ctip-api"
 PHASES: list[tuple[str, float]] = []
+NOTES: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,6 +55,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("compose stack: phase timings")
         for name, seconds in PHASES:
             terminalreporter.write_line(f"{name:<48} {seconds:7.1f} s")
+        for note in NOTES:
+            terminalreporter.write_line(note)
 
 
 def run(*args: str, timeout: float = 900, check: bool = True, **kw: Any) -> str:
@@ -135,6 +141,7 @@ class Stack:
     key: rsa.RSAPrivateKey
     kid: str = "stack-test"
     files: list[str] = field(default_factory=list)
+    partner_tls: tuple[Path, Path] | None = None
 
     def compose(self, *args: str, timeout: float = 900, check: bool = True) -> str:
         command = ["docker-compose", "-p", PROJECT, "--env-file", str(self.workdir / ".env")]
@@ -233,7 +240,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             timeout=1800,
         )
 
+    # where the webhook sender's HTTP client reads the CAs it trusts (partner.py)
+    certifi_in_image = run(
+        docker,
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python",
+        IMAGE,
+        "-c",
+        "import certifi; print(certifi.where())",
+    ).strip()
+
     workdir = tmp_path_factory.mktemp("stack")
+    bundle, cert, private = make_tls(workdir / "partner-tls")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_numbers()
     jwks_dir = workdir / "jwks"
@@ -308,6 +328,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                             "interval": "5s",
                             "retries": 10,
                         },
+                    },
+                    # every story's anonymous filings come from the one address docker's port
+                    # proxy gives this test, where the public's come from many (20 an hour each)
+                    "intake-api": {
+                        "environment": {"CTIP_INTAKE_ANONYMOUS_FILINGS_PER_HOUR": "1000"}
+                    },
+                    # a partner province on a public address over TLS, as production allows
+                    "interagency-api": {"extra_hosts": [f"{partner.HOST}:{partner.ADDRESS}"]},
+                    "interagency-worker": {
+                        "extra_hosts": [f"{partner.HOST}:{partner.ADDRESS}"],
+                        "networks": ["default", "partners"],
+                        "volumes": [f"{bundle}:{certifi_in_image}:ro"],
+                    },
+                },
+                "networks": {
+                    "partners": {
+                        "ipam": {"config": [{"subnet": partner.SUBNET, "gateway": partner.ADDRESS}]}
                     }
                 },
             }
@@ -319,6 +356,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"http://127.0.0.1:{port}",
         key,
         files=[str(DEPLOY / "compose.yaml"), str(override)],
+        partner_tls=(cert, private),
     )
     try:
         with Phase("compose up: migrations, 5 APIs, 5 workers, gateway healthy"):
@@ -346,3 +384,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             check=False,
         ).split()
         assert left == [], f"containers left running: {left}"
+
+
+@pytest.fixture(scope="session")
+def receiver(stack: Stack) -> Iterator[Receiver]:
+    """The partner province's HTTPS endpoint, on this host's address in the stack's partner
+    network (which exists once the stack is up)."""
+    assert stack.partner_tls is not None
+    found = Receiver(*stack.partner_tls)
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()

@@ -1,26 +1,36 @@
-"""The compose stack, live: healthy, reachable only through the gateway, a tip filed there by the
-public becomes one case, and with two replicas of everything a killed worker loses and doubles
-nothing (relay leadership moves, consumer groups rebalance to no lag, dead-letter topics empty)."""
+"""The compose stack, live: healthy, reachable only through the gateway; the plan's story told
+there as a frontend tells it (a tip becomes one case, its victim one reception, a published
+missing-person report one alert at the partner province); and with two replicas of everything,
+stories told while a worker of each service is killed lose and double nothing (relay leadership
+moves, consumer groups rebalance to no lag, dead-letter topics empty)."""
 
 from __future__ import annotations
 
 import json
-import random
 import re
+import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from libs.common.jurisdiction import wards_of
-from testkit.intake import resident_key
-from tests.docker.conftest import Phase, Stack, run
+from tests.docker.conftest import NOTES, PROJECT, Phase, Stack, run
+from tests.docker.partner import Receiver
+from tests.docker.story import (
+    PARTNER,
+    Frontend,
+    Told,
+    alert_ids,
+    effects,
+    redeliveries,
+    settled,
+    until,
+)
 
 pytestmark = pytest.mark.docker
 
-PROVINCE = "01"
 SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
 PREFIX = {
     "intake": "/intake",
@@ -29,62 +39,21 @@ PREFIX = {
     "interagency": "/interagency",
     "outreach": "/outreach",
 }
-
-
-def until(probe: Callable[[], Any], what: str, timeout: float = 180) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not there after {timeout:.0f}s (last: {found!r})")
-        time.sleep(1)
+STREAM = 20  # stories told while the workers are killed
+KILL_AFTER = 5  # ... once this many are told
 
 
 def client(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.gateway, timeout=30)
 
 
-def tip(ward: str, n: int) -> dict[str, Any]:
-    return {
-        "channel": "web",
-        "description": f"Tin báo kiểm thử số {n}: người quen hứa việc làm bên kia biên giới cho "
-        "một thiếu nữ; gia đình mất liên lạc đã ba ngày.",
-        "incident_ward_code": ward,
-        "exploitation_types": ["forced_labour"],
-        "destination_country": "CN",
-    }
-
-
-def file_and_verify(stack: Stack, http: httpx.Client, ward: str, n: int) -> str:
-    """As the public files a tip and an officer of the province substantiates it."""
-    filed = http.post("/intake/v1/tips", json=tip(ward, n), headers=resident_key())
-    assert filed.status_code == 201, filed.text
-    tip_id, code = filed.json()["id"], filed.json()["receipt_code"]
-    lookup = http.post("/intake/v1/receipts/lookup", json={"receipt_code": code})
-    assert lookup.status_code == 200, lookup.text
-    officer = stack.token("intake_officer", PROVINCE)
-    classified = http.post(
-        f"/intake/v1/tips/{tip_id}/classification",
-        headers=officer,
-        json={"trafficking_related": "yes", "priority": "high"},
-    )
-    assert classified.status_code == 200, classified.text
-    verified = http.post(
-        f"/intake/v1/tips/{tip_id}/verification",
-        headers=officer,
-        json={"outcome": "substantiated", "notes": "kiểm thử"},
-    )
-    assert verified.status_code == 200, verified.text
-    return str(tip_id)
-
-
-def cases_of(stack: Stack, http: httpx.Client, tip_id: str) -> list[dict[str, Any]]:
-    headers = {**stack.token("investigator", PROVINCE), "X-Purpose": "stack test"}
-    page = http.get("/casework/v1/cases", params={"tip_id": tip_id}, headers=headers)
-    assert page.status_code == 200, page.text
-    return list(page.json()["items"])
+@pytest.fixture(scope="module")
+def front(stack: Stack, receiver: Receiver) -> Iterator[Frontend]:
+    """A frontend at the gateway, the border partner registered there by an admin."""
+    with client(stack) as http:
+        frontend = Frontend(stack, http)
+        frontend.register_partner(receiver)
+        yield frontend
 
 
 def test_every_container_is_healthy_and_prometheus_scrapes_every_api_and_worker(
@@ -121,12 +90,27 @@ def test_only_v1_and_the_dashboard_are_public_at_the_gateway(stack: Stack) -> No
         assert refused.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_tip_filed_through_the_gateway_opens_one_case(stack: Stack) -> None:
-    ward = random.choice(wards_of(PROVINCE))
-    with client(stack) as http:
-        tip_id = file_and_verify(stack, http, ward, 0)
-        (case,) = until(lambda: cases_of(stack, http, tip_id), "the case of the tip")
-        assert case["tip_id"] == tip_id
+def test_the_story_through_the_gateway_has_each_effect_once(
+    front: Frontend, receiver: Receiver
+) -> None:
+    with Phase("story: told through the gateway, every effect seen"):
+        told = front.tell(0)
+        settled(front, receiver, [told], timeout=180)
+    (listed,) = front.cases_of(told)
+    case = front.get(f"/casework/v1/cases/{listed['id']}", "investigator")
+    assert case["tip_id"] == told.tip_id
+    victim = next(p for p in case["persons"] if p["role"] == "victim")
+    assert victim["full_name"] == told.victim
+    (received,) = front.receptions_of(case["id"])
+    assert received["source"] == "case"
+    (hit, *again) = receiver.alerts_of(PARTNER, told.missing_person_id)
+    assert {h.webhook_id for h in again} <= {hit.webhook_id}
+    assert hit.event["type"] == "vn.ctip.interagency.alert.v1"
+    assert hit.event["data"]["alert_type"] == "missing_person"
+    assert "reporter" not in hit.event["data"] and "circumstances" not in hit.event["data"]
+    time.sleep(3)  # a second case, reception or alert would arrive by now
+    assert effects(front, receiver, [told]) == {"cases": [1], "receptions": [1], "alerts": [1]}
+    assert receiver.unverified() == []
 
 
 def relay_holders(stack: Stack) -> set[str]:
@@ -139,7 +123,10 @@ def relay_holders(stack: Stack) -> set[str]:
 
 
 def address(stack: Stack, container: str) -> str:
-    return stack.inspect(container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+    """The container's address on the stack's own network (interagency's workers are on the
+    partners' network too)."""
+    network = f"(index .NetworkSettings.Networks {json.dumps(PROJECT + '_default')})"
+    return stack.inspect(container, "{{" + network + ".IPAddress}}")
 
 
 def consumer_lag(stack: Stack) -> dict[str, int]:
@@ -178,43 +165,78 @@ def dead_letters(stack: Stack) -> dict[str, int]:
     return counts
 
 
-def test_two_replicas_and_a_killed_worker_lose_nothing_and_do_nothing_twice(stack: Stack) -> None:
-    roles = [f"{s.replace('_', '-')}-{r}" for s in SERVICES for r in ("api", "worker")]
+def kill_a_worker_of_each_service(stack: Stack) -> tuple[set[str], set[str]]:
+    """``docker kill`` the worker of each service that leads its relay (else the first one);
+    the addresses of the killed and of the survivors."""
+    leaders = relay_holders(stack)
+    killed: set[str] = set()
+    survivors: set[str] = set()
+    for service in SERVICES:
+        workers = {address(stack, w): w for w in stack.containers(f"{dns(service)}-worker")}
+        assert len(workers) == 2, service
+        leader = next((a for a in workers if a in leaders), next(iter(workers)))
+        run(stack.docker, "kill", workers[leader])
+        killed.add(leader)
+        survivors.update(set(workers) - {leader})
+    return killed, survivors
+
+
+def dns(service: str) -> str:
+    return service.replace("_", "-")
+
+
+def test_two_replicas_and_killed_workers_lose_nothing_and_do_nothing_twice(
+    stack: Stack, front: Frontend, receiver: Receiver
+) -> None:
+    roles = [f"{dns(s)}-{r}" for s in SERVICES for r in ("api", "worker")]
     with Phase("scale: two replicas of every API and worker"):
         # --no-deps: the gateway and the data stores stay as they are while replicas start
         scale = [a for name in roles for a in ("--scale", f"{name}=2")]
         stack.compose("up", "-d", "--no-build", "--no-recreate", "--no-deps", *scale, *roles)
         stack.wait_healthy()
-    ward = random.choice(wards_of(PROVINCE))
-    with client(stack) as http:
-        before = [file_and_verify(stack, http, ward, n) for n in range(1, 5)]
 
-        with Phase("kill: the relay leader's worker of each service"):
-            leaders = relay_holders(stack)
-            killed: list[str] = []
-            for service in SERVICES:
-                workers = stack.containers(f"{service.replace('_', '-')}-worker")
-                assert len(workers) == 2, service
-                leader = next((w for w in workers if address(stack, w) in leaders), workers[0])
-                killed.append(address(stack, leader))
-                run(stack.docker, "kill", leader)
-        after = [file_and_verify(stack, http, ward, n) for n in range(5, 9)]
+    told: list[Told] = []
+    under_way = threading.Event()
 
-        with Phase("recover: every tip's case, lag 0, relays re-elected"):
-            for tip_id in before + after:
-                found = until(lambda t=tip_id: cases_of(stack, http, t), f"the case of {tip_id}")
-                assert len(found) == 1, f"tip {tip_id} opened {len(found)} cases"
-            until(
-                lambda: (lag := consumer_lag(stack)) and all(v == 0 for v in lag.values()),
-                "every consumer group at lag 0",
-            )
-            holders = until(
-                lambda: relay_holders(stack) - set(killed) or None,
-                "a surviving worker holding a relay lock",
-            )
-            assert holders.isdisjoint(killed)
+    def stream() -> None:
+        """Stories told one after another, as the public and officers keep working."""
+        try:
+            with client(stack) as http:
+                teller = Frontend(stack, http)
+                for n in range(1, STREAM + 1):
+                    told.append(teller.tell(n))
+                    if n == KILL_AFTER:
+                        under_way.set()
+        finally:
+            under_way.set()
+
+    with Phase(f"stream: {STREAM} stories, a worker of each service killed"):
+        with ThreadPoolExecutor(1) as pool:
+            storyteller = pool.submit(stream)
+            under_way.wait(timeout=600)
+            killed, survivors = kill_a_worker_of_each_service(stack)
+            storyteller.result()
+    assert len(told) == STREAM
+
+    once = {effect: [1] * STREAM for effect in ("cases", "receptions", "alerts")}
+    with Phase("recover: every effect once, lag 0, relays re-elected"):
+        settled(front, receiver, told, timeout=240)
+        assert effects(front, receiver, told) == once
+        until(
+            lambda: (lag := consumer_lag(stack)) and all(v == 0 for v in lag.values()),
+            "every consumer group at lag 0",
+        )
+        # each service's relay is led by one worker: now by the one left
+        holders = until(
+            lambda: (found := relay_holders(stack)) >= survivors and found,
+            "the surviving worker of each service leading its relay",
+        )
+        assert holders.isdisjoint(killed)
     assert dead_letters(stack) == {t: 0 for t in dead_letters(stack)}
     time.sleep(5)  # a duplicate would arrive late: look again
-    with client(stack) as http:
-        for tip_id in before + after:
-            assert len(cases_of(stack, http, tip_id)) == 1
+    assert effects(front, receiver, told) == once
+    assert receiver.unverified() == []
+    NOTES.append(
+        f"partner: {sum(len(alert_ids(receiver, t)) for t in told)} webhook-ids for "
+        f"{STREAM} reports, {redeliveries(receiver, told)} redeliveries of the same id"
+    )
