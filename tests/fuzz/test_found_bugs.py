@@ -234,13 +234,14 @@ async def test_a_nul_character_is_refused_naming_where_it_is(
     body: Callable[[World], Any],
     field: str,
 ) -> None:
-    """Was: a NUL reached PostgreSQL, whose text cannot hold it, a 500.
+    """Was: a NUL reached PostgreSQL, whose text cannot hold it, a 500; then a 422 against
+    ``body``. Now against the field that holds it.
 
     In English, asked for: the public intake routes answer in Vietnamese by default.
     """
     headers = world.auth(persona) | {"accept-language": "en"}
     response = await world.clients[service].post(path, json=body(world), headers=headers)
-    assert refusal(response) == [("body", f"Value error, {field} must not contain NUL characters")]
+    assert refusal(response) == [(field, "Value error, must not contain NUL characters")]
 
 
 # Inbound webhooks: what a (signed) partner can send ----------------------------------------------
