@@ -94,3 +94,19 @@ def fresh_ward(province: str = "01") -> str:
             [w for w in reversed(wards_of(province)) if w not in NAMED_WARDS]
         )
     return next(_unused_wards[province])
+
+
+async def partner_counts(client: httpx.AsyncClient, code: str) -> dict[str, float]:
+    """A partner's counters, as scraped: deliveries by outcome, and disablings by reason.
+    Tests take differences: partner codes come back from test to test within one process."""
+    labels = {"partner": code, "service": "interagency"}
+    deliveries = "ctip_webhook_deliveries_total"
+    disabled = "ctip_partners_disabled_total"
+    return {
+        **{o: await scraped(client, deliveries, **labels, outcome=o) for o in OUTCOMES},
+        **{f"disabled_{r}": await scraped(client, disabled, **labels, reason=r) for r in REASONS},
+    }
+
+
+OUTCOMES = ("delivered", "failed", "gone")
+REASONS = ("admin", "gone")

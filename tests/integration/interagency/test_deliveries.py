@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from tests.integration.interagency.conftest import COMPRESSED, PartnerHandle, Register
 from tests.integration.interagency.support import Receiver, Script
-from tests.support import eventually, scraped
+from tests.support import eventually, partner_counts
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +116,7 @@ async def test_a_partner_answering_503_gets_the_alert_once_with_one_webhook_id(
 ) -> None:
     partner = await register()
     receiver.scripts[partner.code] = Script(statuses=[503, 503])
+    before = await partner_counts(interagency, partner.code)
     alert_id = await send_bulletin(interagency, officer, partner.code)
     delivered = await eventually(
         status_is(interagency, officer, alert_id, partner.code, "delivered")
@@ -127,9 +128,14 @@ async def test_a_partner_answering_503_gets_the_alert_once_with_one_webhook_id(
     assert all(r.verified_with for r in seen)
     assert [a["status_code"] for a in delivered["attempt_log"]] == [503, 503, 200]
     assert delivered["attempts"] == 3
-    counted = "ctip_webhook_deliveries_total"
-    assert await scraped(interagency, counted, partner=partner.code, outcome="failed") == 2
-    assert await scraped(interagency, counted, partner=partner.code, outcome="delivered") == 1
+    after = await partner_counts(interagency, partner.code)
+    assert {k: after[k] - before[k] for k in after} == {
+        "delivered": 1,
+        "failed": 2,
+        "gone": 0,
+        "disabled_admin": 0,
+        "disabled_gone": 0,
+    }
 
 
 async def test_a_partner_down_then_up_receives_everything_exactly_once(
@@ -171,6 +177,7 @@ async def test_410_disables_the_partner_endpoint(
 ) -> None:
     partner = await register()
     receiver.scripts[partner.code] = Script(statuses=[410])
+    before = await partner_counts(interagency, partner.code)
     alert_id = await send_bulletin(interagency, officer, partner.code)
     failed = await eventually(status_is(interagency, officer, alert_id, partner.code, "failed"))
     assert failed["attempts"] == 1 and failed["last_status_code"] == 410
@@ -186,10 +193,14 @@ async def test_410_disables_the_partner_endpoint(
     assert again.status_code == 422
     await asyncio.sleep(0.5)
     assert len(receiver.of(partner.code)) == 1
-    gone = {"partner": partner.code, "service": "interagency"}
-    assert await scraped(interagency, "ctip_webhook_deliveries_total", **gone, outcome="gone") == 1
-    assert await scraped(interagency, "ctip_partners_disabled_total", **gone, reason="gone") == 1
-    assert await scraped(interagency, "ctip_partners_disabled_total", **gone, reason="admin") == 0
+    after = await partner_counts(interagency, partner.code)
+    assert {k: after[k] - before[k] for k in after} == {
+        "delivered": 0,
+        "failed": 0,
+        "gone": 1,
+        "disabled_admin": 0,
+        "disabled_gone": 1,
+    }
 
 
 async def test_an_exhausted_delivery_is_kept_as_failed_and_can_be_replayed(

@@ -17,7 +17,7 @@ from tests.integration.interagency.support import (
     forget_partner,
     fresh_partner_code,
 )
-from tests.support import scraped
+from tests.support import partner_counts
 
 pytestmark = pytest.mark.integration
 
@@ -192,17 +192,16 @@ async def test_a_disabled_partner_is_refused_and_can_be_enabled_again(
     interagency: httpx.AsyncClient, admin: dict[str, str], register: Register
 ) -> None:
     partner = await register()
+    before = await partner_counts(interagency, partner.code)
     disabled = await interagency.post(
         f"/v1/partners/{partner.code}/disable", json={"reason": "maintenance"}, headers=admin
     )
     assert disabled.status_code == 200
     assert disabled.json()["status"] == "disabled"
     assert disabled.json()["disabled_reason"] == "maintenance"
-    counted = {"partner": partner.code, "service": "interagency"}
-    assert await scraped(interagency, "ctip_partners_disabled_total", **counted) == 1
-    assert (
-        await scraped(interagency, "ctip_partners_disabled_total", **counted, reason="admin") == 1
-    )
+    after = await partner_counts(interagency, partner.code)
+    assert after["disabled_admin"] - before["disabled_admin"] == 1
+    assert after["disabled_gone"] == before["disabled_gone"]
     body = partner_event(partner.code, person_found())
     refused = await post_signed(interagency, partner.code, partner.inbound_secret, body)
     assert refused.status_code == 401
