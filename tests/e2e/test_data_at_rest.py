@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from libs.common.platform import platform_of as installed_platform
 from libs.common.text import fold_vietnamese
+from testkit import evidence
 from tests.e2e.conftest import Served
 from tests.e2e.test_story import (  # noqa: F401  (module-scoped fixtures, this module's own)
     Person,
@@ -268,3 +269,17 @@ async def test_a_tampered_audit_row_is_named_and_the_chain_holds_again_once_rest
     async with engine.connect() as conn:
         with pytest.raises(Exception, match="append-only"):
             await conn.execute(text(f"UPDATE {table} SET purpose = 'x' WHERE seq = {seq}"))
+
+
+def test_the_reporters_photo_is_nowhere_in_clear_in_the_dump(stored: Stored) -> None:
+    """Neither the photo's name nor its bytes (as pg_dump writes a bytea, in hex) are in any
+    table; the phone model its EXIF named is gone from the stored file and from the tables."""
+    assert stored.told.photo_download is not None
+    photo = stored.told.photo_download.content
+    assert len(photo) > 200
+    assert stored.told.photo["filename"] == "zalo-moi-gioi.jpg"
+    assert "zalo-moi-gioi" not in stored.dump.text
+    assert evidence.PHONE_MODEL not in stored.dump.text
+    middle = len(photo) // 2
+    for start in (64, middle, len(photo) - 96):
+        assert photo[start : start + 32].hex() not in stored.dump.text
