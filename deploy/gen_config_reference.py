@@ -11,12 +11,15 @@ service's consumer handlers. tests/deploy fails when the document is out of date
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import json
+import os
 import sys
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +86,25 @@ def type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+@contextlib.contextmanager
+def documented_ports() -> Iterator[None]:
+    """The defaults as a fresh machine has them: a second stack's CTIP_PG_PORT or CTIP_KAFKA_PORT
+    moves the local defaults, never the reference."""
+    moved = {name: os.environ.pop(name) for name in LOCAL_PORTS if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(moved)
+
+
+LOCAL_PORTS = ("CTIP_PG_PORT", "CTIP_KAFKA_PORT")
+
+
 def default_text(field: FieldInfo) -> str:
     if field.annotation is SecretStr:
         return SECRET_DEFAULT
-    value = field.get_default(call_default_factory=True)
+    with documented_ports():
+        value = field.get_default(call_default_factory=True)
     if value is None:
         return "(unset)"
     if isinstance(value, bool):
