@@ -100,31 +100,41 @@ IDENTIFIED = frozenset(
 )
 
 
-def _lifecycle() -> dict[tuple[VictimStatus, VictimAction], Transition[VictimStatus]]:
-    s, a = VictimStatus, VictimAction
-    edges: dict[tuple[VictimStatus, VictimAction], Transition[VictimStatus]] = {}
-    # A presumed victim is protected and supported while verification runs (Art. 27, 37);
-    # identification stays put here, its outcome decides (``IDENTIFICATION``).
-    for status in PRESUMED:
-        edges[status, a.identify] = Transition(status)
-        edges[status, a.protect] = Transition(s.under_verification, event="protected")
-        edges[status, a.support] = Transition(s.under_verification, event="supported")
-        edges[status, a.consent] = Transition(s.under_verification)
-    # Protection and support move an identified person forward, never back.
-    forward = {s.identified: (s.protected, s.supported), s.protected: (s.protected, s.supported)}
-    for status in IDENTIFIED:
-        protected, supported = forward.get(status, (status, status))
-        edges[status, a.protect] = Transition(protected, event="protected")
-        edges[status, a.support] = Transition(supported, event="supported")
-        edges[status, a.consent] = Transition(status)
-        edges[status, a.reintegrate] = Transition(s.reintegrating, event="reintegrated")
-    # Not a victim, or closed: nothing more under this law; consents can still be withdrawn.
-    for status in (s.not_a_victim, s.closed):
-        edges[status, a.consent] = Transition(status)
-    return edges
+_S, _A = VictimStatus, VictimAction
+# Protection and support move an identified person forward, never back.
+_FORWARD = {_S.identified: (_S.protected, _S.supported), _S.protected: (_S.protected, _S.supported)}
 
-
-LIFECYCLE: StateMachine[VictimStatus, VictimAction] = StateMachine("a person", _lifecycle())
+# Built at import as data, not by a function: mutation testing reaches a table, not a call that
+# ran before the mutant did (tests/mutation/tables.py mutates it).
+LIFECYCLE: StateMachine[VictimStatus, VictimAction] = StateMachine(
+    "a person",
+    {
+        # A presumed victim is protected and supported while verification runs (Art. 27, 37);
+        # identification stays put here, its outcome decides (``IDENTIFICATION``).
+        **{
+            edge: transition
+            for st in PRESUMED
+            for edge, transition in (
+                ((st, _A.identify), Transition(st)),
+                ((st, _A.protect), Transition(_S.under_verification, event="protected")),
+                ((st, _A.support), Transition(_S.under_verification, event="supported")),
+                ((st, _A.consent), Transition(_S.under_verification)),
+            )
+        },
+        **{
+            edge: transition
+            for st in IDENTIFIED
+            for edge, transition in (
+                ((st, _A.protect), Transition(_FORWARD.get(st, (st, st))[0], event="protected")),
+                ((st, _A.support), Transition(_FORWARD.get(st, (st, st))[1], event="supported")),
+                ((st, _A.consent), Transition(st)),
+                ((st, _A.reintegrate), Transition(_S.reintegrating, event="reintegrated")),
+            )
+        },
+        # Not a victim, or closed: nothing more under this law; consents can still be withdrawn.
+        **{(st, _A.consent): Transition(st) for st in (_S.not_a_victim, _S.closed)},
+    },
+)
 IDENTIFICATION: StateMachine[VictimStatus, IdentificationOutcome] = StateMachine(
     "a person",
     {
