@@ -95,7 +95,7 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]{1,200}$"),
 ]
-LOCK_CLASS = 0x1DE0  # pg_try_advisory_xact_lock(class, key): keys of idempotency, nothing else
+LOCK_CLASS = 0x1DE0  # not a rule: pg_try_advisory_xact_lock's namespace for idempotency keys
 
 
 class IdempotencyInProgress(Problem):
@@ -111,7 +111,7 @@ class IdempotencyKeyConflict(Conflict):
 
 
 IN_PROGRESS = "a request with this Idempotency-Key is still being processed; retry after a moment"
-RETRY_IN_PROGRESS_SECONDS = 1
+RETRY_IN_PROGRESS_SECONDS = 1  # not a rule: a hint to the client; any small number serves
 
 
 def lock_key(scope: str, key: str) -> int:

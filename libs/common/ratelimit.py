@@ -128,7 +128,7 @@ class Budget:
         return self.window_seconds - self.interval_seconds if self.limit > 0 else -1.0
 
 
-_TOLERANCE_SECONDS = 0.001  # the database keeps microseconds: an interval may round up
+_TOLERANCE_SECONDS = 0.001  # not a rule: the database keeps microseconds, an interval rounds
 
 
 def slowdown(failures: int, free: int, max_seconds: float) -> float:

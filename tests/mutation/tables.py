@@ -71,8 +71,15 @@ def _enums(tree: ast.Module) -> dict[str, list[str]]:
     return enums
 
 
-def _tables(tree: ast.Module) -> Iterator[tuple[str, ast.expr]]:
+NOT_A_RULE = "# not a rule:"
+"""Marks a module-level constant that is no rule of the domain (a lock namespace, a rounding
+tolerance), with the reason after it: its mutants would only measure the tests' taste."""
+
+
+def _tables(tree: ast.Module, lines: Sequence[str] = ()) -> Iterator[tuple[str, ast.expr]]:
     for node in tree.body:
+        if 0 < node.lineno <= len(lines) and NOT_A_RULE in lines[node.lineno - 1]:
+            continue
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -148,7 +155,7 @@ def mutants(source: str) -> list[Mutant]:
         for child, is_key, is_record in _children(node):
             visit(name, child, in_key or is_key, is_record)
 
-    for name, value in _tables(tree):
+    for name, value in _tables(tree, source.splitlines()):
         visit(name, value, False, False)
     return found
 
