@@ -22,6 +22,7 @@ from libs.common.audit import AuditLog
 from libs.common.auth import OptionalPrincipal, Principal, Role, require_roles
 from libs.common.crypto import BlindIndex
 from libs.common.db import DbSession
+from libs.common.deadlines import DeadlineWatch
 from libs.common.errors import Unauthorized
 from libs.common.events import CloudEvent
 from libs.common.filestore import FileStore
@@ -83,6 +84,13 @@ class Context(Generic[S]):
         if self.platform.files is None:
             raise LookupError(f"{self.platform.service} keeps no files")
         return self.platform.files
+
+    @property
+    def deadlines(self) -> DeadlineWatch:
+        """The service's deadline watches; a service that owns no legal clock has none."""
+        if self.platform.deadlines is None:
+            raise LookupError(f"{self.platform.service} watches no deadline")
+        return self.platform.deadlines
 
     def require_principal(self) -> Principal:
         """The authenticated caller; a 401 if a use case that needs one is reached without."""

@@ -54,6 +54,11 @@ WEBHOOK_DELIVERIES = Counter(
 PARTNERS_DISABLED = Counter(
     "ctip_partners_disabled_total", "Partners disabled, by why", ["service", "partner", "reason"]
 )
+DEADLINE_SIGNALS = Counter(
+    "ctip_deadline_signals_total",
+    "Legal deadlines signalled, by kind (approaching, missed)",
+    ["service", "kind"],
+)
 DEADLINES_OVERDUE = Gauge(
     "ctip_deadlines_overdue", "Open records past a legal deadline, by kind", ["service", "kind"]
 )

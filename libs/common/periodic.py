@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from libs.common.context import Context
 from libs.common.db import Database
+from libs.common.deadlines import thresholds_from_days
 
 log = logging.getLogger("ctip.periodic")
 
@@ -26,12 +27,15 @@ class Periodic:
         task: Task,
         *,
         interval_seconds: float,
+        busy_at: int | None = None,
     ) -> None:
         self.db = db
         self.make_context = make_context
         self.name = name
         self.task = task
         self.interval_seconds = interval_seconds
+        # a run that did this much found a backlog: the next one starts at once
+        self.busy_at = busy_at
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -52,5 +56,34 @@ class Periodic:
                 raise
             except Exception as exc:
                 log.warning("%s failed, retrying later: %s", self.name, type(exc).__name__)
+            else:
+                if self.busy_at is not None and done >= self.busy_at:
+                    continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval_seconds)
+
+
+def deadline_worker(
+    service: str, thresholds_days: Iterable[float], interval_seconds: float, batch: int = 500
+) -> Callable[[Database, Callable[[Any], Context[Any]]], Periodic]:
+    """The worker factory of a service that owns legal clocks (``libs/common/deadlines.py``):
+    a scan per interval, as the system, in a transaction of its own; at once again while a scan
+    finds a full batch due."""
+    thresholds = thresholds_from_days(thresholds_days)
+
+    async def task(ctx: Context[Any]) -> int:
+        return await ctx.deadlines.scan(
+            ctx.session, now=ctx.now, thresholds=thresholds, emit=ctx.emit, batch=batch
+        )
+
+    def factory(db: Database, make_context: Callable[[Any], Context[Any]]) -> Periodic:
+        return Periodic(
+            db,
+            make_context,
+            f"{service} deadlines",
+            task,
+            interval_seconds=interval_seconds,
+            busy_at=batch,
+        )
+
+    return factory

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from libs.common.audit import AuditLog
+from libs.common.deadlines import DeadlineWatch
 from libs.common.filestore import FileStore, PostgresFileStore, file_tables
 from libs.common.idempotency import IdempotencyStore
 from libs.common.inbox import inbox_table
@@ -27,6 +28,8 @@ class ServicePlatform:
         self.idempotency = IdempotencyStore(metadata)
         # Only services that keep files install a store (:func:`install_file_store`).
         self.files: FileStore | None = None
+        # Only services that own a legal clock watch deadlines (:func:`install_deadline_watch`).
+        self.deadlines: DeadlineWatch | None = None
 
 
 def install_platform(service: str, metadata: MetaData) -> None:
@@ -41,6 +44,14 @@ def install_file_store(metadata: MetaData) -> PostgresFileStore:
     if not isinstance(platform.files, PostgresFileStore):
         platform.files = PostgresFileStore(file_tables(metadata))
     return platform.files
+
+
+def install_deadline_watch(metadata: MetaData) -> DeadlineWatch:
+    """The ``deadline_watches`` table on a service's metadata, and the watch on its platform."""
+    platform = platform_of(metadata)
+    if platform.deadlines is None:
+        platform.deadlines = DeadlineWatch(metadata, platform.service)
+    return platform.deadlines
 
 
 def platform_of(metadata: MetaData) -> ServicePlatform:

@@ -129,6 +129,30 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: int = Field(72, description="published outbox rows kept this long")
     consumer_max_attempts: int = Field(5, description="handler attempts before the DLT")
     consumer_retry_base_seconds: float = Field(0.2, description="first retry delay (doubles)")
+    deadline_thresholds_days: list[float] = Field(
+        default_factory=lambda: [5.0, 1.0],
+        description="a legal clock signals `deadline.approaching` this many days before it runs "
+        "out (JSON list), and `deadline.missed` after",
+    )
+    deadline_scan_seconds: float = Field(
+        30.0, gt=0, description="how often the worker looks for deadlines to signal"
+    )
+    directory_file: str = Field(
+        "deploy/local/directory.json",
+        description="the seeded directory of officers (local stack and tests only)",
+    )
+    directory_url: str | None = Field(
+        None,
+        description="Keycloak's root URL: who holds which role where is read from its admin API "
+        "(required in production by the services that assign or notify)",
+    )
+    directory_realm: str = Field("ctip", description="the Keycloak realm of the directory")
+    directory_client_id: str = Field(
+        "ctip-directory", description="the directory's service account (view-users, query-users)"
+    )
+    directory_client_secret: SecretStr = Field(
+        SecretStr(""), description="the directory service account's secret"
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:8005", "http://localhost:8005"],
         description="origins allowed to call the API from a browser (the dashboard's)",

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from libs.contracts.deadlines import RecordAssigned, deadline_payloads
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +78,9 @@ _TRANSITION_EVENTS = (
 )
 
 PAYLOADS: dict[str, type[BaseModel]] = {
+    **deadline_payloads("casework"),
     "casework.case.opened": CaseOpened,
+    "casework.case.assigned": RecordAssigned,
     **{f"casework.case.{name}": CaseStatusChanged for name in _TRANSITION_EVENTS},
     "casework.case.victim_linked": VictimLinked,
     "casework.ring.updated": RingUpdated,

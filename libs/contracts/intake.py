@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from libs.contracts.deadlines import RecordAssigned, deadline_payloads
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -150,10 +152,12 @@ class MissingPersonResolved(_Payload):
 
 
 PAYLOADS: dict[str, type[BaseModel]] = {
+    **deadline_payloads("intake"),
     "intake.tip.received": TipReceived,
     "intake.tip.classified": TipClassified,
     "intake.tip.verified": TipVerified,
     "intake.tip.closed": TipClosed,
+    "intake.tip.assigned": RecordAssigned,
     "intake.tip.deadline_extended": TipDeadlineExtended,
     "intake.tip.attachment_added": TipAttachmentAdded,
     "intake.missing_person.reported": MissingPersonReported,

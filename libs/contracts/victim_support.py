@@ -11,6 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from libs.contracts.deadlines import deadline_payloads
+
 
 class VictimStatusChanged(BaseModel):
     """A step of the person's lifecycle, or an action on their record that keeps the status
@@ -59,6 +61,7 @@ class VictimLinkChanged(BaseModel):
 
 
 PAYLOADS: dict[str, type[BaseModel]] = {
+    **deadline_payloads("victim_support"),
     **{
         f"victim_support.victim.{name}": VictimStatusChanged
         for name in (
