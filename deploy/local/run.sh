@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the local stack, migrations, the five services and demo data; Ctrl-C stops it all.
+# `make run`: the local stack, migrations, the six services and demo data; Ctrl-C stops it all.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -17,7 +17,7 @@ export CTIP_MIGRATION_DATABASE_URL="${CTIP_MIGRATION_DATABASE_URL:-postgresql+as
 export CTIP_DATABASE_URL="${CTIP_DATABASE_URL:-postgresql+asyncpg://ctip_app:ctip_app@$PG/ctip}"
 export CTIP_KAFKA_BOOTSTRAP="${CTIP_KAFKA_BOOTSTRAP:-127.0.0.1:${CTIP_KAFKA_PORT:-9092}}"
 
-SERVICES=(intake:8001 casework:8002 victim_support:8003 interagency:8004 outreach:8005)
+SERVICES=(intake:8001 casework:8002 victim_support:8003 interagency:8004 outreach:8005 notifications:8006)
 pids=()
 
 # Ctrl-C (or TERM) stops everything and exits 0; the script never goes on to the lines after
@@ -74,6 +74,7 @@ ctip is running (logs in .run/logs/):
   victim_support  http://127.0.0.1:8003/docs
   interagency     http://127.0.0.1:8004/docs
   outreach        http://127.0.0.1:8005/docs
+  notifications   http://127.0.0.1:8006/docs
   PostgreSQL      ${CTIP_DATABASE_URL/+asyncpg/}  (services; owner: ctip)
   Kafka           $CTIP_KAFKA_BOOTSTRAP
 

@@ -242,7 +242,7 @@ def _revision(args: argparse.Namespace) -> int:
     return 0
 
 
-SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach", "notifications")
 _WORKER_SWITCHES = {
     "relay": "CTIP_RUN_RELAY",
     "consumers": "CTIP_RUN_CONSUMERS",
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     audit = sub.add_parser("audit", help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="verify each service's audit chain (exit 0/1)")
-    verify.add_argument("services", nargs="*", metavar="service", help="default: all five")
+    verify.add_argument("services", nargs="*", metavar="service", help="default: all six")
     verify.add_argument("--database-url")
     verify.set_defaults(func=_audit_verify)
 

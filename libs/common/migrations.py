@@ -30,7 +30,7 @@ SERVICES_DIR = ROOT / "services"
 
 
 def services_with_migrations() -> list[str]:
-    order = ["intake", "casework", "victim_support", "interagency", "outreach"]
+    order = ["intake", "casework", "victim_support", "interagency", "outreach", "notifications"]
     found = {p.parent.parent.name for p in SERVICES_DIR.glob("*/migrations/env.py")}
     return [s for s in order if s in found] + sorted(found - set(order))
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.migrations import alembic_config, services_with_migrations
 
 pytestmark = pytest.mark.integration
-SERVICES = ["intake", "casework", "victim_support", "interagency", "outreach"]
+SERVICES = ["intake", "casework", "victim_support", "interagency", "outreach", "notifications"]
 
 
 def test_every_service_has_migrations() -> None:

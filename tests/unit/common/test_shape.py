@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach", "notifications")
 SAME_FILES = (
     "access.py",
     "api.py",

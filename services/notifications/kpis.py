@@ -1,0 +1,3 @@
+"""The figures of notifications."""
+
+from __future__ import annotations

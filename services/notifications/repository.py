@@ -1,0 +1,3 @@
+"""Every query of notifications."""
+
+from __future__ import annotations

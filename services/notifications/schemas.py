@@ -1,0 +1,3 @@
+"""Request and response models of notifications."""
+
+from __future__ import annotations
