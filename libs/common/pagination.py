@@ -71,3 +71,20 @@ def time_cursor(items: Sequence[Any], time_attr: str, limit: int) -> str | None:
         return None
     last = items[-1]
     return encode_cursor([getattr(last, time_attr).isoformat(), str(last.id)])
+
+
+def seq_keyset(cursor: str | None) -> int | None:
+    """The ``seq`` a newest-first list of an append-only table resumes below."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+        raise Unprocessable("invalid cursor", errors=[_NOT_OURS])
+    return values[0]
+
+
+def seq_cursor(items: Sequence[Any], limit: int) -> str | None:
+    """The cursor after the last item of a full page (by its ``seq``); None on the last page."""
+    if len(items) < limit:
+        return None
+    return encode_cursor([items[-1].seq])

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach", "notifications")
 PROBLEM = "#/components/schemas/ProblemDetail"
 
 
