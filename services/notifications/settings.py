@@ -29,9 +29,10 @@ class NotificationsSettings(ServiceSettings):
         15.0, gt=0, description="a comment line on each open stream this often (proxies)"
     )
     stream_poll_seconds: float = Field(
-        5.0,
+        30.0,
         gt=0,
-        description="a stream looks for new notifications at least this often, NOTIFY or not",
+        description="a stream looks for new notifications at least this often, though the "
+        "NOTIFY of each insert wakes it at once (the fallback when that is lost)",
     )
     stream_max_seconds: float = Field(
         900.0,

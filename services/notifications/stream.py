@@ -29,6 +29,8 @@ from services.notifications.models import NOTIFY_CHANNEL, Notification
 from services.notifications.settings import NotificationsSettings
 
 log = logging.getLogger("ctip.notifications.stream")
+# How long a browser's EventSource waits before it reconnects (with Last-Event-ID).
+RECONNECT_MS = 3000
 
 
 class StreamHub:
@@ -137,27 +139,28 @@ async def events(
     loop = asyncio.get_running_loop()
     ends = loop.time() + settings.stream_max_seconds
     beat = loop.time() + settings.stream_heartbeat_seconds
-    retry_ms = int(min(settings.stream_poll_seconds, 3.0) * 1000)
-    yield f"retry: {retry_ms}\n\n"
+    look = loop.time()  # at once: what came after ``after`` first
+    yield f"retry: {RECONNECT_MS}\n\n"
     with hub.subscribe(recipient) as wake:
         while True:
-            wake.clear()  # before the look: a commit during it wakes the next one at once
-            async with sessions() as session:
-                rows = await repository.after(session, recipient, after, settings.stream_batch)
-            for row in rows:
-                yield frame(row, language)
-                after = row.seq
-            if len(rows) == settings.stream_batch:
-                continue
+            if wake.is_set() or loop.time() >= look:
+                wake.clear()  # before the look: a commit during it wakes the next one at once
+                async with sessions() as session:
+                    rows = await repository.after(session, recipient, after, settings.stream_batch)
+                for row in rows:
+                    yield frame(row, language)
+                    after = row.seq
+                if len(rows) == settings.stream_batch:
+                    continue
+                look = loop.time() + settings.stream_poll_seconds
             now = loop.time()
             if now >= ends:
                 return
             if now >= beat:
                 yield ": heartbeat\n\n"
                 beat = now + settings.stream_heartbeat_seconds
-            wait = min(beat, ends, now + settings.stream_poll_seconds) - now
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), max(wait, 0.0))
+                await asyncio.wait_for(wake.wait(), max(min(beat, ends, look) - now, 0.0))
 
 
 async def open_stream(

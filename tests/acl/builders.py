@@ -285,3 +285,7 @@ def link_proposal() -> dict[str, Any]:
 
 def link_decision() -> dict[str, Any]:
     return {"decision": "confirm"}
+
+
+def preferences() -> dict[str, Any]:
+    return {"channels": ["inbox", "email"], "email_digest": True}

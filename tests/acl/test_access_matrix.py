@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from libs.common.auth import issue_dev_token
@@ -37,6 +38,8 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.interagency.app import create_app as interagency_app
 from services.interagency.settings import InteragencySettings
+from services.notifications.app import create_app as notifications_app
+from services.notifications.settings import NotificationsSettings
 from services.outreach.app import create_app as outreach_app
 from services.outreach.settings import OutreachSettings
 from services.victim_support.app import create_app as victim_support_app
@@ -132,9 +135,11 @@ DEFAULT_IDS = {
     "attachment_id": "attachment",
     "evidence_id": "evidence",
     "external_id": "delivery",
+    "notification_id": "notification",
 }
 
 IN, CW, VS, IA, OR = "intake", "casework", "victim_support", "interagency", "outreach"
+NF = "notifications"
 
 
 def r(
@@ -642,8 +647,41 @@ ROWS: list[Row] = [
     r(OR, "GET", "/v1/reports/plan", ANON, 401, query="period=2026-Q3&jurisdiction=01"),
     r(OR, "GET", "/dashboard", ANON, 200),
     r(OR, "GET", "/dashboard/config.json", ANON, 200),
+    # notifications: every officer role, each only their own (every persona here is dev-user)
+    r(NF, "GET", "/v1/notifications", IO, 200),
+    r(NF, "GET", "/v1/notifications", INV, 200),
+    r(NF, "GET", "/v1/notifications", PROS, 200),
+    r(NF, "GET", "/v1/notifications", CLERK, 200),
+    r(NF, "GET", "/v1/notifications", SW, 200),
+    r(NF, "GET", "/v1/notifications", SUP, 200),
+    r(NF, "GET", "/v1/notifications", ADMIN, 200),
+    r(NF, "GET", "/v1/notifications", AUDITOR, 200),
+    r(NF, "GET", "/v1/notifications", NGO_A, 403),
+    r(NF, "GET", "/v1/notifications", ANON, 401),
+    r(NF, "POST", "/v1/notifications/{notification_id}/read", IO, 200),
+    r(NF, "POST", "/v1/notifications/{notification_id}/read", SUP, 200),
+    r(NF, "POST", "/v1/notifications/{notification_id}/read", IO, 404,
+      ids={"notification_id": "notification_other"}),  # someone else's
+    r(NF, "POST", "/v1/notifications/{notification_id}/read", NGO_A, 403),
+    r(NF, "POST", "/v1/notifications/{notification_id}/read", ANON, 401),
+    r(NF, "GET", "/v1/notifications/stream", IO, 200),
+    r(NF, "GET", "/v1/notifications/stream", SW, 200),
+    r(NF, "GET", "/v1/notifications/stream", NGO_A, 403),
+    r(NF, "GET", "/v1/notifications/stream", ANON, 401),
+    r(NF, "GET", "/v1/notifications/preferences", IO, 200),
+    r(NF, "GET", "/v1/notifications/preferences", AUDITOR, 200),
+    r(NF, "GET", "/v1/notifications/preferences", NGO_A, 403),
+    r(NF, "GET", "/v1/notifications/preferences", ANON, 401),
+    r(NF, "PUT", "/v1/notifications/preferences", IO, 200, lambda w: b.preferences()),
+    r(NF, "PUT", "/v1/notifications/preferences", CLERK, 200, lambda w: b.preferences()),
+    r(NF, "PUT", "/v1/notifications/preferences", NGO_A, 403, lambda w: b.preferences()),
+    r(NF, "PUT", "/v1/notifications/preferences", ANON, 401, lambda w: b.preferences()),
+    r(NF, "GET", "/v1/kpis", SUP, 200),
+    r(NF, "GET", "/v1/kpis", IO, 200),
+    r(NF, "GET", "/v1/kpis", NGO_A, 403),
+    r(NF, "GET", "/v1/kpis", ANON, 401),
 ]  # fmt: skip
-for _service in (IN, CW, VS, IA, OR):
+for _service in (IN, CW, VS, IA, OR, NF):
     ROWS += [r(_service, "GET", "/healthz", ANON, 200), r(_service, "GET", "/readyz", ANON, 200)]
 
 # The endpoints the contract opens to everyone (filing, receipts) plus operations and the dashboard.
@@ -656,7 +694,7 @@ PUBLIC = {
     (IA, "POST", "/v1/inbound/{partner_code}"),  # signed, not a bearer token
     (OR, "GET", "/dashboard"),
     (OR, "GET", "/dashboard/config.json"),
-    *((s, "GET", p) for s in (IN, CW, VS, IA, OR) for p in ("/healthz", "/readyz")),
+    *((s, "GET", p) for s in (IN, CW, VS, IA, OR, NF) for p in ("/healthz", "/readyz")),
 }
 
 # The apps and the world -------------------------------------------------------------------------
@@ -676,6 +714,8 @@ FACTORIES: dict[str, tuple[Callable[[Any], Any], type[Any], dict[str, Any]]] = {
         },
     ),
     OR: (outreach_app, OutreachSettings, {}),
+    # A stream that ends soon: the in-process transport reads a response to its end.
+    NF: (notifications_app, NotificationsSettings, {"stream_max_seconds": 0.5}),
 }
 
 
@@ -867,12 +907,35 @@ async def world(settings_for: Callable[..., Any], database_url: str) -> AsyncIte
         world = World(clients, settings)
         try:
             await _build_world(world)
+            await _notifications_of(database_url, world)
             yield world
         finally:
             engine = create_async_engine(database_url)
             for code in world.partner_codes:
                 await forget_partner(engine, code)
             await engine.dispose()
+
+
+async def _notifications_of(database_url: str, world: World) -> None:
+    """A notification of the personas' ``sub`` (dev-user) and one of someone else's, as the
+    consumer writes them (the events that make them are another service's)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for key, recipient in (("notification", "dev-user"), ("notification_other", "other")):
+                world.ids[key] = str(uuid.uuid4())
+                await conn.execute(
+                    text(
+                        "INSERT INTO notifications.notifications (id, recipient, kind, service,"
+                        " record_type, record_id, link, source_event_id, created_at)"
+                        " VALUES (:id, :recipient, 'assigned', 'intake', 'tip', :tip, :link,"
+                        " :event, now())"
+                    ),
+                    {"id": world.ids[key], "recipient": recipient, "tip": world.ids["tip"],
+                     "link": f"/intake/v1/tips/{world.ids['tip']}", "event": str(uuid.uuid4())},
+                )  # fmt: skip
+    finally:
+        await engine.dispose()
 
 
 # Tests --------------------------------------------------------------------------------------------

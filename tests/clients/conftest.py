@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.conftest import *  # noqa: F403  (stack, database_url, settings_for, intake)
 
-SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach", "notifications")
 
 
 @pytest.fixture(scope="session")

@@ -131,6 +131,15 @@ SERVICES: dict[str, tuple[str, tuple[Persona, ...]]] = {
             ANONYMOUS,
         ),
     ),
+    "notifications": (
+        "NotificationsSettings",
+        (
+            Persona("intake_officer-01", "intake_officer", ("01",)),
+            Persona("supervisor-01", "supervisor", ("01",)),
+            Persona("ngo-a", "ngo", ("01",), org="ngo-a"),
+            ANONYMOUS,
+        ),
+    ),
 }
 # Generous public-endpoint limits: the fuzzer is one client that files far more than a person.
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -140,6 +149,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "receipt_failures_global": 1_000_000,
     },
     "interagency": {"run_delivery_worker": False},
+    # The stream ends soon: the in-process client reads a response to its end.
+    "notifications": {"stream_max_seconds": 0.2},
 }
 
 

@@ -5,19 +5,25 @@ other services emit, and tokens of the people in the directory."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.auth import issue_dev_token
+from libs.common.context import Context
 from libs.common.directory import SeededDirectory
 from libs.common.events import CloudEvent, event_type, topic_for
 from libs.common.settings import ServiceSettings
 from libs.contracts.deadlines import DeadlineSignal, Jurisdiction, RecordAssigned
+from services.notifications import consumers
+from services.notifications.settings import NotificationsSettings
 from tests.support import fresh_ward
 
+MakeContext = Callable[[AsyncSession], Context[NotificationsSettings]]
 DAY = 86_400
 SETTINGS = ServiceSettings()
 
@@ -133,3 +139,11 @@ async def produce(settings: ServiceSettings, *events: CloudEvent) -> None:
             await producer.send_and_wait(topic, e.to_json_bytes(), key=str(e.subject).encode())
     finally:
         await producer.stop()
+
+
+async def handled(db: AsyncEngine, as_consumer: MakeContext, event: CloudEvent) -> None:
+    """The consumer's handler, in a transaction of its own, as ``EventConsumer`` runs it."""
+    handler = consumers.HANDLERS[event.short_type]
+    model = RecordAssigned if event.short_type.endswith(".assigned") else DeadlineSignal
+    async with AsyncSession(db) as session, session.begin():
+        await handler(as_consumer(session), event, model.model_validate(event.data))

@@ -5,22 +5,20 @@ and nobody else's."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.context import Context
 from libs.common.events import CloudEvent
-from libs.contracts.deadlines import DeadlineSignal, RecordAssigned
-from services.notifications import consumers
 from services.notifications.settings import NotificationsSettings
 from tests.integration.notifications.support import (
+    MakeContext,
     Ward,
     assigned,
+    handled,
     produce,
     signal,
     token,
@@ -29,7 +27,6 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
-MakeContext = Callable[[AsyncSession], Context[NotificationsSettings]]
 FIELDS = {
     "id", "seq", "kind", "service", "record_type", "record_id", "link", "deadline_kind", "due_at",
     "threshold_seconds", "ward_code", "province_code", "created_at", "read_at", "title", "body",
@@ -47,14 +44,6 @@ async def mine(
 
 def about(items: list[dict[str, Any]], record_id: uuid.UUID) -> list[dict[str, Any]]:
     return [n for n in items if n["record_id"] == str(record_id)]
-
-
-async def handled(db: AsyncEngine, as_consumer: MakeContext, event: CloudEvent) -> None:
-    """The consumer's handler, in a transaction of its own, as ``EventConsumer`` runs it."""
-    handler = consumers.HANDLERS[event.short_type]
-    model = RecordAssigned if event.short_type.endswith(".assigned") else DeadlineSignal
-    async with AsyncSession(db) as session, session.begin():
-        await handler(as_consumer(session), event, model.model_validate(event.data))
 
 
 async def rows_of(db: AsyncEngine, event: CloudEvent) -> list[str]:
