@@ -255,6 +255,7 @@ def create_service_app(
                 "If-Match",
                 "X-Purpose",
                 "X-Correlation-ID",
+                "Last-Event-ID",  # a browser resuming a notifications stream
             ],
             expose_headers=["X-Correlation-ID"],
         )

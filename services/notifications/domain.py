@@ -76,7 +76,7 @@ class Ladder:
     officer_roles: Mapping[str, str]
 
     def audiences(self, kind: Kind) -> tuple[Audience, ...]:
-        return self.rungs.get(kind, ())
+        return self.rungs[kind]  # every kind: the defaults are under every override
 
     def officer_role(self, record_type: str) -> str | None:
         return self.officer_roles.get(record_type)

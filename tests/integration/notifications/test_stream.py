@@ -237,3 +237,19 @@ async def _listening_connections(db: AsyncEngine) -> int:
             )
         )
         return int(found.scalar_one())
+
+
+async def test_a_browser_of_the_dashboard_may_resume_a_stream(served: Served) -> None:
+    """The CORS preflight of a cross-origin reconnect, which sends Last-Event-ID."""
+    async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+        response = await client.options(
+            STREAM,
+            headers={
+                "Origin": "http://127.0.0.1:8005",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization,last-event-id",
+            },
+        )
+    assert response.status_code == 200, response.text
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert "last-event-id" in allowed

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.notifications.domain import LOCAL_TIME, Channel, in_quiet_hours, with_inbox
+from services.notifications.domain import (
+    DEFAULT_CHANNELS,
+    DEFAULT_EMAIL_DIGEST,
+    LOCAL_TIME,
+    Channel,
+    in_quiet_hours,
+    with_inbox,
+)
 from services.notifications.schemas import PreferencesIn
 
 
@@ -27,6 +34,7 @@ def hanoi(hour: int, minute: int = 0) -> datetime:
         ((12, 0), time(22), time(6), False),
         ((21, 59), time(22), time(6), False),
         ((13, 0), time(12), time(14), True),  # within a day
+        ((12, 0), time(12), time(14), True),
         ((14, 0), time(12), time(14), False),
         ((11, 59), time(12), time(14), False),
     ],
@@ -95,3 +103,9 @@ def test_an_invalid_body_is_refused_naming_the_field(
     with pytest.raises(ValidationError, match=match) as raised:
         PreferencesIn.model_validate(VALID | change)
     assert {str(e["loc"][0]) for e in raised.value.errors()} == {field}
+
+
+def test_a_person_who_never_chose_hears_by_inbox_and_e_mail_and_gets_the_digest() -> None:
+    """A missed legal deadline reaches people who never opened their preferences."""
+    assert DEFAULT_CHANNELS == (Channel.inbox, Channel.email)
+    assert DEFAULT_EMAIL_DIGEST is True
