@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.figures import Figure
+from libs.common.validation import InvalidValue
 from services.notifications.domain import Channel, Kind
 
 
@@ -48,13 +49,17 @@ class QuietHours(BaseModel):
     @classmethod
     def _local(cls, value: time) -> time:
         if value.tzinfo is not None:
-            raise ValueError("quiet hours are local times of Viet Nam, without an offset")
+            raise InvalidValue(
+                "quiet_hours.offset", "quiet hours are local times of Viet Nam, without an offset"
+            )
         return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         if self.start == self.end:
-            raise ValueError("quiet hours must start and end at different times")
+            raise InvalidValue(
+                "quiet_hours.empty", "quiet hours must start and end at different times"
+            )
         return self
 
 
@@ -75,7 +80,7 @@ class PreferencesIn(BaseModel):
     @classmethod
     def _once_each(cls, value: list[Channel]) -> list[Channel]:
         if len(set(value)) != len(value):
-            raise ValueError("a channel is named twice")
+            raise InvalidValue("channels.duplicate", "a channel is named twice")
         return value
 
 

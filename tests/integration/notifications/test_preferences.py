@@ -88,4 +88,6 @@ async def test_a_refusal_speaks_vietnamese_when_asked(notifications: httpx.Async
         headers=someone() | {"Accept-Language": "vi"},
         json={"channels": ["email", "email"], "email_digest": True},
     )
-    assert response.json()["errors"][0]["message"] == "Một kênh nhận thông báo được nêu hai lần"
+    (error,) = response.json()["errors"]
+    assert error["message"] == "Một kênh nhận thông báo được nêu hai lần"
+    assert error["code"] == "channels.duplicate"
