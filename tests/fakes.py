@@ -49,11 +49,53 @@ class FakeAudit:
         return f"{len(self.entries):064x}"
 
 
+class FakeDeadlines:
+    """The deadline watch as a use case drives it: ``watched`` maps (record type, record id,
+    kind) to the deadline being watched and its assignee; ``calls`` lists what was asked."""
+
+    def __init__(self) -> None:
+        self.watched: dict[tuple[str, UUID, str], tuple[datetime, str | None]] = {}
+        self.calls: list[tuple[str, str, UUID]] = []
+
+    async def arm(
+        self,
+        session: Any,
+        *,
+        now: datetime,
+        record_type: str,
+        record_id: UUID,
+        kind: str,
+        due_at: datetime,
+        ward_code: str | None,
+        province_code: str | None,
+        thresholds: Any,
+        assignee: str | None = None,
+    ) -> None:
+        key = (record_type, record_id, kind)
+        kept = self.watched.get(key, (due_at, None))[1]
+        self.watched[key] = (due_at, assignee if assignee is not None else kept)
+        self.calls.append(("arm", record_type, record_id))
+
+    async def settle(
+        self, session: Any, record_type: str, record_id: UUID, kind: str | None = None
+    ) -> None:
+        for key in [k for k in self.watched if k[:2] == (record_type, record_id)]:
+            if kind is None or key[2] == kind:
+                del self.watched[key]
+        self.calls.append(("settle", record_type, record_id))
+
+    async def assign(self, session: Any, record_type: str, record_id: UUID, assignee: str) -> None:
+        for key in [k for k in self.watched if k[:2] == (record_type, record_id)]:
+            self.watched[key] = (self.watched[key][0], assignee)
+        self.calls.append(("assign", record_type, record_id))
+
+
 @dataclass
 class FakePlatform:
     service: str
     outbox: FakeOutbox = field(init=False)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    deadlines: FakeDeadlines = field(default_factory=FakeDeadlines)
     idempotency: Any = None
 
     def __post_init__(self) -> None:

@@ -26,6 +26,8 @@ Reader = Annotated[Ctx, Depends(requires(*READERS))]
 Investigator = Annotated[Ctx, Depends(requires(Role.investigator))]
 CaseOfficer = Annotated[Ctx, Depends(requires(*CASE_OFFICERS))]
 EvidenceOfficer = Annotated[Ctx, Depends(requires(*EVIDENCE_OFFICERS))]
+# Who gives a case to an investigator: an investigator, or a supervisor of the jurisdiction.
+Assigner = Annotated[Ctx, Depends(requires(Role.investigator, Role.supervisor))]
 
 
 def names_only(principal: Principal) -> bool:

@@ -14,10 +14,11 @@ from libs.common.context import Purpose
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
-from services.casework import cases, graph, kpis, rings
-from services.casework.access import CaseOfficer, Investigator, Reader
+from services.casework import assignment, cases, graph, kpis, rings
+from services.casework.access import Assigner, CaseOfficer, Investigator, Reader
 from services.casework.domain import CaseStatus
 from services.casework.schemas import (
+    AssignmentIn,
     CaseCreate,
     CaseRead,
     CaseSummary,
@@ -34,6 +35,7 @@ from services.casework.schemas import (
 
 router = APIRouter(prefix="/v1")
 DEFAULT_PURPOSE = "case handling"
+ASSIGNMENT_PURPOSE = "case assignment"
 
 
 @router.post("/cases", status_code=201, response_model=CaseSummary, tags=["cases"])
@@ -56,6 +58,10 @@ async def list_cases(
     tip_id: UUID | None = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     overdue: bool | None = None,
+    assignee: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="an officer's `sub`, or `me`"),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CaseSummary]:
@@ -65,6 +71,7 @@ async def list_cases(
         tip_id=tip_id,
         ward_code=ward_code,
         overdue=overdue,
+        assignee=assignee,
         after=time_keyset(cursor),
         limit=limit,
     )
@@ -86,6 +93,22 @@ async def transition_case(
 ) -> CaseSummary:
     """Take one step of the procedure; a step not allowed now is 409 with the allowed ones."""
     return await cases.transition(ctx, case_id, body, if_match)
+
+
+@router.post("/cases/{case_id}/assignment", response_model=CaseSummary, tags=["cases"])
+async def assign_case(
+    case_id: UUID,
+    body: AssignmentIn,
+    ctx: Assigner,
+    request: Request,
+    if_match: IfMatch = None,
+    purpose: Purpose = ASSIGNMENT_PURPOSE,
+) -> CaseSummary:
+    """Give the case to an investigator whose jurisdiction covers its ward (`sub`, as in their
+    token); anyone else is 422 `assignee_not_eligible`. The same investigator again changes
+    nothing."""
+    directory = request.app.state.directory
+    return await assignment.assign(ctx, case_id, body.sub, directory, purpose, if_match)
 
 
 @router.post("/cases/{case_id}/persons", status_code=201, response_model=PartyOut, tags=["cases"])

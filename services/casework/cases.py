@@ -17,7 +17,7 @@ from libs.common.statemachine import RuleViolation
 from libs.common.validation import field_error
 from libs.contracts.casework import CaseOpened, CaseStatusChanged
 from libs.contracts.intake import TipVerified
-from services.casework import access, domain, parties, repository
+from services.casework import access, domain, parties, repository, stage_watch
 from services.casework.access import Ctx
 from services.casework.models import Case, CaseEvent
 from services.casework.schemas import (
@@ -53,6 +53,7 @@ def summary(case: Case, now: datetime) -> CaseSummary:
         overdue=case.status != "closed" and domain.is_overdue(case.stage_due_at, now),
         penal_code_article=case.penal_code_article,
         trial_type=case.trial_type,
+        assignee=case.assignee,
         version=case.version,
     )
 
@@ -113,6 +114,7 @@ async def _open(ctx: Ctx, case: Case) -> Case | None:
     opened = await repository.get_case(ctx.session, case.id)
     assert opened is not None
     _timeline(ctx, opened, "open", None, {"tip_id": str(case.tip_id) if case.tip_id else None})
+    await stage_watch.watch(ctx, opened)
     await ctx.emit(
         "casework.case.opened",
         opened.id,
@@ -219,9 +221,11 @@ async def list_cases(
     tip_id: UUID | None,
     ward_code: str | None,
     overdue: bool | None,
+    assignee: str | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Sequence[Case]:
+    """``assignee``: an officer's ``sub``, or ``me`` for the caller's own cases."""
     return await repository.list_cases(
         ctx.session,
         scope=repository.case_scope(ctx.require_principal()),
@@ -229,6 +233,7 @@ async def list_cases(
         tip_id=tip_id,
         ward_code=ward_code,
         overdue=overdue,
+        assignee=ctx.sub if assignee == "me" else assignee,
         now=ctx.now,
         after=after,
         limit=limit,
@@ -343,6 +348,7 @@ async def transition(
     case.version += 1
     case.updated_at = ctx.now
     _timeline(ctx, case, body.action, before.value, details)
+    await stage_watch.watch(ctx, case)
     await ctx.session.flush()
     await ctx.emit(
         f"casework.case.{step.event}",

@@ -204,4 +204,19 @@ def is_overdue(due: datetime | None, now: datetime) -> bool:
     return due is not None and now > due
 
 
+# A stage's deadline as the deadline watch names it (DESIGN §11): record type ``case``, clock
+# ``stage``. It is watched while the case is in a stage that has one; a new deadline re-arms it.
+WATCHED_RECORD = "case"
+STAGE_CLOCK = "stage"
+
+
+def watched_deadline(status: CaseStatus, due: datetime | None) -> datetime | None:
+    """The deadline to watch in ``status``: none once the case is closed, whatever was kept."""
+    return None if status is CaseStatus.closed else due
+
+
+# Who a case can be given to: an investigator whose jurisdiction covers its ward.
+ASSIGNEE_ROLE = "investigator"
+
+
 OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not CaseStatus.closed)

@@ -14,13 +14,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import install_file_store, install_platform
+from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.timeline import TimelineMixin
 
 SCHEMA = "casework"
 metadata = service_metadata(SCHEMA)
 install_platform(SCHEMA, metadata)
 install_file_store(metadata)
+# Each stage's deadline is watched (``deadline_watches``, record type ``case``, kind ``stage``).
+install_deadline_watch(metadata)
 
 
 class Base(DeclarativeBase):
@@ -81,6 +83,8 @@ class Case(Base):
     adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sentences: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the investigator the case is given to (their ``sub``); unassigned cases go to the ward's
+    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

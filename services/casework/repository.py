@@ -129,11 +129,14 @@ async def list_cases(
     tip_id: UUID | None,
     ward_code: str | None,
     overdue: bool | None,
+    assignee: str | None,
     now: datetime,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Sequence[Case]:
     conditions: list[ColumnElement[bool]] = [scope]
+    if assignee:
+        conditions.append(Case.assignee == assignee)
     if status:
         conditions.append(Case.status == status)
     if tip_id:

@@ -146,6 +146,12 @@ TransitionIn = Annotated[
 ]
 
 
+class AssignmentIn(StrictModel):
+    sub: str = Field(
+        min_length=1, max_length=200, description="the investigator's `sub` (token subject)"
+    )
+
+
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -175,6 +181,7 @@ class CaseSummary(BaseModel):
     overdue: bool
     penal_code_article: int | None
     trial_type: str | None
+    assignee: str | None = Field(None, description="the investigator's `sub`, when assigned")
     version: int
 
 

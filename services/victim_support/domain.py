@@ -173,6 +173,17 @@ def is_overdue(status: VictimStatus, due: datetime, now: datetime) -> bool:
     return status in PRESUMED and now > due
 
 
+# The verification's clock as the deadline watch names it (DESIGN §11): record type ``victim``,
+# clock ``verification``, watched from reception until a decision ends the presumption.
+WATCHED_RECORD = "victim"
+VERIFICATION_CLOCK = "verification"
+
+
+def ends_verification(before: VictimStatus, after: VictimStatus) -> bool:
+    """A step out of presumption (identified, or not a victim) ends the verification."""
+    return before in PRESUMED and after not in PRESUMED
+
+
 # Entitlements (Art. 37) as data -------------------------------------------------------------------
 
 

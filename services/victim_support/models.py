@@ -27,12 +27,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedBool, EncryptedInt, EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import install_platform
+from libs.common.platform import install_deadline_watch, install_platform
 from libs.common.timeline import TimelineMixin
 
 SCHEMA = "victim_support"
 metadata = service_metadata(SCHEMA)
 install_platform(SCHEMA, metadata)
+# The 3-day verification of a presumed victim is watched (Law 53/2024 Art. 27).
+install_deadline_watch(metadata)
 
 
 class Base(DeclarativeBase):

@@ -16,7 +16,7 @@ from services.victim_support import domain, links, repository
 from services.victim_support.access import Ctx, ensure_covers
 from services.victim_support.models import Victim
 from services.victim_support.schemas import PersonIn, VictimCreate, VictimSummary
-from services.victim_support.victims import step, summary
+from services.victim_support.victims import step, summary, watch_verification
 
 ADULT_AGE = 18
 
@@ -88,6 +88,7 @@ async def receive(ctx: Ctx, r: Reception) -> tuple[Victim, bool]:
     await repository.save(session, victim)
     await repository.index_person(session, victim.id, digests)
     await step(ctx, victim, "receive", None, {"source": r.source.value}, emit="received")
+    await watch_verification(ctx, victim)
     await _claim_source(ctx, r, victim)
     for elsewhere in matches:
         await links.suggest(ctx, elsewhere, victim)

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from libs.common.concurrency import check_if_match
+from libs.common.deadlines import thresholds_from_days
 from libs.common.errors import Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.statemachine import Transition
@@ -74,8 +75,15 @@ async def step(
     *,
     emit: str | None = None,
 ) -> None:
-    """The timeline entry of a step, and its event ``victim_support.victim.<emit>`` if any."""
+    """The timeline entry of a step, and its event ``victim_support.victim.<emit>`` if any. A
+    step that ends the verification settles its deadline: nothing more is signalled."""
     details = details or {}
+    if before is not None and domain.ends_verification(
+        domain.VictimStatus(before), domain.VictimStatus(victim.status)
+    ):
+        await ctx.deadlines.settle(
+            ctx.session, domain.WATCHED_RECORD, victim.id, domain.VERIFICATION_CLOCK
+        )
     ctx.session.add(
         VictimEvent.step(
             action=action,
@@ -106,6 +114,21 @@ async def step(
             at=ctx.now,
             details=details,
         ),
+    )
+
+
+async def watch_verification(ctx: Ctx, victim: Victim) -> None:
+    """Law 53/2024 Art. 27: the 3-day verification of a person just received, watched."""
+    await ctx.deadlines.arm(
+        ctx.session,
+        now=ctx.now,
+        record_type=domain.WATCHED_RECORD,
+        record_id=victim.id,
+        kind=domain.VERIFICATION_CLOCK,
+        due_at=victim.verification_due_at,
+        ward_code=victim.ward_code,
+        province_code=victim.province_code,
+        thresholds=thresholds_from_days(ctx.settings.deadline_thresholds_days),
     )
 
 

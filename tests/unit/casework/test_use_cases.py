@@ -128,6 +128,38 @@ async def test_initiating_a_case_moves_it_on_with_its_timeline_entry_and_event(
         "investigator-1",
     )
     assert platform.outbox.types() == ["vn.ctip.casework.case.initiated.v1"]
+    assert platform.deadlines.watched == {("case", case.id, "stage"): (case.stage_due_at, None)}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "watched"),
+    [
+        ("investigating", {"action": "suspend", "decision_number": "1/QĐ", "reason": "absconded"},
+         False),
+        ("suspended", {"action": "resume", "decision_number": "2/QĐ"}, True),
+        ("trial_scheduled", {"action": "record_verdict", "outcome": "acquitted",
+                             "verdict_number": "3/HS-ST", "decided_on": "2026-11-01"}, False),
+        ("adjudicated", {"action": "close"}, False),
+        ("open", {"action": "decline", "legal_ground": "CPC Art. 157(1)"}, False),
+    ],
+)  # fmt: skip
+async def test_a_stage_without_a_deadline_settles_the_watch_and_one_with_a_deadline_arms_it(
+    stored: dict[str, Any], status: str, body: dict[str, Any], watched: bool
+) -> None:
+    stored["case"] = case = a_case(status)
+    case.stage_due_at = NOW
+    roles = {"record_verdict": "court_clerk", "close": "court_clerk"}
+    ctx, platform, _ = context(officer(roles.get(body["action"], "investigator")))
+    platform.deadlines.watched[("case", case.id, "stage")] = (NOW, "investigator-7")
+
+    await cases.transition(ctx, case.id, STEP.validate_python(body), None)
+
+    if watched:  # a new deadline, the thresholds afresh; the assignee kept
+        assert case.stage_due_at == datetime(2027, 3, 2, 8, tzinfo=UTC)
+        expected = {("case", case.id, "stage"): (case.stage_due_at, "investigator-7")}
+        assert platform.deadlines.watched == expected
+    else:
+        assert platform.deadlines.watched == {}
 
 
 async def test_a_step_the_status_does_not_allow_is_a_409_with_the_allowed_ones(

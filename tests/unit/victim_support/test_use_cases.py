@@ -123,6 +123,17 @@ async def test_identification_moves_the_person_to_its_outcome_with_its_event(
         "sw-1",
     )
     assert entry.details == {"outcome": "identified", "within_deadline": True}
+    assert platform.deadlines.calls == [("settle", "victim", person.id)]
+
+
+async def test_protecting_a_presumed_victim_leaves_the_verification_watched(
+    person: Victim,
+) -> None:
+    ctx, platform, _ = context()
+    platform.deadlines.watched[("victim", person.id, "verification")] = (NOW, None)
+    await care.protect(ctx, person.id, ProtectionIn(measures=["safe_shelter"]), None)
+    assert platform.deadlines.calls == []
+    assert ("victim", person.id, "verification") in platform.deadlines.watched
 
 
 async def test_a_closed_file_refuses_protection_naming_what_it_allows(person: Victim) -> None:
