@@ -77,6 +77,11 @@ def case(ward: str = HOME_WARD) -> dict[str, Any]:
     return {"title": "Synthetic case", "ward_code": ward, "summary": "opened directly"}
 
 
+def assignment(sub: str = "investigator-hn-1") -> dict[str, Any]:
+    """An investigator of province 01 in the local stack's directory (deploy/local)."""
+    return {"sub": sub}
+
+
 def initiate() -> dict[str, Any]:
     return {
         "action": "initiate",
