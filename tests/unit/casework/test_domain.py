@@ -32,6 +32,7 @@ from services.casework.domain import (
     check_verdict,
     is_overdue,
     stage_due_at,
+    watched_deadline,
 )
 
 S, A = CaseStatus, CaseAction
@@ -463,3 +464,10 @@ def test_is_overdue_only_strictly_after_the_deadline(
     due: datetime | None, now: datetime, expected: bool
 ) -> None:
     assert is_overdue(due, now) is expected
+
+
+@pytest.mark.parametrize("status", list(S), ids=lambda s: s.value)
+def test_a_stage_deadline_is_watched_until_the_case_closes(status: CaseStatus) -> None:
+    expected = None if status is S.closed else DUE
+    assert watched_deadline(status, DUE) == expected
+    assert watched_deadline(status, None) is None

@@ -465,3 +465,12 @@ def test_an_age_given_at_reception_grows_by_the_years_since(
         )
         == expected
     )
+
+
+@pytest.mark.parametrize("before", list(S), ids=lambda s: s.value)
+@pytest.mark.parametrize("after", list(S), ids=lambda s: s.value)
+def test_only_a_step_out_of_presumption_ends_the_verification(
+    before: VictimStatus, after: VictimStatus
+) -> None:
+    expected = before in PRESUMED_STATUSES and after not in PRESUMED_STATUSES
+    assert domain.ends_verification(before, after) is expected
