@@ -25,6 +25,8 @@ import httpx
 from libs.common.jurisdiction import covers
 from libs.common.settings import ServiceSettings
 
+_ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass(frozen=True)
 class Person:
@@ -77,7 +79,11 @@ class SeededDirectory:
 
     @classmethod
     def from_file(cls, path: str | Path) -> SeededDirectory:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """A relative path is read from the checkout's root, wherever the process started."""
+        file = Path(path)
+        if not file.is_absolute():
+            file = _ROOT / file
+        data = json.loads(file.read_text(encoding="utf-8"))
         return cls([_person(raw) for raw in data.get("people", [])])
 
     @classmethod
