@@ -25,3 +25,6 @@ RECIPIENTS = (
 )
 
 Recipient = Annotated[Ctx, Depends(requires(*RECIPIENTS))]
+
+Admin = Annotated[Ctx, Depends(requires(Role.admin))]
+"""The channels' administration: failed deliveries and the provinces' gateways."""

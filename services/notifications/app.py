@@ -13,7 +13,9 @@ from libs.common.context import Context
 from libs.common.db import Database
 from libs.common.directory import Directory, directory_for
 from libs.common.platform import platform_of
+from services.notifications import delivery_api
 from services.notifications.api import router
+from services.notifications.channels_worker import channels_worker
 from services.notifications.consumers import HANDLERS
 from services.notifications.domain import ladder_from
 from services.notifications.models import metadata
@@ -38,9 +40,9 @@ def create_app(
     app = create_service_app(
         settings=settings,
         platform=platform_of(metadata),
-        routers=[router],
+        routers=[router, delivery_api.router],
         handlers=HANDLERS,
-        workers=[listener],
+        workers=[listener, channels_worker(settings)],
         title="ctip notifications",
         description="Each officer's notifications of approaching and missed legal deadlines and "
         "of assignments: an inbox over REST and Server-Sent Events, and preferences.",

@@ -27,12 +27,6 @@ AUTH_REPLIES = frozenset((530, 534, 535, 538))
 are retried (an operator fixes the password) rather than failing every message at once."""
 
 
-class Channel(StrEnum):
-    inbox = "inbox"
-    email = "email"
-    webhook = "webhook"
-
-
 class DeliveryStatus(StrEnum):
     pending = "pending"
     sent = "sent"

@@ -23,11 +23,13 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    Uuid,
     false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
 
@@ -131,3 +133,66 @@ def drop_notify_trigger_ddl(schema: str = SCHEMA) -> list[str]:
         f"DROP TRIGGER IF EXISTS notifications_notify ON {schema}.notifications",
         f"DROP FUNCTION IF EXISTS {schema}.notifications_notify()",
     ]
+
+
+# The channels (``deliveries.py``): e-mail and webhook deliveries, and the provinces' gateways.
+
+
+class Delivery(Base):
+    """One message to send by e-mail or webhook, tried until it is sent or kept as failed.
+
+    An e-mail carries one person's notifications of one digest window (``notification_ids``,
+    folded by ``digest_key`` ``email:<sub>:<window>``), or a daily digest (``digest:<day>:<sub>``,
+    with the span in ``digest_since``/``digest_until`` and the jurisdiction in ``digest_scope``,
+    NULL for the whole country); a webhook carries one notification to ``province_code``'s
+    gateway. No address is kept: the directory gives it when the message leaves.
+
+    ``last_attempt_at`` is set when a worker takes the delivery: from then on it joins no more
+    notifications, so every attempt sends the same message under the same id."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_deliveries_status_created", "status", "created_at", "id"),
+        CheckConstraint("channel IN ('email', 'webhook')", name="known_channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="known_status"),
+        CheckConstraint("kind IN ('notices', 'digest')", name="known_kind"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(200))
+    notification_ids: Mapped[list[UUID]] = mapped_column(
+        ARRAY(Uuid), server_default=text("'{}'::uuid[]")
+    )
+    digest_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    digest_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    digest_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    digest_scope: Mapped[list[str] | None] = mapped_column(ARRAY(String(5)))
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    replays: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ChannelEndpoint(Base):
+    """A province's SMS or Zalo gateway: where its people's webhook notifications go, signed with
+    ``secret`` (encrypted at rest). A 410 from the gateway disables it until it is set again."""
+
+    __tablename__ = "channel_endpoints"
+
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(EncryptedText("notifications.channel_endpoints.secret"))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
