@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import and_, exists, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.ids import new_id
@@ -179,7 +179,7 @@ async def missed_signals(
             Notification.created_at >= since,
             Notification.created_at < until,
         )
-        .distinct(Notification.source_event_id)
+        .ext(distinct_on(Notification.source_event_id))
         .order_by(Notification.source_event_id)
     )
     return [
