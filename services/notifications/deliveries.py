@@ -289,8 +289,8 @@ async def set_endpoint(ctx: Ctx, province_code: str, data: EndpointIn) -> Endpoi
             "new_secret": data.secret is not None or made is not None,
         },
     )
-    return EndpointOut.model_validate(endpoint).model_copy(update={"secret": made})
+    return EndpointOut.of(endpoint, made)
 
 
 async def list_endpoints(ctx: Ctx) -> list[EndpointOut]:
-    return [EndpointOut.model_validate(e) for e in await repository.list_endpoints(ctx.session)]
+    return [EndpointOut.of(e) for e in await repository.list_endpoints(ctx.session)]

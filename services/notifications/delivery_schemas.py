@@ -4,6 +4,7 @@ gateways."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -62,7 +63,8 @@ class EndpointIn(StrictModel):
 
 
 class EndpointOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A gateway as administrators read it: built field by field (``of``), so that the stored
+    secret can never slip into an answer."""
 
     province_code: str
     url: str
@@ -73,3 +75,15 @@ class EndpointOut(BaseModel):
     secret: str | None = Field(
         None, description="the secret made by this request, shown this once; else null"
     )
+
+    @classmethod
+    def of(cls, endpoint: Any, made_secret: str | None = None) -> EndpointOut:
+        return cls(
+            province_code=endpoint.province_code,
+            url=endpoint.url,
+            enabled=endpoint.enabled,
+            disabled_reason=endpoint.disabled_reason,
+            updated_by=endpoint.updated_by,
+            updated_at=endpoint.updated_at,
+            secret=made_secret,
+        )
