@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.directory import SeededDirectory
 from libs.common.schemas import VIETNAM
 from tests.integration.notifications.mailserver import PASSWORD, USERNAME, MailServer
+from tests.support import fresh_ward
 
 COMPRESSED = [0.3, 0.6, 1.2]
 WINDOW_SECONDS = 2
@@ -58,17 +59,18 @@ def officer(
     *,
     locale: str = "vi",
     roles: Sequence[str] = ("intake_officer",),
-    jurisdiction: Sequence[str] = ("01",),
+    jurisdiction: Sequence[str] | None = None,
     groups: Sequence[str] = (),
     email: bool = True,
 ) -> Officer:
-    """A person of the test's own, with an address unless ``email=False``."""
+    """A person of the test's own, with an address unless ``email=False``; by default an
+    officer of a ward of their own, so that no other test's signal is for them."""
     tag = uuid.uuid4().hex[:10]
     address = f"canbo.{tag}@hanoi.ctip.example"
     raw = {
         "sub": f"person-{tag}",
         "roles": list(roles),
-        "jurisdiction": list(jurisdiction),
+        "jurisdiction": list(jurisdiction) if jurisdiction is not None else [fresh_ward()],
         "email": address if email else None,
         "locale": locale,
         "groups": list(groups),
