@@ -27,6 +27,13 @@ AUTH_REPLIES = frozenset((530, 534, 535, 538))
 are retried (an operator fixes the password) rather than failing every message at once."""
 
 
+class DeliveryChannel(StrEnum):
+    """The channels that deliver (the inbox keeps, it does not send)."""
+
+    email = "email"
+    webhook = "webhook"
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     sent = "sent"

@@ -25,6 +25,7 @@ from libs.common.webhooks import generate_secret
 from services.notifications import delivery_repository as repository
 from services.notifications.access import Ctx
 from services.notifications.channel_rules import (
+    DeliveryChannel,
     DeliveryStatus,
     Outcome,
     email_slot,
@@ -199,7 +200,7 @@ async def list_deliveries(
     ctx: Ctx,
     *,
     status: DeliveryStatus | None,
-    channel: Channel | None,
+    channel: DeliveryChannel | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[DeliveryOut]:

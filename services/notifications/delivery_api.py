@@ -11,9 +11,8 @@ from fastapi import APIRouter, Path
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.notifications import deliveries
 from services.notifications.access import Admin
-from services.notifications.channel_rules import DeliveryStatus
+from services.notifications.channel_rules import DeliveryChannel, DeliveryStatus
 from services.notifications.delivery_schemas import DeliveryOut, EndpointIn, EndpointOut
-from services.notifications.domain import Channel
 
 router = APIRouter(prefix="/v1")
 
@@ -26,7 +25,7 @@ ProvinceCode = Annotated[str, Path(pattern=r"^\d{2}$", description="a province c
 async def list_deliveries(
     ctx: Admin,
     status: DeliveryStatus | None = None,
-    channel: Channel | None = None,
+    channel: DeliveryChannel | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[DeliveryOut]:

@@ -4,13 +4,14 @@ gateways."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libs.common.schemas import StrictModel
 from libs.common.webhooks import secret_bytes
+from services.notifications.channel_rules import DeliveryChannel, DeliveryStatus
 
 
 class DeliveryOut(BaseModel):
@@ -20,13 +21,15 @@ class DeliveryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
-    channel: str = Field(description="`email` or `webhook`")
-    kind: str = Field(description="`notices` (a window's notifications) or `digest` (daily)")
+    channel: DeliveryChannel
+    kind: Literal["notices", "digest"] = Field(
+        description="`notices` (a window's notifications) or `digest` (daily)"
+    )
     recipient: str = Field(description="the person's `sub`")
     notification_ids: list[UUID]
     digest_key: str | None = None
     province_code: str | None = Field(None, description="the gateway of a webhook")
-    status: str = Field(description="`pending`, `sent` or `failed`")
+    status: DeliveryStatus
     attempts: int
     replays: int
     next_attempt_at: datetime
