@@ -59,6 +59,12 @@ DEADLINE_SIGNALS = Counter(
     "Legal deadlines signalled, by kind (approaching, missed)",
     ["service", "kind"],
 )
+NOTIFICATION_DELIVERIES = Counter(
+    "ctip_notification_deliveries_total",
+    "E-mail and webhook attempts of notifications, by channel and outcome (sent, retry, failed,"
+    " gone)",
+    ["service", "channel", "outcome"],
+)
 DEADLINES_OVERDUE = Gauge(
     "ctip_deadlines_overdue", "Open records past a legal deadline, by kind", ["service", "kind"]
 )

@@ -24,6 +24,7 @@ import httpx
 
 from libs.common.app import Worker
 from libs.common.db import Database
+from libs.common.observability import NOTIFICATION_DELIVERIES
 from services.notifications import deliveries, digests
 from services.notifications import delivery_repository as repository
 from services.notifications.access import Ctx
@@ -193,7 +194,10 @@ class ChannelsWorker:
                 log.warning("delivery %s raised %s", job.id, type(exc).__name__)
                 attempt = Attempt(Outcome.retry, error=f"{type(exc).__name__}"[:500])
         async with self.db.sessions() as session, session.begin():
-            await deliveries.record(self.make_context(session), job.id, attempt, self.rng)
+            stored = await deliveries.record(self.make_context(session), job.id, attempt, self.rng)
+        if stored is not None:  # counted once the attempt is stored
+            labels = (self.settings.service_name, job.channel, attempt.outcome.value)
+            NOTIFICATION_DELIVERIES.labels(*labels).inc()
 
     async def email(self, job: Job) -> Attempt:
         assert self.smtp is not None

@@ -27,7 +27,7 @@ from tests.integration.notifications.channels import (
     prefer,
 )
 from tests.integration.notifications.gateway import Gateway
-from tests.support import bearer, eventually, running
+from tests.support import bearer, eventually, running, scraped
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +98,9 @@ async def test_a_gateway_answering_503_gets_the_notification_once_signed(
 ) -> None:
     sub = await subscriber(directory, db)
     gateway.scripts[province] = [503]
+    metric = "ctip_notification_deliveries_total"
+    retried = await scraped(channels, metric, channel="webhook", outcome="retry")
+    sent = await scraped(channels, metric, channel="webhook", outcome="sent")
     (notification,) = await notify(db, sub, province_code=province, ward_code=None)
     delivery = await eventually(status_is(db, sub, "sent"))
     await asyncio.sleep(0.5)
@@ -115,6 +118,8 @@ async def test_a_gateway_answering_503_gets_the_notification_once_signed(
     assert event["data"]["province_code"] == province
     assert event["data"]["link"].startswith("/intake/v1/tips/")
     assert delivery["attempts"] == 2 and delivery["last_code"] == 200
+    assert await scraped(channels, metric, channel="webhook", outcome="retry") == retried + 1
+    assert await scraped(channels, metric, channel="webhook", outcome="sent") == sent + 1
 
 
 async def test_410_disables_the_gateway_and_the_failed_delivery_is_replayed_once_set_again(
