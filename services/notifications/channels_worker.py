@@ -33,12 +33,11 @@ from services.notifications.channel_rules import (
     Outcome,
     digest_due,
     digest_lines,
-    quiet_hours,
     retry_after_seconds,
     smtp_outcome,
     webhook_outcome,
 )
-from services.notifications.deliveries import Attempt
+from services.notifications.deliveries import Attempt, quiet_of
 from services.notifications.email import SmtpSender, digest_message, notices_message
 from services.notifications.models import Delivery, Notification
 from services.notifications.settings import NotificationsSettings
@@ -151,10 +150,7 @@ class ChannelsWorker:
             )
             for delivery in taken:
                 preference = await repository.preference(session, delivery.recipient)
-                quiet = quiet_hours(
-                    preference.quiet_start if preference else None,
-                    preference.quiet_end if preference else None,
-                )
+                quiet = quiet_of(preference)
                 ends = quiet.until(ctx.now) if quiet is not None else None
                 if ends is not None:  # their quiet hours began since it was planned
                     delivery.next_attempt_at = ends

@@ -15,7 +15,6 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from libs.common.errors import Conflict, NotFound, Unprocessable
@@ -28,6 +27,7 @@ from services.notifications.channel_rules import (
     DeliveryChannel,
     DeliveryStatus,
     Outcome,
+    QuietHours,
     email_slot,
     quiet_hours,
     release_at,
@@ -57,7 +57,7 @@ async def plan(ctx: Ctx, batch: int) -> int:
     for notification in rows:
         preference = preferences.get(notification.recipient)
         wanted = channels_of(preference)
-        quiet = quiet_hours(*_quiet(preference))
+        quiet = quiet_of(preference)
         if Channel.email.value in wanted and ctx.settings.email_enabled:
             sub = notification.recipient
             if sub not in reachable:
@@ -86,13 +86,13 @@ async def plan(ctx: Ctx, batch: int) -> int:
     return len(rows)
 
 
-def _quiet(preference: Preference | None) -> tuple[Any, Any]:
+def quiet_of(preference: Preference | None) -> QuietHours | None:
     if preference is None:
-        return None, None
-    return preference.quiet_start, preference.quiet_end
+        return None
+    return quiet_hours(preference.quiet_start, preference.quiet_end)
 
 
-async def _plan_email(ctx: Ctx, notification: Notification, quiet: Any) -> None:
+async def _plan_email(ctx: Ctx, notification: Notification, quiet: QuietHours | None) -> None:
     slot = email_slot(notification.recipient, ctx.now, ctx.settings.email_window_seconds, quiet)
     if slot.key is not None and await repository.join_window(
         ctx.session,

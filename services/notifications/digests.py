@@ -25,9 +25,9 @@ from services.notifications.channel_rules import (
     DigestDay,
     MissedSignal,
     digest_lines,
-    quiet_hours,
     release_at,
 )
+from services.notifications.deliveries import quiet_of
 from services.notifications.domain import DEFAULT_EMAIL_DIGEST, Channel
 from services.notifications.models import Delivery
 
@@ -76,10 +76,7 @@ async def plan(ctx: Ctx, due: DigestDay) -> int:
         lines, _ = digest_lines(signals, reader.scope)
         if not lines:
             continue
-        quiet = quiet_hours(
-            preference.quiet_start if preference else None,
-            preference.quiet_end if preference else None,
-        )
+        quiet = quiet_of(preference)
         added = await repository.add_delivery(
             ctx.session,
             Delivery(
