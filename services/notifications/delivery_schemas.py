@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libs.common.schemas import StrictModel
+from libs.common.validation import InvalidValue
 from libs.common.webhooks import secret_bytes
 from services.notifications.channel_rules import DeliveryChannel, DeliveryStatus
 
@@ -59,8 +60,8 @@ class EndpointIn(StrictModel):
         try:
             secret_bytes(value)
         except ValueError as exc:
-            raise ValueError(
-                "a webhook secret is whsec_ and the base64 of 24 bytes or more"
+            raise InvalidValue(
+                "secret.format", "a webhook secret is whsec_ and the base64 of 24 bytes or more"
             ) from exc
         return value
 
