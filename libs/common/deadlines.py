@@ -62,8 +62,11 @@ class Signal:
 
 
 def thresholds_from_days(days: Iterable[float]) -> tuple[timedelta, ...]:
-    """Configured thresholds, latest first; zero, negative and repeated ones dropped."""
-    return tuple(sorted({timedelta(days=d) for d in days if d > 0}, reverse=True))
+    """Configured thresholds, latest first, in whole seconds (a watch stores the one it last
+    signalled in seconds, and 0 there means ``missed``); repeated ones, and those under a second
+    (zero and negative ones too), dropped."""
+    seconds = {round(timedelta(days=d).total_seconds()) for d in days}
+    return tuple(timedelta(seconds=s) for s in sorted(seconds, reverse=True) if s >= 1)
 
 
 def pending(thresholds: Sequence[timedelta], last: timedelta | None) -> list[timedelta]:
@@ -138,9 +141,51 @@ def _threshold(seconds: int | None) -> timedelta | None:
 class DeadlineWatch:
     """The watches of one service, in the caller's transaction."""
 
+    INSERT_COLUMNS = (
+        "record_type",
+        "record_id",
+        "deadline_kind",
+        "due_at",
+        "armed_at",
+        "last_threshold_seconds",
+        "fire_at",
+        "ward_code",
+        "province_code",
+        "assignee",
+    )
+
     def __init__(self, metadata: MetaData, service: str) -> None:
         self.service = service
         self.table = deadline_watch_table(metadata)
+
+    def new_row(
+        self,
+        *,
+        now: datetime,
+        record_type: str,
+        record_id: UUID,
+        kind: str,
+        due_at: datetime,
+        ward_code: str | None,
+        province_code: str | None,
+        thresholds: Sequence[timedelta],
+        assignee: str | None = None,
+    ) -> dict[str, Any]:
+        """A watch with nothing signalled yet, as a row (``INSERT_COLUMNS`` of ``self.table``):
+        what :meth:`arm` inserts, for a record written with one bulk statement
+        (``libs.common.bulk.InsertTogether``), as intake files a tip."""
+        return {
+            "record_type": record_type,
+            "record_id": record_id,
+            "deadline_kind": kind,
+            "due_at": due_at,
+            "armed_at": now,
+            "last_threshold_seconds": None,
+            "fire_at": next_fire_at(due_at, thresholds, None),
+            "ward_code": ward_code,
+            "province_code": province_code,
+            "assignee": assignee,
+        }
 
     async def arm(
         self,
@@ -161,16 +206,17 @@ class DeadlineWatch:
         ``assignee`` None keeps the watch's assignee."""
         t = self.table
         fresh = insert(t).values(
-            record_type=record_type,
-            record_id=record_id,
-            deadline_kind=kind,
-            due_at=due_at,
-            armed_at=now,
-            last_threshold_seconds=None,
-            fire_at=next_fire_at(due_at, thresholds, None),
-            ward_code=ward_code,
-            province_code=province_code,
-            assignee=assignee,
+            **self.new_row(
+                now=now,
+                record_type=record_type,
+                record_id=record_id,
+                kind=kind,
+                due_at=due_at,
+                ward_code=ward_code,
+                province_code=province_code,
+                thresholds=thresholds,
+                assignee=assignee,
+            )
         )
         moved = t.c.due_at.is_distinct_from(fresh.excluded.due_at)
         await session.execute(
