@@ -15,6 +15,7 @@ from sqlalchemy import MetaData
 from libs.common.auth import Principal
 from libs.common.context import Context
 from libs.common.crypto import BlindIndex
+from libs.common.deadlines import DeadlineWatch
 from libs.common.events import CloudEvent
 from libs.common.outbox import Outbox
 from libs.common.platform import ServicePlatform
@@ -24,7 +25,16 @@ from libs.common.settings import DEV_INDEX_KEY, ServiceSettings
 class FakeOutbox:
     def __init__(self, service: str) -> None:
         self.real = Outbox(MetaData(schema=service), service)
+        self.table = self.real.table
         self.events: list[CloudEvent] = []
+
+    def event_row(
+        self, short_type: str, subject: UUID | str, data: BaseModel | dict[str, Any]
+    ) -> tuple[CloudEvent, dict[str, Any]]:
+        """The event and its row for a bulk statement, the event recorded as if it was written."""
+        event, row = self.real.event_row(short_type, subject, data)
+        self.events.append(event)
+        return event, row
 
     async def add(
         self, session: Any, short_type: str, subject: UUID | str, data: BaseModel | dict[str, Any]
@@ -51,11 +61,19 @@ class FakeAudit:
 
 class FakeDeadlines:
     """The deadline watch as a use case drives it: ``watched`` maps (record type, record id,
-    kind) to the deadline being watched and its assignee; ``calls`` lists what was asked."""
+    kind) to the deadline being watched and its assignee, ``where`` to its ward and province;
+    ``calls`` lists what was asked. Rows for a bulk statement are the real ones
+    (``DeadlineWatch.new_row``)."""
 
     def __init__(self) -> None:
         self.watched: dict[tuple[str, UUID, str], tuple[datetime, str | None]] = {}
+        self.where: dict[tuple[str, UUID, str], tuple[str | None, str | None]] = {}
         self.calls: list[tuple[str, str, UUID]] = []
+        self.real = DeadlineWatch(MetaData(schema="fake"), "fake")
+        self.table = self.real.table
+
+    def new_row(self, **watch: Any) -> dict[str, Any]:
+        return self.real.new_row(**watch)
 
     async def arm(
         self,
@@ -74,6 +92,7 @@ class FakeDeadlines:
         key = (record_type, record_id, kind)
         kept = self.watched.get(key, (due_at, None))[1]
         self.watched[key] = (due_at, assignee if assignee is not None else kept)
+        self.where[key] = (ward_code, province_code)
         self.calls.append(("arm", record_type, record_id))
 
     async def settle(

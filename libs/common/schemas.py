@@ -174,3 +174,10 @@ class PersonFields(StrictModel):
         if self.date_of_birth is not None and self.age is not None:
             raise InvalidValue("date_of_birth_or_age.both", "give date_of_birth or age, not both")
         return self
+
+
+class AssignmentIn(StrictModel):
+    """``POST .../assignment`` (DESIGN §11): the officer a record is given to, as the directory
+    and their token name them."""
+
+    sub: str = Field(min_length=1, max_length=200, description="the officer's subject id (`sub`)")

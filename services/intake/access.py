@@ -21,11 +21,14 @@ OFFICERS = (Role.intake_officer, Role.investigator)
 # Evidence files: officers, and the prosecutors who take the case to court; never an NGO or a
 # supervisor (a file is personal data through and through).
 FILE_READERS = (*OFFICERS, Role.prosecutor)
+# Who gives a tip to an officer (DESIGN §11): its intake officers, and their supervisors.
+ASSIGNERS = (Role.intake_officer, Role.supervisor)
 
 Reader = Annotated[Ctx, Depends(requires(*READERS))]
 IntakeOfficer = Annotated[Ctx, Depends(requires(Role.intake_officer))]
 Officer = Annotated[Ctx, Depends(requires(*OFFICERS))]
 FileReader = Annotated[Ctx, Depends(requires(*FILE_READERS))]
+Assigner = Annotated[Ctx, Depends(requires(*ASSIGNERS))]
 
 
 async def _reporter(request: Request, session: DbSession) -> Ctx:

@@ -16,9 +16,11 @@ from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
+from libs.common.schemas import AssignmentIn
 from services.intake import kpis, missing_persons, receipts, tips
 from services.intake.access import (
     DEFAULT_PURPOSE,
+    Assigner,
     IntakeOfficer,
     Officer,
     Reader,
@@ -168,6 +170,9 @@ async def list_tips(
     priority: Priority | None = None,
     overdue: bool | None = None,
     due_soon: bool | None = None,
+    assignee: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="an officer's sub, or me")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[TipSummary]:
@@ -181,6 +186,7 @@ async def list_tips(
         due_soon=due_soon,
         after=time_keyset(cursor),
         limit=limit,
+        assignee=assignee,
     )
     return Page(
         items=[tips.summary(t, ctx.now) for t in rows],
@@ -214,6 +220,20 @@ async def message_reporter(
         ctx.sub,
         lambda: tips.message_reporter(ctx, tip_id, body.body),
     )
+
+
+@router.post("/tips/{tip_id}/assignment", response_model=TipSummary, tags=["tips"])
+async def assign_tip(
+    tip_id: UUID,
+    body: AssignmentIn,
+    ctx: Assigner,
+    request: Request,
+    if_match: IfMatch = None,
+) -> TipSummary:
+    """Give an open tip to an intake officer of its place (``sub``); its deadline reminders go
+    to them. Anyone else, unknown or from elsewhere, is 422 ``assignee_not_eligible``; the
+    current assignee again is a 200 that changes nothing."""
+    return await tips.assign(ctx, request.app.state.directory, tip_id, body, if_match)
 
 
 @router.post("/tips/{tip_id}/classification", response_model=TipSummary, tags=["tips"])

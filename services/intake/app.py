@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from libs.common.app import Worker, create_service_app
 from libs.common.context import Context
 from libs.common.db import Database
-from libs.common.periodic import Periodic
+from libs.common.directory import directory_for
+from libs.common.periodic import Periodic, deadline_worker
 from libs.common.platform import platform_of
 from services.intake import attachment_api, attachments
 from services.intake.api import router
@@ -35,15 +36,25 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             interval_seconds=settings.attachment_purge_seconds,
         )
 
+    def deadlines(db: Database, make_context: Callable[[Any], Context[Any]]) -> Worker | None:
+        """A tip's clocks signalled as they run out (``tip_clocks``); with the relay."""
+        if not settings.run_relay:
+            return None
+        return deadline_worker(
+            "intake", settings.deadline_thresholds_days, settings.deadline_scan_seconds
+        )(db, make_context)
+
     app = create_service_app(
         settings=settings,
         platform=platform_of(metadata),
         routers=[router, attachment_api.router],
         handlers=HANDLERS,
-        workers=[file_retention],
+        workers=[file_retention, deadlines],
         body_limits=attachment_api.UPLOAD_PATHS,
         title="ctip intake",
         description="Tips, receipts and missing-person reports; triage under the legal clock.",
     )
     app.state.intake_limits = Limits.from_settings(settings, app.state.blind_index)
+    # who holds which role where: an assignee must be an intake officer of the tip's place
+    app.state.directory = directory_for(settings)
     return app

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from libs.common.schemas import VIETNAM
 from libs.common.statemachine import RuleViolation as RuleViolation
 from libs.common.statemachine import StateMachine, Transition
 from libs.contracts.taxonomy import ExploitationType as ExploitationType
@@ -79,6 +80,7 @@ class TipAction(StrEnum):
     message_reporter = "message_reporter"
     reporter_message = "reporter_message"
     attach_file = "attach_file"
+    assign = "assign"
 
 
 def _stays(
@@ -89,6 +91,8 @@ def _stays(
 
 
 _TALK = (TipAction.extend, TipAction.message_reporter, TipAction.reporter_message)
+# An open tip is given to an officer; a verified one is casework's, a closed one no one's.
+_WORK = (TipAction.assign,)
 # Files join a tip until it is closed: a verified tip's files are listed with its case's evidence.
 _FILES = (TipAction.attach_file,)
 
@@ -98,10 +102,10 @@ TIP_LIFECYCLE: StateMachine[TipStatus, TipAction] = StateMachine(
     "a tip",
     {
         (TipStatus.received, TipAction.classify): Transition(TipStatus.triaged),
-        **_stays(TipStatus.received, *_TALK, *_FILES),
+        **_stays(TipStatus.received, *_TALK, *_FILES, *_WORK),
         (TipStatus.triaged, TipAction.classify): Transition(TipStatus.triaged),
         (TipStatus.triaged, TipAction.verify): Transition(TipStatus.verified),
-        **_stays(TipStatus.triaged, *_TALK, *_FILES),
+        **_stays(TipStatus.triaged, *_TALK, *_FILES, *_WORK),
         **_stays(
             TipStatus.verified, TipAction.message_reporter, TipAction.reporter_message, *_FILES
         ),
@@ -129,14 +133,17 @@ DUE_SOON = timedelta(days=5)
 def resolution_due_at(
     received_at: datetime, extensions: list[ExtensionKind] | None = None
 ) -> datetime:
-    """The deadline after the extensions granted so far (Art. 147(1)-(3))."""
+    """The deadline after the extensions granted so far (Art. 147(1)-(3)), in months of the
+    calendar of Viet Nam: a tip received at 05:00 on 31 December in Hà Nội (22:00 on the 30th in
+    UTC) has until 28 February, not 1 March."""
     kinds = set(extensions or ())
-    due = received_at + BASE_PERIOD
+    local = received_at.astimezone(VIETNAM) if received_at.tzinfo else received_at
+    due = local + BASE_PERIOD
     if ExtensionKind.complex_case in kinds:
-        due = received_at + COMPLEX_PERIOD
+        due = local + COMPLEX_PERIOD
     if ExtensionKind.procuracy in kinds:
         due = due + PROCURACY_EXTENSION
-    return due
+    return due.astimezone(received_at.tzinfo) if received_at.tzinfo else due
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,24 @@ def extend(
     if new_due <= current_due_at:
         raise RuleViolation("this extension would not move the deadline")
     return Extension(kind, new_due)
+
+
+class TipClock(StrEnum):
+    """A tip's clocks as the deadline watch names them (``deadline_kind``, DESIGN §11)."""
+
+    resolution = "resolution"
+    # the last day to ask the procuracy for its extension: 5 days before the deadline
+    extension_request = "extension_request"
+
+
+def watched_clocks(due_at: datetime, granted: list[ExtensionKind]) -> dict[TipClock, datetime]:
+    """The clocks of an open tip and when each runs out: its resolution, and, while the
+    procuracy's extension (the one Art. 147 allows) has not been granted, the last day to ask
+    for it. A complex-case period moves both; the procuracy's extension ends the second."""
+    clocks = {TipClock.resolution: due_at}
+    if ExtensionKind.procuracy not in granted:
+        clocks[TipClock.extension_request] = due_at - EXTENSION_LEAD
+    return clocks
 
 
 def is_overdue(status: TipStatus, due_at: datetime, now: datetime) -> bool:

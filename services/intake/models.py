@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
-from libs.common.platform import install_file_store, install_platform
+from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.ratelimit import rate_limit_table
 
 SCHEMA = "intake"
@@ -36,6 +36,8 @@ install_platform(SCHEMA, metadata)
 rate_limits = rate_limit_table(metadata)
 # The encrypted chunks of evidence files (filestore.py), alike in every schema that keeps files.
 install_file_store(metadata)
+# A tip's legal clocks, watched (deadlines.py): its resolution and the last day to ask to extend.
+install_deadline_watch(metadata)
 
 
 class Base(DeclarativeBase):
@@ -61,6 +63,14 @@ class Tip(Base):
             text("id DESC"),
             postgresql_where=text("status IN ('received', 'triaged')"),
         ),
+        # An officer's own tips (``assignee=me``), newest first.
+        Index(
+            "ix_tips_assignee_received",
+            "assignee",
+            text("received_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("assignee IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -81,6 +91,8 @@ class Tip(Base):
     trafficking_related: Mapped[str | None] = mapped_column(String(10))
     priority: Mapped[str | None] = mapped_column(String(10), index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(200))
+    # the officer the tip was given to (POST .../assignment): a `sub` the directory vouched for
+    assignee: Mapped[str | None] = mapped_column(String(200))
     classification_notes: Mapped[str | None] = mapped_column(
         EncryptedText("intake.tips.classification_notes")
     )
@@ -333,6 +345,7 @@ class Filing:
     persons: list[NewTipPerson]
     digests: list[NewPersonDigest]
     receipt: NewReceipt
+    watches: list[dict[str, Any]]  # its clocks' deadline watches (DeadlineWatch.new_row)
 
 
 def columns(row: type[Any]) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import Principal
 from libs.common.bulk import InsertTogether
 from libs.common.db import save as save  # the one writer of rows, used by the use cases
+from libs.common.deadlines import DeadlineWatch
 from libs.common.outbox import Outbox
 from libs.common.scoping import jurisdiction_clause
 from services.intake import access
@@ -66,7 +67,7 @@ FILING_RECEIPT_COLUMNS = columns(NewReceipt)
 
 
 @cache
-def _filing(outbox: Table) -> InsertTogether:
+def _filing(outbox: Table, watches: Table) -> InsertTogether:
     return InsertTogether(
         [
             (_table(Tip), FILING_TIP_COLUMNS, False),
@@ -74,18 +75,19 @@ def _filing(outbox: Table) -> InsertTogether:
             (_table(PersonIndex), FILING_INDEX_COLUMNS, True),
             (_table(Receipt), FILING_RECEIPT_COLUMNS, False),
             (outbox, Outbox.INSERT_COLUMNS, False),
+            (watches, DeadlineWatch.INSERT_COLUMNS, True),
         ]
     )
 
 
 async def insert_filing(
-    session: AsyncSession, outbox: Table, filing: Filing, event: dict[str, Any]
+    session: AsyncSession, outbox: Table, watches: Table, filing: Filing, event: dict[str, Any]
 ) -> None:
-    """A new tip, its persons and their blind indexes, its receipt and its outbox event, with one
-    round trip."""
+    """A new tip, its persons and their blind indexes, its receipt, its outbox event and the
+    watches of its clocks, with one round trip."""
     rows = [[vars(filing.tip)], [vars(p) for p in filing.persons]]
-    rows += [[vars(d) for d in filing.digests], [vars(filing.receipt)], [event]]
-    await _filing(outbox).execute(session, rows)
+    rows += [[vars(d) for d in filing.digests], [vars(filing.receipt)], [event], filing.watches]
+    await _filing(outbox, watches).execute(session, rows)
 
 
 def tip_scope(principal: Principal, triage_province: str | None = None) -> ColumnElement[bool]:
@@ -175,11 +177,14 @@ async def list_tips(
     now: datetime,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    assignee: str | None = None,
 ) -> Sequence[Tip]:
     """Newest first, keyset-paginated on (received_at, id)."""
     conditions: list[ColumnElement[bool]] = [scope]
     if status:
         conditions.append(Tip.status == status)
+    if assignee:
+        conditions.append(Tip.assignee == assignee)
     if ward_code:
         conditions.append(Tip.incident_ward_code == ward_code)
     if priority:

@@ -223,6 +223,7 @@ class TipSummary(BaseModel):
     overdue: bool
     due_soon: bool
     assigned_to: str | None = None
+    assignee: str | None = Field(None, description="the officer it was given to (assignment)")
     version: int
 
 

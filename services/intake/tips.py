@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from libs.common.auth import Role
 from libs.common.concurrency import check_if_match
-from libs.common.crypto import BlindIndex
+from libs.common.directory import Directory
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.schemas import AssignmentIn
 from libs.common.statemachine import RuleViolation
-from libs.common.text import name_tokens
 from libs.common.validation import field_error
+from libs.contracts.deadlines import RecordAssigned
 from libs.contracts.intake import (
     TipClassified,
     TipClosed,
@@ -21,24 +23,15 @@ from libs.contracts.intake import (
     TipReceived,
     TipVerified,
 )
-from services.intake import access, domain, receipts, repository
+from services.intake import access, domain, receipts, repository, tip_clocks, tip_persons
 from services.intake.access import Ctx
-from services.intake.models import (
-    Filing,
-    NewPersonDigest,
-    NewTip,
-    NewTipPerson,
-    Tip,
-    TipExtension,
-    TipPerson,
-)
+from services.intake.models import Filing, NewTip, Tip, TipExtension, TipPerson
 from services.intake.schemas import (
     ClassificationIn,
     DuplicateOut,
     ExtensionIn,
     ExtensionOut,
     MessageOut,
-    PersonIn,
     PersonOut,
     ReporterOut,
     TipCreate,
@@ -49,41 +42,9 @@ from services.intake.schemas import (
 )
 
 
-def person_digests(
-    index: BlindIndex, person: PersonIn, birth_year: int | None, ward: str | None
-) -> dict[str, str]:
-    """Blind indexes for possible duplicates: phone, ID number, name + birth year + ward."""
-    digests: dict[str, str] = {}
-    if person.phone:
-        digests["phone"] = index.digest("phone", person.phone)
-    if person.id_number:
-        digests["id_number"] = index.digest("id_number", person.id_number)
-    if person.full_name and birth_year is not None and ward:
-        key = f"{' '.join(name_tokens(person.full_name))}|{birth_year}|{ward}"
-        digests["name_birth_year_ward"] = index.digest("name_birth_year_ward", key)
-    return digests
-
-
-def _person(tip_id: UUID, position: int, person: PersonIn, year: int | None) -> NewTipPerson:
-    return NewTipPerson(
-        id=new_id(),
-        tip_id=tip_id,
-        position=position,
-        role=person.role.value,
-        full_name=person.full_name,
-        date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else None,
-        birth_year=year,
-        age=person.age,
-        sex=person.sex,
-        phone=person.phone,
-        id_number=person.id_number,
-        hometown_ward_code=person.hometown_ward_code,
-        notes=person.notes,
-    )
-
-
 async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
-    """The tip, its persons, their blind indexes, a receipt and the event, in one statement."""
+    """The tip, its persons, their blind indexes, a receipt, the event and the watches of its
+    clocks, in one statement (``tip_persons``, ``tip_clocks``)."""
     now, reporter, ward = ctx.now, data.reporter, data.incident_ward_code
     status = domain.TipStatus.received
     tip = NewTip(
@@ -107,15 +68,7 @@ async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
         updated_at=now,
         version=1,
     )
-    persons: list[NewTipPerson] = []
-    digests: list[NewPersonDigest] = []
-    for position, given in enumerate(data.persons):
-        year = domain.birth_year(given.date_of_birth, given.age, now)
-        person = _person(tip.id, position, given, year)
-        persons.append(person)
-        home = given.hometown_ward_code or ward
-        for kind, digest in person_digests(ctx.index, given, year, home).items():
-            digests.append(NewPersonDigest(tip.id, person.id, kind, digest))
+    persons, digests = tip_persons.filed_persons(ctx.index, tip.id, data.persons, ward, now)
     code, receipt = receipts.new_receipt(ctx, "tip", tip.id)
     _, event = ctx.outbox.event_row(
         "intake.tip.received",
@@ -131,8 +84,10 @@ async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
             resolution_due_at=tip.resolution_due_at,
         ),
     )
-    filing = Filing(tip, persons, digests, receipt)
-    await repository.insert_filing(ctx.session, ctx.outbox.table, filing, event)
+    filing = Filing(tip, persons, digests, receipt, tip_clocks.first_watches(ctx, tip))
+    await repository.insert_filing(
+        ctx.session, ctx.outbox.table, ctx.deadlines.table, filing, event
+    )
     return TipCreated(
         id=tip.id,
         receipt_code=code,
@@ -172,6 +127,7 @@ def summary(tip: Tip, now: datetime) -> TipSummary:
         overdue=domain.is_overdue(status, tip.resolution_due_at, now),
         due_soon=domain.is_due_soon(status, tip.resolution_due_at, now),
         assigned_to=tip.assigned_to,
+        assignee=tip.assignee,
         version=tip.version,
     )
 
@@ -186,8 +142,10 @@ async def list_tips(
     due_soon: bool | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    assignee: str | None = None,
 ) -> list[Tip]:
-    """Tips in the caller's jurisdiction (and the triage queue for its officers), newest first."""
+    """Tips in the caller's jurisdiction (and the triage queue for its officers), newest first;
+    ``assignee`` ``me`` is the caller's own."""
     scope = repository.tip_scope(ctx.require_principal(), ctx.settings.triage_province)
     rows = await repository.list_tips(
         ctx.session,
@@ -200,6 +158,7 @@ async def list_tips(
         now=ctx.now,
         after=after,
         limit=limit,
+        assignee=ctx.sub if assignee == "me" else assignee,
     )
     return list(rows)
 
@@ -270,9 +229,10 @@ async def classify(
     tip.priority = data.priority.value
     if data.exploitation_types:
         tip.exploitation_types = sorted({t.value for t in data.exploitation_types})
-    if data.incident_ward_code:
+    if data.incident_ward_code and data.incident_ward_code != tip.incident_ward_code:
         tip.incident_ward_code = data.incident_ward_code
         tip.province_code = province_of(data.incident_ward_code)
+        await tip_clocks.follow(ctx, tip)
     tip.assigned_to = data.assigned_to or tip.assigned_to
     tip.classification_notes = data.notes
     tip.classified_at = ctx.now
@@ -324,6 +284,7 @@ async def extend_deadline(
     )
     tip.extensions = [*tip.extensions, data.kind.value]
     tip.resolution_due_at = extension.new_due_at
+    await tip_clocks.follow(ctx, tip)
     receipts.touch(tip, ctx)
     await repository.save(ctx.session, granted_row, tip)
     await ctx.emit(
@@ -331,6 +292,44 @@ async def extend_deadline(
         tip.id,
         TipDeadlineExtended(
             tip_id=tip.id, kind=data.kind.value, resolution_due_at=extension.new_due_at
+        ),
+    )
+    return summary(tip, ctx.now)
+
+
+async def assign(
+    ctx: Ctx, directory: Directory, tip_id: UUID, data: AssignmentIn, if_match: str | None
+) -> TipSummary:
+    """Give an open tip to an intake officer of its place, as the directory says (DESIGN §11):
+    anyone else is the same 422; the current assignee again changes nothing, says nothing."""
+    tip, _ = await _for_action(ctx, tip_id, if_match, domain.TipAction.assign)
+    if tip.assignee == data.sub:
+        return summary(tip, ctx.now)
+    where = tip_clocks.jurisdiction(ctx, tip.incident_ward_code, tip.province_code)
+    person, place = await directory.person(data.sub), where.ward_code or where.province_code
+    if person is None or not person.holds(Role.intake_officer, place):
+        raise Unprocessable(
+            "the assignee must be an intake officer of the tip's jurisdiction",
+            errors=[field_error("sub", "not an intake officer here", "assignee_not_eligible")],
+        )
+    previous, tip.assignee = tip.assignee, data.sub
+    receipts.touch(tip, ctx)
+    await repository.save(ctx.session, tip)
+    await ctx.deadlines.assign(ctx.session, tip_clocks.RECORD_TYPE, tip.id, data.sub)
+    await ctx.record(
+        "assign", "tip", tip.id, "assignment", {"assignee": data.sub, "previous": previous}
+    )
+    await ctx.emit(
+        "intake.tip.assigned",
+        tip.id,
+        RecordAssigned(
+            record_type=tip_clocks.RECORD_TYPE,
+            record_id=tip.id,
+            assignee=data.sub,
+            previous=previous,
+            assigned_by=ctx.sub,
+            jurisdiction=where,
+            assigned_at=ctx.now,
         ),
     )
     return summary(tip, ctx.now)
@@ -367,6 +366,7 @@ async def verify(ctx: Ctx, tip_id: UUID, data: VerificationIn, if_match: str | N
     tip.verified_at = tip.resolved_at = ctx.now
     tip.verified_by = ctx.sub
     tip.status = domain.VERIFICATION_STATUS[data.outcome].value
+    await tip_clocks.settle(ctx, tip)
     receipts.touch(tip, ctx)
     await repository.save(ctx.session, tip)
     persons = await repository.persons_of(ctx.session, tip.id) if substantiated else []

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from libs.common.schemas import VIETNAM
 from services.intake import domain
 from services.intake.domain import (
     TIP_LIFECYCLE,
@@ -17,6 +18,7 @@ from services.intake.domain import (
     MissingPersonStatus,
     RuleViolation,
     TipAction,
+    TipClock,
     TipStatus,
     VerificationOutcome,
     birth_year,
@@ -25,9 +27,11 @@ from services.intake.domain import (
     is_due_soon,
     is_overdue,
     resolution_due_at,
+    watched_clocks,
 )
 
 RECEIVED = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
+LAST_DAY = datetime(2026, 3, 31, 16, 30, tzinfo=UTC)
 COMPLEX = ExtensionKind.complex_case
 PROCURACY = ExtensionKind.procuracy
 
@@ -49,13 +53,76 @@ PROCURACY = ExtensionKind.procuracy
             [COMPLEX],
             datetime(2026, 2, 28, tzinfo=UTC),
         ),
+        # Months of Hà Nội's calendar: 05:00 on 31 December there is 22:00 on the 30th in UTC,
+        # and its 2 months end on 28 February at 05:00 (+07), not on 1 March.
+        (
+            datetime(2026, 12, 30, 22, tzinfo=UTC),
+            [COMPLEX],
+            datetime(2027, 2, 27, 22, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 12, 30, 22, tzinfo=UTC),
+            [PROCURACY],
+            datetime(2027, 3, 19, 22, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 1, 31, 16, 30, tzinfo=UTC),  # 23:30 on 31 January in Hà Nội
+            [COMPLEX],
+            datetime(2026, 3, 31, 16, 30, tzinfo=UTC),
+        ),
     ],
-    ids=["20-days", "complex", "procuracy-on-20-days", "procuracy-on-complex", "order", "eom"],
+    ids=[
+        "20-days",
+        "complex",
+        "procuracy-on-20-days",
+        "procuracy-on-complex",
+        "order",
+        "eom",
+        "eom-in-hanoi",
+        "procuracy-in-hanoi",
+        "eom-late-evening",
+    ],
 )
 def test_resolution_due_at_follows_article_147(
     received: datetime, extensions: list[ExtensionKind], due: datetime
 ) -> None:
-    assert resolution_due_at(received, extensions) == due
+    computed = resolution_due_at(received, extensions)
+    assert computed == due
+    assert computed.utcoffset() == timedelta(0), "given in UTC, answered in UTC"
+
+
+def test_a_deadline_computed_from_a_local_time_keeps_its_zone() -> None:
+    received = datetime(2026, 12, 31, 5, tzinfo=VIETNAM)
+    due = resolution_due_at(received, [COMPLEX])
+    assert due == datetime(2027, 2, 28, 5, tzinfo=VIETNAM)
+    assert due.tzinfo is VIETNAM
+
+
+@pytest.mark.parametrize(
+    ("granted", "clocks"),
+    [
+        (
+            [],
+            {
+                TipClock.resolution: LAST_DAY,
+                TipClock.extension_request: LAST_DAY - timedelta(days=5),
+            },
+        ),
+        (
+            [COMPLEX],
+            {TipClock.resolution: LAST_DAY, TipClock.extension_request: LAST_DAY - timedelta(5)},
+        ),
+        ([PROCURACY], {TipClock.resolution: LAST_DAY}),
+        ([COMPLEX, PROCURACY], {TipClock.resolution: LAST_DAY}),
+    ],
+    ids=["filed", "complex-period", "procuracy-extended", "both"],
+)
+def test_the_watched_clocks_of_a_tip(
+    granted: list[ExtensionKind], clocks: dict[TipClock, datetime]
+) -> None:
+    """The last day to ask for the procuracy's extension is watched until it is granted."""
+    assert watched_clocks(LAST_DAY, granted) == clocks
+    assert [c.value for c in clocks] == ["resolution", "extension_request"][: len(clocks)]
 
 
 @pytest.mark.parametrize(
@@ -249,6 +316,7 @@ EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
         TipAction.message_reporter,
         TipAction.reporter_message,
         TipAction.attach_file,
+        TipAction.assign,
     },
     TipStatus.triaged: {
         TipAction.classify,
@@ -257,6 +325,7 @@ EXPECTED_ACTIONS: dict[TipStatus, set[TipAction]] = {
         TipAction.message_reporter,
         TipAction.reporter_message,
         TipAction.attach_file,
+        TipAction.assign,
     },
     TipStatus.verified: {
         TipAction.message_reporter,

@@ -98,6 +98,7 @@ async def test_verifying_a_tip_before_classification_is_409_with_the_allowed_act
             ctx, uuid.uuid4(), VerificationIn.model_validate({"outcome": "referred"}), None
         )
     assert refused.value.extra["allowed_actions"] == [
+        "assign",
         "attach_file",
         "classify",
         "extend",
