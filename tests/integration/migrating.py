@@ -63,10 +63,11 @@ def rows_after_migration(
     rows: list[dict[str, Any]],
     *,
     before: Sequence[tuple[str, list[dict[str, Any]]]] = (),
+    read: str | None = None,
 ) -> list[dict[str, Any]]:
     """``rows`` inserted into ``service.table`` just before ``revision`` (after the rows of
     ``before``, e.g. the parents they refer to), read back as JSON objects after upgrading to
-    head."""
+    head; or the rows of table ``read``, e.g. those the revision made from them."""
     name = f"ctip_test_{uuid.uuid4().hex[:12]}"
     url = TEST_DB_URL.rsplit("/", 1)[0] + f"/{name}"
     asyncio.run(_admin(TEST_DB_URL, f'CREATE DATABASE "{name}" TEMPLATE template0'))
@@ -77,7 +78,8 @@ def rows_after_migration(
         for parent, parent_rows in [*before, (table, rows)]:
             asyncio.run(_run(url, _insert(service, parent, parent_rows[0]), parent_rows))
         upgrade(service, url)
-        return asyncio.run(_run(url, f"SELECT to_jsonb(t) FROM {service}.{table} t", []))
+        source = f"{service}.{read or table}"
+        return asyncio.run(_run(url, f"SELECT to_jsonb(t) FROM {source} t", []))
     finally:
         asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

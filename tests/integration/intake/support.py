@@ -10,7 +10,7 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -167,3 +167,46 @@ async def add_message(
         json={"receipt_code": code, "body": body},
         headers={**resident_key(), **(headers or {})},
     )
+
+
+async def advance(db: AsyncEngine, tip_id: str | UUID, by: timedelta) -> None:
+    """As if ``by`` had passed for one tip alone: its receipt, its deadline and its watches'
+    clocks move that much into the past (a scan at the real now then finds what would be due
+    then; other tips of the session are left where they are)."""
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE intake.tips SET received_at = received_at - make_interval(secs => :by),"
+                " resolution_due_at = resolution_due_at - make_interval(secs => :by)"
+                " WHERE id = :id"
+            ),
+            {"by": by.total_seconds(), "id": str(tip_id)},
+        )
+        await conn.execute(
+            text(
+                "UPDATE intake.deadline_watches SET due_at = due_at - make_interval(secs => :by),"
+                " armed_at = armed_at - make_interval(secs => :by),"
+                " fire_at = fire_at - make_interval(secs => :by) WHERE record_id = :id"
+            ),
+            {"by": by.total_seconds(), "id": str(tip_id)},
+        )
+
+
+async def deadline_signals(db: AsyncEngine, tip_id: str | UUID) -> list[dict[str, Any]]:
+    """The deadline events of one tip in the outbox, oldest first: the payload with ``signal``
+    (approaching or missed) added."""
+    return [
+        {**data, "signal": kind.split(".")[-2]}
+        for kind, data in await outbox_events(db, str(tip_id))
+        if ".deadline." in kind
+    ]
+
+
+async def watches(db: AsyncEngine, tip_id: str | UUID) -> dict[str, Any]:
+    """The tip's deadline watches, by kind."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT * FROM intake.deadline_watches WHERE record_id = :id"),
+            {"id": str(tip_id)},
+        )
+        return {row.deadline_kind: row for row in rows}

@@ -167,6 +167,7 @@ async def test_verification_before_classification_is_409_listing_the_allowed_act
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["allowed_actions"] == [
+        "assign",
         "attach_file",
         "classify",
         "extend",
