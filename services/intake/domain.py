@@ -135,15 +135,15 @@ def resolution_due_at(
 ) -> datetime:
     """The deadline after the extensions granted so far (Art. 147(1)-(3)), in months of the
     calendar of Viet Nam: a tip received at 05:00 on 31 December in Hà Nội (22:00 on the 30th in
-    UTC) has until 28 February, not 1 March."""
+    UTC) has until 28 February, not 1 March. ``received_at`` is aware, as every moment here."""
     kinds = set(extensions or ())
-    local = received_at.astimezone(VIETNAM) if received_at.tzinfo else received_at
+    local = received_at.astimezone(VIETNAM)
     due = local + BASE_PERIOD
     if ExtensionKind.complex_case in kinds:
         due = local + COMPLEX_PERIOD
     if ExtensionKind.procuracy in kinds:
         due = due + PROCURACY_EXTENSION
-    return due.astimezone(received_at.tzinfo) if received_at.tzinfo else due
+    return due.astimezone(received_at.tzinfo)
 
 
 @dataclass(frozen=True)

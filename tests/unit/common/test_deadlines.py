@@ -160,6 +160,15 @@ def test_signal_due(now: datetime, last: timedelta | None, expected: Signal | No
     assert signal_due(now, DUE, T, last) == expected
 
 
+def test_missed_is_said_at_0_seconds_before_the_deadline() -> None:
+    """The contract's ``threshold_seconds`` is 0 for ``missed`` (libs/contracts/deadlines.py),
+    and a watch that stored 0 has nothing more to say."""
+    assert MISSED == timedelta(0)
+    assert signal_due(DUE, DUE, T, ONE) == Signal("missed", timedelta(0))
+    assert next_fire_at(DUE, T, timedelta(0)) is None
+    assert signal_due(DUE + DAY, DUE, T, timedelta(0)) is None
+
+
 def test_a_deadline_at_the_end_of_a_month_fires_in_the_days_before_it() -> None:
     """A tip received 2026-01-31 23:30 (+07): 20 days is 20 February 23:30; a complex one's
     2 months end on 31 March 23:30, and the last day to ask for an extension is 26 March."""

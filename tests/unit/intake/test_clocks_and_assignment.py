@@ -149,7 +149,7 @@ async def test_a_tip_filed_without_a_ward_is_watched_for_the_triage_province(
     assert {(w["ward_code"], w["province_code"]) for w in filing.watches} == {(None, "01")}
 
 
-# Moving, placing and settling the clocks ------------------------------------------------------------
+# Moving, placing and settling the clocks ---------------------------------------------------------
 
 
 async def test_a_complex_case_period_moves_both_clocks(monkeypatch: pytest.MonkeyPatch) -> None:
