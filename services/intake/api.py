@@ -17,7 +17,7 @@ from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
 from libs.common.schemas import AssignmentIn
-from services.intake import kpis, missing_persons, receipts, tips
+from services.intake import assignment, kpis, missing_persons, receipts, tips
 from services.intake.access import (
     DEFAULT_PURPOSE,
     Assigner,
@@ -50,6 +50,7 @@ from services.intake.schemas import (
 )
 
 router = APIRouter(prefix="/v1")
+ASSIGNMENT_PURPOSE = "tip assignment"
 
 
 # Public: tips, missing-person reports and receipts ----------------------------------------------
@@ -229,11 +230,13 @@ async def assign_tip(
     ctx: Assigner,
     request: Request,
     if_match: IfMatch = None,
+    purpose: Purpose = ASSIGNMENT_PURPOSE,
 ) -> TipSummary:
-    """Give an open tip to an intake officer of its place (``sub``); its deadline reminders go
-    to them. Anyone else, unknown or from elsewhere, is 422 ``assignee_not_eligible``; the
-    current assignee again is a 200 that changes nothing."""
-    return await tips.assign(ctx, request.app.state.directory, tip_id, body, if_match)
+    """Give an open tip to an intake officer of its place (``sub``, as in their token); its
+    deadline reminders go to them. Anyone else, unknown or from elsewhere, is 422
+    ``assignee_not_eligible``; the current assignee again is a 200 that changes nothing."""
+    directory = request.app.state.directory
+    return await assignment.assign(ctx, tip_id, body.sub, directory, purpose, if_match)
 
 
 @router.post("/tips/{tip_id}/classification", response_model=TipSummary, tags=["tips"])

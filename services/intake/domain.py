@@ -176,6 +176,12 @@ def extend(
     return Extension(kind, new_due)
 
 
+# A tip as the deadline watch and assignment name it (DESIGN §11): record type ``tip``; it is
+# given to an intake officer whose jurisdiction covers its place.
+WATCHED_RECORD = "tip"
+ASSIGNEE_ROLE = "intake_officer"
+
+
 class TipClock(StrEnum):
     """A tip's clocks as the deadline watch names them (``deadline_kind``, DESIGN §11)."""
 

@@ -14,8 +14,6 @@ from services.intake import domain
 from services.intake.access import Ctx
 from services.intake.models import NewTip, Tip
 
-RECORD_TYPE = "tip"
-
 
 def _thresholds(ctx: Ctx) -> tuple[timedelta, ...]:
     return thresholds_from_days(ctx.settings.deadline_thresholds_days)
@@ -36,7 +34,7 @@ def first_watches(ctx: Ctx, tip: NewTip) -> list[dict[str, Any]]:
     return [
         ctx.deadlines.new_row(
             now=ctx.now,
-            record_type=RECORD_TYPE,
+            record_type=domain.WATCHED_RECORD,
             record_id=tip.id,
             kind=kind.value,
             due_at=due_at,
@@ -60,7 +58,7 @@ async def follow(ctx: Ctx, tip: Tip) -> None:
         await ctx.deadlines.arm(
             ctx.session,
             now=ctx.now,
-            record_type=RECORD_TYPE,
+            record_type=domain.WATCHED_RECORD,
             record_id=tip.id,
             kind=kind.value,
             due_at=due_at,
@@ -70,9 +68,9 @@ async def follow(ctx: Ctx, tip: Tip) -> None:
             assignee=tip.assignee,
         )
     for stopped in sorted(set(domain.TipClock) - set(clocks)):
-        await ctx.deadlines.settle(ctx.session, RECORD_TYPE, tip.id, stopped.value)
+        await ctx.deadlines.settle(ctx.session, domain.WATCHED_RECORD, tip.id, stopped.value)
 
 
 async def settle(ctx: Ctx, tip: Tip) -> None:
     """The tip is verified or closed: none of its clocks says anything more."""
-    await ctx.deadlines.settle(ctx.session, RECORD_TYPE, tip.id)
+    await ctx.deadlines.settle(ctx.session, domain.WATCHED_RECORD, tip.id)

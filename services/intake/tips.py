@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from libs.common.auth import Role
 from libs.common.concurrency import check_if_match
-from libs.common.directory import Directory
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
-from libs.common.schemas import AssignmentIn
 from libs.common.statemachine import RuleViolation
 from libs.common.validation import field_error
-from libs.contracts.deadlines import RecordAssigned
 from libs.contracts.intake import (
     TipClassified,
     TipClosed,
@@ -97,7 +93,7 @@ async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
     )
 
 
-async def _for_action(
+async def tip_for_action(
     ctx: Ctx, tip_id: UUID, if_match: str | None, action: domain.TipAction
 ) -> tuple[Tip, domain.TipStatus]:
     """The tip, locked, and where the action leads; else 404, 403, 412 or 409, in that order."""
@@ -211,7 +207,7 @@ async def read_tip(ctx: Ctx, tip_id: UUID, purpose: str) -> TipRead:
 
 
 async def message_reporter(ctx: Ctx, tip_id: UUID, body: str) -> MessageOut:
-    tip, _ = await _for_action(ctx, tip_id, None, domain.TipAction.message_reporter)
+    tip, _ = await tip_for_action(ctx, tip_id, None, domain.TipAction.message_reporter)
     return await receipts.add_message(ctx, "tip", tip.id, receipts.TO_REPORTER, body)
 
 
@@ -219,7 +215,7 @@ async def classify(
     ctx: Ctx, tip_id: UUID, data: ClassificationIn, if_match: str | None
 ) -> TipSummary:
     principal = ctx.require_principal()
-    tip, target = await _for_action(ctx, tip_id, if_match, domain.TipAction.classify)
+    tip, target = await tip_for_action(ctx, tip_id, if_match, domain.TipAction.classify)
     # Triage places an unlocated tip wherever it happened (that is what the queue is for); a
     # located tip moves only within the officer's own jurisdiction.
     placing = tip.incident_ward_code is None
@@ -260,7 +256,7 @@ async def classify(
 async def extend_deadline(
     ctx: Ctx, tip_id: UUID, data: ExtensionIn, if_match: str | None
 ) -> TipSummary:
-    tip, _ = await _for_action(ctx, tip_id, if_match, domain.TipAction.extend)
+    tip, _ = await tip_for_action(ctx, tip_id, if_match, domain.TipAction.extend)
     granted = [domain.ExtensionKind(k) for k in tip.extensions]
     try:
         extension = domain.extend(
@@ -297,44 +293,6 @@ async def extend_deadline(
     return summary(tip, ctx.now)
 
 
-async def assign(
-    ctx: Ctx, directory: Directory, tip_id: UUID, data: AssignmentIn, if_match: str | None
-) -> TipSummary:
-    """Give an open tip to an intake officer of its place, as the directory says (DESIGN §11):
-    anyone else is the same 422; the current assignee again changes nothing, says nothing."""
-    tip, _ = await _for_action(ctx, tip_id, if_match, domain.TipAction.assign)
-    if tip.assignee == data.sub:
-        return summary(tip, ctx.now)
-    where = tip_clocks.jurisdiction(ctx, tip.incident_ward_code, tip.province_code)
-    person, place = await directory.person(data.sub), where.ward_code or where.province_code
-    if person is None or not person.holds(Role.intake_officer, place):
-        raise Unprocessable(
-            "the assignee must be an intake officer of the tip's jurisdiction",
-            errors=[field_error("sub", "not an intake officer here", "assignee_not_eligible")],
-        )
-    previous, tip.assignee = tip.assignee, data.sub
-    receipts.touch(tip, ctx)
-    await repository.save(ctx.session, tip)
-    await ctx.deadlines.assign(ctx.session, tip_clocks.RECORD_TYPE, tip.id, data.sub)
-    await ctx.record(
-        "assign", "tip", tip.id, "assignment", {"assignee": data.sub, "previous": previous}
-    )
-    await ctx.emit(
-        "intake.tip.assigned",
-        tip.id,
-        RecordAssigned(
-            record_type=tip_clocks.RECORD_TYPE,
-            record_id=tip.id,
-            assignee=data.sub,
-            previous=previous,
-            assigned_by=ctx.sub,
-            jurisdiction=where,
-            assigned_at=ctx.now,
-        ),
-    )
-    return summary(tip, ctx.now)
-
-
 async def _check_original(ctx: Ctx, tip: Tip, original_id: UUID) -> None:
     if original_id == tip.id:
         raise Unprocessable(
@@ -351,7 +309,7 @@ async def _check_original(ctx: Ctx, tip: Tip, original_id: UUID) -> None:
 
 
 async def verify(ctx: Ctx, tip_id: UUID, data: VerificationIn, if_match: str | None) -> TipSummary:
-    tip, _ = await _for_action(ctx, tip_id, if_match, domain.TipAction.verify)
+    tip, _ = await tip_for_action(ctx, tip_id, if_match, domain.TipAction.verify)
     substantiated = data.outcome is domain.VerificationOutcome.substantiated
     if substantiated and tip.incident_ward_code is None:
         raise Conflict(

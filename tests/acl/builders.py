@@ -62,7 +62,7 @@ def extension() -> dict[str, Any]:
     return {"kind": "complex_case", "reason": "many persons in several provinces"}
 
 
-def assignment(sub: str = "officer-hn-1") -> dict[str, Any]:
+def tip_assignment(sub: str = "officer-hn-1") -> dict[str, Any]:
     """An intake officer of Hà Nội in the local stack's directory (deploy/local/directory.json);
     ``officer-lc-1`` is one of Lai Châu's."""
     return {"sub": sub}

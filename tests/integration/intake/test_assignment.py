@@ -128,7 +128,7 @@ async def test_a_tip_is_given_to_an_intake_officer_of_its_place(
         "jurisdiction": {"ward_code": HAI_BA_TRUNG, "province_code": HANOI},
     }
     ((entry),) = await audit_of(db, tip["id"])
-    assert (entry.actor, entry.purpose) == ("io-hanoi", "assignment")
+    assert (entry.actor, entry.purpose) == ("io-hanoi", "tip assignment")
     assert entry.details == {"assignee": "io-ward", "previous": None}
     assert {w.assignee for w in (await watches(db, tip["id"])).values()} == {"io-ward"}
 
@@ -177,9 +177,13 @@ async def test_anyone_else_is_the_same_422_and_nothing_is_written(
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
     assert problem["errors"] == [
-        {"field": "sub", "message": "not an intake officer here", "code": "assignee_not_eligible"}
+        {
+            "field": "sub",
+            "message": "not an intake officer of the tip's jurisdiction",
+            "code": "assignee_not_eligible",
+        }
     ]
-    assert problem["detail"] == "the assignee must be an intake officer of the tip's jurisdiction"
+    assert problem["detail"] == "sub names no intake officer who may take this tip"
     record = (await client.get(f"/v1/tips/{tip['id']}", headers=officer)).json()
     assert (record["assignee"], record["version"]) == (None, 1)
     assert await assigned_events(db, tip["id"]) == [] and await audit_of(db, tip["id"]) == []
@@ -191,7 +195,10 @@ async def test_the_refusal_reads_in_vietnamese_when_asked(
     tip = await file_tip(client, officer)
     response = await assign(client, officer, tip["id"], "io-hcmc", **{"Accept-Language": "vi"})
     problem = response.json()
-    assert problem["detail"] == "Người được giao phải là cán bộ tiếp nhận thuộc địa bàn của tin báo"
+    assert problem["detail"] == "sub không chỉ tới cán bộ tiếp nhận nào có thể nhận tin báo này"
+    assert (
+        problem["errors"][0]["message"] == "Không phải cán bộ tiếp nhận thuộc địa bàn của tin báo"
+    )
     assert problem["errors"][0]["code"] == "assignee_not_eligible"
 
 

@@ -9,14 +9,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from libs.common.auth import Principal
 from libs.common.directory import SeededDirectory
-from libs.common.errors import Conflict, Forbidden, Unprocessable
+from libs.common.errors import Conflict, Forbidden, ServiceUnavailable, Unprocessable
 from libs.common.jurisdiction import province_of
-from libs.common.schemas import AssignmentIn
-from services.intake import domain, repository, tips
+from services.intake import assignment, domain, repository, tips
 from services.intake.models import Filing, Tip
 from services.intake.schemas import ClassificationIn, ExtensionIn, TipCreate, VerificationIn
 from services.intake.settings import IntakeSettings
@@ -247,7 +247,7 @@ async def assign(
 ) -> tuple[Any, FakePlatform]:
     stored(monkeypatch, tip)
     ctx, platform = context(principal)
-    summary = await tips.assign(ctx, DIRECTORY, tip.id, AssignmentIn(sub=sub), None)
+    summary = await assignment.assign(ctx, tip.id, sub, DIRECTORY, "tip assignment", None)
     return summary, platform
 
 
@@ -326,12 +326,14 @@ async def test_anyone_else_is_the_same_422_and_nothing_changes(
     stored(monkeypatch, tip)
     ctx, platform = context(OFFICER)
     with pytest.raises(Unprocessable) as refused:
-        await tips.assign(ctx, DIRECTORY, tip.id, AssignmentIn(sub=sub), None)
-    assert (
-        refused.value.detail == "the assignee must be an intake officer of the tip's jurisdiction"
-    )
+        await assignment.assign(ctx, tip.id, sub, DIRECTORY, "tip assignment", None)
+    assert refused.value.detail == "sub names no intake officer who may take this tip"
     assert refused.value.errors == [
-        {"field": "sub", "message": "not an intake officer here", "code": "assignee_not_eligible"}
+        {
+            "field": "sub",
+            "message": "not an intake officer of the tip's jurisdiction",
+            "code": "assignee_not_eligible",
+        }
     ]
     assert (tip.assignee, tip.version) == (None, 1)
     assert platform.outbox.events == [] and platform.audit.entries == []
@@ -380,3 +382,19 @@ async def test_the_list_filters_by_assignee_and_me_is_the_caller(
     filters = {"status": None, "ward_code": None, "priority": None, "overdue": None}
     await tips.list_tips(ctx, **filters, due_soon=None, after=None, limit=5, assignee=asked)
     assert seen["assignee"] == passed
+
+
+class Unreachable:
+    async def person(self, sub: str) -> None:
+        raise httpx.ConnectError("the identity provider is down")
+
+
+async def test_a_directory_that_cannot_be_reached_is_503_and_nothing_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tip = a_tip()
+    stored(monkeypatch, tip)
+    ctx, platform = context(OFFICER)
+    with pytest.raises(ServiceUnavailable, match="directory of officers"):
+        await assignment.assign(ctx, tip.id, "hn-officer", Unreachable(), "tip assignment", None)  # type: ignore[arg-type]
+    assert (tip.assignee, platform.outbox.events) == (None, [])
