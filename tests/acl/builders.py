@@ -298,5 +298,10 @@ def link_decision() -> dict[str, Any]:
     return {"decision": "confirm"}
 
 
+def notification_endpoint() -> dict[str, Any]:
+    """A province's SMS gateway (the test environment allows http; nothing is sent to it)."""
+    return {"url": "https://sms-gateway.province.example/ctip", "enabled": True}
+
+
 def preferences() -> dict[str, Any]:
     return {"channels": ["inbox", "email"], "email_digest": True}

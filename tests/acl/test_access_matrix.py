@@ -709,6 +709,19 @@ ROWS: list[Row] = [
     r(NF, "PUT", "/v1/notifications/preferences", CLERK, 200, lambda w: b.preferences()),
     r(NF, "PUT", "/v1/notifications/preferences", NGO_A, 403, lambda w: b.preferences()),
     r(NF, "PUT", "/v1/notifications/preferences", ANON, 401, lambda w: b.preferences()),
+    # the channels' administration: admins only (failed deliveries, the provinces' gateways)
+    *(r(NF, "GET", "/v1/notification-deliveries", p, e)
+      for p, e in ((ADMIN, 200), (SUP, 403), (IO, 403), (AUDITOR, 403), (NGO_A, 403), (ANON, 401))),
+    *(r(NF, "POST", "/v1/notification-deliveries/{delivery_id}/replay", p, e,
+        ids={"delivery_id": "notification_failed_delivery"})
+      for p, e in ((ADMIN, 200), (SUP, 403), (IO, 403), (AUDITOR, 403), (NGO_A, 403), (ANON, 401))),
+    r(NF, "POST", "/v1/notification-deliveries/{delivery_id}/replay", ADMIN, 404,
+      ids={"delivery_id": "notification"}),  # not a delivery's id
+    *(r(NF, "GET", "/v1/notification-endpoints", p, e)
+      for p, e in ((ADMIN, 200), (SUP, 403), (IO, 403), (AUDITOR, 403), (NGO_A, 403), (ANON, 401))),
+    *(r(NF, "PUT", "/v1/notification-endpoints/{province_code}", p, e,
+        lambda w: b.notification_endpoint(), ids={"province_code": "province"})
+      for p, e in ((ADMIN, 200), (SUP, 403), (IO, 403), (AUDITOR, 403), (NGO_A, 403), (ANON, 401))),
     r(NF, "GET", "/v1/kpis", SUP, 200),
     r(NF, "GET", "/v1/kpis", IO, 200),
     r(NF, "GET", "/v1/kpis", NGO_A, 403),
@@ -967,6 +980,18 @@ async def _notifications_of(database_url: str, world: World) -> None:
                     {"id": world.ids[key], "recipient": recipient, "tip": world.ids["tip"],
                      "link": f"/intake/v1/tips/{world.ids['tip']}", "event": str(uuid.uuid4())},
                 )  # fmt: skip
+            # a failed e-mail of theirs, for the administrators' replay
+            world.ids["notification_failed_delivery"] = str(uuid.uuid4())
+            await conn.execute(
+                text(
+                    "INSERT INTO notifications.deliveries (id, channel, kind, recipient,"
+                    " notification_ids, status, attempts, next_attempt_at, created_at, failed_at)"
+                    " VALUES (:id, 'email', 'notices', 'dev-user', ARRAY[CAST(:n AS uuid)],"
+                    " 'failed', 7, now(), now(), now())"
+                ),
+                {"id": world.ids["notification_failed_delivery"], "n": world.ids["notification"]},
+            )
+        world.ids["province"] = "01"
     finally:
         await engine.dispose()
 
