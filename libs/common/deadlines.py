@@ -84,6 +84,20 @@ def next_fire_at(
     return due_at - max(ahead) if ahead else due_at
 
 
+def passed_when_armed(
+    now: datetime, due_at: datetime, thresholds: Sequence[timedelta]
+) -> timedelta | None:
+    """What a clock armed at ``now`` counts as already said: the thresholds it starts inside,
+    except the nearest one. A 3-day verification never hears "5 days left"; a record that
+    arrives with 12 hours left still gets its "1 day left" at once. Returned as the ``last``
+    threshold that :func:`next_fire_at` and :func:`signal_due` read (None: nothing skipped)."""
+    if not thresholds:
+        return None
+    nearest = min(thresholds)
+    skipped = [t for t in thresholds if t != nearest and due_at - t <= now]
+    return min(skipped) if skipped else None
+
+
 def signal_due(
     now: datetime, due_at: datetime, thresholds: Sequence[timedelta], last: timedelta | None
 ) -> Signal | None:
@@ -173,15 +187,17 @@ class DeadlineWatch:
     ) -> dict[str, Any]:
         """A watch with nothing signalled yet, as a row (``INSERT_COLUMNS`` of ``self.table``):
         what :meth:`arm` inserts, for a record written with one bulk statement
-        (``libs.common.bulk.InsertTogether``), as intake files a tip."""
+        (``libs.common.bulk.InsertTogether``), as intake files a tip. Thresholds the clock
+        starts inside are skipped (:func:`passed_when_armed`)."""
+        skipped = passed_when_armed(now, due_at, thresholds)
         return {
             "record_type": record_type,
             "record_id": record_id,
             "deadline_kind": kind,
             "due_at": due_at,
             "armed_at": now,
-            "last_threshold_seconds": None,
-            "fire_at": next_fire_at(due_at, thresholds, None),
+            "last_threshold_seconds": _seconds(skipped),
+            "fire_at": next_fire_at(due_at, thresholds, skipped),
             "ward_code": ward_code,
             "province_code": province_code,
             "assignee": assignee,
@@ -225,7 +241,10 @@ class DeadlineWatch:
                 set_={
                     "due_at": fresh.excluded.due_at,
                     "armed_at": case((moved, fresh.excluded.armed_at), else_=t.c.armed_at),
-                    "last_threshold_seconds": case((moved, None), else_=t.c.last_threshold_seconds),
+                    "last_threshold_seconds": case(
+                        (moved, fresh.excluded.last_threshold_seconds),
+                        else_=t.c.last_threshold_seconds,
+                    ),
                     "fire_at": case((moved, fresh.excluded.fire_at), else_=t.c.fire_at),
                     "ward_code": fresh.excluded.ward_code,
                     "province_code": fresh.excluded.province_code,

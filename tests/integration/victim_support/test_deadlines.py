@@ -5,8 +5,10 @@ by every way a person is received, settled by identification whatever its outcom
 restarted and repeated workers never signal twice; the migration arms the persons still under
 verification.
 
-The 3-day clock lies inside the 5-day threshold from the start: the first scan after reception
-says "approaching" (5 days) at once, the one a day before the deadline says it again (1 day).
+The 3-day clock lies inside the 5-day threshold from the start, so that threshold is never
+announced ("5 days left" of a 3-day clock tells a social worker nothing); the scan a day before
+the deadline says "approaching" (1 day). The backfill, which cannot know when a clock started,
+signals the nearest threshold already passed at its first scan.
 
 The worker is the service's own (``deadline_worker``), run with a clock of the test's own on a
 database of this module's own, so that a scan ahead of time touches no other test's records.
@@ -118,7 +120,6 @@ async def test_a_verification_signals_approaching_twice_and_then_missed_each_onc
 
     found = await signals(own_db, "victim_support", person["id"])
     assert [(s.kind, s.threshold_seconds) for s in found] == [
-        ("approaching", FIVE_DAYS),
         ("approaching", ONE_DAY),
         ("missed", 0),
     ]
@@ -155,7 +156,7 @@ async def test_identification_settles_the_watch_whatever_its_outcome(
     assert await watch_of(own_db, "victim_support", person["id"]) is None
     await clock.at(due - DAY)
     await clock.at(due + DAY)
-    assert await _kinds(own_db, person["id"]) == [("approaching", FIVE_DAYS)]
+    assert await _kinds(own_db, person["id"]) == []
 
 
 async def test_protection_of_a_presumed_victim_keeps_the_clock_running(
@@ -249,7 +250,6 @@ async def test_concurrent_restarted_and_repeated_workers_signal_each_threshold_o
 
     for person in people:
         assert await _kinds(own_db, person["id"]) == [
-            ("approaching", FIVE_DAYS),
             ("approaching", ONE_DAY),
             ("missed", 0),
         ], person["id"]

@@ -19,6 +19,7 @@ from libs.common.deadlines import (
     MISSED,
     Signal,
     next_fire_at,
+    passed_when_armed,
     pending,
     signal_due,
     thresholds_from_days,
@@ -432,3 +433,45 @@ def test_the_rule_reads_instants_so_utc_and_hanoi_clocks_agree(
         assert [(s.at, s.signal, s.clock) for s in a.said] == [
             (s.at, s.signal, s.clock) for s in b.said
         ]
+
+
+# Armed inside a threshold ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("armed_before_due", "thresholds", "expected"),
+    [
+        (10 * DAY, T, None),  # armed before every threshold: each will be said
+        (5 * DAY, T, FIVE),  # armed on the 5-day mark: said by nobody, skipped
+        (5 * DAY + US, T, None),
+        (3 * DAY, T, FIVE),  # a 3-day verification never hears "5 days left"
+        (timedelta(hours=12), T, FIVE),  # inside both: the nearest is still said, at once
+        (DAY, T, FIVE),
+        (-DAY, T, FIVE),  # armed past due: only "missed" is left
+        (3 * DAY, (ONE,), None),  # the nearest threshold is never skipped
+        (timedelta(hours=1), (ONE,), None),
+        (3 * DAY, (), None),
+        (3 * DAY, (timedelta(days=7), FIVE, ONE), FIVE),  # the nearest of the skipped ones
+        (6 * DAY, (timedelta(days=7), FIVE, ONE), timedelta(days=7)),
+    ],
+)
+def test_thresholds_a_clock_starts_inside_are_skipped_but_the_nearest(
+    armed_before_due: timedelta, thresholds: tuple[timedelta, ...], expected: timedelta | None
+) -> None:
+    assert passed_when_armed(DUE - armed_before_due, DUE, thresholds) == expected
+
+
+def test_a_three_day_clock_says_one_day_left_then_missed() -> None:
+    armed = DUE - 3 * DAY
+    last = passed_when_armed(armed, DUE, T)
+    assert next_fire_at(DUE, T, last) == DUE - ONE
+    assert signal_due(armed, DUE, T, last) is None
+    assert signal_due(DUE - ONE, DUE, T, last) == Signal("approaching", ONE)
+    assert signal_due(DUE, DUE, T, ONE) == Signal("missed", MISSED)
+
+
+def test_a_clock_armed_with_hours_left_says_one_day_left_at_once() -> None:
+    armed = DUE - timedelta(hours=12)
+    last = passed_when_armed(armed, DUE, T)
+    assert next_fire_at(DUE, T, last) == DUE - ONE
+    assert signal_due(armed, DUE, T, last) == Signal("approaching", ONE)
