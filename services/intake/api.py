@@ -241,12 +241,21 @@ async def assign_tip(
 
 @router.post("/tips/{tip_id}/classification", response_model=TipSummary, tags=["tips"])
 async def classify_tip(
+    request: Request,
     tip_id: UUID,
     body: ClassificationIn,
     ctx: IntakeOfficer,
     if_match: IfMatch = None,
 ) -> TipSummary:
-    return await tips.classify(ctx, tip_id, body, if_match)
+    """``assigned_to``, if given, assigns the tip in the same transaction, checked as
+    ``POST /v1/tips/{id}/assignment`` checks it: a refused assignee refuses the classification."""
+    classified = await tips.classify(ctx, tip_id, body, if_match)
+    if body.assigned_to is None:
+        return classified
+    directory = request.app.state.directory
+    return await assignment.assign(
+        ctx, tip_id, body.assigned_to, directory, ASSIGNMENT_PURPOSE, None
+    )
 
 
 @router.post("/tips/{tip_id}/extension", response_model=TipSummary, tags=["tips"])

@@ -153,7 +153,7 @@ class ClassificationIn(StrictModel):
     incident_ward_code: WardCode | None = Field(
         None, description="locate (or correct the place of) the tip while triaging"
     )
-    assigned_to: str | None = Field(None, max_length=200, description="officer's subject id")
+    assigned_to: str | None = Field(None, max_length=200, description="assign to (as /assignment)")
     notes: str | None = Field(None, max_length=5000)
 
     _ward = field_validator("incident_ward_code")(known_ward)

@@ -122,7 +122,7 @@ def summary(tip: Tip, now: datetime) -> TipSummary:
         resolution_due_at=tip.resolution_due_at,
         overdue=domain.is_overdue(status, tip.resolution_due_at, now),
         due_soon=domain.is_due_soon(status, tip.resolution_due_at, now),
-        assigned_to=tip.assigned_to,
+        assigned_to=tip.assignee,
         assignee=tip.assignee,
         version=tip.version,
     )
@@ -229,7 +229,6 @@ async def classify(
         tip.incident_ward_code = data.incident_ward_code
         tip.province_code = province_of(data.incident_ward_code)
         await tip_clocks.follow(ctx, tip)
-    tip.assigned_to = data.assigned_to or tip.assigned_to
     tip.classification_notes = data.notes
     tip.classified_at = ctx.now
     tip.classified_by = ctx.sub

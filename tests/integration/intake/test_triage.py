@@ -82,19 +82,41 @@ async def test_classification_moves_a_received_tip_to_triaged_and_emits_classifi
         trafficking_related="unclear",
         priority="high",
         exploitation_types=["forced_labour", "forced_begging"],
-        assigned_to="officer-7",
+        assigned_to="officer-hn-1",  # an intake officer of Ha Noi in deploy/local/directory.json
         notes="call the reporter back",
     )
     assert summary["status"] == "triaged"
     assert summary["priority"] == "high" and summary["trafficking_related"] == "unclear"
     assert summary["exploitation_types"] == ["forced_begging", "forced_labour"]
-    assert summary["assigned_to"] == "officer-7"
-    assert summary["version"] == 2
+    assert summary["assigned_to"] == summary["assignee"] == "officer-hn-1"
+    assert summary["version"] == 3  # classified, then assigned
     events = await outbox_events(db, tip["id"])
-    assert [t for t, _ in events] == [PREFIX + "received.v1", PREFIX + "classified.v1"]
-    classified = events[-1][1]
+    assert [t for t, _ in events] == [
+        PREFIX + "received.v1",
+        PREFIX + "classified.v1",
+        PREFIX + "assigned.v1",
+    ]
+    classified = events[1][1]
     assert classified["priority"] == "high" and classified["status"] == "triaged"
     assert "notes" not in classified and "call the reporter" not in str(classified)
+
+
+async def test_classification_naming_an_ineligible_officer_is_refused_and_changes_nothing(
+    intake: httpx.AsyncClient, officer: dict[str, str], db: AsyncEngine, tip: dict[str, Any]
+) -> None:
+    """``assigned_to`` goes through the assignment's check: a sub the directory does not know
+    as an intake officer of the place refuses the whole classification."""
+    response = await intake.post(
+        f"/v1/tips/{tip['id']}/classification",
+        headers=officer,
+        json={"trafficking_related": "yes", "priority": "high", "assigned_to": "officer-7"},
+    )
+    assert response.status_code == 422, response.text
+    assert [e["code"] for e in response.json()["errors"]] == ["assignee_not_eligible"]
+    again = (await intake.get(f"/v1/tips/{tip['id']}", headers=officer)).json()
+    assert again["status"] == "received" and again["version"] == 1
+    assert again["assignee"] is None and again["priority"] is None
+    assert [t for t, _ in await outbox_events(db, tip["id"])] == [PREFIX + "received.v1"]
 
 
 async def test_classification_notes_are_shown_to_officers(
