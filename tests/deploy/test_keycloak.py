@@ -78,9 +78,16 @@ NGO_CLIENT = "ngo-hoa-sen"
 DEMO_NGO_ORG = "ngo-demo-hoa-sen"  # deploy/local/demo_data.py NGO_ORG
 
 
+DIRECTORY_CLIENT = "ctip-directory"  # our own services' account, not an NGO's
+
+
 def ngo_clients() -> list[dict[str, Any]]:
     """The confidential clients of NGO systems: client credentials, no person behind them."""
-    return [c for c in realm()["clients"] if c.get("serviceAccountsEnabled")]
+    return [
+        c
+        for c in realm()["clients"]
+        if c.get("serviceAccountsEnabled") and c["clientId"] != DIRECTORY_CLIENT
+    ]
 
 
 def mappers_of(client: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -145,3 +152,19 @@ def test_an_ngo_token_carries_roles_a_hardcoded_org_and_the_api_audience() -> No
 def test_each_ngo_client_names_an_organisation_of_its_own() -> None:
     orgs = [claims_of(c)["org"]["config"]["claim.value"] for c in ngo_clients()]
     assert len(orgs) == len(set(orgs))
+
+
+def test_the_directory_client_reads_users_and_nothing_else() -> None:
+    """The services read officers (roles, jurisdiction, e-mail) through the admin API with this
+    account (libs/common/directory.py): view-users and query-users, no ctip role, no login flow."""
+    (client,) = [c for c in realm()["clients"] if c["clientId"] == DIRECTORY_CLIENT]
+    assert client["serviceAccountsEnabled"] is True and client["publicClient"] is False
+    assert not client["standardFlowEnabled"] and not client["directAccessGrantsEnabled"]
+    users = realm()["users"]
+    (account,) = [u for u in users if u.get("serviceAccountClientId") == DIRECTORY_CLIENT]
+    assert account["realmRoles"] == []
+    assert account["clientRoles"] == {"realm-management": ["view-users", "query-users"]}
+
+
+def test_the_steering_committee_is_a_group_the_digest_reads() -> None:
+    assert "steering_committee" in {g["name"] for g in realm().get("groups", [])}
