@@ -23,6 +23,7 @@ from libs.common.db import Database
 from libs.common.events import CONTENT_TYPE
 from libs.common.ids import new_id
 from libs.common.observability import WEBHOOK_DELIVERIES
+from libs.common.retries import retry_after_seconds
 from libs.common.webhooks import signed_headers
 from services.interagency import domain, partners, repository
 from services.interagency.access import Ctx
@@ -262,8 +263,7 @@ class DeliveryWorker:
             else:
                 delay = self.policy.next_delay(
                     delivery.attempts,
-                    status_code=result.status_code,
-                    retry_after=domain.parse_retry_after(result.retry_after, now),
+                    retry_after=retry_after_seconds(result.status_code, result.retry_after, now),
                     rng=self.rng,
                 )
                 if delay is None:

@@ -3,11 +3,9 @@ the retry schedule, secret rotation, the match lifecycle. Pure data and function
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -234,61 +232,6 @@ def outcome_of(status_code: int | None) -> AttemptOutcome:
     if status_code == 410:
         return AttemptOutcome.gone
     return AttemptOutcome.retry
-
-
-THROTTLE_STATUSES = frozenset((429, 503))
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max((moment - now).total_seconds(), 0.0)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempt 1 is immediate; after failed attempt ``n`` the next waits ``schedule[n-1]`` ±
-    ``jitter``; after ``len(schedule) + 1`` attempts the delivery is kept as failed."""
-
-    schedule: tuple[float, ...]
-    jitter: float = 0.2
-    max_retry_after: float = 36000.0
-
-    @property
-    def max_attempts(self) -> int:
-        return len(self.schedule) + 1
-
-    def next_delay(
-        self,
-        attempts_made: int,
-        *,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        rng: random.Random | None = None,
-    ) -> float | None:
-        """Seconds until the next attempt, or None when the delivery is exhausted."""
-        if attempts_made >= self.max_attempts:
-            return None
-        base = self.schedule[attempts_made - 1]
-        factor = 1.0 + (rng or random).uniform(-self.jitter, self.jitter)
-        delay = base * factor
-        if status_code in THROTTLE_STATUSES and retry_after is not None:
-            # The partner told us when it can take more; sooner would be refused again.
-            delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
-
-
-# Secret rotation ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

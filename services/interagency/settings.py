@@ -6,8 +6,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.jurisdiction import is_province_code
+from libs.common.retries import RetryPolicy
 from libs.common.settings import ServiceSettings
-from services.interagency.domain import RetryPolicy
 
 DEV_DESK_PROVINCE = "01"
 SVIX_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]

@@ -7,21 +7,17 @@ Times a person chooses (quiet hours, the daily digest) are local times of Viet N
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from libs.common.jurisdiction import covers
 from libs.common.schemas import VIETNAM
 
-DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 """The partners' webhook schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): about 27 hours
 before a delivery is kept as failed, so a mail server down over a night loses nothing."""
-THROTTLE_STATUSES = frozenset((429, 503))
 AUTH_REPLIES = frozenset((530, 534, 535, 538))
 """5xx replies about our own credentials: our configuration is wrong, not the address, so they
 are retried (an operator fixes the password) rather than failing every message at once."""
@@ -203,38 +199,6 @@ def digest_lines(
 # Retries -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempt 1 is at the planned time; after failed attempt ``n`` the next waits
-    ``schedule[n-1]`` ± ``jitter`` (so that retries of many messages do not arrive in one burst);
-    after ``len(schedule) + 1`` attempts the delivery is kept as failed, for an administrator to
-    replay. A receiver's ``Retry-After`` on 429/503 is honoured up to ``max_retry_after``."""
-
-    schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
-    jitter: float = 0.2
-    max_retry_after: float = 36000.0
-
-    @property
-    def max_attempts(self) -> int:
-        return len(self.schedule) + 1
-
-    def next_delay(
-        self,
-        attempts_made: int,
-        *,
-        retry_after: float | None = None,
-        rng: random.Random | None = None,
-    ) -> float | None:
-        """Seconds until the next attempt, or None when the delivery is exhausted."""
-        if attempts_made >= self.max_attempts:
-            return None
-        base = self.schedule[max(attempts_made, 1) - 1]
-        delay = base * (1.0 + (rng or random).uniform(-self.jitter, self.jitter))
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
-
-
 def smtp_outcome(code: int | None) -> Outcome:
     """An SMTP reply to the whole transaction (RFC 5321 §4.2.1): 2xx accepted; 5xx a permanent
     refusal (the address does not exist: retrying changes nothing) unless it is about our own
@@ -253,19 +217,3 @@ def webhook_outcome(status_code: int | None) -> Outcome:
     if status_code == 410:
         return Outcome.gone
     return Outcome.retry
-
-
-def retry_after_seconds(status_code: int | None, value: str | None, now: datetime) -> float | None:
-    """A receiver's ``Retry-After`` (seconds or an HTTP date) on 429/503; None otherwise."""
-    if status_code not in THROTTLE_STATUSES or not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max((moment - now).total_seconds(), 0.0)

@@ -25,6 +25,7 @@ import httpx
 from libs.common.app import Worker
 from libs.common.db import Database
 from libs.common.observability import NOTIFICATION_DELIVERIES
+from libs.common.retries import retry_after_seconds
 from services.notifications import deliveries, digests
 from services.notifications import delivery_repository as repository
 from services.notifications.access import Ctx
@@ -33,7 +34,6 @@ from services.notifications.channel_rules import (
     Outcome,
     digest_due,
     digest_lines,
-    retry_after_seconds,
     smtp_outcome,
     webhook_outcome,
 )

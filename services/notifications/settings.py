@@ -7,8 +7,8 @@ from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.directory import Directory
+from libs.common.retries import DEFAULT_RETRY_SCHEDULE, RetryPolicy
 from libs.common.settings import ServiceSettings
-from services.notifications.channel_rules import DEFAULT_RETRY_SCHEDULE, RetryPolicy
 from services.notifications.email import SmtpConfig
 
 

@@ -3,7 +3,6 @@ expected value written out here from the contract, never read from the module un
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,11 +23,9 @@ from services.interagency.domain import (
     Decision,
     KeySet,
     MatchStatus,
-    RetryPolicy,
     allow_listed,
     default_alert_types,
     outcome_of,
-    parse_retry_after,
     partner_source,
 )
 
@@ -140,65 +137,6 @@ def test_border_provinces_hear_of_missing_persons_by_default() -> None:
 def test_a_delivery_attempts_outcome_follows_the_status(status: int | None, outcome: str) -> None:
     """At-least-once, 410 disables the endpoint, the rest is retried."""
     assert outcome_of(status) is AttemptOutcome(outcome)
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        (None, None),
-        ("", None),
-        ("  120 ", 120.0),
-        ("0", 0.0),
-        ("Fri, 04 Dec 2026 10:02:00 GMT", 120.0),
-        ("Fri, 04 Dec 2026 09:00:00 GMT", 0.0),
-        ("Fri, 04 Dec 2026 10:00:30", 30.0),
-        ("soon", None),
-        ("-5", None),
-        ("١٢", None),
-    ],
-)
-def test_retry_after_is_read_as_seconds_or_an_http_date(
-    header: str | None, seconds: float | None
-) -> None:
-    assert parse_retry_after(header, NOW) == seconds
-
-
-def test_the_retry_schedule_waits_each_step_within_its_jitter_then_gives_up() -> None:
-    policy = RetryPolicy(schedule=(5.0, 300.0), jitter=0.2)
-    assert policy.max_attempts == 3
-    rng = random.Random(7)
-    delays = [policy.next_delay(1, rng=rng) for _ in range(200)]
-    assert all(d is not None and 4.0 <= d <= 6.0 for d in delays)
-    assert max(d for d in delays if d) > 5.5 and min(d for d in delays if d) < 4.5
-    second = policy.next_delay(2, rng=random.Random(1))
-    assert second is not None and 240.0 <= second <= 360.0
-    assert policy.next_delay(3) is None
-    assert policy.next_delay(4) is None
-
-
-def test_without_jitter_the_schedule_is_exact() -> None:
-    policy = RetryPolicy(schedule=(5.0, 300.0), jitter=0.0)
-    assert policy.next_delay(1) == 5.0
-    assert policy.next_delay(2) == 300.0
-
-
-@pytest.mark.parametrize("status", [429, 503])
-def test_a_throttling_partners_retry_after_is_honoured_up_to_the_cap(status: int) -> None:
-    policy = RetryPolicy(schedule=(5.0,), jitter=0.0, max_retry_after=600.0)
-    assert policy.next_delay(1, status_code=status, retry_after=90.0) == 90.0
-    assert policy.next_delay(1, status_code=status, retry_after=1.0) == 5.0
-    assert policy.next_delay(1, status_code=status, retry_after=99999.0) == 600.0
-
-
-def test_retry_after_is_ignored_unless_the_partner_throttles() -> None:
-    policy = RetryPolicy(schedule=(5.0,), jitter=0.0)
-    assert policy.next_delay(1, status_code=500, retry_after=90.0) == 5.0
-    assert policy.next_delay(1, status_code=429, retry_after=None) == 5.0
-
-
-def test_the_production_cap_on_retry_after_is_ten_hours() -> None:
-    assert RetryPolicy(schedule=(1.0,)).max_retry_after == 36000.0
-    assert RetryPolicy(schedule=(1.0,)).jitter == 0.2
 
 
 def test_a_rotated_secret_verifies_beside_the_new_one_until_the_overlap_ends() -> None:

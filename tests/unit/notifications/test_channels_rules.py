@@ -3,7 +3,6 @@ joins, the daily digest's day and span, its counts, the retry schedule and what 
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -11,17 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notifications.channel_rules import (
-    DEFAULT_RETRY_SCHEDULE,
     MissedSignal,
     Outcome,
     QuietHours,
-    RetryPolicy,
     digest_due,
     digest_lines,
     email_slot,
     quiet_hours,
     release_at,
-    retry_after_seconds,
     smtp_outcome,
     webhook_outcome,
 )
@@ -251,35 +247,6 @@ def test_nothing_in_scope_is_no_line() -> None:
 
 # Retries and answers -----------------------------------------------------------------------------
 
-POLICY = RetryPolicy(schedule=DEFAULT_RETRY_SCHEDULE, jitter=0.2)
-
-
-def test_the_default_schedule_is_the_partners_one() -> None:
-    assert DEFAULT_RETRY_SCHEDULE == (5, 300, 1800, 7200, 18000, 36000, 36000)
-    assert POLICY.max_attempts == 8
-
-
-@pytest.mark.parametrize("attempts_made", range(1, 8))
-def test_each_wait_stays_within_the_jitter_of_its_step(attempts_made: int) -> None:
-    base = DEFAULT_RETRY_SCHEDULE[attempts_made - 1]
-    rng = random.Random(attempts_made)
-    delays = [POLICY.next_delay(attempts_made, rng=rng) for _ in range(300)]
-    assert all(d is not None and base * 0.8 <= d <= base * 1.2 for d in delays)
-    assert len({round(d or 0, 6) for d in delays}) > 100, "the jitter spreads the retries"
-
-
-def test_after_the_last_step_the_delivery_is_exhausted() -> None:
-    assert POLICY.next_delay(8) is None
-    assert RetryPolicy(schedule=(1.0,)).next_delay(2) is None
-    assert RetryPolicy(schedule=(1.0,), jitter=0).next_delay(1) == 1.0
-
-
-def test_retry_after_is_honoured_up_to_its_cap() -> None:
-    policy = RetryPolicy(schedule=(1.0,), jitter=0, max_retry_after=60)
-    assert policy.next_delay(1, retry_after=30) == 30
-    assert policy.next_delay(1, retry_after=3600) == 60
-    assert policy.next_delay(1, retry_after=0.5) == 1.0
-
 
 @pytest.mark.parametrize(
     ("code", "outcome"),
@@ -314,12 +281,3 @@ def test_what_an_smtp_reply_means(code: int | None, outcome: Outcome) -> None:
 )
 def test_what_a_webhook_answer_means(status: int | None, outcome: Outcome) -> None:
     assert webhook_outcome(status) is outcome
-
-
-def test_retry_after_counts_on_throttling_answers_only() -> None:
-    now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-    assert retry_after_seconds(503, "120", now) == 120
-    assert retry_after_seconds(429, "Tue, 24 Nov 2026 03:01:00 GMT", now) == 60
-    assert retry_after_seconds(500, "120", now) is None
-    assert retry_after_seconds(503, "soon", now) is None
-    assert retry_after_seconds(503, None, now) is None
