@@ -148,13 +148,11 @@ class Stack:
     files: list[str] = field(default_factory=list)
     partner_tls: tuple[Path, Path] | None = None
 
-    def compose(
-        self, *args: str, timeout: float = 900, check: bool = True, stdin: str | None = None
-    ) -> str:
+    def compose(self, *args: str, timeout: float = 900, check: bool = True) -> str:
         command = ["docker-compose", "-p", PROJECT, "--env-file", str(self.workdir / ".env")]
         for f in self.files:
             command += ["-f", f]
-        return run(*command, *args, timeout=timeout, check=check, cwd=DEPLOY, input=stdin)
+        return run(*command, *args, timeout=timeout, check=check, cwd=DEPLOY)
 
     def token(self, role: str, *jurisdiction: str, org: str | None = None) -> dict[str, str]:
         now = int(time.time())
@@ -207,8 +205,8 @@ class Stack:
         logs = self.compose("logs", "--tail", "40", check=False)
         raise AssertionError(f"not healthy after {timeout:.0f}s: {waiting}\n{logs[-6000:]}")
 
-    def kafka(self, *args: str, stdin: str | None = None) -> str:
-        return self.compose("exec", "-T", "kafka", *args, stdin=stdin)
+    def kafka(self, *args: str) -> str:
+        return self.compose("exec", "-T", "kafka", *args)
 
     def psql(self, sql: str) -> str:
         return self.compose(

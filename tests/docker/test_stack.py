@@ -11,15 +11,14 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 import pytest
 
-from tests.docker.conftest import NOTES, PROJECT, PROVINCE, Phase, Stack, run
+from tests.docker.conftest import NOTES, PROJECT, Phase, Stack, run
 from tests.docker.partner import Receiver
 from tests.docker.story import (
     PARTNER,
@@ -118,46 +117,17 @@ def test_the_story_through_the_gateway_has_each_effect_once(
     assert receiver.unverified() == []
 
 
-def publish_assignment(stack: Stack, case_id: str, assignee: str) -> None:
-    """``casework.case.assigned`` as casework's relay writes it (a CloudEvent in structured
-    mode on casework.case.v1), produced straight into Kafka: the case and its assignment route
-    are casework's; what is tested here is everything after the event."""
-    now = datetime.now(UTC).isoformat()
-    event = {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "/ctip/casework",
-        "type": "vn.ctip.casework.case.assigned.v1",
-        "subject": case_id,
-        "time": now,
-        "datacontenttype": "application/json",
-        "data": {
-            "record_type": "case",
-            "record_id": case_id,
-            "assignee": assignee,
-            "assigned_by": "stack-supervisor",
-            "jurisdiction": {"ward_code": None, "province_code": PROVINCE},
-            "assigned_at": now,
-        },
-    }
-    stack.kafka(
-        "/opt/kafka/bin/kafka-console-producer.sh",
-        "--bootstrap-server",
-        "kafka:9092",
-        "--topic",
-        "casework.case.v1",
-        stdin=json.dumps(event) + "\n",
-    )
-
-
 def test_an_officer_is_told_of_an_assignment_on_the_stream_and_in_the_list(
     stack: Stack, front: Frontend
 ) -> None:
-    """Through the gateway: the inbox answers, the stream's first bytes come at once, and an
-    assignment reaches the assignee on the open stream (the worker asked the directory, the
-    API was woken by PostgreSQL) and then in the list."""
+    """Through the gateway: the inbox answers, the stream's first bytes come at once, and a
+    supervisor's assignment of a case (checked by casework against the directory) reaches the
+    investigator on the open stream (notifications' worker asked the directory who to tell, the
+    API was woken by PostgreSQL) and then in the list, and nobody else's."""
+    told = front.tell(100)
+    (case, *_) = until(partial(front.cases_of, told), f"the case of tip {told.tip_id}")
+    case_id = str(case["id"])
     headers = front.headers("investigator")
-    case_id = str(uuid.uuid4())
     with client(stack) as http, Phase("notifications: an assignment told on the stream"):
         listed = http.get(NOTIFICATIONS, headers=headers)
         assert listed.status_code == 200, listed.text
@@ -170,7 +140,13 @@ def test_an_officer_is_told_of_an_assignment_on_the_stream_and_in_the_list(
             lines = answer.iter_lines()
             assert next(lines).startswith("retry: ")
             assert time.monotonic() - asked < 10, "the stream's first bytes were held back"
-            publish_assignment(stack, case_id, "stack-investigator")
+            assigned = front.post(
+                f"/casework/v1/cases/{case_id}/assignment",
+                {"sub": "stack-investigator"},
+                "supervisor",
+                200,
+            )
+            assert assigned["assignee"] == "stack-investigator"
             deadline = time.monotonic() + 120
             frame: list[str] = []
             for line in lines:  # heartbeats every 15 s let the deadline be looked at
@@ -186,13 +162,13 @@ def test_an_officer_is_told_of_an_assignment_on_the_stream_and_in_the_list(
                     pytest.fail("the assignment did not reach the stream in 120 s")
             else:
                 pytest.fail("the stream ended before the assignment reached it")
-        told = json.loads(data)
-        assert told["link"] == f"/casework/v1/cases/{case_id}"
-        assert told["kind"] == "assigned" and told["read_at"] is None
+        note = json.loads(data)
+        assert note["link"] == f"/casework/v1/cases/{case_id}"
+        assert note["kind"] == "assigned" and note["read_at"] is None
         listed = http.get(NOTIFICATIONS, headers=headers, params={"unread": "true"})
-        assert told["id"] in {n["id"] for n in listed.json()["items"]}
+        assert note["id"] in {n["id"] for n in listed.json()["items"]}
         others = http.get(NOTIFICATIONS, headers=front.headers("intake_officer"))
-        assert told["id"] not in {n["id"] for n in others.json()["items"]}
+        assert note["id"] not in {n["id"] for n in others.json()["items"]}
 
 
 def relay_holders(stack: Stack) -> set[str]:
