@@ -286,6 +286,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CTIP_INTERAGENCY_ALERT_DESK_PROVINCE": "01",
         "CTIP_DIRECTORY_URL": idp.DIRECTORY_URL,
         "CTIP_DIRECTORY_CLIENT_SECRET": directory_secret,
+        # no mail server in the stack: e-mails fail and wait for their retries
+        "CTIP_NOTIFICATIONS_SMTP_HOST": "smtp.stack.invalid",
+        "CTIP_NOTIFICATIONS_SMTP_FROM": "ctip <no-reply@stack.ctip.test>",
+        "CTIP_NOTIFICATIONS_LINK_BASE_URL": f"http://127.0.0.1:{port}",
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "DB_PASSWORD": secrets.token_urlsafe(24),
         "DB_APP_PASSWORD": secrets.token_urlsafe(24),
