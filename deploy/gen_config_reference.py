@@ -101,10 +101,12 @@ LOCAL_PORTS = ("CTIP_PG_PORT", "CTIP_KAFKA_PORT")
 
 
 def default_text(field: FieldInfo) -> str:
-    if field.annotation is SecretStr:
-        return SECRET_DEFAULT
     with documented_ports():
         value = field.get_default(call_default_factory=True)
+    if field.annotation is SecretStr:
+        # an empty secret is no key anyone could read here: it is unset, and shown as such
+        empty = isinstance(value, SecretStr) and value.get_secret_value() == ""
+        return '`""`' if empty else SECRET_DEFAULT
     if value is None:
         return "(unset)"
     if isinstance(value, bool):
@@ -134,7 +136,7 @@ def settings_reference() -> str:
     lines = [
         "### Every service (`CTIP_<NAME>`)",
         "",
-        "Shared by all five; any of them can be set for one service only as",
+        "Shared by every service; any of them can be set for one service only as",
         "`CTIP_<SERVICE>_<NAME>` (e.g. `CTIP_INTAKE_DB_POOL_SIZE`), which wins over `CTIP_<NAME>`.",
         "",
         *header,

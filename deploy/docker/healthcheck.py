@@ -20,6 +20,7 @@ PORTS = {
     "victim_support": 8003,
     "interagency": 8004,
     "outreach": 8005,
+    "notifications": 8006,
 }
 DATABASE_URL = "postgresql+asyncpg://ctip_app:ctip_app@127.0.0.1:5432/ctip"
 KAFKA_BOOTSTRAP = "127.0.0.1:9092"

@@ -132,8 +132,9 @@ def nginx_route(location: str, body: str) -> tuple[str, int, str] | None:
         assert variable, f"proxy_pass to an unset variable {target}"
         target = variable.group(1)
         rewrite = re.search(r"rewrite\s+\^(\S+?)\(\.\*\)\$\s+(/\S*?)\$1\s+break\s*;", body)
-        if rewrite and rewrite.group(1) == mapped:
-            mapped = rewrite.group(2)
+        if rewrite and mapped.startswith(rewrite.group(1)):
+            # a prefix location, or a path under it (``= /notifications/v1/notifications/stream``)
+            mapped = rewrite.group(2) + mapped.removeprefix(rewrite.group(1))
     hostport, slash, uri = target.partition("/")
     if slash:
         mapped = "/" + uri

@@ -87,6 +87,20 @@ def test_venv_is_built_by_uv_from_the_lock_without_dev_dependencies_or_editable_
     assert any("--from=build /app/.venv /app/.venv" in c for c in copied)
 
 
+def test_the_build_installs_the_sources_of_this_build_and_checks_it() -> None:
+    """uv would reinstall a wheel of the project from an earlier build (its cache is a mount
+    kept between builds) while pyproject.toml is unchanged: an image shipped without its newest
+    service so. The project is reinstalled, and installed.py compares the package with the
+    sources, in isolated mode (``-I``: nothing imported from the sources in the working dir)."""
+    (build,) = [s for s in stages() if s.name == "build"]
+    runs = [rest for keyword, rest in build.instructions if keyword == "RUN"]
+    (install,) = [r for r in runs if re.search(r"uv sync\b(?!.*--no-install-project)", r)]
+    assert "--reinstall-package ctip" in install
+    assert re.search(r"/app/\.venv/bin/python -I installed\.py /src\b", install)
+    copied = [rest for keyword, rest in build.instructions if keyword == "COPY"]
+    assert "deploy/docker/installed.py ./installed.py" in copied
+
+
 def test_final_stage_installs_no_compiler() -> None:
     for keyword, rest in final_stage().instructions:
         if keyword == "RUN":

@@ -426,3 +426,13 @@ def test_the_ingress_lets_evidence_files_through_to_the_gateway() -> None:
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "26m"
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+
+
+def test_the_ingress_passes_notification_streams_unbuffered() -> None:
+    """The gateway sends each Server-Sent Event on as the API writes it; so must the Ingress."""
+    (ingress,) = objects("Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    timeout = annotations.get("nginx.ingress.kubernetes.io/proxy-read-timeout", "60")
+    heartbeat = settings_class("notifications").model_fields["stream_heartbeat_seconds"].default
+    assert heartbeat < int(timeout), "a silent stream would be cut between heartbeats"

@@ -1,7 +1,9 @@
 """The compose stack as ops deploy it, started live: the Docker engine (installed and started when
 missing), the local bases and the ctip image built without a registry, deploy/compose.yaml in
 production mode with throwaway secrets and an RS256 key set served inside the network, then torn
-down with its volumes. Only with ``-m docker`` (``make test-docker``); it never passes by
+down with its volumes. The identity provider is a stand-in that answers as Keycloak does
+(``idp.py``): the key set, and the directory of officers that production reads. Only with
+``-m docker`` (``make test-docker``); it never passes by
 skipping: without an engine it fails and says why."""
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.docker import partner
+from tests.docker import idp, partner
 from tests.docker.partner import Receiver, make_tls
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROJECT = "ctipstack"
 IMAGE = "ctip:stack-test"
-ISSUER = "http://jwks:8080/realms/ctip"
+ISSUER = idp.ISSUER
 AUDIENCE = "ctip-api"
+PROVINCE = "01"  # Hà Nội: the officers' jurisdiction
+# the officers whose tokens the test mints (``Stack.token``), as the directory knows them
+OFFICERS = ("intake_officer", "investigator", "social_worker", "supervisor", "admin")
 PHASES: list[tuple[str, float]] = []
 NOTES: list[str] = []
 
@@ -256,26 +261,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     bundle, cert, private = make_tls(workdir / "partner-tls")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_numbers()
-    jwks_dir = workdir / "jwks"
-    jwks_dir.mkdir()
-    (jwks_dir / "jwks.json").write_text(
-        json.dumps(
-            {
-                "keys": [
-                    {
-                        "kty": "RSA",
-                        "kid": "stack-test",
-                        "use": "sig",
-                        "alg": "RS256",
-                        "n": b64url_uint(public.n),
-                        "e": b64url_uint(public.e),
-                    }
-                ]
-            }
-        )
-    )
-    jwks_dir.chmod(0o755)
-    (jwks_dir / "jwks.json").chmod(0o644)
+    jwk = {"kty": "RSA", "kid": "stack-test", "use": "sig", "alg": "RS256"}
+    jwk |= {"n": b64url_uint(public.n), "e": b64url_uint(public.e)}
+    officers = [
+        {"sub": f"stack-{role}", "roles": [role], "jurisdiction": [PROVINCE]}
+        | {"email": f"{role}@stack.ctip.test", "locale": "vi"}
+        for role in OFFICERS
+    ]
+    sso = idp.prepare(workdir / "idp", {"keys": [jwk]}, officers)
+    directory_secret = secrets.token_urlsafe(24)
     port = free_port()
     values = {
         "CTIP_ENVIRONMENT": "production",
@@ -283,13 +277,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CTIP_BLIND_INDEX_KEY": b64(32),
         "CTIP_AUDIT_KEY": b64(32),
         "CTIP_JWT_SECRET": secrets.token_urlsafe(48),
-        "CTIP_JWT_JWKS_URL": "http://jwks:8080/jwks.json",
+        "CTIP_JWT_JWKS_URL": idp.JWKS_URL,
         "CTIP_JWT_ISSUER": ISSUER,
         "CTIP_JWT_AUDIENCE": AUDIENCE,
         "CTIP_CORS_ORIGINS": "[]",
         "CTIP_LOG_LEVEL": "INFO",
         "CTIP_INTAKE_TRIAGE_PROVINCE": "01",
         "CTIP_INTERAGENCY_ALERT_DESK_PROVINCE": "01",
+        "CTIP_DIRECTORY_URL": idp.DIRECTORY_URL,
+        "CTIP_DIRECTORY_CLIENT_SECRET": directory_secret,
+        # no mail server in the stack: e-mails fail and wait for their retries
+        "CTIP_NOTIFICATIONS_SMTP_HOST": "smtp.stack.invalid",
+        "CTIP_NOTIFICATIONS_SMTP_FROM": "ctip <no-reply@stack.ctip.test>",
+        "CTIP_NOTIFICATIONS_LINK_BASE_URL": f"http://127.0.0.1:{port}",
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "DB_PASSWORD": secrets.token_urlsafe(24),
         "DB_APP_PASSWORD": secrets.token_urlsafe(24),
@@ -304,31 +304,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         json.dumps(
             {
                 "services": {
-                    "jwks": {
-                        "image": IMAGE,
-                        "user": "10001:10001",
-                        "read_only": True,
-                        "entrypoint": [
-                            "python",
-                            "-m",
-                            "http.server",
-                            "8080",
-                            "--directory",
-                            "/jwks",
-                        ],
-                        "volumes": [f"{jwks_dir}:/jwks:ro"],
-                        "healthcheck": {
-                            "test": [
-                                "CMD",
-                                "python",
-                                "-c",
-                                "import urllib.request as u; "
-                                "u.urlopen('http://127.0.0.1:8080/jwks.json', timeout=3)",
-                            ],
-                            "interval": "5s",
-                            "retries": 10,
-                        },
-                    },
+                    idp.HOST: idp.compose_service(IMAGE, sso, directory_secret),
                     # every story's anonymous filings come from the one address docker's port
                     # proxy gives this test, where the public's come from many (20 an hour each)
                     "intake-api": {
@@ -359,7 +335,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         partner_tls=(cert, private),
     )
     try:
-        with Phase("compose up: migrations, 5 APIs, 5 workers, gateway healthy"):
+        with Phase("compose up: migrations, 6 APIs, 6 workers, gateway healthy"):
             # the gateway last: docker-compose 1.29 gives up on a dependency that is unhealthy
             # for a moment (a slow healthcheck on a loaded machine) instead of waiting for it
             everything = built.compose("--profile", "observability", "config", "--services")

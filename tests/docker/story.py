@@ -18,10 +18,9 @@ import pytest
 
 from libs.common.jurisdiction import wards_of
 from testkit.intake import resident_key
-from tests.docker.conftest import Stack
+from tests.docker.conftest import PROVINCE, Stack
 from tests.docker.partner import Hit, Receiver
 
-PROVINCE = "01"
 PARTNER = "20"  # Lạng Sơn, on the border with China
 
 FAMILY = ["Lò", "Vàng", "Giàng", "Lường", "Đinh", "Hà", "Mùa", "Sùng"]

@@ -1,6 +1,7 @@
 """The compose stack, live: healthy, reachable only through the gateway; the plan's story told
 there as a frontend tells it (a tip becomes one case, its victim one reception, a published
-missing-person report one alert at the partner province); and with two replicas of everything,
+missing-person report one alert at the partner province); an officer's notifications read and
+streamed through the gateway as an assignment reaches them; and with two replicas of everything,
 stories told while a worker of each service is killed lose and double nothing (relay leadership
 moves, consumer groups rebalance to no lag, dead-letter topics empty)."""
 
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import pytest
@@ -31,14 +33,16 @@ from tests.docker.story import (
 
 pytestmark = pytest.mark.docker
 
-SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach")
+SERVICES = ("intake", "casework", "victim_support", "interagency", "outreach", "notifications")
 PREFIX = {
     "intake": "/intake",
     "casework": "/casework",
     "victim_support": "/victim-support",
     "interagency": "/interagency",
     "outreach": "/outreach",
+    "notifications": "/notifications",
 }
+NOTIFICATIONS = "/notifications/v1/notifications"
 STREAM = 20  # stories told while the workers are killed
 KILL_AFTER = 5  # ... once this many are told
 
@@ -111,6 +115,60 @@ def test_the_story_through_the_gateway_has_each_effect_once(
     time.sleep(3)  # a second case, reception or alert would arrive by now
     assert effects(front, receiver, [told]) == {"cases": [1], "receptions": [1], "alerts": [1]}
     assert receiver.unverified() == []
+
+
+def test_an_officer_is_told_of_an_assignment_on_the_stream_and_in_the_list(
+    stack: Stack, front: Frontend
+) -> None:
+    """Through the gateway: the inbox answers, the stream's first bytes come at once, and a
+    supervisor's assignment of a case (checked by casework against the directory) reaches the
+    investigator on the open stream (notifications' worker asked the directory who to tell, the
+    API was woken by PostgreSQL) and then in the list, and nobody else's."""
+    told = front.tell(100)
+    (case, *_) = until(partial(front.cases_of, told), f"the case of tip {told.tip_id}")
+    case_id = str(case["id"])
+    headers = front.headers("investigator")
+    with client(stack) as http, Phase("notifications: an assignment told on the stream"):
+        listed = http.get(NOTIFICATIONS, headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert case_id not in {n["record_id"] for n in listed.json()["items"]}
+        asked = time.monotonic()
+        stream = {**headers, "Accept": "text/event-stream"}
+        with http.stream("GET", f"{NOTIFICATIONS}/stream", headers=stream) as answer:
+            assert answer.status_code == 200, answer.read()[:500]
+            assert answer.headers["content-type"].startswith("text/event-stream")
+            lines = answer.iter_lines()
+            assert next(lines).startswith("retry: ")
+            assert time.monotonic() - asked < 10, "the stream's first bytes were held back"
+            assigned = front.post(
+                f"/casework/v1/cases/{case_id}/assignment",
+                {"sub": "stack-investigator"},
+                "supervisor",
+                200,
+            )
+            assert assigned["assignee"] == "stack-investigator"
+            deadline = time.monotonic() + 120
+            frame: list[str] = []
+            for line in lines:  # heartbeats every 15 s let the deadline be looked at
+                if line.startswith(("event: ", "data: ")):
+                    frame.append(line)
+                if line == "" and "event: assigned" in frame:
+                    (data,) = [f.removeprefix("data: ") for f in frame if f.startswith("data: ")]
+                    if json.loads(data)["record_id"] == case_id:
+                        break
+                if line == "":
+                    frame = []
+                if time.monotonic() > deadline:
+                    pytest.fail("the assignment did not reach the stream in 120 s")
+            else:
+                pytest.fail("the stream ended before the assignment reached it")
+        note = json.loads(data)
+        assert note["link"] == f"/casework/v1/cases/{case_id}"
+        assert note["kind"] == "assigned" and note["read_at"] is None
+        listed = http.get(NOTIFICATIONS, headers=headers, params={"unread": "true"})
+        assert note["id"] in {n["id"] for n in listed.json()["items"]}
+        others = http.get(NOTIFICATIONS, headers=front.headers("intake_officer"))
+        assert note["id"] not in {n["id"] for n in others.json()["items"]}
 
 
 def relay_holders(stack: Stack) -> set[str]:

@@ -41,7 +41,10 @@ UPSTREAMS = {
     "victim-support-api:8003": "victim_support",
     "interagency-api:8004": "interagency",
     "outreach-api:8005": "outreach",
+    "notifications-api:8006": "notifications",
 }
+STREAM = "/notifications/v1/notifications/stream"
+STREAM_PAUSE = 3.0  # seconds between the stub stream's first bytes and its event
 RECEIPT_CODE = "4829301746582913"
 USER_AGENT = "SyntheticPhone/7.1 (reporter-device-xyz)"
 
@@ -77,8 +80,13 @@ def test_only_v1_and_the_dashboard_are_routed_to_the_services(path: Path) -> Non
         if route is None:
             continue
         where = location.removeprefix("= ")
-        assert where == "/dashboard" or re.fullmatch(r"/[a-z_-]+/v1/", where), where
-        assert route[2] in {"/v1/", "/dashboard"}, (location, route)
+        if where == "/dashboard":
+            assert route[2] == "/dashboard", (location, route)
+            continue
+        # /<service>/v1/ -> /v1/, or a path under it to the same path (notifications' stream)
+        public = re.fullmatch(r"/[a-z_-]+/v1/(\S*)", where)
+        assert public, where
+        assert route[2] == f"/v1/{public.group(1)}", (location, route)
 
 
 # The live gateway ------------------------------------------------------------------------------
@@ -98,6 +106,8 @@ class Upstream:
     port: int
     seen: list[tuple[str, str, bytes]] = field(default_factory=list)
     server: http.server.ThreadingHTTPServer | None = None
+    # each stream request as the API got it: (HTTP version, the Connection header)
+    streams: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 def _start_upstream() -> Upstream:
@@ -105,6 +115,9 @@ def _start_upstream() -> Upstream:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
+            if self.path.split("?")[0].endswith("/stream"):
+                self._stream()
+                return
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             upstream.seen.append((self.command, self.path, body))
@@ -114,6 +127,20 @@ def _start_upstream() -> Upstream:
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _stream(self) -> None:
+            """An SSE stream as the API writes one: its first bytes at once, an event later."""
+            upstream.streams.append((self.request_version, self.headers.get("connection")))
+            upstream.seen.append((self.command, self.path, b""))
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.end_headers()
+            self.wfile.write(b"retry: 3000\n\n")
+            self.wfile.flush()
+            time.sleep(STREAM_PAUSE)
+            self.wfile.write(b'id: 1\nevent: assigned\ndata: {"kind": "assigned"}\n\n')
+            self.wfile.flush()
 
         do_GET = _answer
         do_POST = _answer
@@ -236,18 +263,20 @@ def test_live_gateway_keeps_health_metrics_and_docs_internal(gateway: Gateway, p
 
 
 def test_live_gateway_routes_every_service_v1_and_the_dashboard(gateway: Gateway) -> None:
-    for prefix in (
+    prefixes = (
         "intake",
         "casework",
         "victim-support",
         "victim_support",
         "interagency",
         "outreach",
-    ):
+        "notifications",
+    )
+    for prefix in prefixes:
         assert httpx.get(f"{gateway.url}/{prefix}/v1/kpis").status_code == 200, prefix
     assert httpx.get(f"{gateway.url}/dashboard").status_code == 200
     paths = [p for _, p, _ in gateway.upstream.seen]
-    assert paths.count("/v1/kpis") >= 6
+    assert paths.count("/v1/kpis") >= len(prefixes)
     assert "/dashboard" in paths
 
 
@@ -279,3 +308,75 @@ def test_live_gateway_streams_a_25_mib_file_and_refuses_it_elsewhere(gateway: Ga
         f"{gateway.url}/victim-support/v1/victims", content=body[: 3 * 1024 * 1024], timeout=60
     )
     assert refused.status_code == 413
+
+
+# Server-Sent Events (notifications' stream) ----------------------------------------------------
+
+
+def _server_directives(path: Path) -> str:
+    """The config without comments and without its location blocks: what locations inherit."""
+    text = "\n".join(line.split("#", 1)[0] for line in path.read_text().splitlines())
+    return re.sub(r"location\s+[^{]*\{[^{}]*\}", "", text)
+
+
+def _seconds(value: str) -> float:
+    """An nginx time (``60s``, ``1h``, ``90m``, ``3600``) in seconds."""
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m|h|d)?", value).groups()  # type: ignore[union-attr]
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return int(number) * scale
+
+
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.parent.parent.name)
+def test_the_notification_stream_is_unbuffered_uncached_and_held_open(path: Path) -> None:
+    locations = nginx_locations(path)
+    body = locations[f"= {STREAM}"]
+    assert nginx_route(f"= {STREAM}", body) == (
+        "notifications-api",
+        8006,
+        "/v1/notifications/stream",
+    )
+    assert re.search(r"proxy_buffering\s+off\s*;", body)
+    assert re.search(r"proxy_cache\s+off\s*;", body)
+    (timeout,) = re.findall(r"proxy_read_timeout\s+(\S+)\s*;", body)
+    assert _seconds(timeout) >= 3600, "a stream stays open between heartbeats and for its life"
+    # HTTP/1.1 without `Connection: close` to the API, from the server block; a proxy_set_header
+    # in the location would replace every header the server block sets
+    assert "proxy_set_header" not in body and "proxy_http_version" not in body
+    server = _server_directives(path)
+    assert re.search(r"proxy_http_version\s+1\.1\s*;", server)
+    assert re.search(r'proxy_set_header\s+Connection\s+""\s*;', server)
+    # only the stream waits long on its API: any other route's API answers within a minute
+    for location, other in locations.items():
+        if location != f"= {STREAM}":
+            assert "proxy_read_timeout" not in other and "proxy_buffering" not in other, location
+
+
+def _first_bytes_and_event(url: str) -> tuple[float, float, str]:
+    """(seconds to the first bytes, seconds to the event, what was read) of one stream."""
+    started = time.monotonic()
+    first = 0.0
+    read = ""
+    with httpx.stream("GET", url, headers={"accept": "text/event-stream"}, timeout=30) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for chunk in answer.iter_text():
+            if not read and chunk:
+                first = time.monotonic() - started
+            read += chunk
+    return first, time.monotonic() - started, read
+
+
+def test_live_gateway_passes_each_stream_event_on_as_the_api_writes_it(gateway: Gateway) -> None:
+    first, whole, read = _first_bytes_and_event(f"{gateway.url}{STREAM}?unread=true")
+    assert read.startswith("retry: 3000\n\n") and "event: assigned" in read
+    assert first < STREAM_PAUSE / 2, f"the first bytes came after {first:.1f}s: buffered"
+    assert whole >= STREAM_PAUSE
+    assert ("GET", "/v1/notifications/stream?unread=true", b"") in gateway.upstream.seen
+    assert gateway.upstream.streams[-1] == ("HTTP/1.1", None)
+
+
+def test_live_gateway_would_hold_a_stream_back_on_an_ordinary_route(gateway: Gateway) -> None:
+    """The control: the same stream through the buffered /notifications/v1/ route comes out
+    only at its end, which is what the stream's own location prevents."""
+    first, whole, _ = _first_bytes_and_event(f"{gateway.url}/notifications/v1/other/stream")
+    assert first >= STREAM_PAUSE * 0.9 and whole >= STREAM_PAUSE
