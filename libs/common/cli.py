@@ -250,6 +250,9 @@ _WORKER_SWITCHES = {
 }
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
 def _create_app(service: str) -> Any:
     module = importlib.import_module(f"services.{service}.app")
     return module.create_app()
@@ -263,7 +266,16 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ[variable] = "false"
     app = _create_app(args.service)
     port = args.port or app.state.settings.http_port
-    uvicorn.run(app, host=args.host, port=port, proxy_headers=True, access_log=False)
+    # An open event stream (notifications) never ends by itself: after SIGTERM the server waits
+    # this long, then closes what is left; clients resume with Last-Event-ID.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=port,
+        proxy_headers=True,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     return 0
 
 
