@@ -69,6 +69,12 @@ def thresholds_from_days(days: Iterable[float]) -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=s) for s in sorted(seconds, reverse=True) if s >= 1)
 
 
+def horizon_of(days: Iterable[float]) -> timedelta:
+    """How far ahead "due soon" looks: the first reminder's threshold (the largest configured,
+    5 days by default), so that what the dashboard calls due soon is what officers were told of."""
+    return max(thresholds_from_days(days), default=DEFAULT_THRESHOLDS[0])
+
+
 def pending(thresholds: Sequence[timedelta], last: timedelta | None) -> list[timedelta]:
     """The thresholds still to signal after ``last`` (None: nothing signalled yet)."""
     return [t for t in thresholds if last is None or t < last]
@@ -141,6 +147,11 @@ def deadline_watch_table(metadata: MetaData) -> Table:
         table.c.fire_at,
         postgresql_where=table.c.fire_at.is_not(None),
     )
+    # The figures per ward (``libs.common.open_clocks``) read only the clocks due by the horizon,
+    # through the caller's provinces or wards.
+    for area in ("province_code", "ward_code"):
+        columns = (table.c[area], table.c.deadline_kind, table.c.due_at)
+        Index(f"ix_deadline_watches_{area}_due", *columns)
     return table
 
 

@@ -21,6 +21,26 @@ class Figure(BaseModel):
     denominator: int
 
 
+class WardDeadlines(BaseModel):
+    ward_code: str | None = Field(description="null: records not yet placed in a ward (tips)")
+    ward_name: str | None = Field(description="the ward's name, as the administrative list has it")
+    due_soon: int = Field(description="open, due between now and now + horizon_days")
+    missed: int = Field(description="open, past due")
+
+
+class DeadlineFigures(BaseModel):
+    """The open legal clocks of now, whatever the period: counts only, one per record (its
+    ``deadline_kind`` clock), in the caller's jurisdiction and the ward asked for. Each figure
+    is listed by the service's list with ``deadline=due_soon|missed`` and ``ward_code``."""
+
+    record_type: str = Field(description="tip, case or victim")
+    deadline_kind: str = Field(description="the clock counted: resolution, stage, verification")
+    horizon_days: float = Field(description="how far ahead due_soon looks (the first reminder)")
+    due_soon: int
+    missed: int
+    by_ward: list[WardDeadlines] = Field(description="wards with a clock due soon or missed")
+
+
 def ratio(numerator: int, denominator: int) -> Figure:
     return Figure(
         value=round(numerator / denominator, 4) if denominator else None,

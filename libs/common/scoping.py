@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from libs.common.auth import Principal
 from libs.common.jurisdiction import is_province_code
 
+# a mapped attribute, or a plain table's column (``deadline_watches``)
+AreaColumn = InstrumentedAttribute[str | None] | InstrumentedAttribute[str] | ColumnElement[Any]
+
 
 def jurisdiction_clause(
-    principal: Principal,
-    ward_column: InstrumentedAttribute[str | None] | InstrumentedAttribute[str],
-    province_column: InstrumentedAttribute[str | None] | InstrumentedAttribute[str],
+    principal: Principal, ward_column: AreaColumn, province_column: AreaColumn
 ) -> ColumnElement[bool]:
     provinces = [c for c in principal.jurisdiction if is_province_code(c)]
     wards = [c for c in principal.jurisdiction if not is_province_code(c)]

@@ -13,6 +13,7 @@ from libs.common.concurrency import IfMatch
 from libs.common.context import Purpose
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
+from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.casework import assignment, cases, graph, kpis, rings
 from services.casework.access import Assigner, CaseOfficer, Investigator, Reader
@@ -58,6 +59,7 @@ async def list_cases(
     tip_id: UUID | None = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     overdue: bool | None = None,
+    deadline: DeadlineFilter = None,
     assignee: Annotated[
         str | None,
         Query(min_length=1, max_length=200, description="an officer's `sub`, or `me`"),
@@ -71,6 +73,7 @@ async def list_cases(
         tip_id=tip_id,
         ward_code=ward_code,
         overdue=overdue,
+        deadline=deadline,
         assignee=assignee,
         after=time_keyset(cursor),
         limit=limit,

@@ -13,6 +13,7 @@ from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.open_clocks import DeadlineWindow, in_window
 from libs.common.statemachine import RuleViolation
 from libs.common.validation import field_error
 from libs.contracts.casework import CaseOpened, CaseStatusChanged
@@ -224,8 +225,10 @@ async def list_cases(
     assignee: str | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    deadline: DeadlineWindow | None = None,
 ) -> Sequence[Case]:
-    """``assignee``: an officer's ``sub``, or ``me`` for the caller's own cases."""
+    """``assignee``: an officer's ``sub``, or ``me`` for the caller's own cases; ``deadline``:
+    the cases whose stage clock is due soon or missed, as the figures count them."""
     return await repository.list_cases(
         ctx.session,
         scope=repository.case_scope(ctx.require_principal()),
@@ -237,6 +240,7 @@ async def list_cases(
         now=ctx.now,
         after=after,
         limit=limit,
+        clocks=in_window(ctx, deadline, record_type=domain.WATCHED_RECORD, kind=domain.STAGE_CLOCK),
     )
 
 

@@ -1,12 +1,13 @@
 """The plan's casework figures, each with its numerator and denominator; each cohort is taken by
-when its stage began."""
+when its stage began. ``deadlines`` are the open cases' stage clocks of now, per ward."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from libs.common.figures import day_start, ratio
-from services.casework import repository
+from libs.common.open_clocks import deadline_figures
+from services.casework import domain, repository
 from services.casework.access import Ctx, ensure_covers
 from services.casework.schemas import CaseworkKpis
 
@@ -37,6 +38,9 @@ async def casework_kpis(
         trials=trials,
         overdue=counts["overdue"],
         hotspots=await repository.case_hotspots(session, scope, start, end, ward_code),
+        deadlines=await deadline_figures(
+            ctx, record_type=domain.WATCHED_RECORD, kind=domain.STAGE_CLOCK, ward_code=ward_code
+        ),
     )
 
 

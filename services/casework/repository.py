@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -133,7 +133,9 @@ async def list_cases(
     now: datetime,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    clocks: Select[tuple[UUID]] | None = None,
 ) -> Sequence[Case]:
+    """Newest first; ``clocks``: only these ids (a deadline window's)."""
     conditions: list[ColumnElement[bool]] = [scope]
     if assignee:
         conditions.append(Case.assignee == assignee)
@@ -148,6 +150,8 @@ async def list_cases(
             Case.status != "closed", Case.stage_due_at.is_not(None), Case.stage_due_at < now
         )
         conditions.append(late if overdue else ~late)
+    if clocks is not None:
+        conditions.append(Case.id.in_(clocks))
     if after is not None:
         conditions.append(tuple_(Case.opened_at, Case.id) < tuple_(*after))
     query = (

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from libs.common.figures import Figure
+from libs.common.figures import DeadlineFigures, Figure
 from libs.common.schemas import (
     PersonFields,
     PersonRead,
@@ -252,6 +252,7 @@ class CaseworkKpis(BaseModel):
     trials: dict[str, int]
     overdue: int
     hotspots: dict[str, Any]
+    deadlines: DeadlineFigures
 
 
 class EvidenceOut(BaseModel):

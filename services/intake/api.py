@@ -14,6 +14,7 @@ from libs.common.context import PublicContext, Purpose
 from libs.common.errors import NotFound
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
+from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from libs.common.resident_keys import ResidentIdempotencyKeyHeader, check_random_key
 from libs.common.schemas import AssignmentIn
@@ -171,6 +172,7 @@ async def list_tips(
     priority: Priority | None = None,
     overdue: bool | None = None,
     due_soon: bool | None = None,
+    deadline: DeadlineFilter = None,
     assignee: Annotated[
         str | None, Query(min_length=1, max_length=200, description="an officer's sub, or me")
     ] = None,
@@ -188,6 +190,7 @@ async def list_tips(
         after=time_keyset(cursor),
         limit=limit,
         assignee=assignee,
+        deadline=deadline,
     )
     return Page(
         items=[tips.summary(t, ctx.now) for t in rows],

@@ -1,5 +1,6 @@
 """The plan's intake figures, each with its numerator and denominator (on-time resolution counts
-tips whose outcome is due; ``overdue`` and ``due_soon`` are of now, whatever the period)."""
+tips whose outcome is due; ``overdue``, ``due_soon`` and ``deadlines`` are of now, whatever the
+period: ``deadlines`` counts each open tip's ``resolution`` clock once, per ward)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import date, timedelta
 
 from libs.common.errors import Forbidden
 from libs.common.figures import day_start, ratio
-from services.intake import access, repository
+from libs.common.open_clocks import deadline_figures
+from services.intake import access, domain, repository
 from services.intake.access import Ctx
 from services.intake.schemas import IntakeKpis
 
@@ -45,4 +47,10 @@ async def intake_kpis(
         missing_persons_reported=reported,
         missing_persons_open=still_open,
         hotspots=hotspots,
+        deadlines=await deadline_figures(
+            ctx,
+            record_type=domain.WATCHED_RECORD,
+            kind=domain.TipClock.resolution,
+            ward_code=ward_code,
+        ),
     )

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Select,
     Table,
     and_,
     func,
@@ -178,8 +179,9 @@ async def list_tips(
     after: tuple[datetime, UUID] | None,
     limit: int,
     assignee: str | None = None,
+    clocks: Select[tuple[UUID]] | None = None,
 ) -> Sequence[Tip]:
-    """Newest first, keyset-paginated on (received_at, id)."""
+    """Newest first, keyset-paginated on (received_at, id); ``clocks``: only these ids."""
     conditions: list[ColumnElement[bool]] = [scope]
     if status:
         conditions.append(Tip.status == status)
@@ -200,6 +202,8 @@ async def list_tips(
     if due_soon is not None:
         soon = and_(open_tip, Tip.resolution_due_at >= now, Tip.resolution_due_at <= now + DUE_SOON)
         conditions.append(soon if due_soon else ~soon)
+    if clocks is not None:
+        conditions.append(Tip.id.in_(clocks))
     if after is not None:
         conditions.append(tuple_(Tip.received_at, Tip.id) < tuple_(*after))
     query = (

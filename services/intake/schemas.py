@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from libs.common.figures import Figure
+from libs.common.figures import DeadlineFigures, Figure
 from libs.common.schemas import (
     DOB_XOR_AGE,
     PersonFields,
@@ -173,9 +173,8 @@ class VerificationIn(StrictModel):
     @classmethod
     def _duplicate_needs_original(cls, value: UUID | None, info: ValidationInfo) -> UUID | None:
         outcome = info.data.get("outcome")
-        if outcome is not None and (outcome is VerificationOutcome.duplicate) != (
-            value is not None
-        ):
+        duplicate = outcome is VerificationOutcome.duplicate
+        if outcome is not None and duplicate != (value is not None):
             raise InvalidValue(
                 "duplicate_of.outcome",
                 "duplicate_of is required for, and only for, outcome duplicate",
@@ -380,6 +379,7 @@ class IntakeKpis(BaseModel):
     missing_persons_reported: int
     missing_persons_open: int
     hotspots: dict[str, Any]
+    deadlines: DeadlineFigures
 
 
 class AttachmentOut(BaseModel):

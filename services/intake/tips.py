@@ -9,6 +9,7 @@ from libs.common.concurrency import check_if_match
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
+from libs.common.open_clocks import DeadlineWindow, in_window
 from libs.common.statemachine import RuleViolation
 from libs.common.validation import field_error
 from libs.contracts.intake import (
@@ -139,9 +140,11 @@ async def list_tips(
     after: tuple[datetime, UUID] | None,
     limit: int,
     assignee: str | None = None,
+    deadline: DeadlineWindow | None = None,
 ) -> list[Tip]:
     """Tips in the caller's jurisdiction (and the triage queue for its officers), newest first;
-    ``assignee`` ``me`` is the caller's own."""
+    ``assignee`` ``me`` is the caller's own; ``deadline``: those whose resolution clock is due
+    soon or missed, as the figures count them."""
     scope = repository.tip_scope(ctx.require_principal(), ctx.settings.triage_province)
     rows = await repository.list_tips(
         ctx.session,
@@ -155,6 +158,9 @@ async def list_tips(
         after=after,
         limit=limit,
         assignee=ctx.sub if assignee == "me" else assignee,
+        clocks=in_window(
+            ctx, deadline, record_type=domain.WATCHED_RECORD, kind=domain.TipClock.resolution
+        ),
     )
     return list(rows)
 

@@ -14,6 +14,7 @@ from libs.common.context import Purpose
 from libs.common.exports import attachment
 from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
+from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.victim_support import (
     care,
@@ -91,6 +92,8 @@ async def list_victims(
     case_id: UUID | None = None,
     source: Source | None = None,
     overdue: bool | None = None,
+    deadline: DeadlineFilter = None,
+    ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[VictimSummary]:
@@ -101,13 +104,12 @@ async def list_victims(
         case_id=case_id,
         source=source,
         overdue=overdue,
+        deadline=deadline,
+        ward_code=ward_code,
         after=time_keyset(cursor),
         limit=limit,
     )
-    return Page(
-        items=items,
-        next_cursor=time_cursor(rows, "received_at", limit),
-    )
+    return Page(items=items, next_cursor=time_cursor(rows, "received_at", limit))
 
 
 @router.get("/victims/{victim_id}", response_model=VictimRead, tags=["victims"])

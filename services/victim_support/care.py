@@ -11,6 +11,7 @@ from uuid import UUID
 from libs.common.auth import Role
 from libs.common.errors import Unprocessable
 from libs.common.ids import new_id
+from libs.common.open_clocks import DeadlineWindow, in_window
 from services.victim_support import domain, program_repository, programs, repository
 from services.victim_support.access import Ctx, sees_personal_data
 from services.victim_support.models import Consent, ProtectionMeasure, Reintegration, Victim
@@ -46,8 +47,11 @@ async def list_victims(
     overdue: bool | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    deadline: DeadlineWindow | None = None,
+    ward_code: str | None = None,
 ) -> tuple[Sequence[Victim], list[VictimSummary]]:
-    """Statuses and figures only; personal data is on the record, for social workers."""
+    """Statuses and figures only; personal data is on the record, for social workers.
+    ``deadline``: those whose verification is due soon or missed, as the figures count them."""
     rows = await repository.list_victims(
         ctx.session,
         scope=repository.victim_scope(ctx.require_principal()),
@@ -58,6 +62,10 @@ async def list_victims(
         now=ctx.now,
         after=after,
         limit=limit,
+        ward_code=ward_code,
+        clocks=in_window(
+            ctx, deadline, record_type=domain.WATCHED_RECORD, kind=domain.VERIFICATION_CLOCK
+        ),
     )
     return rows, [summary(v, ctx) for v in rows]
 

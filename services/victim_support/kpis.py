@@ -1,12 +1,14 @@
 """The plan's victim figures, each with numerator and denominator, over the people received in
-the period (and jurisdiction, and ward if asked)."""
+the period (and jurisdiction, and ward if asked); ``deadlines`` are the 3-day verifications still
+open now, per ward."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from libs.common.figures import day_start, ratio
-from services.victim_support import repository
+from libs.common.open_clocks import deadline_figures
+from services.victim_support import domain, repository
 from services.victim_support.access import Ctx, ensure_covers
 from services.victim_support.schemas import VictimKpis
 
@@ -37,4 +39,10 @@ async def victim_kpis(
         overdue=f["overdue"],
         by_status=f["by_status"],
         hotspots=f["hotspots"],
+        deadlines=await deadline_figures(
+            ctx,
+            record_type=domain.WATCHED_RECORD,
+            kind=domain.VERIFICATION_CLOCK,
+            ward_code=ward_code,
+        ),
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,7 +146,10 @@ async def list_victims(
     now: datetime,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    ward_code: str | None = None,
+    clocks: Select[tuple[UUID]] | None = None,
 ) -> Sequence[Victim]:
+    """Newest first; ``clocks``: only these ids (a deadline window's)."""
     conditions: list[ColumnElement[bool]] = [scope]
     if status:
         conditions.append(Victim.status == status)
@@ -159,6 +162,10 @@ async def list_victims(
             Victim.status.in_([s.value for s in PRESUMED]), Victim.verification_due_at < now
         )
         conditions.append(late if overdue else ~late)
+    if ward_code:
+        conditions.append(Victim.ward_code == ward_code)
+    if clocks is not None:
+        conditions.append(Victim.id.in_(clocks))
     if after is not None:
         conditions.append(tuple_(Victim.received_at, Victim.id) < tuple_(*after))
     query = (

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from libs.common.figures import Figure
+from libs.common.figures import DeadlineFigures, Figure
 from libs.common.schemas import (
     PersonFields,
     PersonRead,
@@ -194,6 +194,7 @@ class VictimKpis(BaseModel):
     overdue: int
     by_status: dict[str, int]
     hotspots: dict[str, Any]
+    deadlines: DeadlineFigures
 
 
 class VictimLinkIn(StrictModel):

@@ -10,6 +10,7 @@ The last test stops victim_support (and starts it again afterwards).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,11 +20,17 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.local import demo_data
 from libs.common.auth import issue_dev_token
+from libs.common.jurisdiction import name_of
 from libs.common.settings import ServiceSettings
+from testkit import victim_support as victim_bodies
 from tests.e2e.conftest import CHROMIUM_ARGS, ROOT, Served
+from tests.integration.intake.support import advance
+from tests.support import fresh_ward
 
 pytestmark = pytest.mark.e2e
 
@@ -223,8 +230,8 @@ async def test_the_area_has_its_name_dates_read_day_first_and_unplaced_tips_thei
     page: Page, services: dict[str, Served], supervisor: str
 ) -> None:
     """A committee member reads "Thành phố Hà Nội", not codes or "the token's jurisdiction";
-    tips that triage has not placed yet are on a line of their own, not left out (last: the
-    tip filed here changes the figures the other tests compare)."""
+    tips that triage has not placed yet are on a line of their own, not left out (near the end:
+    the tip filed here changes the figures the tests before it compare)."""
     subtitle = await page.locator("#subtitle").inner_text()
     start, end = current_quarter()
     assert f"({start:%d/%m/%Y} – {end:%d/%m/%Y})" in subtitle
@@ -245,3 +252,112 @@ async def test_the_area_has_its_name_dates_read_day_first_and_unplaced_tips_thei
     assert await row.count() == 1
     cells = await row.locator("td").all_inner_texts()
     assert cells[:2] == [str(unplaced["tips"]), str(unplaced["substantiated"])]
+
+
+def _bearer(role: str) -> dict[str, str]:
+    token = issue_dev_token(ServiceSettings(), roles=[role], jurisdiction=["01"])
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
+
+
+INITIATE = {"action": "initiate", "decision_number": "1/QĐ-KTVA", "penal_code_article": 150}
+# Two persons, never one received twice (the same name and birth date would be linked).
+SYNTHETIC_PEOPLE = {
+    "victim_soon": {"full_name": "Nguyễn Thị Giả Lập", "date_of_birth": "1999-02-03"},
+    "victim_missed": {"full_name": "Trần Thị Giả Định", "date_of_birth": "2000-07-14"},
+}
+
+
+async def _filed_in(services: dict[str, Served], db: AsyncEngine, ward: str) -> dict[str, str]:
+    """In ``ward``: a tip due in 2 days and one past due (clocks moved as if the days had
+    passed), a case past its investigation deadline, a person received now (verification due
+    in 3 days) and one received 4 days ago (past due). Synthetic data only."""
+    made: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def post(service: str, path: str, role: str, body: dict[str, Any]) -> Any:
+            url = f"{services[service].url}{path}"
+            response = await client.post(url, json=body, headers=_bearer(role))
+            assert response.status_code in (200, 201), response.text
+            return response.json()
+
+        for name, passed in (("tip_soon", 18), ("tip_missed", 21)):
+            tip = {"channel": "hotline", "description": f"Synthetic tip ({name}): a broker."}
+            tip["incident_ward_code"] = ward
+            made[name] = (await post("intake", "/v1/tips", "intake_officer", tip))["id"]
+            await advance(db, made[name], timedelta(days=passed))
+        case = {"title": "Vụ án giả lập (e2e)", "ward_code": ward, "summary": "Synthetic case."}
+        made["case"] = (await post("casework", "/v1/cases", "investigator", case))["id"]
+        initiate = {**INITIATE, "decided_on": datetime.now(UTC).date().isoformat()}
+        await post("casework", f"/v1/cases/{made['case']}/transitions", "investigator", initiate)
+        async with db.begin() as conn:
+            for moved in ("cases SET stage_due_at", "deadline_watches SET due_at"):
+                key = "id" if moved.startswith("cases") else "record_id"
+                past = f"UPDATE casework.{moved} = now() - interval '1 day' WHERE {key} = :id"
+                await conn.execute(text(past), {"id": made["case"]})
+        for name, hours in (("victim_soon", 2), ("victim_missed", 96)):
+            person = {**SYNTHETIC_PEOPLE[name], "sex": "female"}
+            body = victim_bodies.reception(ward, person, received_hours_ago=hours)
+            made[name] = (await post("victim_support", "/v1/victims", "social_worker", body))["id"]
+    return made
+
+
+async def _open_list(page: Page, link: Any, service: str, window: str) -> None:
+    await link.click()
+    loaded = f'[data-state=loaded][data-service="{service}"][data-window="{window}"]'
+    await page.wait_for_selector(f"#due-list{loaded}")
+
+
+async def test_deadlines_per_ward_open_the_list_behind_each_figure(
+    page: Page, services: dict[str, Served], supervisor: str, db: AsyncEngine
+) -> None:
+    """The "Hạn xử lý" table: per ward, due within 5 days and missed for tips, cases and victims,
+    as the services count them; each figure opens, in the page, the list behind it (id, status,
+    deadline; no name). Last: the records made here change the figures."""
+    ward = fresh_ward("01")
+    made = await _filed_in(services, db, ward)
+    api = await kpis(services, supervisor)
+    await page.goto("about:blank")
+    await open_dashboard(page, services["outreach"], supervisor)
+    assert await page.locator("#h-due").text_content() == "Hạn xử lý"
+    table = page.locator('[data-figure="deadlines.by_ward"]')
+    head = await table.locator("thead").inner_text()
+    assert "Đến hạn trong 5 ngày" in head and "Đã quá hạn" in head
+    row = table.locator(f'tr[data-ward="{ward}"]')
+    assert (await row.locator("th").inner_text()).strip() == f"{name_of(ward)} ({ward})"
+    expected = {"intake": (1, 1), "casework": (0, 1), "victim_support": (1, 1)}
+    for service, counts in expected.items():
+        for window, n in zip(("due_soon", "missed"), counts, strict=True):
+            link = row.locator(f'a[data-figure="deadlines.{service}.{ward}.{window}"]')
+            assert await link.get_attribute("data-count") == str(n), (service, window)
+    for service in expected:
+        figures = api[service]["deadlines"]
+        assert figures["horizon_days"] == 5
+        for window in ("due_soon", "missed"):
+            for w in figures["by_ward"]:
+                where = w["ward_code"] or "unplaced"
+                shown = page.locator(f'[data-figure="deadlines.{service}.{where}.{window}"]')
+                assert await shown.get_attribute("data-count") == str(w[window])
+            total = page.locator(f'[data-figure="deadlines.{service}.{window}"]')
+            assert await total.get_attribute("data-count") == str(figures[window])
+
+    shown = page.locator("#due-list")
+    for service, window, record in (
+        ("victim_support", "due_soon", "victim_soon"),
+        ("intake", "missed", "tip_missed"),
+        ("casework", "missed", "case"),
+    ):
+        link = row.locator(f'a[data-figure="deadlines.{service}.{ward}.{window}"]')
+        await _open_list(page, link, service, window)
+        rows = shown.locator("tbody tr")
+        assert await rows.count() == 1
+        assert await rows.first.get_attribute("data-id") == made[record]
+        cells = await rows.first.locator("td").all_inner_texts()
+        assert cells[0] == made[record] and cells[1]
+        assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", cells[2]), "the deadline, day first"
+        text_shown = await shown.inner_text()
+        assert "Giả" not in text_shown and "Synthetic" not in text_shown
+    link = row.locator(f'a[data-figure="deadlines.victim_support.{ward}.missed"]')
+    await _open_list(page, link, "victim_support", "missed")
+    status = (await shown.locator("tbody td").all_inner_texts())[1]
+    assert status == "Đang xác minh (nghi là nạn nhân)"  # the label, not under_verification
+    await page.screenshot(path=str(SCREENSHOT.with_name("dashboard-deadlines.png")), full_page=True)

@@ -18,6 +18,7 @@ from libs.common.deadlines import (
     DEFAULT_THRESHOLDS,
     MISSED,
     Signal,
+    horizon_of,
     next_fire_at,
     passed_when_armed,
     pending,
@@ -73,6 +74,18 @@ def test_thresholds_from_days(days: list[float], expected: tuple[timedelta, ...]
 def test_the_default_thresholds_are_5_days_and_1_day_and_the_settings_say_so() -> None:
     assert DEFAULT_THRESHOLDS == (FIVE, ONE)
     assert thresholds_from_days(ServiceSettings().deadline_thresholds_days) == DEFAULT_THRESHOLDS
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [([5, 1], FIVE), ([1, 7, 3], timedelta(days=7)), ([0.5], timedelta(hours=12)), ([], FIVE)],
+    ids=["the-first-reminder", "the-largest", "under-a-day", "none-configured-5-days"],
+)
+def test_the_due_soon_horizon_is_the_first_reminders_threshold(
+    days: list[float], expected: timedelta
+) -> None:
+    """What the dashboard calls due soon is what the officers were first reminded of."""
+    assert horizon_of(days) == expected
 
 
 @PROPERTY
