@@ -61,6 +61,7 @@ bench: deps up ## benchmarks (figures, not pass/fail; see bench/README.md)
 	@$(UV) run python -m bench.victim_support
 	@$(UV) run python -m bench.interagency
 	@$(UV) run python -m bench.evidence
+	@$(UV) run python -m bench.deadlines
 
 token: deps ## a token: make token ROLE=intake_officer JURISDICTION=01
 	@$(UV) run ctip token --role $(or $(ROLE),supervisor) --jurisdiction $(or $(JURISDICTION),01)

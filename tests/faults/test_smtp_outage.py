@@ -29,10 +29,10 @@ from libs.common.events import CloudEvent
 from libs.contracts.deadlines import DeadlineSignal, Jurisdiction
 from services.notifications.app import create_app
 from services.notifications.settings import NotificationsSettings
+from testkit.mailserver import MailServer, make_certificates
 from tests.faults.conftest import REPORTS
 from tests.faults.stack import FaultStack
 from tests.integration.notifications.channels import channel_settings
-from tests.integration.notifications.mailserver import MailServer, make_certificates
 from tests.integration.notifications.support import event, produce
 from tests.support import eventually, fresh_ward, running
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.directory import SeededDirectory
 from libs.common.schemas import VIETNAM
-from tests.integration.notifications.mailserver import PASSWORD, USERNAME, MailServer
+from testkit.mailserver import PASSWORD, USERNAME, MailServer
 from tests.support import fresh_ward
 
 COMPRESSED = [0.3, 0.6, 1.2]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.integration.notifications.mailserver import free_port
+from testkit.mailserver import free_port
 
 
 @dataclass

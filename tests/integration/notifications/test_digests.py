@@ -27,8 +27,8 @@ from services.notifications.channel_rules import digest_due
 from services.notifications.channels_worker import ChannelsWorker
 from services.notifications.models import metadata
 from services.notifications.settings import NotificationsSettings
+from testkit.mailserver import MailServer, make_certificates
 from tests.integration.notifications.channels import channel_settings, notify, officer, prefer
-from tests.integration.notifications.mailserver import MailServer, make_certificates
 from tests.support import eventually, fresh_ward, running
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,13 @@ from libs.common.directory import SeededDirectory
 from services.notifications.app import create_app
 from services.notifications.email import SmtpConfig, SmtpSender, notices_message
 from services.notifications.settings import NotificationsSettings
+from testkit.mailserver import (
+    PASSWORD,
+    USERNAME,
+    Certificates,
+    MailServer,
+    make_certificates,
+)
 from tests.integration.notifications.channels import (
     WINDOW_SECONDS,
     channel_settings,
@@ -29,13 +36,6 @@ from tests.integration.notifications.channels import (
     officer,
     prefer,
     sent,
-)
-from tests.integration.notifications.mailserver import (
-    PASSWORD,
-    USERNAME,
-    Certificates,
-    MailServer,
-    make_certificates,
 )
 from tests.support import bearer, eventually, running
 

@@ -1,6 +1,7 @@
-"""A real SMTP server for the tests: ``aiosmtpd`` on a free 127.0.0.1 port, STARTTLS required,
-with a certificate the test makes (a private CA of its own, whose PEM the sender is told to
-trust, and a server certificate for 127.0.0.1 and localhost), AUTH PLAIN/LOGIN only over TLS.
+"""A real SMTP server for the tests and the benchmarks: ``aiosmtpd`` on a free 127.0.0.1 port,
+STARTTLS required, with a certificate made for the run (a private CA of its own, whose PEM the
+sender is told to trust, and a server certificate for 127.0.0.1 and localhost), AUTH PLAIN/LOGIN
+only over TLS.
 
 It records every message it accepted, and answers from a script: ``refuse_next(451, n)`` makes
 the next ``n`` transactions fail at DATA (as a greylisting or overloaded server does), ``down()``
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 USERNAME = "ctip-notifications"
-PASSWORD = "synthetic-smtp-password"
+PASSWORD = "synthetic-smtp-password"  # noqa: S105 - the test mail server's own, synthetic
 
 
 @dataclass
