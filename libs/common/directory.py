@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +23,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from libs.common.errors import DependencyUnavailable
 from libs.common.jurisdiction import covers
 from libs.common.settings import ServiceSettings
 
 _ROOT = Path(__file__).resolve().parents[2]
+# Keycloak's user ids are UUIDs; seeded subs are names like ``officer-hn-1``. Nothing else.
+_SUB = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -136,29 +140,42 @@ class KeycloakDirectory:
         now = time.monotonic()
         if self._token is not None and self._token[1] > now:
             return self._token[0]
-        response = await self.client.post(
-            f"{self.base_url}/realms/{self.realm}/protocol/openid-connect/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self.client_secret,
-            },
-        )
-        response.raise_for_status()
-        body = response.json()
+        try:
+            response = await self.client.post(
+                f"{self.base_url}/realms/{self.realm}/protocol/openid-connect/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                },
+            )
+            response.raise_for_status()
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DependencyUnavailable("the directory's token cannot be had") from exc
         lifetime = float(body.get("expires_in", 60))
         self._token = (str(body["access_token"]), now + max(lifetime - 10.0, 1.0))
         return self._token[0]
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    async def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False
+    ) -> Any:
+        """The admin API's answer; None for a 404 when ``missing_ok``. Anything else that is not
+        an answer (the provider down, slow, refusing our account) is :class:`DependencyUnavailable`:
+        a 503 for a request, a retry for a consumer, never a person silently unknown."""
         token = await self._access_token()
-        response = await self.client.get(
-            f"{self.base_url}/admin/realms/{self.realm}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        response.raise_for_status()
-        return response.json()
+        try:
+            response = await self.client.get(
+                f"{self.base_url}/admin/realms/{self.realm}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if missing_ok and response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DependencyUnavailable("the directory of officers cannot be read") from exc
 
     @staticmethod
     def _from_user(user: dict[str, Any], roles: Iterable[str]) -> Person:
@@ -194,12 +211,12 @@ class KeycloakDirectory:
             return people
 
     async def person(self, sub: str) -> Person | None:
-        try:
-            user = await self._get(f"/users/{sub}")
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                return None
-            raise
+        # A sub comes from a request body: never let it walk the admin API's paths.
+        if not _SUB.fullmatch(sub):
+            return None
+        user = await self._get(f"/users/{sub}", missing_ok=True)
+        if user is None:
+            return None
         mappings = await self._get(f"/users/{sub}/role-mappings/realm")
         found = self._from_user(user, (m["name"] for m in mappings))
         return found if found.enabled else None

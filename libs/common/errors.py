@@ -156,7 +156,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+class DependencyUnavailable(Exception):
+    """A service we depend on (the identity provider's directory of officers) cannot answer
+    now: like the database being down, a 503 for clients and a retry without limit for
+    consumers, never a dead letter."""
+
+
 _OUTAGE = (
+    DependencyUnavailable,
     OperationalError,
     InterfaceError,
     ConnectionError,
@@ -169,9 +176,9 @@ _OUTAGE = (
 
 
 def is_database_outage(exc: BaseException) -> bool:
-    """Infrastructure trouble (the database restarting or unreachable), not a fault of the
-    request: a 503 for clients, a retry for consumers. Looks through SQLAlchemy's wrapper
-    (``orig``) and the chain of causes, where the driver's error usually sits."""
+    """Infrastructure trouble (the database restarting or unreachable, a dependency down), not
+    a fault of the request: a 503 for clients, a retry for consumers. Looks through
+    SQLAlchemy's wrapper (``orig``) and the chain of causes, where the driver's error sits."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import httpx
-
 from libs.common.directory import Directory, Person
-from libs.common.errors import Conflict, ServiceUnavailable, Unprocessable
+from libs.common.errors import Conflict, DependencyUnavailable, ServiceUnavailable, Unprocessable
 from libs.common.validation import field_error
 from libs.contracts.deadlines import Jurisdiction, RecordAssigned
 from services.casework import domain
@@ -24,7 +22,7 @@ NOT_ELIGIBLE = "not an investigator of the case's jurisdiction"
 async def _person(directory: Directory, sub: str) -> Person | None:
     try:
         return await directory.person(sub)
-    except httpx.HTTPError as exc:
+    except DependencyUnavailable as exc:
         raise ServiceUnavailable("the directory of officers cannot be reached") from exc
 
 

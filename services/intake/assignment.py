@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import httpx
-
 from libs.common.directory import Directory, Person
-from libs.common.errors import ServiceUnavailable, Unprocessable
+from libs.common.errors import DependencyUnavailable, ServiceUnavailable, Unprocessable
 from libs.common.validation import field_error
 from libs.contracts.deadlines import RecordAssigned
 from services.intake import domain, receipts, repository, tip_clocks
@@ -25,7 +23,7 @@ NOT_ELIGIBLE = "not an intake officer of the tip's jurisdiction"
 async def _person(directory: Directory, sub: str) -> Person | None:
     try:
         return await directory.person(sub)
-    except httpx.HTTPError as exc:
+    except DependencyUnavailable as exc:
         raise ServiceUnavailable("the directory of officers cannot be reached") from exc
 
 

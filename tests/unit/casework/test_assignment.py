@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
 from libs.common.directory import SeededDirectory
 from libs.common.errors import (
     Conflict,
+    DependencyUnavailable,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -127,7 +127,7 @@ async def test_refusals_come_in_the_order_of_every_action(stored: dict[str, Any]
 
 class Unreachable(SeededDirectory):
     async def person(self, sub: str) -> Any:
-        raise httpx.ConnectError("connection refused")
+        raise DependencyUnavailable("connection refused")
 
 
 async def test_an_unreachable_directory_is_a_503(stored: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from libs.common.directory import KeycloakDirectory, Person, SeededDirectory, directory_for
+from libs.common.errors import DependencyUnavailable, is_database_outage
 from libs.common.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -144,6 +145,10 @@ async def test_a_person_with_their_realm_roles_and_none_for_unknown_or_disabled(
     assert person.holds("supervisor", "00256") and not person.holds("supervisor", "12")
     assert await directory.person("nobody") is None
     assert await directory.person("off") is None
+    asked = len(fake.calls)
+    for hostile in ("../roles/admin/users", "inv-1/role-mappings", "..", "", "a b", "x" * 201):
+        assert await directory.person(hostile) is None, hostile
+    assert len(fake.calls) == asked  # never sent to the admin API
 
 
 async def test_a_group_s_enabled_members() -> None:
@@ -152,14 +157,30 @@ async def test_a_group_s_enabled_members() -> None:
     assert await directory.members("no_such_group") == []
 
 
-async def test_an_unreachable_provider_raises_for_the_caller_to_answer_503() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
+@pytest.mark.parametrize("trouble", ["refused", "503 on the token", "503 on the users"])
+async def test_a_provider_that_cannot_answer_is_an_outage_never_an_unknown_person(
+    trouble: str,
+) -> None:
+    """A 503 for a request and a retry without limit for a consumer (is_database_outage), so
+    that a deadline event is never dead-lettered, nor its people taken for unknown."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if trouble == "refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path.endswith("/token"):
+            if trouble == "503 on the token":
+                return httpx.Response(503)
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
         return httpx.Response(503)
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(down))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     directory = KeycloakDirectory(BASE, "ctip", "ctip-directory", "s", client=client)
-    with pytest.raises(httpx.HTTPStatusError):
-        await directory.person("inv-1")
+    for call in (directory.person("inv-1"), directory.holders("investigator", "01")):
+        with pytest.raises(DependencyUnavailable) as caught:
+            await call
+        assert is_database_outage(caught.value)
+    with pytest.raises(DependencyUnavailable):
+        await directory.members("steering_committee")
 
 
 async def test_the_seeded_file_of_the_local_stack(tmp_path: Path) -> None:

@@ -9,12 +9,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from libs.common.auth import Principal
 from libs.common.directory import SeededDirectory
-from libs.common.errors import Conflict, Forbidden, ServiceUnavailable, Unprocessable
+from libs.common.errors import (
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from libs.common.jurisdiction import province_of
 from services.intake import assignment, domain, repository, tips
 from services.intake.models import Filing, Tip
@@ -386,7 +391,7 @@ async def test_the_list_filters_by_assignee_and_me_is_the_caller(
 
 class Unreachable:
     async def person(self, sub: str) -> None:
-        raise httpx.ConnectError("the identity provider is down")
+        raise DependencyUnavailable("the identity provider is down")
 
 
 async def test_a_directory_that_cannot_be_reached_is_503_and_nothing_changes(
