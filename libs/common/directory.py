@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from libs.common.errors import DependencyUnavailable
+from libs.common.errors import DependencyUnavailable, ServiceUnavailable
 from libs.common.jurisdiction import covers
 from libs.common.settings import ServiceSettings
 
@@ -245,6 +245,15 @@ class KeycloakDirectory:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+async def person_for_request(directory: Directory, sub: str) -> Person | None:
+    """The person behind ``sub`` for a route (an assignment): the directory down is a 503 that
+    says so, never a person taken for unknown."""
+    try:
+        return await directory.person(sub)
+    except DependencyUnavailable as exc:
+        raise ServiceUnavailable("the directory of officers cannot be reached") from exc
 
 
 def directory_for(settings: ServiceSettings) -> Directory:

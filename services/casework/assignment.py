@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from libs.common.directory import Directory, Person
-from libs.common.errors import Conflict, DependencyUnavailable, ServiceUnavailable, Unprocessable
+from libs.common.directory import Directory, person_for_request
+from libs.common.errors import Conflict, Unprocessable
 from libs.common.validation import field_error
 from libs.contracts.deadlines import Jurisdiction, RecordAssigned
 from services.casework import domain
@@ -19,13 +19,6 @@ from services.casework.schemas import CaseSummary
 NOT_ELIGIBLE = "not an investigator of the case's jurisdiction"
 
 
-async def _person(directory: Directory, sub: str) -> Person | None:
-    try:
-        return await directory.person(sub)
-    except DependencyUnavailable as exc:
-        raise ServiceUnavailable("the directory of officers cannot be reached") from exc
-
-
 async def assign(
     ctx: Ctx, case_id: UUID, sub: str, directory: Directory, purpose: str, if_match: str | None
 ) -> CaseSummary:
@@ -33,7 +26,7 @@ async def assign(
     the caller learns nothing of the directory but that this person cannot take the case. The
     same assignee again changes nothing (no event, no new version)."""
     # Asked before the case is locked: the identity provider's latency is not held on the row.
-    person = await _person(directory, sub)
+    person = await person_for_request(directory, sub)
     case = await case_for_action(ctx, case_id, if_match)
     if case.status == domain.CaseStatus.closed.value:
         raise Conflict("the case is closed")

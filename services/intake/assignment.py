@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from libs.common.directory import Directory, Person
-from libs.common.errors import DependencyUnavailable, ServiceUnavailable, Unprocessable
+from libs.common.directory import Directory, person_for_request
+from libs.common.errors import Unprocessable
 from libs.common.validation import field_error
 from libs.contracts.deadlines import RecordAssigned
 from services.intake import domain, receipts, repository, tip_clocks
@@ -20,13 +20,6 @@ from services.intake.tips import summary, tip_for_action
 NOT_ELIGIBLE = "not an intake officer of the tip's jurisdiction"
 
 
-async def _person(directory: Directory, sub: str) -> Person | None:
-    try:
-        return await directory.person(sub)
-    except DependencyUnavailable as exc:
-        raise ServiceUnavailable("the directory of officers cannot be reached") from exc
-
-
 async def assign(
     ctx: Ctx, tip_id: UUID, sub: str, directory: Directory, purpose: str, if_match: str | None
 ) -> TipSummary:
@@ -34,7 +27,7 @@ async def assign(
     the caller learns nothing of the directory but that this person cannot take the tip. The
     same assignee again changes nothing (no event, no new version)."""
     # Asked before the tip is locked: the identity provider's latency is not held on the row.
-    person = await _person(directory, sub)
+    person = await person_for_request(directory, sub)
     tip, _ = await tip_for_action(ctx, tip_id, if_match, domain.TipAction.assign)
     where = tip_clocks.jurisdiction(ctx, tip.incident_ward_code, tip.province_code)
     if person is None or not person.holds(
