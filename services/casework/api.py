@@ -15,11 +15,11 @@ from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
+from libs.common.schemas import AssignmentIn
 from services.casework import assignment, cases, graph, kpis, rings
 from services.casework.access import Assigner, CaseOfficer, Investigator, Reader
 from services.casework.domain import CaseStatus
 from services.casework.schemas import (
-    AssignmentIn,
     CaseCreate,
     CaseRead,
     CaseSummary,

@@ -146,12 +146,6 @@ TransitionIn = Annotated[
 ]
 
 
-class AssignmentIn(StrictModel):
-    sub: str = Field(
-        min_length=1, max_length=200, description="the investigator's `sub` (token subject)"
-    )
-
-
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
