@@ -22,6 +22,7 @@ import httpx
 
 from libs.common.events import CONTENT_TYPE
 from libs.common.webhooks import signed_headers
+from services.notifications.messages import Notified
 
 EVENT_TYPE = "vn.ctip.notifications.notification.v1"
 SOURCE = "/ctip/notifications"
@@ -54,31 +55,20 @@ def check_endpoint(url: str, *, allow_http: bool) -> str:
     return url
 
 
-class Notification(Protocol):
-    """The fields of a notification that a gateway receives."""
+class Notification(Notified, Protocol):
+    """The fields of a notification that a gateway receives: what a message reads, and who and
+    where it is for."""
 
     @property
     def id(self) -> UUID: ...
     @property
     def recipient(self) -> str: ...
     @property
-    def kind(self) -> str: ...
-    @property
     def service(self) -> str: ...
-    @property
-    def record_type(self) -> str: ...
-    @property
-    def record_id(self) -> UUID: ...
-    @property
-    def deadline_kind(self) -> str | None: ...
-    @property
-    def due_at(self) -> datetime | None: ...
     @property
     def ward_code(self) -> str | None: ...
     @property
     def province_code(self) -> str | None: ...
-    @property
-    def link(self) -> str: ...
     @property
     def created_at(self) -> datetime: ...
 
