@@ -56,6 +56,7 @@ lint: deps ## ruff and mypy
 
 bench: deps up ## benchmarks (figures, not pass/fail; see bench/README.md)
 	@$(UV) run python -m bench.events
+	@$(UV) run python -m bench.drain
 	@$(UV) run python -m bench.intake
 	@$(UV) run python -m bench.casework
 	@$(UV) run python -m bench.victim_support

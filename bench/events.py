@@ -43,6 +43,7 @@ from bench.support import (
     delete_topics,
     inbox,
     outbox,
+    raw_producer_seconds,
     stage_figures,
     stamped,
     tip_payload,
@@ -52,7 +53,7 @@ from libs.common.crypto import FieldCipher, configure_cipher
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent, dlt_topic, kafka_headers, topic_for
 from libs.common.inbox import EventConsumer
-from libs.common.kafka import ensure_topics, new_producer
+from libs.common.kafka import ensure_topics
 from libs.common.migrations import upgrade
 from libs.common.outbox import OutboxRelay
 from services.casework.settings import CaseworkSettings
@@ -333,20 +334,9 @@ class Bench:
                 for key, raw in rows:
                     event = CloudEvent.model_validate(raw)
                     messages.append((key.encode(), event.to_json_bytes(), kafka_headers(event)))
-        topic = self.raw_topic
-        producer = new_producer(self.intake)
-        await producer.start()
-        try:
-            await producer.send_and_wait(topic, value=b"{}", key=b"warm-up")
-            start = time.perf_counter()
-            futures = [
-                await producer.send(topic, value=value, key=key, headers=headers)
-                for key, value, headers in messages
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), THROUGHPUT_TIMEOUT)
-            return time.perf_counter() - start
-        finally:
-            await producer.stop()
+        return await raw_producer_seconds(
+            self.intake, [(self.raw_topic, k, v, h) for k, v, h in messages], THROUGHPUT_TIMEOUT
+        )
 
     # -- cleanup ---------------------------------------------------------------------------
 

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.db import Database
 from libs.common.events import CloudEvent
 from libs.common.inbox import EventConsumer
+from libs.common.kafka import new_producer
 from libs.common.outbox import OutboxRelay
 from libs.common.platform import platform_of
+from libs.common.settings import ServiceSettings
 from services.casework.models import metadata as casework_metadata
 from services.casework.settings import CaseworkSettings
 from services.intake.models import metadata as intake_metadata
@@ -136,6 +138,29 @@ async def stamped(consumer: StampingConsumer, ids: Iterable[str]) -> bool:
 
 def stage_figures(events: int, seconds: float, **extra: Any) -> dict[str, Any]:
     return {"seconds": round(seconds, 4), "events_per_second": round(events / seconds, 1), **extra}
+
+
+async def raw_producer_seconds(
+    settings: ServiceSettings,
+    messages: Sequence[tuple[str, bytes, bytes, list[tuple[str, bytes]]]],
+    seconds: float = 300.0,
+) -> float:
+    """Kafka's own ceiling: (topic, key, value, headers) records, serialised beforehand, sent by
+    a producer configured as the relay's (``new_producer``) and acknowledged; returns the
+    seconds from the first send to the last acknowledgement."""
+    producer = new_producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(messages[0][0], value=b"{}", key=b"warm-up")
+        start = time.perf_counter()
+        futures = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for topic, key, value, headers in messages
+        ]
+        await asyncio.wait_for(asyncio.gather(*futures), seconds)
+        return time.perf_counter() - start
+    finally:
+        await producer.stop()
 
 
 async def delete_topics(bootstrap: str, prefix: str) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 MEDIA_TYPE = "application/cloudevents+json"
 CONTENT_TYPE = f"{MEDIA_TYPE}; charset=UTF-8"
@@ -67,14 +69,29 @@ def dlt_topic(topic: str) -> str:
 
 def kafka_headers(event: CloudEvent) -> list[tuple[str, bytes]]:
     """Structured mode, with copies of id, type and source for routing without parsing."""
+    return document_headers(event.model_dump(include=_HEADER_FIELDS, exclude_none=True))
+
+
+_HEADER_FIELDS = {"id", "type", "source", "correlationid", "traceparent"}
+
+
+def document_headers(document: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """``kafka_headers`` of an event already in its JSON form (an outbox row's document)."""
     headers = [
         ("content-type", KAFKA_CONTENT_TYPE.encode()),
-        ("ctip-id", event.id.encode()),
-        ("ctip-type", event.type.encode()),
-        ("ctip-source", event.source.encode()),
+        ("ctip-id", document["id"].encode()),
+        ("ctip-type", document["type"].encode()),
+        ("ctip-source", document["source"].encode()),
     ]
-    if event.correlationid:
-        headers.append(("correlationid", event.correlationid.encode()))
-    if event.traceparent:
-        headers.append(("traceparent", event.traceparent.encode()))
+    if document.get("correlationid"):
+        headers.append(("correlationid", document["correlationid"].encode()))
+    if document.get("traceparent"):
+        headers.append(("traceparent", document["traceparent"].encode()))
     return headers
+
+
+def document_bytes(document: Mapping[str, Any]) -> bytes:
+    """A record's value from an event already in its JSON form, as the outbox stores it
+    (``model_dump(mode="json", exclude_none=True)``, validated when it was written): the same
+    compact UTF-8 JSON that ``CloudEvent.to_json_bytes`` gives, without building the model."""
+    return to_json(document)

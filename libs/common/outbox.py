@@ -26,17 +26,26 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
+    bindparam,
     delete,
     func,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.crypto import EncryptedJSON
 from libs.common.db import Database, asyncpg_dsn
-from libs.common.events import CloudEvent, event_type, kafka_headers, topic_for
+from libs.common.events import (
+    CloudEvent,
+    document_bytes,
+    document_headers,
+    event_type,
+    topic_for,
+)
 from libs.common.ids import new_id
 from libs.common.kafka import new_producer
 from libs.common.observability import (
@@ -46,6 +55,7 @@ from libs.common.observability import (
     correlation_id,
     describe_error,
 )
+from libs.common.outbox_lag import outbox_lag
 from libs.common.settings import ServiceSettings
 from libs.contracts import payload_model
 
@@ -187,6 +197,19 @@ class OutboxRelay:
         self._last_prune = 0.0
         self._last_metrics = 0.0
         self.lock_key = zlib.crc32(f"ctip-relay:{outbox.schema}".encode())
+        # One statement per batch whatever its size: the claimed seqs travel as one array.
+        table = outbox.table
+        seqs = any_(bindparam("seqs", type_=ARRAY(BigInteger)))
+        self._mark_published = (
+            update(table)
+            .where(table.c.seq == seqs)
+            .values(published_at=func.now(), attempts=table.c.attempts + 1)
+        )
+        self._mark_failed = (
+            update(table)
+            .where(table.c.seq == seqs)
+            .values(attempts=table.c.attempts + 1, last_error=bindparam("error"))
+        )
 
     async def run(self) -> None:
         """Publish until stopped; every failure is logged and retried with backoff."""
@@ -229,7 +252,7 @@ class OutboxRelay:
         while not self._stop.is_set():
             # Cleared before the round: a NOTIFY arriving during it wakes the next one at once.
             self._wake.clear()
-            published = await self.publish_batch()
+            published = await self.publish_round()
             await self._maybe_housekeep()
             if published >= self.batch_size:
                 continue  # a backlog: the next batch at once
@@ -259,7 +282,7 @@ class OutboxRelay:
             self._producer = producer
         return self._producer
 
-    async def publish_batch(self) -> int:
+    async def publish_round(self) -> int:
         """Claim, send and mark one batch; returns how many rows were published."""
         table = self.outbox.table
         claimed: list[int] = []
@@ -278,23 +301,20 @@ class OutboxRelay:
                     return 0
                 claimed = [r.seq for r in rows]
                 producer = await self._producer_ready()
-                futures = []
-                for row in rows:
-                    event = CloudEvent.model_validate(row.event)
-                    futures.append(
-                        await producer.send(
-                            self.settings.topic(row.topic),
-                            value=event.to_json_bytes(),
-                            key=row.key.encode(),
-                            headers=kafka_headers(event),
-                        )
+                topic = self.settings.topic
+                # The stored document is the event as validated when it was written: sent as
+                # it is, without building the model again.
+                futures = [
+                    await producer.send(
+                        topic(row.topic),
+                        value=document_bytes(row.event),
+                        key=row.key.encode(),
+                        headers=document_headers(row.event),
                     )
+                    for row in rows
+                ]
                 await asyncio.gather(*futures)
-                await session.execute(
-                    update(table)
-                    .where(table.c.seq.in_(claimed))
-                    .values(published_at=func.now(), attempts=table.c.attempts + 1)
-                )
+                await session.execute(self._mark_published, {"seqs": claimed})
         except Exception as exc:
             # The rollback has returned every claimed row to the queue; note why, then retry.
             if claimed:
@@ -304,27 +324,18 @@ class OutboxRelay:
         return len(claimed)
 
     async def _record_failure(self, seqs: list[int], exc: Exception) -> None:
-        table = self.outbox.table
         with contextlib.suppress(Exception):
             async with self.db.sessions() as session, session.begin():
                 await session.execute(
-                    update(table)
-                    .where(table.c.seq.in_(seqs))
-                    .values(attempts=table.c.attempts + 1, last_error=describe_error(exc)[:500])
+                    self._mark_failed, {"seqs": seqs, "error": describe_error(exc)[:500]}
                 )
 
     async def _update_lag_metrics(self, session: AsyncSession) -> None:
-        table = self.outbox.table
-        pending, oldest = (
-            await session.execute(
-                select(func.count(), func.min(table.c.created_at)).where(
-                    table.c.published_at.is_(None)
-                )
-            )
-        ).one()
-        OUTBOX_PENDING.labels(self.outbox.service).set(pending)
-        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-        OUTBOX_LAG.labels(self.outbox.service).set(lag)
+        """From bounded walks of the relay's index (``libs.common.outbox_lag``): the cost of a
+        report does not grow with the backlog the relay is draining."""
+        lag = await outbox_lag(session, self.outbox.table)
+        OUTBOX_PENDING.labels(self.outbox.service).set(lag.pending)
+        OUTBOX_LAG.labels(self.outbox.service).set(lag.age_seconds())
 
     async def _maybe_housekeep(self) -> None:
         """Lag metrics every few seconds (not every round: the count grows with the backlog),

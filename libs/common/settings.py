@@ -119,7 +119,7 @@ class ServiceSettings(BaseSettings):
     run_consumers: bool = Field(True, description="run the Kafka consumers inside the API process")
     relay_poll_seconds: float = Field(1.0, description="relay polling fallback interval")
     relay_use_notify: bool = Field(True, description="wake the relay with LISTEN/NOTIFY")
-    relay_batch_size: int = Field(500, description="outbox rows published per round")
+    relay_batch_size: int = Field(2000, description="outbox rows published per round")
     relay_linger_seconds: float = Field(
         0.01,
         ge=0,

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent
@@ -222,8 +222,8 @@ async def test_after_a_partial_batch_the_relay_lingers_so_a_stream_goes_out_in_f
     sizes: list[int] = []
 
     class Counting(OutboxRelay):
-        async def publish_batch(self) -> int:
-            published = await super().publish_batch()
+        async def publish_round(self) -> int:
+            published = await super().publish_round()
             if published:
                 sizes.append(published)
             return published
@@ -243,3 +243,43 @@ async def test_after_a_partial_batch_the_relay_lingers_so_a_stream_goes_out_in_f
     finally:
         relay.stop()
         await task
+
+
+async def publish_what_is_pending(relay: OutboxRelay) -> None:
+    """Other tests' rows out of the way, so that a round counts only this test's."""
+    while await relay.publish_round():
+        pass
+
+
+async def test_a_batch_is_marked_published_by_one_update_of_all_its_rows(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    relay = OutboxRelay(database, outbox, settings_for(IntakeSettings, relay_batch_size=50))
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    try:
+        await publish_what_is_pending(relay)
+        ids = await add_events(database, uuid.uuid4(), 30)
+        event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+        try:
+            assert await relay.publish_round() == 30
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    finally:
+        await relay._close_producer()
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1
+    assert "= ANY (" in updates[0]
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(outbox.table.c.published_at, outbox.table.c.attempts).where(
+                    outbox.table.c.id.in_([uuid.UUID(i) for i in ids])
+                )
+            )
+        ).all()
+    assert len(rows) == 30
+    assert all(published_at is not None and attempts == 1 for published_at, attempts in rows)
