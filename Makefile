@@ -63,6 +63,7 @@ bench: deps up ## benchmarks (figures, not pass/fail; see bench/README.md)
 	@$(UV) run python -m bench.interagency
 	@$(UV) run python -m bench.evidence
 	@$(UV) run python -m bench.deadlines
+	@$(UV) run python -m bench.national
 
 token: deps ## a token: make token ROLE=intake_officer JURISDICTION=01
 	@$(UV) run ctip token --role $(or $(ROLE),supervisor) --jurisdiction $(or $(JURISDICTION),01)

@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,20 +134,14 @@ def private_database(
 # -- bulk loading -------------------------------------------------------------------------------
 
 
-async def bulk_load(
-    conn: asyncpg.Connection,
-    schema: str,
-    table: str,
-    columns: Sequence[str],
-    chunks: Iterable[list[tuple[Any, ...]]],
-) -> dict[str, float]:
-    """COPY the chunks into an empty table, its secondary indexes and foreign keys rebuilt after.
+@contextlib.asynccontextmanager
+async def indexes_dropped(conn: asyncpg.Connection, qualified: str) -> AsyncIterator[None]:
+    """A table's secondary indexes and foreign keys dropped for a load, rebuilt after it.
 
     The definitions are read back from the catalog (``pg_get_indexdef``,
     ``pg_get_constraintdef``), so what is rebuilt is exactly what the migrations created; the
-    primary key stays (the generators emit time-ordered UUIDv7 keys, so it is appended to).
+    primary key stays.
     """
-    qualified = f"{schema}.{table}"
     indexes = await conn.fetch(
         """SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl
            FROM pg_index i
@@ -164,8 +158,28 @@ async def bulk_load(
         await conn.execute(f'ALTER TABLE {qualified} DROP CONSTRAINT "{fk["conname"]}"')
     for index in indexes:
         await conn.execute(f"DROP INDEX {index['name']}")
+    yield
+    await conn.execute("SET maintenance_work_mem = '256MB'")
+    for index in indexes:
+        await conn.execute(index["ddl"])
+    for fk in foreign_keys:
+        await conn.execute(f'ALTER TABLE {qualified} ADD CONSTRAINT "{fk["conname"]}" {fk["ddl"]}')
+
+
+async def bulk_load(
+    conn: asyncpg.Connection,
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    chunks: Iterable[list[tuple[Any, ...]]],
+) -> dict[str, float]:
+    """COPY the chunks into an empty table, its secondary indexes and foreign keys rebuilt after
+    (:func:`indexes_dropped`); the generators emit time-ordered UUIDv7 keys, so the primary key
+    is appended to."""
     generate = copy = 0.0
     iterator = iter(chunks)
+    loaded = indexes_dropped(conn, f"{schema}.{table}")
+    await loaded.__aenter__()
     while True:
         started = time.perf_counter()
         chunk = next(iterator, None)
@@ -178,11 +192,7 @@ async def bulk_load(
         )
         copy += time.perf_counter() - started
     started = time.perf_counter()
-    await conn.execute("SET maintenance_work_mem = '256MB'")
-    for index in indexes:
-        await conn.execute(index["ddl"])
-    for fk in foreign_keys:
-        await conn.execute(f'ALTER TABLE {qualified} ADD CONSTRAINT "{fk["conname"]}" {fk["ddl"]}')
+    await loaded.__aexit__(None, None, None)
     rebuild = time.perf_counter() - started
     return {
         "generate_seconds": round(generate, 1),
