@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from libs.common.figures import day_start, ratio
+from libs.common.figures import day_start, plan_for_these_values, ratio
 from libs.common.open_clocks import deadline_figures
 from services.casework import domain, repository
 from services.casework.access import Ctx, ensure_covers
@@ -18,6 +18,7 @@ async def casework_kpis(
     principal = ctx.require_principal()
     if ward_code is not None:
         ensure_covers(principal, ward_code)
+    await plan_for_these_values(ctx.session)
     start = day_start(period_from) if period_from else None
     end = day_start(period_to + timedelta(days=1)) if period_to else None
     session = ctx.session

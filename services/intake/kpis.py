@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from libs.common.errors import Forbidden
-from libs.common.figures import day_start, ratio
+from libs.common.figures import day_start, plan_for_these_values, ratio
 from libs.common.open_clocks import deadline_figures
 from services.intake import access, domain, repository
 from services.intake.access import Ctx
@@ -20,6 +20,7 @@ async def intake_kpis(
     principal = ctx.require_principal()
     if ward_code is not None and not principal.covers(ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
+    await plan_for_these_values(ctx.session)
     area, tips, reports = repository.figure_conditions(
         principal,
         counts_unlocated=access.unlocated_counted_by(principal, ctx.settings.triage_province),

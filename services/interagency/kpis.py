@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from libs.common.figures import day_start, ratio
+from libs.common.figures import day_start, plan_for_these_values, ratio
 from services.interagency import repository
 from services.interagency.access import Ctx
 from services.interagency.domain import DeliveryStatus, Direction, MatchStatus
@@ -15,6 +15,7 @@ from services.interagency.schemas import InteragencyKpis
 async def interagency_kpis(
     ctx: Ctx, *, period_from: date | None, period_to: date | None
 ) -> InteragencyKpis:
+    await plan_for_these_values(ctx.session)
     session = ctx.session
     start = day_start(period_from) if period_from else None
     end = day_start(period_to + timedelta(days=1)) if period_to else None

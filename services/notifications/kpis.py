@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from libs.common.figures import day_start, ratio
+from libs.common.figures import day_start, plan_for_these_values, ratio
 from services.notifications import repository
 from services.notifications.access import Ctx
 from services.notifications.domain import Kind
@@ -15,6 +15,7 @@ from services.notifications.schemas import KindFigures, NotificationKpis
 async def notification_kpis(
     ctx: Ctx, *, period_from: date | None, period_to: date | None
 ) -> NotificationKpis:
+    await plan_for_these_values(ctx.session)
     start = day_start(period_from) if period_from else None
     end = day_start(period_to + timedelta(days=1)) if period_to else None
     counted = {

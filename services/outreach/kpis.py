@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from libs.common.figures import plan_for_these_values
 from libs.common.jurisdiction import name_of
 from services.outreach import coverage, domain, repository
 from services.outreach.access import Ctx, ensure_covers
@@ -16,6 +17,7 @@ async def outreach_kpis(
     principal = ctx.require_principal()
     if ward_code is not None:
         ensure_covers(principal, ward_code)
+    await plan_for_these_values(ctx.session)
     wards, overall = await coverage.by_ward(
         ctx, period_from=period_from, period_to=period_to, ward_code=ward_code
     )

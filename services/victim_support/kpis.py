@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from libs.common.figures import day_start, ratio
+from libs.common.figures import day_start, plan_for_these_values, ratio
 from libs.common.open_clocks import deadline_figures
 from services.victim_support import domain, repository
 from services.victim_support.access import Ctx, ensure_covers
@@ -19,6 +19,7 @@ async def victim_kpis(
     principal = ctx.require_principal()
     if ward_code is not None:
         ensure_covers(principal, ward_code)
+    await plan_for_these_values(ctx.session)
     f = await repository.victim_figures(
         ctx.session,
         principal,
