@@ -54,6 +54,11 @@ WEBHOOK_DELIVERIES = Counter(
 PARTNERS_DISABLED = Counter(
     "ctip_partners_disabled_total", "Partners disabled, by why", ["service", "partner", "reason"]
 )
+PARTNER_CIRCUIT = Gauge(
+    "ctip_partner_circuit",
+    "A partner's circuit breaker: 0 closed, 1 half-open (a probe is due), 2 open (deliveries wait)",
+    ["service", "partner"],
+)
 DEADLINE_SIGNALS = Counter(
     "ctip_deadline_signals_total",
     "Legal deadlines signalled, by kind (approaching, missed)",

@@ -13,7 +13,7 @@ from uuid import UUID
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.contracts.interagency import AlertSent
-from services.interagency import domain, match_repository, repository
+from services.interagency import delivery_repository, domain, match_repository, repository
 from services.interagency.access import Ctx, alert_view
 from services.interagency.alert_data import SituationBulletinData, VictimHandoverData
 from services.interagency.domain import AlertType, DeliveryStatus, Direction, PartnerStatus
@@ -23,6 +23,8 @@ from services.interagency.schemas import (
     AlertRead,
     AlertSummary,
     AttemptOut,
+    BulkReplayIn,
+    BulkReplayOut,
     BulletinIn,
     BulletinRead,
     DeliveryOut,
@@ -303,3 +305,29 @@ async def replay_delivery(ctx: Ctx, delivery_id: UUID) -> DeliveryOut:
         {"partner_code": delivery.partner_code},
     )
     return DeliveryOut.model_validate(delivery)
+
+
+async def replay_failed(ctx: Ctx, filters: BulkReplayIn) -> BulkReplayOut:
+    """Failed deliveries matching ``filters`` due again now, each with a fresh schedule and its
+    own ``webhook-id``, in one statement; those of disabled partners stay failed and are
+    counted. Replaying again finds only what failed since: nothing is sent twice by it."""
+    where = filters.model_dump(include={"partner_code", "failed_from", "failed_to"})
+    where["alert_type"] = filters.alert_type.value if filters.alert_type else None
+    ids, left, more = await delivery_repository.requeue_failed(
+        ctx.session, now=ctx.now, limit=filters.limit, **where
+    )
+    await ctx.record(
+        "delivery.replay_bulk",
+        "delivery",
+        filters.partner_code or "*",
+        "delivery recovery",
+        {
+            "filters": filters.model_dump(mode="json", exclude_none=True),
+            "requeued": len(ids),
+            "ids": [str(i) for i in ids],
+            "left_at_disabled_partners": left,
+        },
+    )
+    return BulkReplayOut(
+        requeued=len(ids), ids=ids, left_at_disabled_partners=left, more_may_match=more
+    )

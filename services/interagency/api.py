@@ -38,6 +38,8 @@ from services.interagency.schemas import (
     AlertCreated,
     AlertRead,
     AlertSummary,
+    BulkReplayIn,
+    BulkReplayOut,
     BulletinIn,
     BulletinRead,
     DecisionIn,
@@ -315,6 +317,16 @@ async def list_deliveries(
         ctx, status=status, partner_code=partner_code, after=time_keyset(cursor), limit=limit
     )
     return Page(items=rows, next_cursor=time_cursor(rows, "created_at", limit))
+
+
+@router.post("/deliveries/replay", response_model=BulkReplayOut, tags=["deliveries"])
+async def replay_deliveries(body: BulkReplayIn, ctx: Admin) -> BulkReplayOut:
+    """Send failed deliveries again in bulk, e.g. after a partner's outage: those matching every
+    filter given (``partner_code``, ``alert_type``, failed in ``failed_from``..``failed_to``), at
+    most ``limit`` (10,000), oldest failure first, each with the same webhook-id and a fresh
+    retry schedule. Deliveries to a disabled partner stay failed (enable it first) and are
+    counted in ``left_at_disabled_partners``; ``more_may_match`` says to call again. Audited."""
+    return await alerts.replay_failed(ctx, body)
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryOut, tags=["deliveries"])

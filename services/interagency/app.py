@@ -11,7 +11,10 @@ from fastapi import FastAPI
 
 from libs.common.app import create_service_app
 from libs.common.db import Database
+from libs.common.gauges import GaugeRefresher
+from libs.common.observability import PARTNER_CIRCUIT
 from libs.common.platform import platform_of
+from services.interagency import partners
 from services.interagency.access import Ctx
 from services.interagency.api import InboundBodyLimit, outbound, router
 from services.interagency.consumers import HANDLERS
@@ -26,13 +29,28 @@ def create_app(settings: InteragencySettings | None = None) -> FastAPI:
     def sender(db: Database, make_context: Callable[[Any], Ctx]) -> DeliveryWorker | None:
         return DeliveryWorker(db, settings, make_context) if settings.run_delivery_worker else None
 
+    def circuits(db: Database, make_context: Callable[[Any], Ctx]) -> GaugeRefresher | None:
+        """Each partner's breaker as a gauge ops alert on; beside the sender that moves it."""
+        if not settings.run_delivery_worker:
+            return None
+        labels = {"service": settings.service_name}
+        return GaugeRefresher(
+            db,
+            make_context,
+            PARTNER_CIRCUIT,
+            labels,
+            "partner",
+            partners.circuit_gauge,
+            interval_seconds=settings.circuit_gauge_seconds,
+        )
+
     app = create_service_app(
         settings=settings,
         platform=platform_of(metadata),
         routers=[router],
         webhooks=[outbound],
         handlers=HANDLERS,
-        workers=[sender],
+        workers=[sender, circuits],
         title="ctip interagency",
         description="Partner provinces, signed webhooks both ways, missing-person matching.",
     )

@@ -1,5 +1,7 @@
 """The webhook sender: at-least-once delivery of outbound alerts, one leased lane per partner, so
-a slow partner delays only itself and never sees two of our requests at once."""
+a slow partner delays only itself and never sees two of our requests at once. A lane takes its
+partner's due deliveries in batches (one transaction to read them, one to record their attempts)
+and asks the partner's circuit breaker (``circuit.py``) whether, and how many, to send."""
 
 from __future__ import annotations
 
@@ -18,22 +20,28 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import Database
-from libs.common.events import CONTENT_TYPE
 from libs.common.ids import new_id
 from libs.common.observability import WEBHOOK_DELIVERIES
 from libs.common.retries import retry_after_seconds
-from libs.common.webhooks import signed_headers
-from services.interagency import domain, partners, repository
+from services.interagency import delivery_repository, domain, partners, repository
 from services.interagency.access import Ctx
+from services.interagency.circuit import Circuit
 from services.interagency.domain import AttemptOutcome, DeliveryStatus, KeySet, PartnerStatus
-from services.interagency.egress import Resolver, UnsafeUrl, check_url, system_resolver
+from services.interagency.egress import (
+    Destination,
+    Resolver,
+    UnsafeUrl,
+    check_url,
+    system_resolver,
+)
 from services.interagency.models import Alert, DeliveryAttempt
+from services.interagency.sending import AttemptResult, BodyCache, Sender
 from services.interagency.settings import InteragencySettings
 
 log = logging.getLogger("ctip.interagency.delivery")
-USER_AGENT = "ctip-interagency/1.0 (+standard-webhooks)"
 PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -52,19 +60,26 @@ def alert_envelope(alert: Alert) -> bytes:
 
 
 @dataclass(frozen=True)
-class AttemptResult:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    retry_after: str | None = None
+class _Job:
+    delivery_id: UUID
+    body: bytes
 
 
 @dataclass(frozen=True)
-class _Job:
-    delivery_id: UUID
+class _Batch:
+    """A lane's next deliveries to one partner, as one transaction read them."""
+
     url: str
     keys: list[str]
-    body: bytes
+    circuit: Circuit
+    jobs: list[_Job]
+
+
+@dataclass(frozen=True)
+class _Sent:
+    job: _Job
+    result: AttemptResult
+    at: datetime
 
 
 class DeliveryWorker:
@@ -82,11 +97,14 @@ class DeliveryWorker:
         self.settings = settings
         self.make_context = make_context
         self.policy = settings.retry_policy()
+        self.rules = settings.circuit_rules()
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
         self.transport = transport
         self.resolve = resolve
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.bodies = BodyCache()
+        self.sender = Sender(settings, transport)
         self._stop = asyncio.Event()
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._last_prune = 0.0
@@ -96,16 +114,10 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Serve lanes until stopped; errors are logged and the loop goes on."""
-        async with httpx.AsyncClient(
-            timeout=self.settings.delivery_timeout_seconds,
-            follow_redirects=False,
-            trust_env=False,
-            transport=self.transport,
-            headers={"User-Agent": USER_AGENT},
-        ) as client:
+        try:
             while not self._stop.is_set():
                 try:
-                    await self._start_lanes(client)
+                    await self._start_lanes()
                     await self._maybe_prune()
                 except asyncio.CancelledError:
                     raise
@@ -120,8 +132,10 @@ class DeliveryWorker:
                 )
                 for task in pending:
                     task.cancel()
+        finally:
+            await self.sender.close(0.0)
 
-    async def _start_lanes(self, client: httpx.AsyncClient) -> None:
+    async def _start_lanes(self) -> None:
         for code, task in list(self._lanes.items()):
             if task.done():
                 del self._lanes[code]
@@ -129,20 +143,21 @@ class DeliveryWorker:
         if free <= 0:
             return
         async with self.db.sessions() as session, session.begin():
-            codes = await repository.claim_lanes(
+            codes = await delivery_repository.claim_lanes(
                 session, owner=self.owner, exclude=list(self._lanes), limit=free, lease=self.lease
             )
         for code in codes:
-            self._lanes[code] = asyncio.create_task(
-                self._serve_lane(client, code), name=f"lane-{code}"
-            )
+            self._lanes[code] = asyncio.create_task(self._serve_lane(code), name=f"lane-{code}")
 
-    async def _serve_lane(self, client: httpx.AsyncClient, code: str) -> None:
+    async def _serve_lane(self, code: str) -> None:
         try:
             # A bounded turn, then the lane goes back, so every partner due gets served.
-            for _ in range(self.settings.delivery_lane_turn):
-                if self._stop.is_set() or not await self.deliver_next(client, code):
+            left = self.settings.delivery_lane_turn
+            while left > 0 and not self._stop.is_set():
+                sent = await self.deliver_batch(code, min(self.settings.delivery_batch, left))
+                if sent == 0:
                     break
+                left -= sent
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -150,90 +165,103 @@ class DeliveryWorker:
         finally:
             with contextlib.suppress(Exception):
                 async with self.db.sessions() as session, session.begin():
-                    await repository.release_lane(session, code, self.owner)
+                    await delivery_repository.release_lane(session, code, self.owner)
 
-    async def deliver_next(self, client: httpx.AsyncClient, code: str) -> bool:
-        """One attempt of the partner's most overdue delivery; False when none is due."""
-        job = await self._next_job(code)
-        if job is None:
-            return False
-        result = await self.attempt(client, job)
-        await self._record(code, job.delivery_id, result)
-        return True
+    async def deliver_batch(self, code: str, limit: int) -> int:
+        """Up to ``limit`` of the partner's most overdue deliveries, one request at a time, and
+        their attempts recorded in one transaction; 0 when none is due or the circuit is open.
+        A batch stops early when the circuit opens, the partner is gone (410), or half the
+        lease is spent, so that the lane's lease never runs out under a request."""
+        batch = await self._next_batch(code, limit)
+        if batch is None:
+            return 0
+        sent, circuit = await self._send(batch)
+        if sent:
+            await self._record(code, batch, sent, circuit)
+        return len(sent) if circuit.allows(datetime.now(UTC)) else 0
 
-    async def _next_job(self, code: str) -> _Job | None:
+    async def _next_batch(self, code: str, limit: int) -> _Batch | None:
         async with self.db.sessions() as session, session.begin():
-            if not await repository.renew_lane(session, code, self.owner, self.lease):
+            if not await delivery_repository.renew_lane(session, code, self.owner, self.lease):
                 return None
             partner = await repository.get_partner(session, code)
             if partner is None or partner.status != PartnerStatus.enabled.value:
                 return None
-            delivery = await repository.next_due_delivery(session, code)
-            if delivery is None:
+            circuit = partners.circuit_of(partner)
+            size = circuit.batch(datetime.now(UTC), limit)  # one probe when half-open
+            if size == 0:
                 return None
-            alert = await repository.get_alert(session, delivery.alert_id)
-            assert alert is not None, "a delivery belongs to an alert"
+            deliveries = await delivery_repository.due_deliveries(session, code, size)
+            if not deliveries:
+                return None
+            unknown = list({d.alert_id for d in deliveries if self.bodies.get(d.alert_id) is None})
+            for alert in (await delivery_repository.alerts_by_id(session, unknown)).values():
+                self.bodies.put(alert.id, alert_envelope(alert))
+            jobs = []
+            for delivery in deliveries:
+                body = self.bodies.get(delivery.alert_id)
+                assert body is not None, "a delivery belongs to an alert"
+                jobs.append(_Job(delivery.id, body))
             keyset = KeySet(
                 partner.outbound_secret, partner.outbound_previous, partner.outbound_previous_until
             )
-            return _Job(
-                delivery_id=delivery.id,
-                url=partner.webhook_url,
-                keys=keyset.keys(datetime.now(UTC)),
-                body=alert_envelope(alert),
-            )
+            return _Batch(partner.webhook_url, keyset.keys(datetime.now(UTC)), circuit, jobs)
 
-    async def attempt(self, client: httpx.AsyncClient, job: _Job) -> AttemptResult:
-        started = time.perf_counter()
-
-        def elapsed() -> int:
-            return int((time.perf_counter() - started) * 1000)
-
+    async def _send(self, batch: _Batch) -> tuple[list[_Sent], Circuit]:
+        started = time.monotonic()
+        budget = self.lease.total_seconds() / 2
+        circuit = batch.circuit
         try:
-            destination = await asyncio.to_thread(
-                check_url, job.url, production=self.settings.is_production, resolve=self.resolve
+            destination: Destination | str = await asyncio.to_thread(
+                check_url, batch.url, production=self.settings.is_production, resolve=self.resolve
             )
         except UnsafeUrl as exc:
-            return AttemptResult(None, f"destination refused: {exc}"[:500], elapsed())
-        timestamp = int(time.time())
-        headers = signed_headers(job.keys, str(job.delivery_id), timestamp, job.body)
-        headers["content-type"] = CONTENT_TYPE
-        headers["host"] = destination.host_header()
-        extensions = {"sni_hostname": destination.host} if job.url.startswith("https:") else {}
-        try:
-            async with client.stream(
-                "POST",
-                destination.pinned_url(),
-                content=job.body,
-                headers=headers,
-                extensions=extensions,
-            ) as response:
-                return AttemptResult(
-                    response.status_code,
-                    None if response.is_success else f"HTTP {response.status_code}",
-                    elapsed(),
-                    response.headers.get("retry-after"),
-                )
-        except httpx.TimeoutException:
-            return AttemptResult(None, "timed out", elapsed())
-        except httpx.HTTPError as exc:
-            return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:500], elapsed())
+            destination = f"destination refused: {exc}"[:500]
+        sent: list[_Sent] = []
+        for job in batch.jobs:
+            if sent and (self._stop.is_set() or time.monotonic() - started > budget):
+                break
+            if isinstance(destination, str):
+                result = AttemptResult(None, destination, 0)
+            else:
+                result = await self.sender.post(destination, batch.keys, job.delivery_id, job.body)
+            now = datetime.now(UTC)
+            sent.append(_Sent(job, result, now))
+            outcome = domain.outcome_of(result.status_code)
+            if outcome is AttemptOutcome.delivered:
+                circuit = circuit.succeeded()
+            elif outcome is AttemptOutcome.gone:
+                break  # the partner is disabled when this is recorded
+            else:
+                circuit = circuit.failed(now, self.rules)
+                if not circuit.allows(now):
+                    break
+        return sent, circuit
 
-    async def _record(self, code: str, delivery_id: UUID, result: AttemptResult) -> None:
-        outcome = await self._record_attempt(code, delivery_id, result)
-        if outcome is not None:  # counted once the attempt is stored
+    async def _record(self, code: str, batch: _Batch, sent: list[_Sent], circuit: Circuit) -> None:
+        async with self.db.sessions() as session, session.begin():
+            outcomes = await self._record_attempts(session, code, sent)
+            if circuit != batch.circuit:
+                await delivery_repository.save_circuit(session, code, circuit)
+        for outcome in outcomes:  # counted once the attempts are stored
             label = "failed" if outcome is AttemptOutcome.retry else outcome.value
             WEBHOOK_DELIVERIES.labels(self.settings.service_name, code, label).inc()
+        if circuit.state is not batch.circuit.state:
+            log.warning("partner %s: circuit %s", code, circuit.state.value)
 
-    async def _record_attempt(
-        self, code: str, delivery_id: UUID, result: AttemptResult
-    ) -> AttemptOutcome | None:
-        now = datetime.now(UTC)
-        async with self.db.sessions() as session, session.begin():
-            delivery = await repository.get_delivery(session, delivery_id, for_update=True)
+    async def _record_attempts(
+        self, session: AsyncSession, code: str, sent: list[_Sent]
+    ) -> list[AttemptOutcome]:
+        deliveries = await delivery_repository.deliveries_for_update(
+            session, [s.job.delivery_id for s in sent]
+        )
+        outcomes: list[AttemptOutcome] = []
+        for s in sent:
+            delivery, result, now = deliveries.get(s.job.delivery_id), s.result, s.at
             if delivery is None or delivery.status != DeliveryStatus.pending.value:
-                return None
+                continue
             outcome = domain.outcome_of(result.status_code)
+            outcomes.append(outcome)
             session.add(
                 DeliveryAttempt(
                     id=new_id(),
@@ -274,7 +302,7 @@ class DeliveryWorker:
                     )
                 else:
                     delivery.next_attempt_at = now + timedelta(seconds=delay)
-        return outcome
+        return outcomes
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
@@ -283,3 +311,4 @@ class DeliveryWorker:
         before = datetime.now(UTC) - timedelta(days=self.settings.inbound_dedup_days)
         async with self.db.sessions() as session, session.begin():
             await repository.prune_receipts(session, before)
+        await self.sender.close(PRUNE_EVERY_SECONDS)

@@ -37,8 +37,9 @@ class Base(DeclarativeBase):
 
 
 class Partner(Base):
-    """A partner province's system: where we send alerts, the secrets both ways, and the lease of
-    its delivery lane (``lane_*``: one request in flight per partner)."""
+    """A partner province's system: where we send alerts, the secrets both ways, the lease of
+    its delivery lane (``lane_*``: one request in flight per partner) and its circuit breaker
+    (``circuit_*``, see ``circuit.py``)."""
 
     __tablename__ = "partners"
 
@@ -63,6 +64,10 @@ class Partner(Base):
     inbound_previous_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lane_owner: Mapped[str | None] = mapped_column(String(100))
     lane_leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    circuit: Mapped[str] = mapped_column(String(10), default="closed", server_default="closed")
+    circuit_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    circuit_open_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    circuit_open_seconds: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

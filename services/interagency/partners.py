@@ -14,8 +14,9 @@ from libs.common.errors import Conflict, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.observability import PARTNERS_DISABLED
 from libs.common.webhooks import generate_secret
-from services.interagency import domain, repository
+from services.interagency import delivery_repository, domain, repository
 from services.interagency.access import Ctx
+from services.interagency.circuit import GAUGE_VALUE, Circuit, CircuitState
 from services.interagency.domain import KeySet, PartnerStatus, SecretDirection
 from services.interagency.egress import UnsafeUrl, check_url
 from services.interagency.models import Partner
@@ -220,6 +221,22 @@ async def disable(ctx: Ctx, partner: Partner, reason: str | None) -> None:
     await _audit(ctx, "partner.disabled", partner.code, {"reason": reason})
     why = "admin" if ctx.principal is not None else "gone"  # the sender acts on a 410
     PARTNERS_DISABLED.labels(ctx.settings.service_name, partner.code, why).inc()
+
+
+def circuit_of(partner: Partner) -> Circuit:
+    """The partner's breaker as stored in its row."""
+    return Circuit(
+        CircuitState(partner.circuit),
+        partner.circuit_failures,
+        partner.circuit_open_until,
+        partner.circuit_open_seconds,
+    )
+
+
+async def circuit_gauge(ctx: Ctx) -> dict[str, float]:
+    """``ctip_partner_circuit`` per enabled partner: 0 closed, 1 half-open, 2 open."""
+    circuits = await delivery_repository.circuits(ctx.session)
+    return {code: GAUGE_VALUE[c.state_at(ctx.now)] for code, c in circuits.items()}
 
 
 async def _audit(ctx: Ctx, action: str, code: str, details: dict[str, Any]) -> None:

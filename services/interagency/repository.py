@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,15 +14,13 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from libs.common.auth import Principal
 from libs.common.scoping import jurisdiction_clause
-from services.interagency.domain import AlertType, DeliveryStatus, PartnerStatus
+from services.interagency.domain import AlertType, PartnerStatus
 from services.interagency.models import (
     Alert,
     Delivery,
@@ -202,94 +200,6 @@ async def list_deliveries(
     return (await session.execute(query)).scalars().all()
 
 
-# The delivery worker ------------------------------------------------------------------------------
-
-
-async def claim_lanes(
-    session: AsyncSession, *, owner: str, exclude: Sequence[str], limit: int, lease: timedelta
-) -> list[str]:
-    """Lease up to ``limit`` enabled partners that have a due delivery and no live lease."""
-    lane = aliased(Partner)
-    due = (
-        select(Delivery.id)
-        .where(
-            Delivery.partner_code == lane.code,
-            Delivery.status == DeliveryStatus.pending.value,
-            Delivery.next_attempt_at <= func.now(),
-        )
-        .exists()
-    )
-    conditions: list[ColumnElement[bool]] = [
-        lane.status == PartnerStatus.enabled.value,
-        or_(lane.lane_leased_until.is_(None), lane.lane_leased_until < func.now()),
-        due,
-    ]
-    if exclude:
-        conditions.append(lane.code.not_in(exclude))
-    oldest_due = (
-        select(func.min(Delivery.next_attempt_at))
-        .where(
-            Delivery.partner_code == lane.code,
-            Delivery.status == DeliveryStatus.pending.value,
-        )
-        .scalar_subquery()
-    )
-    candidates = (
-        select(lane.code)
-        .where(*conditions)
-        .order_by(oldest_due, lane.code)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    result = await session.execute(
-        update(Partner)
-        .where(Partner.code.in_(candidates.scalar_subquery()))
-        .values(lane_owner=owner, lane_leased_until=func.now() + lease)
-        .returning(Partner.code)
-        .execution_options(synchronize_session=False)
-    )
-    return list(result.scalars())
-
-
-async def renew_lane(session: AsyncSession, code: str, owner: str, lease: timedelta) -> bool:
-    result = await session.execute(
-        update(Partner)
-        .where(Partner.code == code, Partner.lane_owner == owner)
-        .values(lane_leased_until=func.now() + lease)
-        .returning(Partner.code)
-        .execution_options(synchronize_session=False)
-    )
-    return result.first() is not None
-
-
-async def release_lane(session: AsyncSession, code: str, owner: str) -> None:
-    await session.execute(
-        update(Partner)
-        .where(Partner.code == code, Partner.lane_owner == owner)
-        .values(lane_owner=None, lane_leased_until=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def next_due_delivery(session: AsyncSession, partner_code: str) -> Delivery | None:
-    query = (
-        select(Delivery)
-        .where(
-            Delivery.partner_code == partner_code,
-            Delivery.status == DeliveryStatus.pending.value,
-            Delivery.next_attempt_at <= func.now(),
-        )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def prune_receipts(session: AsyncSession, before: datetime) -> None:
-    await session.execute(delete(InboundReceipt).where(InboundReceipt.received_at < before))
-
-
 # Inbound ------------------------------------------------------------------------------------------
 
 
@@ -304,6 +214,10 @@ async def record_receipt(
         .returning(InboundReceipt.alert_id)
     )
     return result.first() is not None
+
+
+async def prune_receipts(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(InboundReceipt).where(InboundReceipt.received_at < before))
 
 
 async def get_receipt(

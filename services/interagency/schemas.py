@@ -3,20 +3,30 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from libs.common.figures import Figure
 from libs.common.schemas import ShortText, StrictModel
+from libs.common.validation import InvalidValue
 from services.interagency.alert_data import (
     BulletinDocument,
     SuspectAlertData,
     VictimHandoverData,
     province_code,
 )
+from services.interagency.circuit import CircuitState
 from services.interagency.domain import (
     AlertType,
     AttemptOutcome,
@@ -71,8 +81,26 @@ class PartnerRead(BaseModel):
         None,
         validation_alias=AliasChoices("inbound_previous_valid_until", "inbound_previous_until"),
     )
+    circuit: CircuitState = Field(
+        CircuitState.closed,
+        description="deliveries flow (closed), wait (open) or one probe is due (half_open)",
+    )
+    circuit_open_until: datetime | None = Field(
+        None, description="when an open circuit lets a single probe delivery through"
+    )
     created_at: datetime
     version: int
+
+    @model_validator(mode="after")
+    def _half_open_once_due(self) -> Any:
+        """An open circuit whose time is up is half-open: its next delivery is the probe."""
+        if (
+            self.circuit is CircuitState.open
+            and self.circuit_open_until is not None
+            and self.circuit_open_until <= datetime.now(UTC)
+        ):
+            self.circuit = CircuitState.half_open
+        return self
 
 
 class PartnerCreated(PartnerRead):
@@ -166,6 +194,40 @@ class DeliveryOut(BaseModel):
         if self.status is not DeliveryStatus.pending:
             self.next_attempt_at = None
         return self
+
+
+class BulkReplayIn(StrictModel):
+    """Which failed deliveries to send again; every filter narrows, none means all."""
+
+    partner_code: str | None = Field(None, description="only deliveries to this partner")
+    status: Literal["failed"] = Field(
+        "failed", description="only failed deliveries are replayed (pending ones are on their way)"
+    )
+    alert_type: AlertType | None = Field(None, description="only alerts of this type")
+    failed_from: AwareDatetime | None = Field(None, description="failed at or after this time")
+    failed_to: AwareDatetime | None = Field(None, description="failed before this time")
+    limit: int = Field(1000, ge=1, le=10_000, description="at most this many, oldest failure first")
+
+    _code = field_validator("partner_code")(province_code)
+
+    @model_validator(mode="after")
+    def _period(self) -> Any:
+        if self.failed_from and self.failed_to and self.failed_from >= self.failed_to:
+            raise InvalidValue(
+                "period.empty", "failed_from must be before failed_to", at="failed_to"
+            )
+        return self
+
+
+class BulkReplayOut(BaseModel):
+    requeued: int = Field(description="deliveries due again now, with a fresh retry schedule")
+    ids: list[UUID] = Field(description="their ids (each the same webhook-id as before)")
+    left_at_disabled_partners: int = Field(
+        description="matching failed deliveries not replayed: their partner is disabled"
+    )
+    more_may_match: bool = Field(
+        description="more failed deliveries match than the limit took: call again"
+    )
 
 
 class DeliveryRead(DeliveryOut):

@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 from libs.common.jurisdiction import is_province_code
 from libs.common.retries import RetryPolicy
 from libs.common.settings import ServiceSettings
+from services.interagency.circuit import CircuitRules
 
 DEV_DESK_PROVINCE = "01"
 SVIX_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
@@ -34,16 +35,31 @@ class InteragencySettings(ServiceSettings):
     )
     delivery_timeout_seconds: float = Field(15.0, gt=0, description="per webhook request")
     delivery_concurrency: int = Field(
-        8, ge=1, le=100, description="partners served at once (one request in flight each)"
+        16, ge=1, le=100, description="partners served at once (one request in flight each)"
+    )
+    delivery_batch: int = Field(
+        20, ge=1, le=500, description="deliveries a lane takes (and records) per transaction"
     )
     delivery_poll_seconds: float = Field(
         1.0, gt=0, description="how often due deliveries are sought"
     )
     delivery_lease_seconds: float = Field(
-        60.0, gt=0, description="a partner's lane is leased this long, renewed per attempt"
+        60.0, gt=0, description="a partner's lane is leased this long, renewed per batch"
     )
     delivery_lane_turn: int = Field(
         50, ge=1, le=10_000, description="attempts a partner's lane makes before others get a turn"
+    )
+    circuit_failure_threshold: int = Field(
+        5, ge=1, le=1000, description="failed attempts in a row that open a partner's circuit"
+    )
+    circuit_open_seconds: float = Field(
+        30.0, gt=0, description="an open circuit's first wait before a single probe delivery"
+    )
+    circuit_max_open_seconds: float = Field(
+        600.0, gt=0, description="each failed probe doubles the wait, up to this"
+    )
+    circuit_gauge_seconds: float = Field(
+        15.0, gt=0, description="how often ctip_partner_circuit is read from the partners table"
     )
     run_delivery_worker: bool = Field(True, description="run the webhook sender in the API process")
     inbound_max_bytes: int = Field(256 * 1024, description="largest inbound webhook body (413)")
@@ -86,6 +102,13 @@ class InteragencySettings(ServiceSettings):
                 " partners' alerts that name no receiving province or hometown"
             )
         super().check_production()
+
+    def circuit_rules(self) -> CircuitRules:
+        return CircuitRules(
+            failure_threshold=self.circuit_failure_threshold,
+            open_seconds=self.circuit_open_seconds,
+            max_open_seconds=self.circuit_max_open_seconds,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -241,6 +241,11 @@ def person_found_event(partner_code: str) -> dict[str, Any]:
     }
 
 
+def nothing_to_replay() -> dict[str, Any]:
+    """A bulk replay's filters that match no delivery (failed before 2000)."""
+    return {"status": "failed", "failed_to": "2000-01-01T00:00:00Z", "limit": 10}
+
+
 def decision() -> dict[str, Any]:
     return {"decision": "rejected", "note": "not the same person"}
 

@@ -615,6 +615,12 @@ ROWS: list[Row] = [
     r(IA, "GET", "/v1/deliveries", ADMIN, 200, query="status=failed"),
     r(IA, "GET", "/v1/deliveries", IO, 403),
     r(IA, "GET", "/v1/deliveries", ANON, 401),
+    # bulk replay: a filter that takes nothing here, so the failed delivery above stays failed
+    r(IA, "POST", "/v1/deliveries/replay", ADMIN, 200, lambda w: b.nothing_to_replay()),
+    r(IA, "POST", "/v1/deliveries/replay", IO, 403, lambda w: b.nothing_to_replay()),
+    r(IA, "POST", "/v1/deliveries/replay", SUP, 403, lambda w: b.nothing_to_replay()),
+    r(IA, "POST", "/v1/deliveries/replay", NGO_A, 403, lambda w: b.nothing_to_replay()),
+    r(IA, "POST", "/v1/deliveries/replay", ANON, 401, lambda w: b.nothing_to_replay()),
     r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", ADMIN, 200),
     r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", IO, 403),
     r(IA, "POST", "/v1/deliveries/{delivery_id}/replay", ANON, 401),

@@ -17,6 +17,8 @@ from tests.integration.interagency.support import Receiver, forget_partner, fres
 from tests.support import bearer, running
 
 COMPRESSED = [0.2, 0.5, 1.0]
+CIRCUIT_OPEN = 1.0  # then 2, 4, at most 4 s
+CIRCUIT_MAX_OPEN = 4.0
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +30,9 @@ def ia_settings(settings_for: Callable[..., Any]) -> InteragencySettings:
         delivery_poll_seconds=0.1,
         delivery_timeout_seconds=3.0,
         delivery_lease_seconds=10.0,
+        circuit_open_seconds=CIRCUIT_OPEN,
+        circuit_max_open_seconds=CIRCUIT_MAX_OPEN,
+        circuit_gauge_seconds=0.2,
         run_consumers=False,
     )
     return settings
