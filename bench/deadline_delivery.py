@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import ssl
@@ -30,11 +29,11 @@ from typing import Any
 
 import aiosmtplib
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from bench.common import process_cpu_seconds
 from bench.report import _table as table
-from bench.support import BenchError, wait_until
+from bench.support import BenchError, raw_read, wait_until
 from libs.common.context import context_factory
 from libs.common.crypto import BlindIndex
 from libs.common.db import Database
@@ -187,16 +186,15 @@ class CountingConsumer(EventConsumer):
         self.done: float | None = None
         self.finished = asyncio.Event()
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+    async def handle(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
         if self.first is None:
             self.first = time.perf_counter()
-        outcome = await super().process(record)
-        if outcome == "handled":
-            self.handled += 1
-            if self.handled == self.expected:
-                self.done = time.perf_counter()
-                self.finished.set()
-        return outcome
+        outcomes = await super().handle(records)
+        self.handled += outcomes.count("handled")
+        if self.handled >= self.expected and self.done is None:
+            self.done = time.perf_counter()
+            self.finished.set()
+        return outcomes
 
 
 async def publish(settings: NotificationsSettings, events: list[CloudEvent]) -> float:
@@ -218,34 +216,6 @@ async def publish(settings: NotificationsSettings, events: list[CloudEvent]) -> 
         return time.perf_counter() - started
     finally:
         await producer.stop()
-
-
-async def raw_read(settings: NotificationsSettings, topic: str, count: int) -> float:
-    """A plain consumer group reading (and parsing) the same records: first fetch to last."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.topic("bench-raw"),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        seen, first = 0, None
-        async with asyncio.timeout(STAGE_TIMEOUT):
-            while seen < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    if first is None:
-                        first = time.perf_counter()
-                    for record in records:
-                        json.loads(record.value or b"{}")
-                        seen += 1
-        assert first is not None
-        return time.perf_counter() - first
-    finally:
-        await consumer.stop()
 
 
 async def consume(
@@ -412,7 +382,9 @@ async def notifications_stage(
             await ensure_topics(settings, [*topics, *map(dlt_topic, topics)])
             print(f"notifications: {len(events):,} deadline signals on {topic} ...")
             published = await publish(settings, events)
-            raw_seconds = await raw_read(settings, topic, len(events))
+            raw_seconds = await raw_read(
+                settings, topic, len(events), group_id=settings.topic("bench-raw")
+            )
             consumer_seconds, consumer = await consume(settings, db, len(events))
             rows = int(await conn.fetchval("SELECT count(*) FROM notifications.notifications"))
             print(f"notifications: e-mailing {rows:,} notifications ...")

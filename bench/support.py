@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from services.intake.models import metadata as intake_metadata
 
 TIP_RECEIVED = "intake.tip.received"
 ID_CHUNK = 5000
+RAW_READ_TIMEOUT = 900.0
 
 outbox = platform_of(intake_metadata).outbox
 inbox = platform_of(casework_metadata).inbox
@@ -68,38 +70,55 @@ async def wait_until(
 class StampingConsumer(EventConsumer):
     """Casework's inbox consumer that notes when each event's offset was committed.
 
-    The loop in :class:`EventConsumer` handles the records of one partition, then commits that
-    partition, so the ids handled since the previous commit are exactly the ones it covers.
-    ``fetched_at`` (the record reached the consumer loop) splits the latency into the relay's
-    and Kafka's share and the consumer's own.
+    The loop in :class:`EventConsumer` handles a poll's records in one transaction, then
+    commits the poll's offsets once, so the ids handled since the previous commit are exactly
+    the ones it covers. ``fetched_at`` (the poll reached the consumer loop) splits the latency
+    into the relay's and Kafka's share and the consumer's own.
     """
 
     def __init__(self, db: Database, settings: CaseworkSettings, group_id: str) -> None:
-        super().__init__(db, inbox, settings, {TIP_RECEIVED: self._note}, group_id=group_id)
+        super().__init__(
+            db, inbox, settings, {TIP_RECEIVED: self._note}, _no_context, group_id=group_id
+        )
         self.pending: list[str] = []
         self.fetched_at: dict[str, float] = {}
+        self.handled_at: dict[str, float] = {}
         self.committed_at: dict[str, float] = {}
+        self.polls: list[int] = []
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        event_id = _ce_id(record.headers)
-        if event_id is not None:
-            self.fetched_at.setdefault(event_id, time.perf_counter())
-        return await super().process(record)
+    async def handle(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        now = time.perf_counter()
+        self.polls.append(len(records))
+        for record in records:
+            event_id = event_id_of(record.headers)
+            if event_id is not None:
+                self.fetched_at.setdefault(event_id, now)
+        outcomes = await super().handle(records)
+        now = time.perf_counter()  # the inbox transaction has committed
+        for event_id in self.pending:
+            self.handled_at.setdefault(event_id, now)
+        return outcomes
 
-    async def _note(self, session: AsyncSession, event: CloudEvent, payload: Any) -> None:
+    async def _note(self, ctx: Any, event: CloudEvent, payload: Any) -> None:
         self.pending.append(event.id)
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
-        await super()._commit(tp, offset)
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await super()._commit(offsets)
         now = time.perf_counter()
         for event_id in self.pending:
             self.committed_at.setdefault(event_id, now)
         self.pending.clear()
 
 
-def _ce_id(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+def _no_context(session: AsyncSession) -> AsyncSession:
+    """The bench's handler only notes the event: the session is all the context it needs."""
+    return session
+
+
+def event_id_of(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    """The event id from the copy in the Kafka headers (``libs.common.events.kafka_headers``)."""
     for name, value in headers or ():
-        if name == "ce_id":
+        if name == "ctip-id":
             return value.decode()
     return None
 
@@ -107,13 +126,18 @@ def _ce_id(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
 class _AckStampingProducer:
     """Stands in for the relay's producer: stamps each event when the broker acknowledged it."""
 
-    def __init__(self, producer: AIOKafkaProducer, acked_at: dict[str, float]) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, sent_at: dict[str, float], acked_at: dict[str, float]
+    ) -> None:
         self._producer = producer
+        self._sent_at = sent_at
         self._acked_at = acked_at
 
     async def send(self, topic: str, **kwargs: Any) -> asyncio.Future[Any]:
+        event_id = event_id_of(kwargs.get("headers"))
+        if event_id is not None:
+            self._sent_at.setdefault(event_id, time.perf_counter())
         future: asyncio.Future[Any] = await self._producer.send(topic, **kwargs)
-        event_id = _ce_id(kwargs.get("headers"))
         if event_id is not None:
             future.add_done_callback(
                 lambda _: self._acked_at.setdefault(event_id, time.perf_counter())
@@ -122,14 +146,56 @@ class _AckStampingProducer:
 
 
 class StampingRelay(OutboxRelay):
-    """The outbox relay, noting when Kafka acknowledged each event (``acked_at``)."""
+    """The outbox relay, noting when it handed each event to its producer (``sent_at``: the
+    row was claimed and serialised) and when Kafka acknowledged it (``acked_at``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.sent_at: dict[str, float] = {}
         self.acked_at: dict[str, float] = {}
 
     async def _producer_ready(self) -> AIOKafkaProducer:
-        return _AckStampingProducer(await super()._producer_ready(), self.acked_at)
+        producer = await super()._producer_ready()
+        return _AckStampingProducer(producer, self.sent_at, self.acked_at)
+
+
+async def raw_read(
+    settings: ServiceSettings,
+    topic: str,
+    count: int,
+    *,
+    group_id: str,
+    commit: bool = False,
+) -> float:
+    """A plain aiokafka consumer group reading (and parsing) ``count`` records of ``topic``, as
+    the inbox consumer's baseline: seconds from the first fetch to the last record, or to the
+    last offset commit (one per poll) with ``commit``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        seen, first = 0, None
+        async with asyncio.timeout(RAW_READ_TIMEOUT):
+            while seen < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    if first is None:
+                        first = time.perf_counter()
+                    for record in records:
+                        json.loads(record.value or b"{}")
+                        seen += 1
+                if batch and commit:
+                    await consumer.commit()
+        assert first is not None
+        return time.perf_counter() - first
+    finally:
+        await consumer.stop()
 
 
 async def stamped(consumer: StampingConsumer, ids: Iterable[str]) -> bool:

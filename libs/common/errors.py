@@ -7,6 +7,7 @@ Unhandled exceptions become a 500 that names nothing of the internals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -175,23 +176,32 @@ _OUTAGE = (
 )
 
 
-def is_database_outage(exc: BaseException) -> bool:
-    """Infrastructure trouble (the database restarting or unreachable, a dependency down), not
-    a fault of the request: a 503 for clients, a retry for consumers. Looks through
-    SQLAlchemy's wrapper (``orig``) and the chain of causes, where the driver's error sits."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The error, the driver's error SQLAlchemy wraps (``orig``), and the chain of causes."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _OUTAGE):
-            return True
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
+        yield current
         orig = getattr(current, "orig", None)
-        if isinstance(orig, BaseException) and isinstance(orig, _OUTAGE):
-            return True
+        if isinstance(orig, BaseException):
+            yield orig
         current = current.__cause__ or current.__context__
-    return False
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Infrastructure trouble (the database restarting or unreachable, a dependency down), not
+    a fault of the request: a 503 for clients, a retry for consumers."""
+    return any(
+        isinstance(e, _OUTAGE) or (isinstance(e, DBAPIError) and e.connection_invalidated)
+        for e in _chain(exc)
+    )
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """A deadlock or a serialization failure (SQLSTATE class 40): the transaction lost a race
+    with another and would succeed if run again; nothing is wrong with the work itself."""
+    return any(isinstance(e, asyncpg.exceptions.TransactionRollbackError) for e in _chain(exc))
 
 
 def problem_response(

@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, func, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import Database
-from libs.common.errors import is_database_outage
+from libs.common.errors import is_database_outage, is_transaction_conflict
 from libs.common.events import CloudEvent, dlt_topic, topic_for
+from libs.common.inbox_batches import Entry, Handler, Held, Holdback, Identity, first_occurrences
 from libs.common.kafka import ensure_topics, new_consumer, new_producer
 from libs.common.observability import (
     CONSUMED,
@@ -32,10 +33,7 @@ from libs.contracts import payload_model
 
 log = logging.getLogger("ctip.inbox")
 
-# ``(ctx, event, payload)``: the context is whatever the service's ``make_context`` builds from the
-# transaction's session (``libs.common.context.context_factory``); the payload is the contract's
-# model. Typed loosely here so that this module does not depend on the web layer.
-Handler = Callable[[Any, CloudEvent, Any], Awaitable[None]]
+__all__ = ["EventConsumer", "Handler", "PoisonMessage", "inbox_table"]
 ContextFactory = Callable[[AsyncSession], Any]
 
 
@@ -111,71 +109,58 @@ class EventConsumer:
         await self._producer.start()
         log.info("consumer %s started on %s", self.group_id, self.topics)
         while not self._stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=500)
-            for tp, records in batch.items():
-                done: int | None = None
-                for record in records:
-                    if self._stop.is_set():
-                        break
-                    await self.process(record)
-                    done = record.offset + 1
-                if done is not None:
-                    await self._commit(tp, done)
-                    self._positions[tp] = done
+            polled = await self._consumer.getmany(timeout_ms=500)
+            records = [record for batch in polled.values() for record in batch]
+            if records:
+                await self.handle(records)
+                offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items() if batch}
+                await self._commit(offsets)
+                self._positions.update(offsets)
             await self._learn_positions()
             self._record_lag()
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """One commit for the whole poll, after its transaction: a crash before it redelivers
+        the poll, and the inbox turns what was kept into duplicates."""
         assert self._consumer is not None
         try:
-            await self._consumer.commit({tp: offset})
+            await self._consumer.commit(offsets)
         except CommitFailedError as exc:
-            # A rebalance took the partition away; the new owner re-reads, the inbox dedupes.
-            log.warning("commit failed for %s: %s", tp, describe_error(exc))
+            # A rebalance took a partition away; the new owner re-reads, the inbox dedupes.
+            log.warning("commit failed for %s: %s", sorted(offsets), describe_error(exc))
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        """Handle one record; returns the outcome (handled, duplicate, skipped, dead_lettered)."""
-        try:
-            event, payload = self._decode(record)
-        except PoisonMessage as exc:
-            await self._dead_letter(record, exc, attempts=1)
-            return "dead_lettered"
-        handler = self.handlers.get(event.short_type)
-        if handler is None:
-            CONSUMED.labels(self.settings.service_name, record.topic, "skipped").inc()
-            return "skipped"
-        token = correlation_id.set(event.correlationid)
-        try:
-            attempt = 0
-            while True:
-                try:
-                    outcome = await self._handle_once(record, event, payload, handler)
-                    CONSUMED.labels(self.settings.service_name, record.topic, outcome).inc()
-                    return outcome
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if is_database_outage(exc):
-                        log.warning(
-                            "database unavailable, retrying %s: %s", event.id, describe_error(exc)
-                        )
-                        await asyncio.sleep(min(self.retry_base * 10, 5.0))
-                        if self._stop.is_set():
-                            raise
-                        continue
-                    attempt += 1
-                    if attempt >= self.max_attempts:
-                        await self._dead_letter(record, exc, attempts=attempt)
-                        return "dead_lettered"
-                    log.warning(
-                        "handler failed (attempt %d) for %s: %s",
-                        attempt,
-                        event.id,
-                        describe_error(exc),
-                    )
-                    await asyncio.sleep(self.retry_base * 2 ** (attempt - 1))
-        finally:
-            correlation_id.reset(token)
+    async def handle(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        """Handle one poll's records; returns each one's outcome, in order (handled, duplicate,
+        skipped, dead_lettered).
+
+        The records that reach a handler share one transaction (``_handle_together``); one whose
+        handler fails, and the later ones of its aggregate, are then handled alone
+        (``_handle_alone``), with their own attempts and, if those run out, the DLT.
+        """
+        outcomes: dict[int, str] = {}
+        entries: list[Entry] = []
+        for position, record in enumerate(records):
+            try:
+                event, payload = self._decode(record)
+            except PoisonMessage as exc:
+                await self._dead_letter(record, exc, attempts=1)
+                outcomes[position] = "dead_lettered"
+                continue
+            handler = self.handlers.get(event.short_type)
+            if handler is None:
+                outcomes[position] = "skipped"
+                continue
+            entries.append(Entry(position, record, event, payload, handler))
+        held: list[Held] = [Held(entry) for entry in entries]
+        if len(entries) > 1:
+            held, together = await self._handle_together(entries)
+            outcomes.update(together)
+        for one in held:
+            outcomes[one.entry.position] = await self._handle_alone(one)
+        for position, outcome in outcomes.items():
+            if outcome != "dead_lettered":
+                CONSUMED.labels(self.settings.service_name, records[position].topic, outcome).inc()
+        return [outcomes[position] for position in range(len(records))]
 
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> tuple[CloudEvent, Any]:
         try:
@@ -194,31 +179,142 @@ class EventConsumer:
                 f"payload breaks the {event.short_type} contract: {describe_error(exc)}"
             ) from exc
 
-    async def _handle_once(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        event: CloudEvent,
-        payload: Any,
-        handler: Handler,
-    ) -> str:
-        async with self.db.sessions() as session, session.begin():
-            inserted = await session.execute(
-                insert(self.inbox)
-                .values(
-                    source=event.source,
-                    event_id=event.id,
-                    type=event.type,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=str(record.offset),
+    async def _handle_together(self, entries: list[Entry]) -> tuple[list[Held], dict[int, str]]:
+        """The batch's transaction, run again whole if the database is down (without limit) or
+        the transaction lost a race (a deadlock, a serialization failure; up to the attempts of
+        one event): nothing of a rolled-back batch was kept. Any other failure of the batch as a
+        whole (its commit, say) hands every entry to ``_handle_alone``."""
+        conflicts = 0
+        while True:
+            try:
+                return await self._batch_transaction(entries)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_database_outage(exc):
+                    await self._wait_out_outage(f"a batch of {len(entries)}", exc)
+                    continue
+                if is_transaction_conflict(exc) and conflicts + 1 < self.max_attempts:
+                    conflicts += 1
+                    log.warning("batch of %d retried: %s", len(entries), describe_error(exc))
+                    await asyncio.sleep(self.retry_base * 2 ** (conflicts - 1))
+                    continue
+                log.warning(
+                    "batch of %d failed, handling each event alone: %s",
+                    len(entries),
+                    describe_error(exc),
                 )
-                .on_conflict_do_nothing()
-                .returning(self.inbox.c.event_id)
-            )
-            if inserted.first() is None:
+                return [Held(entry) for entry in entries], {}
+
+    async def _batch_transaction(self, entries: list[Entry]) -> tuple[list[Held], dict[int, str]]:
+        """One inbox insert for the batch's events, each handler in a savepoint of its own, the
+        inbox rows of the entries held back deleted again, one commit."""
+        outcomes: dict[int, str] = {}
+        holdback = Holdback()
+        async with self.db.sessions() as session, session.begin():
+            new = await self._insert_inbox(session, first_occurrences(entries))
+            handled: set[Identity] = set()
+            for entry in entries:
+                if holdback.blocks(entry):
+                    holdback.hold(entry)
+                    continue
+                if entry.identity in handled or entry.identity not in new:
+                    outcomes[entry.position] = "duplicate"
+                    continue
+                handled.add(entry.identity)
+                try:
+                    await self._run_in_savepoint(session, entry)
+                except Exception as exc:
+                    if is_database_outage(exc) or is_transaction_conflict(exc):
+                        raise  # the whole batch is rolled back and run again
+                    log.warning(
+                        "handler failed (attempt 1) for %s: %s", entry.event.id, describe_error(exc)
+                    )
+                    holdback.hold(entry, attempts=1, error=exc)
+                    continue
+                outcomes[entry.position] = "handled"
+            undo = holdback.identities() & new
+            if undo:
+                columns = tuple_(self.inbox.c.source, self.inbox.c.event_id)
+                await session.execute(delete(self.inbox).where(columns.in_(sorted(undo))))
+        return holdback.held, outcomes
+
+    async def _insert_inbox(self, session: AsyncSession, entries: list[Entry]) -> set[Identity]:
+        """One statement for the batch; returns the events it inserted, i.e. the new ones."""
+        inserted = await session.execute(
+            insert(self.inbox)
+            .values([self._inbox_row(entry) for entry in entries])
+            .on_conflict_do_nothing()
+            .returning(self.inbox.c.source, self.inbox.c.event_id)
+        )
+        return {(source, event_id) for source, event_id in inserted}
+
+    async def _run_in_savepoint(self, session: AsyncSession, entry: Entry) -> None:
+        """A failing handler rolls back alone. The identity map is emptied first, so that no
+        handler sees (or flushes) the objects of the one before."""
+        session.expunge_all()
+        token = correlation_id.set(entry.event.correlationid)
+        try:
+            async with session.begin_nested():
+                await entry.handler(self.make_context(session), entry.event, entry.payload)
+        finally:
+            correlation_id.reset(token)
+
+    async def _handle_alone(self, held: Held) -> str:
+        """One event, a transaction per attempt; after ``max_attempts`` failures, the DLT. An
+        outage is not the event's fault: it is retried without counting."""
+        entry, attempts, error = held.entry, held.attempts, held.error
+        token = correlation_id.set(entry.event.correlationid)
+        try:
+            while True:
+                if error is not None:
+                    if attempts >= self.max_attempts:
+                        await self._dead_letter(entry.record, error, attempts=attempts)
+                        return "dead_lettered"
+                    await asyncio.sleep(self.retry_base * 2 ** (attempts - 1))
+                try:
+                    return await self._handle_once(entry)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if is_database_outage(exc):
+                        await self._wait_out_outage(entry.event.id, exc)
+                        continue
+                    attempts, error = attempts + 1, exc
+                    log.warning(
+                        "handler failed (attempt %d) for %s: %s",
+                        attempts,
+                        entry.event.id,
+                        describe_error(exc),
+                    )
+        finally:
+            correlation_id.reset(token)
+
+    async def _wait_out_outage(self, what: str, exc: Exception) -> None:
+        """Before ``what`` is tried again; a consumer being stopped gives up instead (nothing
+        of it was committed, so the next owner of the partitions reads it again)."""
+        log.warning("database unavailable, retrying %s: %s", what, describe_error(exc))
+        await asyncio.sleep(min(self.retry_base * 10, 5.0))
+        if self._stop.is_set():
+            raise exc
+
+    async def _handle_once(self, entry: Entry) -> str:
+        async with self.db.sessions() as session, session.begin():
+            new = await self._insert_inbox(session, [entry])
+            if not new:
                 return "duplicate"
-            await handler(self.make_context(session), event, payload)
+            await entry.handler(self.make_context(session), entry.event, entry.payload)
         return "handled"
+
+    def _inbox_row(self, entry: Entry) -> dict[str, Any]:
+        return {
+            "source": entry.event.source,
+            "event_id": entry.event.id,
+            "type": entry.event.type,
+            "topic": entry.record.topic,
+            "partition": entry.record.partition,
+            "offset": str(entry.record.offset),
+        }
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int

@@ -537,7 +537,7 @@ async def test_a_payload_breaking_its_contract_leaves_no_name_or_phone_in_dlt_he
     short_type = "intake.missing_person.reported"
     consumer, producer = _consumer(short_type)
     record = _record({"full_name": SYNTHETIC_NAME, "phone": SYNTHETIC_PHONE}, short_type)
-    assert await consumer.process(record) == "dead_lettered"
+    assert await consumer.handle([record]) == ["dead_lettered"]
     (sent,) = producer.sent
     headers = dict(sent["headers"])
     message = headers["dlt-error-message"].decode()
@@ -560,7 +560,7 @@ async def test_a_handler_failing_on_validation_logs_and_dead_letters_types_and_l
 
     monkeypatch.setattr(consumer, "_handle_once", failing)
     record = _record({"full_name": SYNTHETIC_NAME, "phone": SYNTHETIC_PHONE}, short_type)
-    assert await consumer.process(record) == "dead_lettered"
+    assert await consumer.handle([record]) == ["dead_lettered"]
     headers = dict(producer.sent[0]["headers"])
     assert "string_type at role" in headers["dlt-error-message"].decode()
     for value in headers.values():

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from libs.common.db import Database
 from libs.common.events import CloudEvent
@@ -16,63 +15,12 @@ from libs.common.inbox import EventConsumer
 from libs.common.platform import platform_of
 from services.casework.models import metadata
 from services.casework.settings import CaseworkSettings
+from tests.integration.common.inbox_support import dlt_headers, event, produce
 from tests.support import eventually
 
 platform = platform_of(metadata)
 
 pytestmark = pytest.mark.integration
-
-
-def event(tip_id: str) -> CloudEvent:
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/ctip/intake",
-        type="vn.ctip.intake.tip.received.v1",
-        subject=tip_id,
-        data={
-            "tip_id": tip_id,
-            "channel": "web",
-            "status": "received",
-            "received_at": "2026-11-01T00:00:00Z",
-            "resolution_due_at": "2026-11-21T00:00:00Z",
-        },
-    )
-
-
-async def produce(settings: CaseworkSettings, topic: str, key: str, *events: CloudEvent) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        for e in events:
-            await producer.send_and_wait(topic, e.to_json_bytes(), key=key.encode())
-    finally:
-        await producer.stop()
-
-
-async def dlt_headers(settings: CaseworkSettings, topic: str, event_id: str) -> dict[str, str]:
-    consumer = AIOKafkaConsumer(
-        f"{topic}.dlt",
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        for _ in range(60):
-            batch = await consumer.getmany(timeout_ms=250)
-            for record in (r for records in batch.values() for r in records):
-                if CloudEvent.from_json_bytes(record.value).id == event_id:
-                    return {k: v.decode() for k, v in record.headers}
-    finally:
-        await consumer.stop()
-    return {}
-
-
-@pytest.fixture
-async def database(database_url: str) -> Any:
-    db = Database(database_url, pool_size=4)
-    yield db
-    await db.dispose()
 
 
 async def test_a_handler_that_always_fails_sends_the_event_to_the_dlt_and_the_next_is_handled(
