@@ -55,7 +55,7 @@ from libs.common.events import CloudEvent, dlt_topic, kafka_headers, topic_for
 from libs.common.inbox import EventConsumer
 from libs.common.kafka import ensure_topics
 from libs.common.migrations import upgrade
-from libs.common.outbox import OutboxRelay
+from libs.common.relay import OutboxRelay
 from services.casework.settings import CaseworkSettings
 from services.intake.settings import IntakeSettings
 

@@ -18,8 +18,8 @@ from libs.common.db import Database
 from libs.common.events import CloudEvent
 from libs.common.inbox import EventConsumer
 from libs.common.kafka import new_producer
-from libs.common.outbox import OutboxRelay
 from libs.common.platform import platform_of
+from libs.common.relay import OutboxRelay
 from libs.common.settings import ServiceSettings
 from services.casework.models import metadata as casework_metadata
 from services.casework.settings import CaseworkSettings

@@ -34,8 +34,8 @@ from libs.common.idempotency import IdempotencyPurger
 from libs.common.inbox import EventConsumer, Handler
 from libs.common.observability import ObservabilityMiddleware, configure_logging
 from libs.common.openapi import install_openapi, operation_id
-from libs.common.outbox import OutboxRelay
 from libs.common.platform import ServicePlatform
+from libs.common.relay import OutboxRelay
 from libs.common.settings import ServiceSettings
 
 MAX_BODY_BYTES = 1024 * 1024

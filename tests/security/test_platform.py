@@ -572,7 +572,8 @@ async def test_a_handler_failing_on_validation_logs_and_dead_letters_types_and_l
 async def test_the_relay_logs_a_failure_without_the_events_values(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from libs.common.outbox import Outbox, OutboxRelay
+    from libs.common.outbox import Outbox
+    from libs.common.relay import OutboxRelay
 
     caplog.set_level(logging.DEBUG)
     relay = OutboxRelay(

@@ -10,13 +10,14 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaTimeoutError
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from sqlalchemy import event, func, select
 
 from libs.common.db import Database, asyncpg_dsn
 from libs.common.events import CloudEvent
-from libs.common.outbox import OutboxRelay
 from libs.common.platform import platform_of
+from libs.common.relay import OutboxRelay
 from libs.contracts.intake import TipReceived
 from services.intake.models import metadata as intake_metadata
 from services.intake.settings import IntakeSettings
@@ -283,3 +284,77 @@ async def test_a_batch_is_marked_published_by_one_update_of_all_its_rows(
         ).all()
     assert len(rows) == 30
     assert all(published_at is not None and attempts == 1 for published_at, attempts in rows)
+
+
+class _FailingAcks:
+    """The relay's producer, except that the acknowledgements of sends number ``fail`` (a range,
+    counted from 1) fail a moment later, their records never sent."""
+
+    def __init__(self, producer: Any, fail: range) -> None:
+        self._producer = producer
+        self.fail = fail
+        self.sends = 0
+        self.sent_before_failure: int | None = None
+
+    async def send(self, topic: str, **kwargs: Any) -> asyncio.Future[Any]:
+        self.sends += 1
+        if self.sends not in self.fail:
+            future: asyncio.Future[Any] = await self._producer.send(topic, **kwargs)
+            return future
+        failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def fail() -> None:
+            if self.sent_before_failure is None:
+                self.sent_before_failure = self.sends
+            failed.set_exception(KafkaTimeoutError("injected"))
+
+        asyncio.get_running_loop().call_later(0.3, fail)
+        return failed
+
+
+async def test_a_failed_batch_and_the_one_sent_behind_it_stay_unpublished_and_go_again(
+    settings_for: Callable[..., Any], database: Database
+) -> None:
+    """Batch 2's acknowledgements fail while batch 3, already claimed and sent behind it, is
+    acknowledged: neither is marked (rows are marked in batch order, each after its acks), and
+    the next round sends both again, in order, after batch 1."""
+    settings = settings_for(IntakeSettings, relay_batch_size=5)
+    failing: list[_FailingAcks] = []
+
+    class Failing(OutboxRelay):
+        async def _producer_ready(self) -> Any:
+            if not failing:
+                failing.append(_FailingAcks(await super()._producer_ready(), range(6, 11)))
+            return failing[0]
+
+    relay = Failing(database, outbox, settings)
+    try:
+        await publish_what_is_pending(OutboxRelay(database, outbox, settings))
+        subject = uuid.uuid4()
+        ids = await add_events(database, subject, 20)
+        with pytest.raises(KafkaTimeoutError):
+            await relay.publish_round()
+        # Batch 3 was claimed and handed to Kafka while batch 2 still waited for its acks.
+        assert failing[0].sent_before_failure == 15
+        async with database.sessions() as session:
+            state = {
+                str(row.id): (row.published_at is not None, row.attempts, row.last_error)
+                for row in await session.execute(
+                    select(
+                        outbox.table.c.id,
+                        outbox.table.c.published_at,
+                        outbox.table.c.attempts,
+                        outbox.table.c.last_error,
+                    ).where(outbox.table.c.id.in_([uuid.UUID(i) for i in ids]))
+                )
+            }
+        assert [state[i][0] for i in ids] == [True] * 5 + [False] * 15
+        assert all(state[i][1] == 1 and "KafkaTimeoutError" in state[i][2] for i in ids[5:10])
+        failing[0].fail = range(0)
+        assert await relay.publish_round() == 15
+    finally:
+        await relay._close_producer()
+    events = [e.id for e in await read_topic(settings, str(subject).encode(), 25)]
+    assert events[:5] == ids[:5]
+    assert events[-15:] == ids[5:]  # batch 3's first copy came before batch 2: a duplicate
+    assert events[5:10] == ids[10:15]
