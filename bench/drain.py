@@ -1,6 +1,7 @@
 """Draining a backlog: the outbox relay after a Kafka outage, and the lag query it reports.
 
-``uv run python -m bench.drain [--sizes 25000,50000,100000] [--repeat 15] [--batch-size N]``
+``uv run python -m bench.drain [--sizes 25000,50000,100000] [--repeat 15] [--batch-size N]
+[--profile PATH]``
 
 For each size N, in a private database (``template0``, intake migrated, dropped at the end) and
 on Kafka topics of the run's own prefix (deleted at the end):
@@ -24,6 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
+import pstats
 import statistics
 import time
 import uuid
@@ -54,8 +58,8 @@ from libs.common.crypto import FieldCipher, configure_cipher
 from libs.common.db import Database
 from libs.common.events import document_bytes, document_headers, topic_for
 from libs.common.kafka import ensure_topics
-from libs.common.outbox import OutboxRelay
 from libs.common.outbox_lag import lag_query, outbox_lag
+from libs.common.relay import OutboxRelay
 from services.intake.settings import IntakeSettings
 
 DEFAULT_SIZES = (25_000, 50_000, 100_000)
@@ -122,11 +126,15 @@ async def drained(db: Database) -> bool:
         return (await outbox_lag(session, outbox.table)).head_created_at is None
 
 
-async def drain(db: Database, settings: IntakeSettings, events: int) -> dict[str, Any]:
+async def drain(
+    db: Database, settings: IntakeSettings, events: int, profile: cProfile.Profile | None
+) -> dict[str, Any]:
     relay = OutboxRelay(db, outbox, settings, use_notify=True)
     producer = await relay._producer_ready()  # Kafka is back: connected before the clock starts
     await producer.partitions_for(settings.topic(topic_for(TIP_RECEIVED)))
     cpu_start, start = time.process_time(), time.perf_counter()
+    if profile is not None:
+        profile.enable()
     task = asyncio.create_task(relay.run())
     try:
         await wait_until(
@@ -138,6 +146,8 @@ async def drain(db: Database, settings: IntakeSettings, events: int) -> dict[str
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu_start
     finally:
+        if profile is not None:
+            profile.disable()
         relay.stop()
         await task
     return {
@@ -147,8 +157,21 @@ async def drain(db: Database, settings: IntakeSettings, events: int) -> dict[str
     }
 
 
+def profile_summary(profile: cProfile.Profile, path: str, lines: int = 30) -> str:
+    """The profile written to ``path`` (``python -m pstats``, snakeviz) and its top entries."""
+    profile.dump_stats(path)
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(lines)
+    return out.getvalue()
+
+
 async def one_size(
-    db: Database, dsn: str, settings: IntakeSettings, events: int, repeat: int
+    db: Database,
+    dsn: str,
+    settings: IntakeSettings,
+    events: int,
+    repeat: int,
+    profile: cProfile.Profile | None = None,
 ) -> dict[str, Any]:
     print(f"{events:,} events: outage (no relay) ...")
     fill_seconds = await fill(db, events)
@@ -165,7 +188,7 @@ async def one_size(
         reported = await outbox_lag(session, outbox.table)
     messages = await outbox_messages(db)
     print(f"{events:,} events: Kafka back, relay draining ...")
-    relay = await drain(db, settings, events)
+    relay = await drain(db, settings, events, profile)
     print(f"{events:,} events: raw producer, the same records ...")
     raw_seconds = await raw_producer_seconds(
         settings, [(settings.topic(f"bench.raw.{t}"), k, v, h) for t, k, v, h in messages]
@@ -214,7 +237,13 @@ async def run(args: argparse.Namespace, dsn: str, url: str) -> dict[str, Any]:
         await ensure_topics(
             settings, [settings.topic(tip_topic), settings.topic(f"bench.raw.{tip_topic}")]
         )
-        sizes = [await one_size(db, dsn, settings, n, args.repeat) for n in args.sizes]
+        sizes = [await one_size(db, dsn, settings, n, args.repeat) for n in args.sizes[:-1]]
+        # The profiler, if asked for, runs during the largest drain only.
+        profile = cProfile.Profile() if args.profile else None
+        sizes.append(await one_size(db, dsn, settings, args.sizes[-1], args.repeat, profile))
+        if profile is not None:
+            print(profile_summary(profile, args.profile))
+            results["profile"] = args.profile
         smallest = sizes[0]
         results["sizes"] = sizes
         results["linearity"] = {
@@ -305,6 +334,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=15, help="runs of each lag query")
     parser.add_argument("--batch-size", type=int, default=0, help="relay batch (default: settings)")
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        default="",
+        help="cProfile the process during the largest drain; stats written to PATH",
+    )
     parser.add_argument(
         "--keep-database", action="store_true", help="leave the bench database for inspection"
     )
