@@ -1,4 +1,6 @@
-"""``InsertTogether``: rows for several tables written by one statement (the hot write paths)."""
+"""Set-based writes for the hot paths: ``InsertTogether`` (rows for several tables in one
+statement), ``InsertNew`` (many rows of one table, those whose key is taken left out and named)
+and ``UpdateByKey`` (many rows of one table updated by their key, each with its own values)."""
 
 from __future__ import annotations
 
@@ -31,12 +33,7 @@ class InsertTogether:
                 processors.append(column.type.dialect_impl(dialect).bind_processor(dialect))
                 n += 1
                 if many:
-                    if isinstance(column.type, ARRAY):
-                        raise ValueError(f"{table.name}.{name}: arrays cannot be unnested per row")
-                    # Without a length: a cast to varchar(n) would truncate silently, while
-                    # the INSERT refuses a value that is too long.
-                    sql_type = re.sub(r"\(.*\)", "", column.type.compile(dialect=dialect))
-                    placeholders.append(f"${n}::{sql_type}[]")
+                    placeholders.append(_array_parameter(table, name, n, dialect))
                 else:
                     placeholders.append(f"${n}")
             self._processors.append(processors)
@@ -74,3 +71,103 @@ class InsertTogether:
     ) -> None:
         connection = await session.connection()
         await connection.exec_driver_sql(self.sql, self.parameters(rows))
+
+
+def _array_parameter(table: Table, name: str, n: int, dialect: Any) -> str:
+    """``$n`` typed as an array of ``name``'s column type, for ``unnest`` (one element per row)."""
+    column = table.c[name]
+    if isinstance(column.type, ARRAY):
+        raise ValueError(f"{table.name}.{name}: arrays cannot be unnested per row")
+    # Without a length: a cast to varchar(n) would truncate silently, while the INSERT or UPDATE
+    # refuses a value that is too long.
+    sql_type = re.sub(r"\(.*\)", "", column.type.compile(dialect=dialect))
+    return f"${n}::{sql_type}[]"
+
+
+class _Columns:
+    """Rows of one table as one array parameter per column (each through its column's type:
+    an encrypted column is encrypted here, as the ORM would)."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
+        self.table, self.columns = table, list(columns)
+        self.target = f"{table.schema}.{table.name}"
+        self.arrays = [
+            _array_parameter(table, name, n, self.dialect) for n, name in enumerate(columns, 1)
+        ]
+        self._processors = [
+            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            for name in columns
+        ]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
+        args: list[list[Any]] = []
+        for name, process in zip(self.columns, self._processors, strict=True):
+            values = [row[name] for row in rows]
+            args.append([process(v) for v in values] if process is not None else values)
+        return tuple(args)
+
+
+class InsertNew(_Columns):
+    """``INSERT ... SELECT * FROM unnest(...) ON CONFLICT (key) DO NOTHING RETURNING key``: any
+    number of rows in one statement; the answer names the keys inserted, so a caller learns
+    which rows another transaction had taken (it waited for that one to commit or roll back)."""
+
+    def __init__(self, table: Table, columns: Sequence[str], key: Sequence[str]) -> None:
+        super().__init__(table, columns)
+        self.key = list(key)
+        names, keys = ", ".join(self.columns), ", ".join(self.key)
+        # Names from the table definition, values only as $n parameters.
+        self.sql = (
+            f"INSERT INTO {self.target} ({names}) "  # noqa: S608
+            f"SELECT * FROM unnest({', '.join(self.arrays)}) "
+            f"ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}"
+        )
+
+    async def execute(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+    ) -> set[tuple[Any, ...]]:
+        """The keys of the rows inserted (none for no rows)."""
+        if not rows:
+            return set()
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(self.sql, self.parameters(rows))
+        return {tuple(row) for row in result}
+
+
+class UpdateByKey(_Columns):
+    """``UPDATE t SET c = v.c ... FROM unnest(...) AS v WHERE t.key = v.key``: many rows, each
+    with its own values, in one statement. ``columns`` start with the key; a key appears once."""
+
+    def __init__(self, table: Table, key: str, columns: Sequence[str]) -> None:
+        super().__init__(table, [key, *columns])
+        sets = ", ".join(f"{name} = v.{name}" for name in columns)
+        self.sql = (
+            f"UPDATE {self.target} AS t SET {sets} "  # noqa: S608
+            f"FROM unnest({', '.join(self.arrays)}) AS v({', '.join(self.columns)}) "
+            f"WHERE t.{key} = v.{key}"
+        )
+
+    async def execute(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+        """The number of rows updated."""
+        if not rows:
+            return 0
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(self.sql, self.parameters(rows))
+        return int(result.rowcount)
+
+
+class InsertMany(_Columns):
+    """``INSERT ... SELECT * FROM unnest(...)``: any number of rows of one table, one statement."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        super().__init__(table, columns)
+        self.sql = (
+            f"INSERT INTO {self.target} ({', '.join(self.columns)}) "  # noqa: S608
+            f"SELECT * FROM unnest({', '.join(self.arrays)})"
+        )
+
+    async def execute(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self.sql, self.parameters(rows))

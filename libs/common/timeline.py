@@ -23,8 +23,13 @@ class TimelineMixin:
     by: Mapped[str] = mapped_column(String(200))
 
     @classmethod
-    def step(
-        cls,
+    def step(cls, **fields: Any) -> Any:
+        """A new entry (add it to the session), of the fields :meth:`step_row` takes."""
+        model: Any = cls  # a mapped subclass: SQLAlchemy's constructor takes the columns
+        return model(**cls.step_row(**fields))
+
+    @staticmethod
+    def step_row(
         *,
         action: str,
         before: str | None,
@@ -33,16 +38,16 @@ class TimelineMixin:
         by: str,
         details: dict[str, Any],
         **subject: Any,
-    ) -> Any:
-        """A new entry (add it to the session); ``subject`` names the record, e.g. ``case_id``."""
-        model: Any = cls  # a mapped subclass: SQLAlchemy's constructor takes the columns
-        return model(
-            id=new_id(),
-            action=action,
-            from_status=before,
-            to_status=after,
-            at=at,
-            by=by,
-            details=details,
+    ) -> dict[str, Any]:
+        """A new entry as a row of its table's columns (a caller inserting many at once:
+        ``libs.common.bulk``); ``subject`` names the record, e.g. ``case_id``."""
+        return {
+            "id": new_id(),
+            "action": action,
+            "from_status": before,
+            "to_status": after,
+            "at": at,
+            "by": by,
+            "details": details,
             **subject,
-        )
+        }
