@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.victim_support.models import Consent, Enrollment, Program, Support
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A delivery recorded earlier under an ``external_id``, as a batch's answer names it."""
+
+    support_id: UUID
+    victim_id: UUID
+    type: str
+    amount_vnd: int
+    delivered_on: date
+    version: int
 
 
 async def get_program(session: AsyncSession, program_id: UUID) -> Program | None:
@@ -97,17 +110,36 @@ async def support_by_external_id(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def supports_by_external_ids(
+async def deliveries_recorded(
     session: AsyncSession, program_id: UUID, external_ids: list[str]
-) -> dict[str, Support]:
+) -> dict[str, Stored]:
+    """The program's deliveries under these ``external_id``s, as a batch's answers name them."""
     if not external_ids:
         return {}
     rows = await session.execute(
-        select(Support).where(
-            Support.program_id == program_id, Support.external_id.in_(external_ids)
-        )
+        select(
+            Support.external_id,
+            Support.id,
+            Support.victim_id,
+            Support.type,
+            Support.amount_vnd,
+            Support.provided_on,
+            Support.version,
+        ).where(Support.program_id == program_id, Support.external_id.in_(external_ids))
     )
-    return {s.external_id: s for s in rows.scalars() if s.external_id}
+    return {
+        row.external_id: Stored(
+            row.id, row.victim_id, row.type, row.amount_vnd, row.provided_on, row.version
+        )
+        for row in rows.all()
+        if row.external_id is not None
+    }
+
+
+async def delete_supports(session: AsyncSession, ids: list[UUID]) -> None:
+    """Take back supports this transaction inserted (a batch that lost a race judges again)."""
+    if ids:
+        await session.execute(delete(Support).where(Support.id.in_(ids)))
 
 
 async def program_report_rows(session: AsyncSession, program_id: UUID) -> list[tuple[Any, ...]]:

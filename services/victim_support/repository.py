@@ -18,7 +18,6 @@ from libs.common.db import save as save  # the one writer of rows, used by the u
 from libs.common.scoping import jurisdiction_clause
 from services.victim_support.domain import PRESUMED
 from services.victim_support.models import (
-    Base,
     Consent,
     ProtectionMeasure,
     Reintegration,
@@ -28,6 +27,23 @@ from services.victim_support.models import (
     VictimIndex,
     VictimSource,
 )
+
+
+@dataclass
+class Person:
+    """A locked person as a delivery batch reads it and moves it along, delivery after
+    delivery: what the rules and the ``victim_support.victim.supported`` event need."""
+
+    id: UUID
+    status: str
+    version: int
+    first_supported_at: datetime | None
+    source: str
+    ward_code: str | None
+    province_code: str
+    nationality: str
+    is_minor: bool | None
+    case_ids: list[UUID]
 
 
 def victim_scope(principal: Principal) -> ColumnElement[bool]:
@@ -190,6 +206,46 @@ async def victims_by_ids(
     return {v.id: v for v in rows.scalars()}
 
 
+async def people_for_deliveries(session: AsyncSession, ids: list[UUID]) -> dict[UUID, Person]:
+    """The persons by id, locked in id order (no deadlock between batches), as a delivery batch
+    reads them: two personal fields decrypted (nationality, minor), not the whole record."""
+    if not ids:
+        return {}
+    v = Victim
+    query = (
+        select(
+            v.id,
+            v.status,
+            v.version,
+            v.first_supported_at,
+            v.source,
+            v.ward_code,
+            v.province_code,
+            v.nationality,
+            v.is_minor,
+            v.case_ids,
+        )
+        .where(v.id.in_(ids))
+        .order_by(v.id)
+        .with_for_update()
+    )
+    return {
+        row.id: Person(
+            id=row.id,
+            status=row.status,
+            version=row.version,
+            first_supported_at=row.first_supported_at,
+            source=row.source,
+            ward_code=row.ward_code,
+            province_code=row.province_code,
+            nationality=row.nationality,
+            is_minor=row.is_minor,
+            case_ids=list(row.case_ids or []),
+        )
+        for row in (await session.execute(query)).all()
+    }
+
+
 async def victim_figures(
     session: AsyncSession,
     principal: Principal,
@@ -293,8 +349,3 @@ async def index_person(session: AsyncSession, victim_id: UUID, digests: dict[str
             .values(victim_id=victim_id, kind=kind, digest=digest)
             .on_conflict_do_nothing()
         )
-
-
-async def reload(session: AsyncSession, row: Base) -> None:
-    """Read ``row`` again (a rolled-back savepoint expired what it had changed)."""
-    await session.refresh(row)
