@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import (
-    ARRAY,
-    Column,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
     Table,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from libs.common.bulk import InsertTogether
-from libs.common.crypto import EncryptedText, cipher
+from libs.common.crypto import cipher
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def tables(db: AsyncEngine) -> AsyncIterator[tuple[Table, Table, Table]]:
-    schema = f"it_together_{uuid.uuid4().hex[:8]}"
-    metadata = MetaData(schema=schema)
-    parent = Table(
-        "parent",
-        metadata,
-        Column("id", PG_UUID(as_uuid=True), primary_key=True),
-        Column("label", String(5), nullable=False),
-        Column("tags", ARRAY(String(10)), nullable=False),
-    )
-    child = Table(
-        "child",
-        metadata,
-        Column("id", PG_UUID(as_uuid=True), primary_key=True),
-        Column("parent_id", PG_UUID(as_uuid=True), ForeignKey(parent.c.id), nullable=False),
-        Column("position", Integer, nullable=False),
-        Column("secret", EncryptedText(f"{schema}.child.secret")),
-    )
-    trail = Table(
-        "trail",
-        metadata,
-        Column("seq", Integer, primary_key=True, autoincrement=True),
-        Column("note", String(20), nullable=False),
-    )
-    async with db.begin() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {schema}"))
-        await conn.run_sync(metadata.create_all)
-    yield parent, child, trail
-    async with db.begin() as conn:
-        await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def together(parent: Table, child: Table, trail: Table) -> InsertTogether:

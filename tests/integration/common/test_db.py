@@ -1,0 +1,189 @@
+"""``Database``'s pool and its one-statement path, on the real PostgreSQL: a pooled connection
+whose backend died (what a PostgreSQL restart does to every idle one) is replaced before use,
+a connection in steady use is not pinged, and ``one_statement`` runs exactly one statement in
+autocommit, atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import Table, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common import db as db_module
+from libs.common.bulk import InsertTogether
+from libs.common.db import Database, SecondStatement
+from libs.common.errors import is_database_outage
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def database(owner_database_url: str) -> AsyncIterator[Database]:
+    """One connection kept (two at most), as the schemas' owner (the tests make tables)."""
+    database = Database(owner_database_url, pool_size=1, application_name="ctip-test-db")
+    yield database
+    await database.dispose()
+
+
+async def backend_pid(database: Database) -> int:
+    async with database.sessions() as session, session.begin():
+        return int(await session.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def terminate(db: AsyncEngine, pid: int) -> None:
+    """What a restart does to a pooled connection: its backend goes, the socket is closed."""
+    async with db.connect() as conn:
+        assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await conn.commit()
+    for _ in range(100):  # until the backend is gone (the terminate is asynchronous)
+        async with db.connect() as conn:
+            alive = await conn.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        if not alive:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"backend {pid} still alive")
+
+
+@pytest.fixture
+def pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every ping the pool sends (the real one, counted)."""
+    sent: list[int] = []
+    ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted(self: AsyncAdapt_asyncpg_connection) -> None:
+        sent.append(1)
+        ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
+    return sent
+
+
+async def test_a_pooled_connection_whose_backend_died_is_replaced_before_use(
+    database: Database, db: AsyncEngine, pings: list[int]
+) -> None:
+    first = await backend_pid(database)
+    await terminate(db, first)
+    await asyncio.sleep(0.05)  # the client's loop sees the closed socket
+    second = await backend_pid(database)  # no error: the pool noticed, without a ping
+    assert second != first
+    await terminate(db, second)
+    await asyncio.sleep(0.05)
+    async with database.one_statement() as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql("SELECT 1", [])
+    assert await backend_pid(database) not in (first, second)
+    assert pings == []
+
+
+async def test_after_an_idle_spell_a_dead_connection_fails_its_ping_and_is_replaced(
+    database: Database, db: AsyncEngine, pings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A peer gone without the close being seen yet (a host lost, not a clean restart): only
+    the ping after an idle spell finds out."""
+    first = await backend_pid(database)
+    await terminate(db, first)
+    monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda self: False)
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    second = await backend_pid(database)
+    assert second != first
+    assert len(pings) == 1
+
+
+async def test_without_the_idle_ping_that_dead_connection_fails_the_request_as_an_outage(
+    database: Database, db: AsyncEngine, pings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same stale connection used within the idle threshold: the statement fails, as an
+    outage (a 503, never a 500), and the pool drops the connection for the next request."""
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    first = await backend_pid(database)
+    await terminate(db, first)
+    monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda self: False)
+    with pytest.raises(Exception) as failed:
+        await backend_pid(database)
+    assert is_database_outage(failed.value)
+    monkeypatch.undo()
+    assert await backend_pid(database) != first
+    assert pings == []
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(
+    database: Database, pings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pids = {await backend_pid(database) for _ in range(20)}
+    assert len(pids) == 1 and pings == []
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    await backend_pid(database)
+    assert len(pings) == 1
+
+
+async def test_the_pool_keeps_twice_its_size_when_they_come_back(database: Database) -> None:
+    """pool_size=1: two connections at once, and both are kept for the next burst."""
+    async with database.sessions() as a, database.sessions() as b:
+        pid_a = await a.scalar(text("SELECT pg_backend_pid()"))
+        pid_b = await b.scalar(text("SELECT pg_backend_pid()"))
+    assert pid_a != pid_b
+    assert database.engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+
+
+async def test_one_statement_runs_in_autocommit_and_refuses_a_second(
+    database: Database, db: AsyncEngine, tables: tuple[Table, Table, Table]
+) -> None:
+    parent, _, _ = tables
+    first, second = uuid.uuid4(), uuid.uuid4()
+    sql = f"INSERT INTO {parent.fullname} (id, label, tags) VALUES ($1, 'a', '{{}}')"
+    async with database.one_statement() as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql(sql, [first])
+        async with db.connect() as other:  # committed already: no transaction around it
+            seen = await other.scalar(text(f"SELECT count(*) FROM {parent.fullname}"))
+        assert seen == 1
+        with pytest.raises(SecondStatement):
+            await connection.exec_driver_sql(sql, [second])
+        with pytest.raises(SecondStatement):
+            await session.execute(text("SELECT 1"))
+        with pytest.raises(SecondStatement):
+            session.add(object())
+    async with db.connect() as other:
+        ids = (await other.execute(text(f"SELECT id FROM {parent.fullname}"))).scalars().all()
+    assert ids == [first]
+
+
+async def test_a_failing_one_statement_stores_nothing_and_leaves_the_connection_clean(
+    database: Database, db: AsyncEngine, tables: tuple[Table, Table, Table]
+) -> None:
+    parent, child, _ = tables
+    together = InsertTogether(
+        [(parent, ("id", "label", "tags"), False), (child, ("id", "parent_id", "position"), True)]
+    )
+    parent_id = uuid.uuid4()
+    rows: list[list[Any]] = [
+        [{"id": parent_id, "label": "a", "tags": []}],
+        [
+            {"id": uuid.uuid4(), "parent_id": parent_id, "position": 0},
+            {"id": uuid.uuid4(), "parent_id": uuid.uuid4(), "position": 1},  # no such parent
+        ],
+    ]
+    before = await backend_pid(database)
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        async with database.one_statement() as session:
+            await together.execute(session, rows)
+    async with db.connect() as other:
+        counts = [
+            await other.scalar(text(f"SELECT count(*) FROM {t.fullname}")) for t in (parent, child)
+        ]
+    assert counts == [0, 0]
+    rows[1].pop()
+    async with database.one_statement() as session:  # the same connection, not in a transaction
+        await together.execute(session, rows)
+    assert await backend_pid(database) == before
+    async with db.connect() as other:
+        assert await other.scalar(text(f"SELECT count(*) FROM {child.fullname}")) == 1
