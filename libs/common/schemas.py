@@ -16,6 +16,26 @@ from libs.common.text import normalize_id_number, normalize_phone
 from libs.common.validation import InvalidValue
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a JSON-like value holds a NUL character anywhere (keys too): the quick check that
+    lets a valid body skip :func:`nul_path`, which builds a path for every value it visits."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item:
+                return True
+        elif kind is dict:
+            pending.extend(item)
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif isinstance(item, str | dict | list | tuple):  # subclasses: the slow path decides
+            return nul_path(item) is not None
+    return False
+
+
 def nul_path(value: Any, path: str = "") -> str | None:
     """Where the first NUL character sits in a JSON-like value, or None."""
     if isinstance(value, str):
@@ -39,7 +59,7 @@ class StrictModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
-        where = nul_path(data)
+        where = nul_path(data) if has_nul(data) else None
         if where is not None:
             raise InvalidValue("text.nul", "must not contain NUL characters", at=where)
         return data

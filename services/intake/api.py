@@ -7,8 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from libs.common.auth import OptionalPrincipal
 from libs.common.concurrency import IfMatch
 from libs.common.context import PublicContext, Purpose
 from libs.common.errors import NotFound
@@ -60,10 +61,10 @@ ASSIGNMENT_PURPOSE = "tip assignment"
 @router.post("/tips", status_code=201, response_model=TipCreated, tags=["tips"])
 async def create_tip(
     body: TipCreate,
-    ctx: PublicContext,
+    principal: OptionalPrincipal,
     request: Request,
     idempotency_key: ResidentIdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> Response:
     """File a tip, with or without a token. The receipt code is shown once: keep it.
 
     Without a token an ``Idempotency-Key`` is required, a UUID v4 or v7 new for each tip (422
@@ -71,17 +72,7 @@ async def create_tip(
     one tip, not two. A retry while the first is still running is 409
     ``idempotency-in-progress`` with ``Retry-After``; the same key with another body is 409
     ``idempotency-key-reused``."""
-    client = receipts.guard_filing(request, ctx)
-    response = await ctx.idempotency.run(
-        ctx.session,
-        request,
-        idempotency_key,
-        ctx.principal.sub if ctx.principal else None,
-        lambda: tips.file_tip(ctx, body),
-        headers={"Cache-Control": "no-store"},
-        anonymous=ctx.principal is None,
-    )
-    return receipts.charge_filing(request, client, response)
+    return await tips.file_tip_answer(request, principal, body, idempotency_key)
 
 
 @router.post(
@@ -98,14 +89,14 @@ async def create_missing_person(
 ) -> JSONResponse:
     """Report a missing person (đơn trình báo mất tích), with or without a token; without one,
     an ``Idempotency-Key`` is required, a UUID v4 or v7 new for each report (as for a tip)."""
-    client = receipts.guard_filing(request, ctx)
+    client = receipts.guard_filing(request, ctx.principal)
     response = await ctx.idempotency.run(
         ctx.session,
         request,
         idempotency_key,
         ctx.principal.sub if ctx.principal else None,
         lambda: missing_persons.report(ctx, body),
-        headers={"Cache-Control": "no-store"},
+        headers=tips.NO_STORE,
         anonymous=ctx.principal is None,
     )
     return receipts.charge_filing(request, client, response)
@@ -124,7 +115,7 @@ async def look_up_receipt(
     view = await receipts.receipt_view(ctx, body.receipt_code)
     if view is None:
         raise NotFound("no report with this receipt code")
-    return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+    return JSONResponse(view.model_dump(mode="json"), headers=tips.NO_STORE)
 
 
 @router.post(

@@ -58,7 +58,7 @@ async def add_receipt_attachment(
     client = await receipts.receipt_client(request)
     if not await receipts.known_code(request, ctx.index, receipt_code):
         raise await receipts.wrong_code(request, client)
-    flood = receipts.guard_filing(request, ctx)
+    flood = receipts.guard_filing(request, ctx.principal)
     upload = uploads.Upload(file.filename, file.file)
     scope = "receipt:" + receipts.receipt_hash(ctx.index, receipt_code)
     response = await ctx.idempotency.run(

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Gauge
 
+from libs.common.auth import Principal
 from libs.common.crypto import BlindIndex
 from libs.common.db import Database
 from libs.common.errors import NotFound, TooManyRequests
@@ -38,8 +39,9 @@ GLOBAL = "*"
 
 
 def new_receipt_code() -> str:
-    """16 random decimal digits (10^16 codes) from the OS CSPRNG."""
-    return "".join(secrets.choice("0123456789") for _ in range(RECEIPT_DIGITS))
+    """16 random decimal digits (10^16 codes, each as likely) from the OS CSPRNG: one draw, not
+    one per digit."""
+    return f"{secrets.randbelow(10**RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}"
 
 
 def receipt_hash(index: BlindIndex, code: str) -> str:
@@ -169,10 +171,10 @@ def _db(request: Request) -> Database:
     return db
 
 
-def guard_filing(request: Request, ctx: Ctx) -> str | None:
+def guard_filing(request: Request, principal: Principal | None) -> str | None:
     """Anonymous filings are rate-limited per client (flooding, per process); officers filing
     are not. The client key to charge once the filing is known not to be a replay."""
-    if ctx.principal is not None:
+    if principal is not None:
         return None
     limits = _limits(request)
     client = client_key(request, trust_forwarded_for=limits.trust_forwarded_for)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from fastapi import Request
+from fastapi.responses import Response
+
+from libs.common.auth import Principal
 from libs.common.concurrency import check_if_match
+from libs.common.context import request_context
+from libs.common.db import Database
 from libs.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from libs.common.ids import new_id
 from libs.common.jurisdiction import province_of
@@ -37,6 +43,8 @@ from services.intake.schemas import (
     TipSummary,
     VerificationIn,
 )
+
+NO_STORE = {"Cache-Control": "no-store"}  # an answer holding a receipt code is never cached
 
 
 async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
@@ -92,6 +100,36 @@ async def file_tip(ctx: Ctx, data: TipCreate) -> TipCreated:
         received_at=now,
         resolution_due_at=tip.resolution_due_at,
     )
+
+
+async def file_tip_answer(
+    request: Request, principal: Principal | None, data: TipCreate, idempotency_key: str | None
+) -> Response:
+    """``POST /v1/tips``: the anonymous flood guard, then the filing. With an Idempotency-Key
+    (always, for a resident) in a session, with the key's lock, lookup and stored answer; an
+    officer's filing without one has nothing to look up or keep, and is one statement
+    (:func:`file_tip`), run in autocommit (``Database.one_statement``): no BEGIN, no COMMIT."""
+    client = receipts.guard_filing(request, principal)
+    db: Database = request.app.state.db
+    if idempotency_key is None and principal is not None:
+        async with db.one_statement() as session:
+            ctx = request_context(request, session, principal, "anonymous")
+            created = await file_tip(ctx, data)
+        return Response(
+            created.model_dump_json(), 201, headers=NO_STORE, media_type="application/json"
+        )
+    async with db.sessions() as session, session.begin():
+        ctx = request_context(request, session, principal, "anonymous")
+        response = await ctx.idempotency.run(
+            session,
+            request,
+            idempotency_key,
+            principal.sub if principal else None,
+            lambda: file_tip(ctx, data),
+            headers=NO_STORE,
+            anonymous=principal is None,
+        )
+    return receipts.charge_filing(request, client, response)
 
 
 async def tip_for_action(
