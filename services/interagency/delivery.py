@@ -37,7 +37,7 @@ from services.interagency.egress import (
     check_url,
     system_resolver,
 )
-from services.interagency.models import Alert, DeliveryAttempt
+from services.interagency.models import Alert
 from services.interagency.sending import AttemptResult, BodyCache, Sender
 from services.interagency.settings import InteragencySettings
 
@@ -106,11 +106,13 @@ class DeliveryWorker:
         self.bodies = BodyCache()
         self.sender = Sender(settings, transport)
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a lane ended its turn: claim again without waiting
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._last_prune = 0.0
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     async def run(self) -> None:
         """Serve lanes until stopped; errors are logged and the loop goes on."""
@@ -124,7 +126,8 @@ class DeliveryWorker:
                 except Exception as exc:
                     log.warning("delivery worker error, continuing: %s", type(exc).__name__)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.settings.delivery_poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+                self._wake.clear()
             lanes = list(self._lanes.values())
             if lanes:
                 _, pending = await asyncio.wait(
@@ -150,9 +153,9 @@ class DeliveryWorker:
             self._lanes[code] = asyncio.create_task(self._serve_lane(code), name=f"lane-{code}")
 
     async def _serve_lane(self, code: str) -> None:
+        left = self.settings.delivery_lane_turn
         try:
             # A bounded turn, then the lane goes back, so every partner due gets served.
-            left = self.settings.delivery_lane_turn
             while left > 0 and not self._stop.is_set():
                 sent = await self.deliver_batch(code, min(self.settings.delivery_batch, left))
                 if sent == 0:
@@ -166,6 +169,8 @@ class DeliveryWorker:
             with contextlib.suppress(Exception):
                 async with self.db.sessions() as session, session.begin():
                     await delivery_repository.release_lane(session, code, self.owner)
+            if left <= 0:  # more may be due: lanes are claimed again at once, not at the poll
+                self._wake.set()
 
     async def deliver_batch(self, code: str, limit: int) -> int:
         """Up to ``limit`` of the partner's most overdue deliveries, one request at a time, and
@@ -252,56 +257,71 @@ class DeliveryWorker:
     async def _record_attempts(
         self, session: AsyncSession, code: str, sent: list[_Sent]
     ) -> list[AttemptOutcome]:
-        deliveries = await delivery_repository.deliveries_for_update(
+        """The batch's attempts in two statements (one INSERT, one UPDATE executemany) of the
+        deliveries still pending, locked; a 410 disables the partner as well."""
+        pending = await delivery_repository.pending_for_update(
             session, [s.job.delivery_id for s in sent]
         )
         outcomes: list[AttemptOutcome] = []
+        attempts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        gone = False
         for s in sent:
-            delivery, result, now = deliveries.get(s.job.delivery_id), s.result, s.at
-            if delivery is None or delivery.status != DeliveryStatus.pending.value:
+            if s.job.delivery_id not in pending:
                 continue
+            count, due = pending[s.job.delivery_id]
+            result, now = s.result, s.at
             outcome = domain.outcome_of(result.status_code)
             outcomes.append(outcome)
-            session.add(
-                DeliveryAttempt(
-                    id=new_id(),
-                    delivery_id=delivery.id,
-                    attempted_at=now,
-                    status_code=result.status_code,
-                    error=result.error,
-                    duration_ms=result.duration_ms,
-                    outcome=outcome.value,
-                )
+            attempts.append(
+                {
+                    "id": new_id(),
+                    "delivery_id": s.job.delivery_id,
+                    "attempted_at": now,
+                    "status_code": result.status_code,
+                    "error": result.error,
+                    "duration_ms": result.duration_ms,
+                    "outcome": outcome.value,
+                }
             )
-            delivery.attempts += 1
-            delivery.last_status_code = result.status_code
-            delivery.last_error = result.error
+            change = {
+                "b_id": s.job.delivery_id,
+                "attempts": count + 1,
+                "last_status_code": result.status_code,
+                "last_error": result.error,
+                "status": DeliveryStatus.pending.value,
+                "next_attempt_at": due,
+                "delivered_at": None,
+                "failed_at": None,
+            }
             if outcome is AttemptOutcome.delivered:
-                delivery.status = DeliveryStatus.delivered.value
-                delivery.delivered_at = now
+                change.update(status=DeliveryStatus.delivered.value, delivered_at=now)
             elif outcome is AttemptOutcome.gone:
-                delivery.status = DeliveryStatus.failed.value
-                delivery.failed_at = now
-                delivery.last_error = "410 Gone: the partner retired this endpoint"
-                partner = await repository.get_partner(session, code, for_update=True)
-                if partner is not None and partner.status == PartnerStatus.enabled.value:
-                    reason = "the endpoint answered 410 Gone"
-                    await partners.disable(self.make_context(session), partner, reason)
-                log.warning("partner %s answered 410: endpoint disabled", code)
+                gone = True
+                change.update(
+                    status=DeliveryStatus.failed.value,
+                    failed_at=now,
+                    last_error="410 Gone: the partner retired this endpoint",
+                )
             else:
                 delay = self.policy.next_delay(
-                    delivery.attempts,
+                    count + 1,
                     retry_after=retry_after_seconds(result.status_code, result.retry_after, now),
                     rng=self.rng,
                 )
                 if delay is None:
-                    delivery.status = DeliveryStatus.failed.value
-                    delivery.failed_at = now
-                    log.warning(
-                        "delivery to %s exhausted after %d attempts", code, delivery.attempts
-                    )
+                    change.update(status=DeliveryStatus.failed.value, failed_at=now)
+                    log.warning("delivery to %s exhausted after %d attempts", code, count + 1)
                 else:
-                    delivery.next_attempt_at = now + timedelta(seconds=delay)
+                    change["next_attempt_at"] = now + timedelta(seconds=delay)
+            changes.append(change)
+        await delivery_repository.record_attempts(session, attempts, changes)
+        if gone:
+            partner = await repository.get_partner(session, code, for_update=True)
+            if partner is not None and partner.status == PartnerStatus.enabled.value:
+                reason = "the endpoint answered 410 Gone"
+                await partners.disable(self.make_context(session), partner, reason)
+            log.warning("partner %s answered 410: endpoint disabled", code)
         return outcomes
 
     async def _maybe_prune(self) -> None:

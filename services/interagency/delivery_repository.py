@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.interagency.circuit import Circuit, CircuitState
 from services.interagency.domain import DeliveryStatus, PartnerStatus
-from services.interagency.models import Alert, Delivery, Partner
+from services.interagency.models import Alert, Delivery, DeliveryAttempt, Partner
 
 # Bulk replay --------------------------------------------------------------------------------------
 
@@ -182,11 +182,35 @@ async def due_deliveries(
     return (await session.execute(query)).scalars().all()
 
 
-async def deliveries_for_update(
+async def pending_for_update(
     session: AsyncSession, delivery_ids: Sequence[UUID]
-) -> dict[UUID, Delivery]:
-    query = select(Delivery).where(Delivery.id.in_(delivery_ids)).with_for_update()
-    return {d.id: d for d in (await session.execute(query)).scalars()}
+) -> dict[UUID, tuple[int, datetime]]:
+    """Of these deliveries, the ones still pending, locked: their attempts and when due."""
+    query = (
+        select(Delivery.id, Delivery.attempts, Delivery.next_attempt_at)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.pending.value)
+        .with_for_update()
+    )
+    return {i: (n, due) for i, n, due in (await session.execute(query)).all()}
+
+
+async def record_attempts(
+    session: AsyncSession, attempts: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> None:
+    """The attempts (rows of ``delivery_attempts``) and each delivery's new state (``b_id`` and
+    its columns), as two statements whatever the batch's size."""
+    if not attempts:
+        return
+    attempt_table: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
+    table: Table = Delivery.__table__  # type: ignore[assignment]
+    await session.execute(insert(attempt_table), attempts)
+    columns = [k for k in changes[0] if k != "b_id"]
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in columns}),
+        changes,
+    )
 
 
 async def alerts_by_id(session: AsyncSession, alert_ids: Sequence[UUID]) -> dict[UUID, Alert]:
