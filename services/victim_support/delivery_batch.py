@@ -291,7 +291,12 @@ async def batch(ctx: Ctx, program_id: UUID, body: DeliveryBatchIn) -> DeliveryBa
     )
     while True:
         verdict = judge.judge(parsed, rejected)
-        rows = [_support_row(ctx, program, a) for a in verdict.accepted]
+        # In external_id order: a batch holds the keys it inserted until it commits, so two
+        # batches racing on the same keys in other orders would each wait for the other.
+        rows = sorted(
+            (_support_row(ctx, program, a) for a in verdict.accepted),
+            key=lambda row: row["external_id"],
+        )
         inserted = await SUPPORTS.execute(session, rows)
         ours = [a for a in verdict.accepted if (program.id, a.item.external_id) in inserted]
         if len(ours) == len(verdict.accepted):

@@ -239,3 +239,23 @@ async def test_batches_racing_on_the_same_external_ids_write_each_delivery_once(
         mine = sum(1 for m, _, _ in created if m == n) + 1
         w = await written(db, pid, vid)
         assert len(w["supports"]) == len(w["steps"]) == w["events"] == mine
+
+
+async def test_batches_naming_shared_external_ids_in_opposite_orders_both_answer(
+    victim_support: httpx.AsyncClient,
+) -> None:
+    """Each batch holds the external_ids it inserted until it commits: were they inserted in
+    the order the items came, two batches in opposite orders would each wait for the other
+    (a deadlock, one of them failing). They are inserted in one order, so one waits."""
+    org = new_org()
+    pid = await new_program(victim_support, org)
+    a, b = [await enrolled_person(victim_support, pid, org) for _ in range(2)]
+    for attempt in range(5):
+        shared = [f"o{attempt}-{i:03d}" for i in range(400)]
+        first, second = await asyncio.gather(
+            batch(victim_support, pid, org, [item(a, e) for e in shared]),
+            batch(victim_support, pid, org, [item(b, e) for e in reversed(shared)]),
+        )
+        assert (first.status_code, second.status_code) == (207, 207), (first.text, second.text)
+        assert first.json()["created"] + second.json()["created"] == len(shared)
+        assert first.json()["conflict"] + second.json()["conflict"] == len(shared)
