@@ -44,10 +44,12 @@ class DeadlineFigures(BaseModel):
 
 
 def ratio(numerator: int, denominator: int) -> Figure:
-    return Figure(
+    """Built without validation (``model_construct``): two counts and their quotient are what
+    the model holds, and a dashboard makes thousands of them (every ward's coverage)."""
+    return Figure.model_construct(
         value=round(numerator / denominator, 4) if denominator else None,
-        numerator=numerator,
-        denominator=denominator,
+        numerator=int(numerator),
+        denominator=int(denominator),
     )
 
 

@@ -65,19 +65,19 @@ async def by_ward(
     wards: list[WardCoverage] = []
     counted = population_total = 0
     for code in sorted(set(reaches) | set(populations)):
-        pop = populations.get(code)
-        cov = domain.coverage(reaches.get(code, []), pop.population if pop else None)
-        if pop is not None and pop.population:
+        pop, dated = populations.get(code, (None, None))
+        cov = domain.coverage(reaches.get(code, []), pop)
+        if pop:
             counted += cov.counted
-            population_total += pop.population
+            population_total += pop
         wards.append(
-            WardCoverage(
+            WardCoverage.model_construct(  # thousands of wards, every field ours: not validated
                 ward_code=code,
                 ward_name=name_of(code),
                 reached=cov.reached,
-                population=pop.population if pop else None,
-                population_year=pop.year if pop else None,
-                coverage=ratio(cov.counted, pop.population if pop else 0),
+                population=pop,
+                population_year=dated,
+                coverage=ratio(cov.counted, pop or 0),
                 meets_target=cov.meets_target,
             )
         )

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, case, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.db import save as save  # the one writer of rows, used by the use cases
 from libs.common.scoping import jurisdiction_clause
+from services.outreach.domain import MASS_MEDIA
 from services.outreach.models import (
     Activity,
     Campaign,
@@ -112,18 +113,27 @@ async def reach_rows(
     held_to: date | None,
     ward_code: str | None,
 ) -> Sequence[tuple[str, str, int]]:
-    """(ward, kind, people_reached) of the activities in the period: the input of coverage."""
+    """(ward, kind, reach of that kind) over the activities of the period: the input of coverage,
+    one row per ward and kind rather than per activity (a year of a country is 200,000 of them).
+    Each kind is folded as :func:`domain.reached` folds it: a mass-media kind's largest audience,
+    a direct contact's sum, so the reach of the folded rows is the reach of the activities."""
     conditions = _activities_in(principal, held_from, held_to, ward_code)
-    rows = await session.execute(
-        select(Activity.ward_code, Activity.kind, Activity.people_reached).where(*conditions)
+    reach = case(
+        (Activity.kind.in_(sorted(MASS_MEDIA)), func.max(Activity.people_reached)),
+        else_=func.sum(Activity.people_reached),
     )
-    return [(w, k, n) for w, k, n in rows.all()]
+    rows = await session.execute(
+        select(Activity.ward_code, Activity.kind, reach)
+        .where(*conditions)
+        .group_by(Activity.ward_code, Activity.kind)
+    )
+    return [(w, k, int(n)) for w, k, n in rows.all()]
 
 
 async def latest_populations(
     session: AsyncSession, principal: Principal, up_to_year: int, ward_code: str | None
-) -> dict[str, WardPopulation]:
-    """Each ward's latest population dated no later than ``up_to_year``."""
+) -> dict[str, tuple[int, int]]:
+    """Each ward's latest population dated no later than ``up_to_year``: (population, year)."""
     conditions: list[ColumnElement[bool]] = [
         _population_scope(principal),
         WardPopulation.year <= up_to_year,
@@ -131,12 +141,12 @@ async def latest_populations(
     if ward_code:
         conditions.append(WardPopulation.ward_code == ward_code)
     rows = await session.execute(
-        select(WardPopulation)
+        select(WardPopulation.ward_code, WardPopulation.population, WardPopulation.year)
         .where(*conditions)
         .order_by(WardPopulation.ward_code, WardPopulation.year.desc())
         .ext(distinct_on(WardPopulation.ward_code))
     )
-    return {p.ward_code: p for p in rows.scalars()}
+    return {ward: (population, year) for ward, population, year in rows.all()}
 
 
 async def activity_totals(
