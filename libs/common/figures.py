@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.context import Context
+from libs.common.errors import Forbidden
+
 _EARLIEST, _LATEST = date(2000, 1, 1), date(2100, 12, 31)
 PeriodFrom = Annotated[
     date | None, Query(alias="from", ge=_EARLIEST, le=_LATEST, description="first day counted")
 ]
 PeriodTo = Annotated[date | None, Query(ge=_EARLIEST, le=_LATEST, description="last day counted")]
+ProvinceFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^\d{2}$",
+        description="only this province of the caller's jurisdiction: the figures a supervisor "
+        "of that province alone would see (the plan report of one province)",
+    ),
+]
+C = TypeVar("C", bound=Context[Any])
 
 
 class Figure(BaseModel):
@@ -69,3 +82,15 @@ async def plan_for_these_values(session: AsyncSession) -> None:
     with the request's transaction, and the connection goes back to the pool as it was.
     """
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def within_province(ctx: C, province_code: str | None) -> C:
+    """``ctx`` with its caller narrowed to ``province_code``, which must be in their
+    jurisdiction: every figure after it is scoped as a supervisor of that province alone is
+    (None: the whole jurisdiction, unchanged)."""
+    if province_code is None:
+        return ctx
+    principal = ctx.require_principal()
+    if not principal.covers(province_code):
+        raise Forbidden("that province is outside your jurisdiction")
+    return replace(ctx, principal=replace(principal, jurisdiction=(province_code,)))

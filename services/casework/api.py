@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from libs.common.concurrency import IfMatch
 from libs.common.context import Purpose
-from libs.common.figures import PeriodFrom, PeriodTo
+from libs.common.figures import PeriodFrom, PeriodTo, ProvinceFilter, within_province
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
@@ -186,5 +186,7 @@ async def get_kpis(
     from_: PeriodFrom = None,
     to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    province_code: ProvinceFilter = None,
 ) -> CaseworkKpis:
+    ctx = within_province(ctx, province_code)  # the plan report of one province
     return await kpis.casework_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)

@@ -13,7 +13,7 @@ from libs.common.auth import OptionalPrincipal
 from libs.common.concurrency import IfMatch
 from libs.common.context import PublicContext, Purpose
 from libs.common.errors import NotFound
-from libs.common.figures import PeriodFrom, PeriodTo
+from libs.common.figures import PeriodFrom, PeriodTo, ProvinceFilter, within_province
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
@@ -375,6 +375,8 @@ async def get_kpis(
     from_: PeriodFrom = None,
     to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    province_code: ProvinceFilter = None,
 ) -> IntakeKpis:
     """The plan's intake targets as figures, each with numerator and denominator."""
+    ctx = within_province(ctx, province_code)  # the plan report of one province
     return await kpis.intake_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)

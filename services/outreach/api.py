@@ -11,7 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from libs.common.exports import attachment
-from libs.common.figures import PeriodFrom, PeriodTo
+from libs.common.figures import PeriodFrom, PeriodTo, ProvinceFilter, within_province
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
 from services.outreach import campaigns, coverage, dashboard_labels, kpis, reports
@@ -156,8 +156,10 @@ async def get_kpis(
     from_: PeriodFrom = None,
     to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    province_code: ProvinceFilter = None,
 ) -> OutreachKpis:
     """Coverage per ward and overall against the 75% target, with numerators and denominators."""
+    ctx = within_province(ctx, province_code)  # the plan report of one province
     return await kpis.outreach_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)
 
 

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from libs.common.errors import Forbidden, Unprocessable
 from libs.common.exports import sheet_cell
+from libs.common.figures import within_province
 from libs.common.jurisdiction import is_valid_code
 from services.outreach import domain, kpis
 from services.outreach.access import Ctx
@@ -84,13 +85,12 @@ async def gather_figures(
     auth: str,
     start: date,
     end: date,
-    ward_code: str | None,
+    area: dict[str, str],
     outreach_figures: dict[str, Any],
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    params = {"from": start.isoformat(), "to": end.isoformat()}
-    if ward_code:
-        params["ward_code"] = ward_code
+    """Each service's figures of the period over ``area`` (``ward_code`` or ``province_code``)."""
+    params = {"from": start.isoformat(), "to": end.isoformat(), **area}
     urls = {
         "intake": settings.intake_url,
         "casework": settings.casework_url,
@@ -153,14 +153,20 @@ async def plan_report(
         )
     if not ctx.require_principal().covers(jurisdiction):
         raise Forbidden("that jurisdiction is outside yours")
+    # The report of ``jurisdiction``, not of all the caller's: a ward, or a province narrower
+    # than a national supervisor's whole country.
     ward = jurisdiction if len(jurisdiction) == 5 else None
-    local = await kpis.outreach_kpis(ctx, period_from=start, period_to=end, ward_code=ward)
+    province = jurisdiction if ward is None else None
+    local = await kpis.outreach_kpis(
+        within_province(ctx, province), period_from=start, period_to=end, ward_code=ward
+    )
+    area = {"ward_code": ward} if ward else {"province_code": jurisdiction}
     figures, missing = await gather_figures(
         ctx.settings,
         authorization,
         start,
         end,
-        ward,
+        area,
         local.model_dump(mode="json"),
         transport=transport,
     )

@@ -426,3 +426,37 @@ async def test_tips_not_yet_placed_are_counted_on_a_line_of_their_own(
     await file_tip(intake, officer, incident_ward_code=None)
     after = (await kpis(intake, supervisor, **{"from": weeks_ago()}))["hotspots"]["unplaced"]
     assert after == {"tips": before["tips"] + 1, "substantiated": before["substantiated"]}
+
+
+async def test_a_national_supervisor_narrows_the_figures_to_one_province(
+    intake: httpx.AsyncClient, auth: Auth
+) -> None:
+    """``province_code`` (what the plan report of one province asks): the figures a supervisor
+    of that province alone sees, not the caller's whole jurisdiction."""
+    await file_tip(intake, incident_ward_code=VUNG_TAU)
+    national = auth("supervisor", "01", "79")
+    since = {"from": weeks_ago()}
+    whole = await kpis(intake, national, **since)
+    hanoi = await kpis(intake, national, province_code="01", **since)
+    hcmc = await kpis(intake, national, province_code="79", **since)
+    assert hanoi == {**await kpis(intake, auth("supervisor", "01"), **since)}
+    assert hcmc["tips_received"] >= 1
+    assert whole["tips_received"] == hanoi["tips_received"] + hcmc["tips_received"]
+    assert hanoi["tips_received"] < whole["tips_received"]
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "params"),
+    [
+        (("79",), {"province_code": "01"}),  # another province
+        (("01", "79"), {"province_code": "79", "ward_code": HAI_BA_TRUNG}),  # a ward outside it
+        ((HAI_BA_TRUNG,), {"province_code": "01"}),  # wider than a ward's supervisor
+    ],
+)
+async def test_a_province_outside_the_callers_jurisdiction_is_refused(
+    intake: httpx.AsyncClient, auth: Auth, jurisdiction: tuple[str, ...], params: dict[str, str]
+) -> None:
+    response = await intake.get(
+        "/v1/kpis", params=params, headers=auth("supervisor", *jurisdiction)
+    )
+    assert response.status_code == 403

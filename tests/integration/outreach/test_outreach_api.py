@@ -3,6 +3,7 @@ plan report assembled from the other services, with one of them down."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from libs.common.jurisdiction import name_of, wards_of
+from libs.common.jurisdiction import name_of, province_of, wards_of
 from libs.common.settings import ServiceSettings
 from services.casework.app import create_app as casework_app
 from services.casework.settings import CaseworkSettings
@@ -19,7 +20,7 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.outreach.app import create_app as outreach_app
 from services.outreach.settings import OutreachSettings
-from tests.support import bearer, running
+from tests.support import bearer, fresh_ward, running
 
 pytestmark = pytest.mark.integration
 SETTINGS = ServiceSettings()
@@ -64,6 +65,8 @@ async def test_coverage_per_ward_and_overall_against_the_target(
         (a, "broadcast", 400),
         (a, "broadcast", 300),
         (b, "school_session", 600),
+        (b, "school_session", 100),
+        (b, "loudspeaker", 50),
         (c, "meeting", 900),
     ):
         made = await outreach.post(
@@ -88,11 +91,12 @@ async def test_coverage_per_ward_and_overall_against_the_target(
     wards = {w["ward_code"]: w for w in figures["wards"]}
     assert wards[a]["reached"] == 900  # 500 + max(400, 300)
     assert wards[a]["coverage"] == {"value": 0.9, "numerator": 900, "denominator": 1000}
-    assert wards[b]["coverage"]["value"] == 0.3
+    assert wards[b]["reached"] == 750  # 600 + 100 + 50: direct contacts add up
+    assert wards[b]["coverage"]["value"] == 0.375
     assert wards[c]["coverage"] == {"value": 1.0, "numerator": 500, "denominator": 500}
     assert b in figures["wards_below_target"] and a not in figures["wards_below_target"]
     overall = figures["coverage_ratio"]
-    assert overall["numerator"] >= 900 + 600 + 500
+    assert overall["numerator"] >= 900 + 750 + 500
     assert figures["target"] == 0.75
     assert figures["area"] == [{"code": "01", "name": name_of("01")}]  # by name, for the page
     one = await outreach.get("/v1/kpis", headers=SUPERVISOR, params={"ward_code": a})
@@ -171,21 +175,26 @@ async def test_only_an_admin_edits_the_target_groups(outreach: httpx.AsyncClient
 
 
 class _Router(httpx.AsyncBaseTransport):
-    """Sends each service's URL to its app in-process; victim_support is down."""
+    """Sends each service's URL to its app in-process (victim_support is down), remembering the
+    query each service was asked."""
 
     def __init__(self, apps: dict[str, Any]) -> None:
         self.transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
+        self.asked: dict[str, dict[str, str]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.asked[str(request.url.host)] = dict(request.url.params)
         transport = self.transports.get(request.url.host)
         if transport is None:
             raise httpx.ConnectError("connection refused", request=request)
         return await transport.handle_async_request(request)
 
 
-async def test_the_plan_report_says_which_figures_are_missing_when_a_service_is_down(
+@contextlib.asynccontextmanager
+async def _reporting(
     settings_for: Callable[..., Any],
-) -> None:
+) -> AsyncIterator[tuple[httpx.AsyncClient, _Router]]:
+    """outreach with intake and casework in-process behind the router, victim_support down."""
     settings = settings_for(
         OutreachSettings,
         intake_url="http://intake.test",
@@ -195,17 +204,27 @@ async def test_the_plan_report_says_which_figures_are_missing_when_a_service_is_
     intake = intake_app(settings_for(IntakeSettings, run_relay=False))
     casework = casework_app(settings_for(CaseworkSettings, run_relay=False, run_consumers=False))
     app = outreach_app(settings)
-    app.state.report_transport = _Router({"intake.test": intake, "casework.test": casework})
+    router = _Router({"intake.test": intake, "casework.test": casework})
+    app.state.report_transport = router
     async with (
         intake.router.lifespan_context(intake),
         casework.router.lifespan_context(casework),
         running(app) as client,
     ):
-        response = await client.get(
-            "/v1/reports/plan",
-            headers=SUPERVISOR,
-            params={"period": "2026-Q3", "jurisdiction": "01"},
-        )
+        yield client, router
+
+
+async def _report_of_hanoi(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    return await client.get(
+        "/v1/reports/plan", headers=headers, params={"period": "2026-Q3", "jurisdiction": "01"}
+    )
+
+
+async def test_the_plan_report_says_which_figures_are_missing_when_a_service_is_down(
+    settings_for: Callable[..., Any],
+) -> None:
+    async with _reporting(settings_for) as (client, _):
+        response = await _report_of_hanoi(client, SUPERVISOR)
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["missing"] == [
@@ -228,6 +247,41 @@ async def test_the_plan_report_says_which_figures_are_missing_when_a_service_is_
             params={"period": "2026-Q3", "jurisdiction": "01", "format": "html"},
         )
         assert "<svg" in page.text and "victim_support" in page.text
+
+
+async def test_the_plan_report_of_a_province_counts_that_province_alone(
+    settings_for: Callable[..., Any],
+) -> None:
+    """A national supervisor's report of province 01: every service is asked for 01's figures
+    (``province_code``), outreach counts 01's wards only, not the whole country's."""
+    hanoi, saigon = fresh_ward("01"), fresh_ward("79")
+    national = bearer(SETTINGS, "supervisor", "01", "79")
+    async with _reporting(settings_for) as (client, router):
+        for ward in (hanoi, saigon):
+            made = await client.post(
+                "/v1/activities",
+                headers=bearer(SETTINGS, "social_worker", ward),
+                json={
+                    "ward_code": ward,
+                    "kind": "meeting",
+                    "held_on": "2026-08-15",
+                    "people_reached": 40,
+                    "materials_distributed": 1,
+                    "target_groups": ["students"],
+                },
+            )
+            assert made.status_code == 201, made.text
+        response = await _report_of_hanoi(client, national)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    wards = {w["ward_code"] for w in body["figures"]["outreach"]["wards"]}
+    assert hanoi in wards and saigon not in wards
+    assert {province_of(w) for w in wards} == {"01"}
+    assert body["figures"]["outreach"]["area"] == [{"code": "01", "name": name_of("01")}]
+    for host in ("intake.test", "casework.test"):
+        assert router.asked[host]["province_code"] == "01"
+        assert "ward_code" not in router.asked[host]
+    assert [m["service"] for m in body["missing"]] == ["victim_support"]
 
 
 @pytest.mark.parametrize(
