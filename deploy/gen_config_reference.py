@@ -66,10 +66,16 @@ def env_prefix(cls: type[BaseSettings]) -> str:
 
 
 def own_fields(cls: type[ServiceSettings]) -> dict[str, FieldInfo]:
-    """The fields a service class adds or whose default it changes."""
+    """The fields a service class adds (itself or through a mixin such as ``RollupSettings``)
+    or whose default it changes."""
     if cls is ServiceSettings:
         return dict(cls.model_fields)
-    return {name: f for name, f in cls.model_fields.items() if name in cls.__annotations__}
+    shared = ServiceSettings.model_fields
+    return {
+        name: f
+        for name, f in cls.model_fields.items()
+        if name in cls.__annotations__ or name not in shared
+    }
 
 
 def type_name(annotation: Any) -> str:

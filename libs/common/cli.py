@@ -4,6 +4,8 @@ ctip token --role intake_officer --jurisdiction 01 [--org ORG] [--sub SUB]
 ctip token --client ngo-hoa-sen         (an NGO system's token, as Keycloak's client credentials)
 ctip migrate [service ...]              (as the owner; then grants the runtime role)
 ctip audit verify [service ...]         (exit 1 names the first broken entry)
+ctip rollups check|fold|backfill [service ...]  (the figures' rollups against a recount, exit 1
+                                        on a difference; folded; rebuilt from a recount)
 ctip revision SERVICE -m "message"      (autogenerate against the local database)
 """
 
@@ -232,6 +234,20 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(verify())
 
 
+def _rollups(args: argparse.Namespace) -> int:
+    """``check`` (exit 1 on a difference from a recount), ``fold`` or ``backfill`` the rollups
+    of the services that keep them (``libs/common/rollups.py``)."""
+    from libs.common.rollup_ops import run
+
+    unknown = sorted(set(args.services) - set(SERVICES))
+    if unknown:
+        print(f"unknown service(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    settings = ServiceSettings()
+    url = args.database_url or settings.migration_database_url or settings.database_url
+    return asyncio.run(run(args.action, args.services or list(SERVICES), asyncpg_url(url)))
+
+
 def _revision(args: argparse.Namespace) -> int:
     from alembic import command
 
@@ -338,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("services", nargs="*", metavar="service", help="default: all six")
     verify.add_argument("--database-url")
     verify.set_defaults(func=_audit_verify)
+
+    rollups = sub.add_parser("rollups", help="the figures' rollups: check, fold, backfill")
+    rollups.add_argument("action", choices=["check", "fold", "backfill"])
+    rollups.add_argument("services", nargs="*")
+    rollups.add_argument("--database-url", default=None)
+    rollups.set_defaults(func=_rollups)
 
     revision = sub.add_parser("revision", help="autogenerate a migration for one service")
     revision.add_argument("service")

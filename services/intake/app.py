@@ -13,10 +13,11 @@ from libs.common.db import Database
 from libs.common.directory import directory_for
 from libs.common.periodic import Periodic, deadline_worker
 from libs.common.platform import platform_of
+from libs.common.rollup_ops import fold_worker
 from services.intake import attachment_api, attachments
 from services.intake.api import router
 from services.intake.consumers import HANDLERS
-from services.intake.models import metadata
+from services.intake.models import ROLLUPS, metadata
 from services.intake.receipts import Limits
 from services.intake.settings import IntakeSettings
 
@@ -49,7 +50,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         platform=platform_of(metadata),
         routers=[router, attachment_api.router],
         handlers=HANDLERS,
-        workers=[file_retention, deadlines],
+        workers=[file_retention, deadlines, fold_worker(ROLLUPS, settings)],
         body_limits=attachment_api.UPLOAD_PATHS,
         title="ctip intake",
         description="Tips, receipts and missing-person reports; triage under the legal clock.",

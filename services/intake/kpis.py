@@ -1,6 +1,8 @@
 """The plan's intake figures, each with its numerator and denominator (on-time resolution counts
 tips whose outcome is due; ``overdue``, ``due_soon`` and ``deadlines`` are of now, whatever the
-period: ``deadlines`` counts each open tip's ``resolution`` clock once, per ward)."""
+period: ``deadlines`` counts each open tip's ``resolution`` clock once, per ward). Over whole
+provinces the period's counts are summed from the daily rollups (``over_whole_provinces``), which
+``ctip rollups check intake`` compares with a recount."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from datetime import date, timedelta
 from libs.common.errors import Forbidden
 from libs.common.figures import day_start, plan_for_these_values, ratio
 from libs.common.open_clocks import deadline_figures
-from services.intake import access, domain, repository
+from libs.common.rollup_ops import over_whole_provinces
+from services.intake import access, domain
+from services.intake import figures_repository as repository
 from services.intake.access import Ctx
 from services.intake.schemas import IntakeKpis
 
@@ -21,16 +25,27 @@ async def intake_kpis(
     if ward_code is not None and not principal.covers(ward_code):
         raise Forbidden("that ward is outside your jurisdiction")
     await plan_for_these_values(ctx.session)
+    counts_unlocated = access.unlocated_counted_by(principal, ctx.settings.triage_province)
+    start = day_start(period_from) if period_from else None
+    end = day_start(period_to + timedelta(days=1)) if period_to else None
     area, tips, reports = repository.figure_conditions(
-        principal,
-        counts_unlocated=access.unlocated_counted_by(principal, ctx.settings.triage_province),
-        ward_code=ward_code,
-        start=day_start(period_from) if period_from else None,
-        end=day_start(period_to + timedelta(days=1)) if period_to else None,
+        principal, counts_unlocated=counts_unlocated, ward_code=ward_code, start=start, end=end
     )
-    counts = await repository.tip_figures(ctx.session, tips, ctx.now)
-    open_now = await repository.tip_figures(ctx.session, area, ctx.now)
-    hotspots = await repository.tip_hotspots(ctx.session, tips)
+    if ctx.settings.kpi_rollups and over_whole_provinces(principal, ward_code):
+        counts, hotspots = await repository.rolled_up_tip_figures(
+            ctx.session,
+            principal,
+            counts_unlocated=counts_unlocated,
+            first=period_from,
+            after=period_to + timedelta(days=1) if period_to else None,
+        )
+        of_now = await repository.open_tip_figures(ctx.session, area, (start, end), ctx.now)
+        counts["overdue"] = of_now["overdue_received"]
+        open_now = of_now
+    else:
+        counts = await repository.tip_figures(ctx.session, tips, ctx.now)
+        open_now = await repository.tip_figures(ctx.session, area, ctx.now)
+        hotspots = await repository.tip_hotspots(ctx.session, tips)
     reported, still_open = await repository.missing_person_figures(ctx.session, reports)
     received = counts["received"]
     return IntakeKpis(

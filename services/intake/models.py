@@ -28,6 +28,7 @@ from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.ratelimit import rate_limit_table
+from libs.common.rollups import Rollup
 
 SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
@@ -278,6 +279,51 @@ class Attachment(Base):
     source: Mapped[str] = mapped_column(String(10))
     uploaded_by: Mapped[str | None] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The period figures of ``GET /v1/kpis`` (kpis.py), summed per day and month of receipt (UTC, as
+# ``libs.common.figures.day_start`` cuts periods) instead of counted over the tips; kept by
+# triggers on ``tips`` (libs/common/rollups.py). Per ward: the counters and the ward hotspots.
+TIP_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="tip_rollup",
+    source="tips",
+    keys=(("ward_code", String(5)), ("province_code", String(2))),
+    counters=("received", "classified", "verified", "resolved", "on_time", "substantiated"),
+    contribution=(
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.incident_ward_code, r.province_code,"
+        " {sign}, {sign} * (r.classified_at IS NOT NULL)::int,"
+        " {sign} * (r.verified_at IS NOT NULL)::int, {sign} * (r.resolved_at IS NOT NULL)::int,"
+        " {sign} * coalesce(r.resolved_at <= r.resolution_due_at, false)::int,"
+        " {sign} * (r.verification_outcome IS NOT DISTINCT FROM 'substantiated')::int"
+        " FROM {rows} AS r"
+    ),
+)
+# Per province (and the unplaced tips): tips per exploitation type and per destination country.
+TIP_KIND_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="tip_kind_rollup",
+    source="tips",
+    keys=(
+        ("province_code", String(2)),
+        ("unplaced", Boolean()),
+        ("kind", String(10)),
+        ("value", String(40)),
+    ),
+    counters=("tips",),
+    contribution=(
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code,"
+        " r.incident_ward_code IS NULL, 'type', t.value, {sign}"
+        " FROM {rows} AS r CROSS JOIN LATERAL unnest(r.exploitation_types) AS t(value)"
+        " UNION ALL "
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code,"
+        " r.incident_ward_code IS NULL, 'country', r.destination_country, {sign}"
+        " FROM {rows} AS r WHERE r.destination_country IS NOT NULL"
+    ),
+)
+ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP)  # what ``ctip rollups check|fold|backfill`` keeps
+tip_rollup = TIP_ROLLUP.table(metadata)
+tip_kind_rollup = TIP_KIND_ROLLUP.table(metadata)
 
 
 # A new tip with everything filed with it, as the use case builds it and the repository writes it

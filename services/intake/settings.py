@@ -6,6 +6,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.jurisdiction import is_province_code
+from libs.common.rollup_ops import RollupSettings
 from libs.common.settings import ServiceSettings
 
 # Where the local stack and the tests route tips filed without a ward (Hà Nội). Production names
@@ -13,7 +14,7 @@ from libs.common.settings import ServiceSettings
 DEV_TRIAGE_PROVINCE = "01"
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, RollupSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="CTIP_INTAKE_", extra="ignore")
 

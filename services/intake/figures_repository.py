@@ -1,0 +1,211 @@
+"""Intake's figure queries (``GET /v1/kpis``): counts over the tips, and sums over their daily
+rollups (``TIP_ROLLUP``, ``TIP_KIND_ROLLUP``, kept by triggers: libs/common/rollups.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal
+from libs.common.rollups import period_slice
+from libs.common.scoping import jurisdiction_clause
+from services.intake.domain import DUE_SOON
+from services.intake.models import MissingPerson, Tip, tip_kind_rollup, tip_rollup
+from services.intake.repository import OPEN_TIP, missing_person_scope
+
+
+def figure_conditions(
+    principal: Principal,
+    *,
+    counts_unlocated: bool,
+    ward_code: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """What the figures count: the area's tips, those received in the period, and the area's
+    missing-person reports made in the period."""
+    where = jurisdiction_clause(principal, Tip.incident_ward_code, Tip.province_code)
+    if counts_unlocated:
+        where = or_(where, Tip.incident_ward_code.is_(None))
+    area: list[ColumnElement[bool]] = [where]
+    reports: list[ColumnElement[bool]] = [missing_person_scope(principal)]
+    if ward_code:
+        area.append(Tip.incident_ward_code == ward_code)
+        reports.append(MissingPerson.last_seen_ward_code == ward_code)
+    tips = list(area)
+    if start is not None:
+        tips.append(Tip.received_at >= start)
+        reports.append(MissingPerson.reported_at >= start)
+    if end is not None:
+        tips.append(Tip.received_at < end)
+        reports.append(MissingPerson.reported_at < end)
+    return area, tips, reports
+
+
+async def tip_figures(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], now: datetime
+) -> dict[str, Any]:
+    """Counts behind the intake KPIs, in one pass over the tips."""
+    open_tip = OPEN_TIP
+    resolved = Tip.resolved_at.is_not(None)
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Tip.classified_at.is_not(None)),
+                func.count().filter(Tip.verified_at.is_not(None)),
+                func.count().filter(resolved, Tip.resolved_at <= Tip.resolution_due_at),
+                func.count().filter(resolved),
+                func.count().filter(open_tip, Tip.resolution_due_at < now),
+                func.count().filter(
+                    open_tip, Tip.resolution_due_at >= now, Tip.resolution_due_at <= now + DUE_SOON
+                ),
+            ).where(*conditions)
+        )
+    ).one()
+    return dict(
+        zip(
+            ("received", "classified", "verified", "on_time", "resolved", "overdue", "due_soon"),
+            row,
+            strict=True,
+        )
+    )
+
+
+HOTSPOT_WARDS = 100  # the wards with the most tips, most first (then by code)
+
+
+async def tip_hotspots(
+    session: AsyncSession, conditions: list[ColumnElement[bool]]
+) -> dict[str, Any]:
+    substantiated = Tip.verification_outcome == "substantiated"
+    by_ward = await session.execute(
+        select(Tip.incident_ward_code, func.count(), func.count().filter(substantiated))
+        .where(*conditions, Tip.incident_ward_code.is_not(None))
+        .group_by(Tip.incident_ward_code)
+        .order_by(func.count().desc(), Tip.incident_ward_code)
+        .limit(HOTSPOT_WARDS)
+    )
+    kind = func.unnest(Tip.exploitation_types).label("kind")
+    by_type = await session.execute(
+        select(kind, func.count()).where(*conditions).group_by(kind).order_by(func.count().desc())
+    )
+    by_country = await session.execute(
+        select(Tip.destination_country, func.count())
+        .where(*conditions, Tip.destination_country.is_not(None))
+        .group_by(Tip.destination_country)
+        .order_by(func.count().desc())
+    )
+    unplaced = await session.execute(  # until triage places them, they are counted here
+        select(func.count(), func.count().filter(substantiated)).where(
+            *conditions, Tip.incident_ward_code.is_(None)
+        )
+    )
+    tips, substantiated_unplaced = unplaced.one()
+    return {
+        "by_ward": [{"ward_code": w, "tips": n, "substantiated": s} for w, n, s in by_ward.all()],
+        "unplaced": {"tips": tips, "substantiated": substantiated_unplaced},
+        "by_exploitation_type": {k: n for k, n in by_type.all()},
+        "by_destination_country": {c: n for c, n in by_country.all()},
+    }
+
+
+async def missing_person_figures(
+    session: AsyncSession, conditions: list[ColumnElement[bool]]
+) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            select(func.count(), func.count().filter(MissingPerson.status == "open")).where(
+                *conditions
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def rolled_up_tip_figures(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    counts_unlocated: bool,
+    first: date | None,
+    after: date | None,
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """The counters and the hotspots of the tips received in [first, after) in the caller's
+    provinces (and the unplaced tips when it counts them), summed from the rollups: what
+    :func:`tip_figures` (all but the figures of now) and :func:`tip_hotspots` count."""
+    rollup = period_slice(tip_rollup, first, after)
+    kinds = period_slice(tip_kind_rollup, first, after)
+    provinces = list(principal.jurisdiction)
+    area: ColumnElement[bool] = rollup.c.province_code.in_(provinces)
+    kinds_area: ColumnElement[bool] = kinds.c.province_code.in_(provinces)
+    if counts_unlocated:
+        area = or_(area, rollup.c.ward_code.is_(None))
+        kinds_area = or_(kinds_area, kinds.c.unplaced)
+    counters = ("received", "classified", "verified", "resolved", "on_time", "substantiated")
+    per_ward = await session.execute(
+        select(rollup.c.ward_code, *(func.sum(rollup.c[c]) for c in counters))
+        .where(area)
+        .group_by(rollup.c.ward_code)
+    )
+    totals = dict.fromkeys(counters, 0)
+    wards: list[tuple[str, int, int]] = []
+    unplaced = {"tips": 0, "substantiated": 0}
+    for ward, *sums in per_ward.all():
+        values = dict(zip(counters, (int(n) for n in sums), strict=True))
+        for name, n in values.items():
+            totals[name] += n
+        if ward is None:
+            unplaced = {"tips": values["received"], "substantiated": values["substantiated"]}
+        elif values["received"]:
+            wards.append((ward, values["received"], values["substantiated"]))
+    wards.sort(key=lambda w: (-w[1], w[0]))
+    per_kind = await session.execute(
+        select(kinds.c.kind, kinds.c.value, func.sum(kinds.c.tips))
+        .where(kinds_area)
+        .group_by(kinds.c.kind, kinds.c.value)
+        .order_by(func.sum(kinds.c.tips).desc(), kinds.c.value)
+    )
+    by_kind: dict[str, dict[str, int]] = {"type": {}, "country": {}}
+    for kind, value, n in per_kind.all():
+        if n:
+            by_kind[kind][value] = int(n)
+    hotspots = {
+        "by_ward": [
+            {"ward_code": w, "tips": n, "substantiated": s} for w, n, s in wards[:HOTSPOT_WARDS]
+        ],
+        "unplaced": unplaced,
+        "by_exploitation_type": by_kind["type"],
+        "by_destination_country": by_kind["country"],
+    }
+    return totals, hotspots
+
+
+async def open_tip_figures(
+    session: AsyncSession,
+    area: list[ColumnElement[bool]],
+    period: tuple[datetime | None, datetime | None],
+    now: datetime,
+) -> dict[str, int]:
+    """The figures of now, from the open tips due by the horizon only (``ix_tips_open_due``):
+    those of the area overdue and due soon, and those received in the period and overdue."""
+    start, end = period
+    received: list[ColumnElement[bool]] = []
+    if start is not None:
+        received.append(Tip.received_at >= start)
+    if end is not None:
+        received.append(Tip.received_at < end)
+    late = Tip.resolution_due_at < now
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(late, *received),
+                func.count().filter(late),
+                func.count().filter(Tip.resolution_due_at >= now),
+            ).where(*area, OPEN_TIP, Tip.resolution_due_at <= now + DUE_SOON)
+        )
+    ).one()
+    return dict(zip(("overdue_received", "overdue", "due_soon"), row, strict=True))

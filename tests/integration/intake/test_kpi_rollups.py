@@ -1,0 +1,210 @@
+"""The intake figures over provinces, summed from the daily rollups, equal a recount of the tips:
+random tips filed, placed, classified, extended, verified and backdated over months, read through
+``GET /v1/kpis`` with the rollups and from an app that counts the tips again, for periods whose
+edges fall inside months and on their first days, callers of one or several provinces (the
+triage province's officers count the unplaced tips) and the whole country; before and after the
+worker folds the rollups. ``TIP_ROLLUP.check`` finds a rollup row set wrong, and a backfill
+mends it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from vietnam_provinces import Province
+
+from services.intake.app import create_app
+from services.intake.models import ROLLUPS, TIP_KIND_ROLLUP, TIP_ROLLUP
+from services.intake.settings import IntakeSettings
+from tests.integration.intake.conftest import Auth
+from tests.integration.intake.support import classify, file_tip, set_clock, verify
+from tests.support import fresh_ward, running
+
+pytestmark = pytest.mark.integration
+
+PROVINCE_CODES = sorted(f"{int(p.code):02d}" for p in Province.iter_all())
+TYPES = ["sexual_exploitation", "forced_labour", "forced_marriage", "forced_begging", "other"]
+COUNTRIES = [None, None, "CN", "MY", "KH"]
+
+
+@pytest.fixture
+async def recount(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    """Intake counting its figures over the tips on every request, as it did before rollups."""
+    settings = settings_for(IntakeSettings, kpi_rollups=False, run_relay=False)
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+async def fold(db: AsyncEngine) -> None:
+    async with db.begin() as conn:
+        for rollup in ROLLUPS:
+            await rollup.compact(conn)
+
+
+async def random_tips(
+    intake: httpx.AsyncClient, auth: Auth, db: AsyncEngine, rng: random.Random, today: date
+) -> list[str]:
+    """Tips in fresh wards of two provinces and unplaced ones, received over the last ~120 days
+    (UTC, any hour), each taken a random way along its life; the rollups folded now and then."""
+    wards = [fresh_ward("01"), fresh_ward("01"), fresh_ward("79"), fresh_ward("79")]
+    officers = {"01": auth("intake_officer", "01"), "79": auth("intake_officer", "79")}
+    ids: list[str] = []
+    for n in range(36):
+        ward = rng.choice([*wards, None])
+        body: dict[str, Any] = {
+            "incident_ward_code": ward,
+            "exploitation_types": rng.sample(TYPES, rng.randint(0, 2)),
+            "destination_country": rng.choice(COUNTRIES),
+        }
+        tip = await file_tip(intake, officers["01"], **body)  # officers are not rate-limited
+        ids.append(tip["id"])
+        received = datetime.combine(today, datetime.min.time(), tzinfo=UTC) - timedelta(
+            days=rng.randint(0, 120), hours=rng.randint(-12, 12), minutes=rng.randint(0, 59)
+        )
+        days = rng.choice([20, 20, 60, 5])
+        await set_clock(db, tip["id"], received_at=received, due_at=received + timedelta(days))
+        officer = officers["01" if ward is None or ward in wards[:2] else "79"]
+        step = rng.random()
+        if step < 0.8:
+            place = {}
+            if ward is None and rng.random() < 0.6:  # triage places it, maybe in the other province
+                place = {"incident_ward_code": rng.choice(wards)}
+            await classify(
+                intake,
+                officer,
+                tip["id"],
+                exploitation_types=rng.sample(TYPES, rng.randint(0, 3)),
+                **place,
+            )
+            ward = place.get("incident_ward_code", ward)
+            officer = officers["01" if ward is None or ward in wards[:2] else "79"]
+        if step < 0.3:
+            response = await intake.post(
+                f"/v1/tips/{tip['id']}/extension",
+                json={"kind": "complex_case", "reason": "many suspects"},
+                headers=officer,
+            )
+            assert response.status_code in (200, 409), response.text
+        if step < 0.6:
+            outcome = rng.choice(["substantiated", "unsubstantiated", "referred"])
+            if ward is None:
+                outcome = "unsubstantiated"
+            response = await verify(intake, officer, tip["id"], outcome)
+            assert response.status_code == 200, response.text
+            if rng.random() < 0.5:  # resolved before or after its deadline
+                resolved = received + timedelta(days=rng.choice([3, 30, 70]))
+                async with db.begin() as conn:
+                    await conn.execute(
+                        text("UPDATE intake.tips SET resolved_at = :at WHERE id = :id"),
+                        {"at": min(resolved, datetime.now(UTC)), "id": tip["id"]},
+                    )
+        if n % 9 == 4:
+            await fold(db)
+    return ids
+
+
+def periods(today: date, rng: random.Random) -> list[tuple[date | None, date | None]]:
+    """Whole months, edges inside months, a day, open ends, and a few at random."""
+    first = today.replace(day=1)
+    last_month = (first - timedelta(days=1)).replace(day=1)
+    fixed: list[tuple[date | None, date | None]] = [
+        (None, None),
+        (last_month, first - timedelta(days=1)),  # a whole month
+        (last_month - timedelta(days=40), today),  # months and edge days
+        (today - timedelta(days=100), today - timedelta(days=3)),
+        (last_month + timedelta(days=3), last_month + timedelta(days=3)),  # one day
+        (None, last_month + timedelta(days=9)),
+        (last_month - timedelta(days=1), None),
+    ]
+    drawn = []
+    for _ in range(4):
+        a, b = sorted(today - timedelta(days=rng.randint(0, 130)) for _ in range(2))
+        drawn.append((a, b))
+    return fixed + drawn
+
+
+def params(period: tuple[date | None, date | None]) -> dict[str, str]:
+    first, last = period
+    values = {}
+    if first is not None:
+        values["from"] = first.isoformat()
+    if last is not None:
+        values["to"] = last.isoformat()
+    return values
+
+
+async def figures(client: httpx.AsyncClient, headers: dict[str, str], **query: str) -> Any:
+    response = await client.get("/v1/kpis", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("seed", [19, 2026])
+async def test_rolled_up_figures_equal_a_recount(
+    intake: httpx.AsyncClient,
+    recount: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncEngine,
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    today = datetime.now(UTC).date()
+    await random_tips(intake, auth, db, rng, today)
+    callers = {
+        "country": auth("supervisor", *PROVINCE_CODES),
+        "hanoi-supervisor": auth("supervisor", "01"),
+        "hanoi-triage": auth("intake_officer", "01"),  # counts the unplaced tips
+        "hcmc-officer": auth("intake_officer", "79"),
+        "two-provinces": auth("supervisor", "01", "79"),
+    }
+    cases = [(name, period) for name in callers for period in periods(today, rng)]
+    async with db.connect() as conn:
+        pending = await conn.scalar(text("SELECT count(*) FROM intake.tip_rollup WHERE NOT folded"))
+    for folded in (False, True):
+        for name, period in cases:
+            ours = await figures(intake, callers[name], **params(period))
+            theirs = await figures(recount, callers[name], **params(period))
+            assert ours == theirs, (name, period, folded)
+        await fold(db)
+    assert pending, "the tips were counted from the pending rows before the fold"
+    async with db.connect() as conn:
+        assert await TIP_ROLLUP.check(conn) == []
+        assert await TIP_KIND_ROLLUP.check(conn) == []
+
+
+async def test_the_check_finds_a_wrong_rollup_row_and_a_backfill_mends_it(
+    intake: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    ward = fresh_ward("01")
+    await file_tip(intake, incident_ward_code=ward, exploitation_types=["forced_labour"])
+    await fold(db)
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE intake.tip_rollup SET received = received + 1, verified = 5"
+                " WHERE ward_code = :ward AND grain = 'm'"
+            ),
+            {"ward": ward},
+        )
+        await conn.execute(text("DELETE FROM intake.tip_kind_rollup WHERE grain = 'd'"))
+    async with db.connect() as conn:
+        wrong = await TIP_ROLLUP.check(conn)
+        missing = await TIP_KIND_ROLLUP.check(conn)
+    assert {(r["grain"], r["side"], r["ward_code"]) for r in wrong} == {
+        ("m", "recount", ward),
+        ("m", "rollup", ward),
+    }
+    assert {r["side"] for r in missing} == {"recount"}
+    assert {r["grain"] for r in missing} == {"d"}
+    async with db.begin() as conn:
+        for rollup in ROLLUPS:
+            await rollup.backfill(conn)
+    async with db.connect() as conn:
+        assert await TIP_ROLLUP.check(conn) == []
+        assert await TIP_KIND_ROLLUP.check(conn) == []
