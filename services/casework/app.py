@@ -15,10 +15,11 @@ from libs.common.gauges import GaugeRefresher
 from libs.common.observability import DEADLINES_OVERDUE
 from libs.common.periodic import deadline_worker
 from libs.common.platform import platform_of
+from libs.common.rollup_ops import fold_worker
 from services.casework import evidence_api, kpis
 from services.casework.api import router
 from services.casework.consumers import HANDLERS
-from services.casework.models import metadata
+from services.casework.models import ROLLUPS, metadata
 from services.casework.settings import CaseworkSettings
 
 
@@ -48,7 +49,7 @@ def create_app(settings: CaseworkSettings | None = None) -> FastAPI:
         platform=platform_of(metadata),
         routers=[router, evidence_api.router],
         handlers=HANDLERS,
-        workers=[deadlines, stage_deadlines],
+        workers=[deadlines, stage_deadlines, fold_worker(ROLLUPS, settings)],
         body_limits=evidence_api.UPLOAD_PATHS,
         title="ctip casework",
         description="Cases from initiation to verdict; parties, rings and their graph; evidence.",

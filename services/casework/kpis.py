@@ -1,5 +1,7 @@
 """The plan's casework figures, each with its numerator and denominator; each cohort is taken by
-when its stage began. ``deadlines`` are the open cases' stage clocks of now, per ward."""
+when its stage began. ``deadlines`` are the open cases' stage clocks of now, per ward. Over whole
+provinces the cohorts are summed from the daily rollups (``over_whole_provinces``), which
+``ctip rollups check casework`` compares with a recount."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from datetime import date, timedelta
 
 from libs.common.figures import day_start, plan_for_these_values, ratio
 from libs.common.open_clocks import deadline_figures
-from services.casework import domain, repository
+from libs.common.rollup_ops import over_whole_provinces
+from services.casework import domain, figures_repository, repository
 from services.casework.access import Ctx, ensure_covers
 from services.casework.schemas import CaseworkKpis
 
@@ -23,10 +26,21 @@ async def casework_kpis(
     end = day_start(period_to + timedelta(days=1)) if period_to else None
     session = ctx.session
     scope = repository.case_scope(principal)
-    counts = await repository.case_figures(session, scope, (start, end), ward_code, ctx.now)
-    substantiated, initiated = await repository.substantiated_tip_figures(
-        session, principal, (start, end), ward_code
-    )
+    if ctx.settings.kpi_rollups and over_whole_provinces(principal, ward_code):
+        after = period_to + timedelta(days=1) if period_to else None
+        counts, hotspots = await figures_repository.rolled_up_case_figures(
+            session, principal, period_from, after
+        )
+        counts["overdue"] = await figures_repository.overdue_cases_of(session, scope, ctx.now)
+        substantiated, initiated = await figures_repository.rolled_up_substantiated_tips(
+            session, principal, period_from, after
+        )
+    else:
+        counts = await repository.case_figures(session, scope, (start, end), ward_code, ctx.now)
+        substantiated, initiated = await repository.substantiated_tip_figures(
+            session, principal, (start, end), ward_code
+        )
+        hotspots = await repository.case_hotspots(session, scope, start, end, ward_code)
     trials = {"standard": 0, "mobile": 0, "model": 0, **counts["trials"]}
     return CaseworkKpis(
         period_from=period_from,
@@ -38,7 +52,7 @@ async def casework_kpis(
         tried_ratio=ratio(counts["indicted_then_tried"], counts["indicted"]),
         trials=trials,
         overdue=counts["overdue"],
-        hotspots=await repository.case_hotspots(session, scope, start, end, ward_code),
+        hotspots=hotspots,
         deadlines=await deadline_figures(
             ctx, record_type=domain.WATCHED_RECORD, kind=domain.STAGE_CLOCK, ward_code=ward_code
         ),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_deadline_watch, install_file_store, install_platform
+from libs.common.rollups import Feed, Rollup
 from libs.common.timeline import TimelineMixin
 
 SCHEMA = "casework"
@@ -199,3 +200,96 @@ class TipFile(Base):
     source: Mapped[str] = mapped_column(String(10))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The period figures of ``GET /v1/kpis`` (kpis.py), summed per day and month (UTC, as
+# ``libs.common.figures.day_start`` cuts periods) instead of counted over the cases; kept by
+# triggers (libs/common/rollups.py). Each cohort on the day its stage began, per ward.
+def _day(column: str) -> str:
+    return f"({column} AT TIME ZONE 'UTC')::date"
+
+
+_TRIED = "coalesce(c.verdict_outcome IN ('convicted', 'acquitted'), false)"
+CASE_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="case_rollup",
+    source="cases",
+    keys=(("ward_code", String(5)), ("province_code", String(2))),
+    counters=(
+        "opened",
+        "initiated",
+        "initiated_then_indicted",
+        "indicted",
+        "indicted_then_tried",
+        "trials_standard",
+        "trials_mobile",
+        "trials_model",
+    ),
+    contribution=(
+        f"SELECT {_day('c.opened_at')},"  # noqa: S608
+        f" c.ward_code, c.province_code, {{sign}}, 0, 0, 0, 0, 0, 0, 0"
+        " FROM {rows} AS c"
+        f" UNION ALL SELECT {_day('c.initiated_at')}, c.ward_code, c.province_code, 0, {{sign}},"
+        " {sign} * (c.indicted_at IS NOT NULL)::int, 0, 0, 0, 0, 0"
+        " FROM {rows} AS c WHERE c.initiated_at IS NOT NULL"
+        f" UNION ALL SELECT {_day('c.indicted_at')}, c.ward_code, c.province_code, 0, 0, 0,"
+        f" {{sign}}, {{sign}} * {_TRIED}::int, 0, 0, 0"
+        " FROM {rows} AS c WHERE c.indicted_at IS NOT NULL"
+        f" UNION ALL SELECT {_day('c.trial_scheduled_for')}, c.ward_code, c.province_code,"
+        " 0, 0, 0, 0, 0, {sign} * (c.trial_type = 'standard')::int,"
+        " {sign} * (c.trial_type = 'mobile')::int, {sign} * (c.trial_type = 'model')::int"
+        " FROM {rows} AS c WHERE c.trial_scheduled_for IS NOT NULL"
+    ),
+)
+# Per province, by the day of opening: cases per exploitation type and destination country.
+CASE_KIND_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="case_kind_rollup",
+    source="cases",
+    keys=(("province_code", String(2)), ("kind", String(10)), ("value", String(40))),
+    counters=("cases",),
+    contribution=(
+        f"SELECT {_day('c.opened_at')},"  # noqa: S608
+        f" c.province_code, 'type', t.value, {{sign}}"
+        " FROM {rows} AS c CROSS JOIN LATERAL unnest(c.exploitation_types) AS t(value)"
+        f" UNION ALL SELECT {_day('c.opened_at')}, c.province_code, 'country',"
+        " c.destination_country, {sign} FROM {rows} AS c WHERE c.destination_country IS NOT NULL"
+    ),
+)
+# Substantiated tips per day of verification and the tip's ward, and how many of them have an
+# initiated case: a case's initiation moves the count of its tip's day (the feed of ``cases``);
+# both sides take the tip's advisory lock first, so that a tip's copy and its case changed at
+# once by two transactions are each counted against the other's committed row.
+_SUBSTANTIATED = "r.outcome = 'substantiated' AND r.verified_at IS NOT NULL"
+TIP_REF_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="tip_ref_rollup",
+    source="tip_refs",
+    keys=(("ward_code", String(5)), ("province_code", String(2))),
+    counters=("substantiated", "initiated"),
+    contribution=(
+        f"SELECT {_day('r.verified_at')},"  # noqa: S608
+        f" r.incident_ward_code, r.province_code, {{sign}},"
+        " {sign} * (EXISTS (SELECT FROM casework.cases AS c"
+        " WHERE c.tip_id = r.tip_id AND c.initiated_at IS NOT NULL))::int"
+        f" FROM {{rows}} AS r WHERE {_SUBSTANTIATED}"
+    ),
+    feeds=(
+        Feed(
+            "cases",
+            f"SELECT {_day('r.verified_at')},"  # noqa: S608
+            f" r.incident_ward_code, r.province_code, 0,"
+            " {sign} * (c.initiated_at IS NOT NULL)::int"
+            " FROM {rows} AS c JOIN casework.tip_refs AS r ON r.tip_id = c.tip_id"
+            f" WHERE {_SUBSTANTIATED}",
+        ),
+    ),
+    serialize=(
+        "PERFORM pg_advisory_xact_lock(hashtext('casework.tip_refs'), hashtext(t.tip_id::text))"
+        " FROM (SELECT DISTINCT tip_id FROM {rows} WHERE tip_id IS NOT NULL ORDER BY 1) AS t"
+    ),
+)
+ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP)  # ``ctip rollups check|fold|backfill``
+case_rollup = CASE_ROLLUP.table(metadata)
+case_kind_rollup = CASE_KIND_ROLLUP.table(metadata)
+tip_ref_rollup = TIP_REF_ROLLUP.table(metadata)

@@ -322,7 +322,7 @@ async def case_hotspots(
         select(Case.ward_code, func.count())
         .where(*conditions)
         .group_by(Case.ward_code)
-        .order_by(func.count().desc())
+        .order_by(func.count().desc(), Case.ward_code)
         .limit(100)
     )
     kind = func.unnest(Case.exploitation_types).label("kind")

@@ -6,11 +6,12 @@ from dateutil.relativedelta import relativedelta
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from libs.common.rollup_ops import RollupSettings
 from libs.common.settings import ServiceSettings
 from services.casework.domain import StageRules
 
 
-class CaseworkSettings(ServiceSettings):
+class CaseworkSettings(ServiceSettings, RollupSettings):
     service_name: ClassVar[str] = "casework"
     model_config = SettingsConfigDict(env_prefix="CTIP_CASEWORK_", extra="ignore")
 

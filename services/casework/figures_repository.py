@@ -1,0 +1,115 @@
+"""Casework's figures over whole provinces (``GET /v1/kpis``), summed from the daily rollups
+(``CASE_ROLLUP``, ``CASE_KIND_ROLLUP``, ``TIP_REF_ROLLUP``, kept by triggers:
+libs/common/rollups.py): what ``repository.case_figures``, ``case_hotspots`` and
+``substantiated_tip_figures`` count over the rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.auth import Principal
+from libs.common.rollups import period_slice
+from libs.common.scoping import jurisdiction_clause
+from services.casework.models import (
+    CASE_ROLLUP,
+    Case,
+    TipRef,
+    case_kind_rollup,
+    case_rollup,
+    tip_ref_rollup,
+)
+
+HOTSPOT_WARDS = 100  # the wards with the most cases opened, most first (then by code)
+# A literal, so that the planner may use the partial index on open cases (ix_cases_open_due_area).
+OPEN_CASE: ColumnElement[bool] = literal_column("cases.status <> 'closed'", Boolean)
+
+
+async def rolled_up_case_figures(
+    session: AsyncSession, principal: Principal, first: date | None, after: date | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The cohorts (and trials) of [first, after) in the caller's provinces, and the hotspots
+    of the cases opened in it."""
+    provinces = list(principal.jurisdiction)
+    counters = CASE_ROLLUP.counters
+    rollup = period_slice(case_rollup, first, after)
+    per_ward = await session.execute(
+        select(rollup.c.ward_code, *(func.sum(rollup.c[c]) for c in counters))
+        .where(rollup.c.province_code.in_(provinces))
+        .group_by(rollup.c.ward_code)
+    )
+    totals = dict.fromkeys(counters, 0)
+    wards: list[tuple[str, int]] = []
+    for ward, *sums in per_ward.all():
+        values = dict(zip(counters, (int(n) for n in sums), strict=True))
+        for name, n in values.items():
+            totals[name] += n
+        if values["opened"]:
+            wards.append((ward, values["opened"]))
+    wards.sort(key=lambda w: (-w[1], w[0]))
+    kinds = period_slice(case_kind_rollup, first, after)
+    per_kind = await session.execute(
+        select(kinds.c.kind, kinds.c.value, func.sum(kinds.c.cases))
+        .where(kinds.c.province_code.in_(provinces))
+        .group_by(kinds.c.kind, kinds.c.value)
+        .order_by(func.sum(kinds.c.cases).desc(), kinds.c.value)
+    )
+    by_kind: dict[str, dict[str, int]] = {"type": {}, "country": {}}
+    for kind, value, n in per_kind.all():
+        if n:
+            by_kind[kind][value] = int(n)
+    counts = {
+        "opened": totals["opened"],
+        "initiated": totals["initiated"],
+        "initiated_then_indicted": totals["initiated_then_indicted"],
+        "indicted": totals["indicted"],
+        "indicted_then_tried": totals["indicted_then_tried"],
+        "trials": {t: totals[f"trials_{t}"] for t in ("standard", "mobile", "model")},
+    }
+    hotspots = {
+        "by_ward": [{"ward_code": w, "cases": n} for w, n in wards[:HOTSPOT_WARDS]],
+        "by_exploitation_type": by_kind["type"],
+        "by_destination_country": by_kind["country"],
+    }
+    return counts, hotspots
+
+
+async def rolled_up_substantiated_tips(
+    session: AsyncSession, principal: Principal, first: date | None, after: date | None
+) -> tuple[int, int]:
+    """(substantiated tips verified in [first, after) in the caller's provinces, how many of
+    them have an initiated case). Over all time, a substantiated tip without a verification
+    time (never written so, but counted by the recount) is counted from the rows."""
+    rollup = period_slice(tip_ref_rollup, first, after)
+    row = (
+        await session.execute(
+            select(func.sum(rollup.c.substantiated), func.sum(rollup.c.initiated)).where(
+                rollup.c.province_code.in_(list(principal.jurisdiction))
+            )
+        )
+    ).one()
+    substantiated, initiated = int(row[0] or 0), int(row[1] or 0)
+    if first is None and after is None:
+        undated = (
+            await session.execute(
+                select(func.count(TipRef.tip_id), func.count(Case.initiated_at))
+                .select_from(TipRef)
+                .outerjoin(Case, Case.tip_id == TipRef.tip_id)
+                .where(
+                    jurisdiction_clause(principal, TipRef.incident_ward_code, TipRef.province_code),
+                    TipRef.outcome == "substantiated",
+                    TipRef.verified_at.is_(None),
+                )
+            )
+        ).one()
+        substantiated, initiated = substantiated + undated[0], initiated + undated[1]
+    return substantiated, initiated
+
+
+async def overdue_cases_of(session: AsyncSession, scope: ColumnElement[bool], now: datetime) -> int:
+    """Open cases of the area past their stage deadline (``ix_cases_open_due_area``)."""
+    query = select(func.count()).where(scope, OPEN_CASE, Case.stage_due_at < now)
+    return int((await session.execute(query)).scalar_one())
