@@ -284,9 +284,14 @@ TIP_REF_ROLLUP = Rollup(
             f" WHERE {_SUBSTANTIATED}",
         ),
     ),
+    # a statement of many tips (a bulk load) takes the one lock of all tips instead of one each
     serialize=(
-        "PERFORM pg_advisory_xact_lock(hashtext('casework.tip_refs'), hashtext(t.tip_id::text))"
-        " FROM (SELECT DISTINCT tip_id FROM {rows} WHERE tip_id IS NOT NULL ORDER BY 1) AS t"
+        "IF (SELECT count(*) FROM {rows}) > 1000 THEN"
+        " PERFORM pg_advisory_xact_lock(hashtext('casework.tip_refs:all'), 0);"
+        " ELSE PERFORM pg_advisory_xact_lock_shared(hashtext('casework.tip_refs:all'), 0);"
+        " PERFORM pg_advisory_xact_lock(hashtext('casework.tip_refs'), hashtext(t.tip_id::text))"
+        " FROM (SELECT DISTINCT tip_id FROM {rows} WHERE tip_id IS NOT NULL ORDER BY 1) AS t;"
+        " END IF"
     ),
 )
 ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP)  # ``ctip rollups check|fold|backfill``
