@@ -200,12 +200,18 @@ def report_periods(meta: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# Set to false, the services count the rows again instead of summing their daily rollups: the
+# baseline of the rollups (libs/common/rollups.py), run against the same database.
+RECOUNT = ("CTIP_INTAKE_KPI_ROLLUPS", "CTIP_CASEWORK_KPI_ROLLUPS")
+
+
 @contextlib.asynccontextmanager
 async def running(url: str, prefix: str) -> AsyncIterator[dict[str, Uvicorn]]:
     """The six apps; outreach told where the three whose figures its report reads are."""
     extra = {
         **API_ONLY,
         **{k: v for k in ("CTIP_PG_PORT", "CTIP_KAFKA_PORT") if (v := os.environ.get(k))},
+        **{k: v for k in RECOUNT if (v := os.environ.get(k))},  # the baseline: no rollups
     }
     async with contextlib.AsyncExitStack() as stack:
         servers: dict[str, Uvicorn] = {}
@@ -426,6 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warm_up": args.warm_up,
         "seed": args.seed,
         "database": url.rsplit("/", 1)[1],
+        "recount": {k: os.environ[k] for k in RECOUNT if k in os.environ},
     }
     kept = ("generated_at", "period_start", "period_end", "rows", "seconds")
     result = {
