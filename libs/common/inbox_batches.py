@@ -40,6 +40,27 @@ class Entry:
     def order_key(self) -> OrderKey:
         return (self.record.topic, self.record.partition, self.record.key)
 
+    def inbox_row(self) -> dict[str, Any]:
+        event, record = self.event, self.record
+        return {
+            "source": event.source,
+            "event_id": event.id,
+            "type": event.type,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": str(record.offset),
+        }
+
+
+class HandlerFailed(Exception):
+    """A handler failed in a batch's first pass, which has no savepoints: the pass is rolled back
+    and the batch run again with them."""
+
+    def __init__(self, entry: Entry, error: Exception) -> None:
+        super().__init__(entry.event.id)
+        self.entry = entry
+        self.error = error
+
 
 def first_occurrences(entries: Iterable[Entry]) -> list[Entry]:
     """One entry per event, the first of each, in order: the rows of the batch's inbox insert.
