@@ -1,6 +1,7 @@
 """Event pipeline benchmark: outbox -> relay -> Kafka -> inbox consumer, against a raw producer.
 
-``uv run python -m bench.events [--events 2000] [--rate 200] [--throughput-events 20000]``
+``uv run python -m bench.events [--events 2000] [--rate 200] [--throughput-events 20000]
+[--relay-linger SECONDS]``
 
 1. Latency: events written one per transaction at a fixed rate through intake's outbox; from
    the moment the writer's commit returns to the moment casework's consumer has committed the
@@ -8,7 +9,8 @@
    relay that only polls every second.
 2. Throughput: a backlog of outbox rows drained by the relay, against a raw idempotent
    producer sending the same CloudEvents; the ratio is the price of the outbox. Then casework's
-   inbox consumer reads the published backlog, for the other end of the pipeline.
+   inbox consumer reads the published backlog, for the other end of the pipeline, against a raw
+   aiokafka consumer group reading the same records.
 
 Everything runs in one process and one event loop, as the relay and consumers do inside a
 service. The database is ``CTIP_BENCH_DATABASE_URL`` (default: the dev database); the Kafka
@@ -44,6 +46,7 @@ from bench.support import (
     inbox,
     outbox,
     raw_producer_seconds,
+    raw_read,
     stage_figures,
     stamped,
     tip_payload,
@@ -73,7 +76,9 @@ log = logging.getLogger("bench.events")
 class Bench:
     """One run: its settings and topics, its database pools, and every row it wrote."""
 
-    def __init__(self, database_url: str, keep_topics: bool) -> None:
+    def __init__(
+        self, database_url: str, keep_topics: bool, relay_linger: float | None = None
+    ) -> None:
         self.prefix = f"bench{uuid.uuid4().hex[:10]}."
         common: dict[str, Any] = {
             "database_url": database_url,
@@ -81,6 +86,8 @@ class Bench:
             "environment": "test",
             "log_level": "WARNING",
         }
+        if relay_linger is not None:
+            common["relay_linger_seconds"] = relay_linger
         self.intake = IntakeSettings(**common)
         self.casework = CaseworkSettings(**common)
         # Outbox events are encrypted at rest, as the services do at start.
@@ -198,8 +205,10 @@ class Bench:
                 )
         finally:
             await self.stop(relay, relay_task)
-        fetched, acked, done_at = consumer.fetched_at, relay.acked_at, consumer.committed_at
-        done = [i for i in committed if i in done_at and i in fetched and i in acked]
+        sent, acked = relay.sent_at, relay.acked_at
+        fetched, handled, done_at = consumer.fetched_at, consumer.handled_at, consumer.committed_at
+        stamps = (sent, acked, fetched, handled, done_at)
+        done = [i for i in committed if all(i in stamp for stamp in stamps)]
         latencies = [done_at[i] - committed[i] for i in done]
         missing = len(committed) - len(done)
         if missing:
@@ -211,19 +220,21 @@ class Bench:
             "poll_seconds": 1.0,
             "events": events,
             "missing": missing,
+            "relay_linger_seconds": relay.linger_seconds,
             "achieved_rate": events / write_seconds if write_seconds else 0.0,
             "process_cpu_percent": round(100 * cpu_seconds / write_seconds, 1),
             "summary": latency_summary(latencies),
             "stages": {
-                "commit -> acked by Kafka": latency_summary(
-                    [acked[i] - committed[i] for i in done]
-                ),
-                "acked -> fetched by consumer": latency_summary(
-                    [fetched[i] - acked[i] for i in done]
-                ),
-                "fetched -> offset committed": latency_summary(
-                    [done_at[i] - fetched[i] for i in done]
-                ),
+                name: latency_summary([end[i] - start[i] for i in done])
+                for name, start, end in (
+                    ("commit -> acked by Kafka", committed, acked),
+                    ("  commit -> sent by the relay", committed, sent),
+                    ("  sent -> acked by Kafka", sent, acked),
+                    ("acked -> fetched by consumer", acked, fetched),
+                    ("fetched -> offset committed", fetched, done_at),
+                    ("  fetched -> inbox committed", fetched, handled),
+                    ("  inbox committed -> offset committed", handled, done_at),
+                )
             },
         }
 
@@ -248,7 +259,14 @@ class Bench:
         finally:
             await self.stop(relay, relay_task)
         raw_seconds = await self._raw_producer(ids)
-        consumer_seconds = await self._consume_backlog(ids)
+        consumer_seconds, polls = await self._consume_backlog(ids)
+        raw_consumer_seconds = await raw_read(
+            self.casework_backlog,
+            self.backlog_topic,
+            events,
+            group_id=f"{self.prefix}raw-consumer",
+            commit=True,
+        )
         relay_rate, raw_rate = events / relay_seconds, events / raw_seconds
         return {
             "events": events,
@@ -256,11 +274,17 @@ class Bench:
             "relay": {**stage_figures(events, relay_seconds), "batch_size": relay.batch_size},
             "raw": stage_figures(events, raw_seconds),
             "ratio_relay_to_raw": relay_rate / raw_rate,
-            "consumer": stage_figures(events, consumer_seconds),
+            "consumer": {
+                **stage_figures(events, consumer_seconds),
+                "ratio_to_raw": raw_consumer_seconds / consumer_seconds,
+                "records_per_poll": round(sum(polls) / len(polls), 1) if polls else 0.0,
+            },
+            "raw_consumer": stage_figures(events, raw_consumer_seconds),
         }
 
-    async def _consume_backlog(self, ids: list[uuid.UUID]) -> float:
-        """Casework's inbox consumer on the published backlog: first fetch to last commit."""
+    async def _consume_backlog(self, ids: list[uuid.UUID]) -> tuple[float, list[int]]:
+        """Casework's inbox consumer on the published backlog: first fetch to last commit, and
+        the number of records of each poll."""
         consumer = StampingConsumer(
             self.casework_db, self.casework_backlog, group_id=f"{self.prefix}casework-backlog"
         )
@@ -276,7 +300,8 @@ class Bench:
             )
         finally:
             await self.stop(consumer, task)
-        return max(consumer.committed_at.values()) - min(consumer.fetched_at.values())
+        seconds = max(consumer.committed_at.values()) - min(consumer.fetched_at.values())
+        return seconds, consumer.polls
 
     async def _insert_backlog(self, events: int) -> tuple[list[uuid.UUID], float]:
         ids: list[uuid.UUID] = []
@@ -371,14 +396,17 @@ class Bench:
 
 
 async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
-    bench = Bench(database_url, keep_topics=args.keep_topics)
+    bench = Bench(database_url, keep_topics=args.keep_topics, relay_linger=args.relay_linger)
     results: dict[str, Any] = {"topic_prefix": bench.prefix}
     try:
         results["postgresql_version"] = await bench.check_database_is_quiet()
         await bench.create_topics()
         print(f"latency: {args.events} events at {args.rate:g}/s, NOTIFY then 1 s polling ...")
         results["latency"] = await bench.latency(args.events, args.rate)
-        print(f"throughput: {args.throughput_events} outbox rows, relay then raw producer ...")
+        print(
+            f"throughput: {args.throughput_events} outbox rows, relay then raw producer, "
+            "inbox consumer then raw consumer ..."
+        )
         results["throughput"] = await bench.throughput(args.throughput_events)
     finally:
         await bench.clean_up()
@@ -395,11 +423,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--throughput-events", type=int, default=20000, help="outbox rows for the throughput run"
     )
     parser.add_argument(
+        "--relay-linger",
+        type=float,
+        default=None,
+        help="seconds the relay waits after a partial batch (default: the setting, 0.01)",
+    )
+    parser.add_argument(
         "--keep-topics", action="store_true", help="leave the run's Kafka topics in place"
     )
     args = parser.parse_args(argv)
     if args.events < 1 or args.rate <= 0 or args.throughput_events < 1:
         parser.error("--events, --rate and --throughput-events must be positive")
+    if args.relay_linger is not None and not 0 <= args.relay_linger <= 1:
+        parser.error("--relay-linger must be between 0 and 1 s")
     return args
 
 
@@ -430,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "events": args.events,
             "rate": args.rate,
             "throughput_events": args.throughput_events,
+            "relay_linger": args.relay_linger,
             "insert_chunk": INSERT_CHUNK,
             "database": database_url.rsplit("@", 1)[-1],
             "topic_prefix": results.pop("topic_prefix"),

@@ -167,14 +167,20 @@ def render(result: dict[str, Any]) -> str:
             ["outbox insert (Outbox.add, 1000/txn)", *_rate(thr["insert"])],
             [f"relay (NOTIFY, batch {thr['relay']['batch_size']})", *_rate(thr["relay"])],
             ["raw AIOKafkaProducer", *_rate(thr["raw"])],
-            ["inbox consumer (casework, 1 txn/event)", *_rate(thr["consumer"])],
+            ["inbox consumer (casework, 1 txn/poll)", *_rate(thr["consumer"])],
         ]
+        if "raw_consumer" in thr:
+            rows.append(["raw AIOKafkaConsumer (parse, commit/poll)", *_rate(thr["raw_consumer"])])
         parts += [
             f"Throughput: {thr['events']} events",
             _table(["stage", "seconds", "events/s"], rows),
             f"relay / raw = {thr['ratio_relay_to_raw']:.3f} "
             f"(raw is {1 / thr['ratio_relay_to_raw']:.1f}x faster)"
             if thr["ratio_relay_to_raw"]
+            else "",
+            f"inbox consumer / raw consumer = {thr['consumer']['ratio_to_raw']:.3f} "
+            f"({thr['consumer']['records_per_poll']} records per poll)"
+            if "ratio_to_raw" in thr["consumer"]
             else "",
             "",
         ]
