@@ -356,11 +356,7 @@ async def enroll(
     response_model=DeliveryBatchOut,
     tags=["programs"],
 )
-async def deliveries_batch(
-    program_id: UUID,
-    body: DeliveryBatchIn,
-    ctx: Ngo,
-) -> Response:
+async def deliveries_batch(program_id: UUID, body: DeliveryBatchIn, ctx: Ngo) -> Response:
     """Up to 1,000 deliveries; per-item results; idempotent by ``external_id`` (the same
     content again is a ``duplicate``, other content a ``conflict`` naming the fields)."""
     result = await delivery_batch.batch(ctx, program_id, body)
