@@ -15,9 +15,11 @@ b) Fan-out. ``--partners`` real HTTP receivers (one Starlette app on as many por
    signature; ``--down`` of them answer 503 at first. The partners are registered through the
    API, ``--alerts`` missing-person reports go through interagency's event handler (each alert to
    every partner), and the service's own uvicorn process runs the delivery worker on a compressed
-   retry schedule. Deliveries/s to the healthy partners and the time to drain them; then the
-   partners come back, deliveries that exhausted the schedule are replayed through the API, and
-   every alert must have reached every partner: exactly once by webhook-id, duplicates counted.
+   retry schedule and a compressed circuit breaker (``--circuit-open``, ``--circuit-max-open``).
+   Deliveries/s to the healthy partners and the time to drain them, and the 503s the down
+   partners answered (what they cost); then the partners come back, deliveries that exhausted
+   the schedule are replayed with ``POST /v1/deliveries/replay``, and every alert must have
+   reached every partner: exactly once by webhook-id, duplicates counted.
 
 Everything runs in a private database (``template0``, migrated, dropped at the end).
 """
@@ -608,6 +610,8 @@ async def bench_fanout(
         "CTIP_INTERAGENCY_DELIVERY_POLL_SECONDS": "0.2",
         "CTIP_INTERAGENCY_DELIVERY_TIMEOUT_SECONDS": "5",
         "CTIP_INTERAGENCY_DELIVERY_CONCURRENCY": str(args.concurrency),
+        "CTIP_INTERAGENCY_CIRCUIT_OPEN_SECONDS": str(args.circuit_open),
+        "CTIP_INTERAGENCY_CIRCUIT_MAX_OPEN_SECONDS": str(args.circuit_max_open),
     }
     admin = token_headers("admin")
     setup = ServiceProcess(
@@ -703,24 +707,17 @@ def _by_status(counts: dict[tuple[str, str], int]) -> Counter[str]:
 
 
 async def replay_failed(url: str, admin: dict[str, str]) -> int:
-    """Every failed delivery, through ``GET /v1/deliveries?status=failed`` and ``replay``."""
-    ids: list[str] = []
+    """Every failed delivery, through ``POST /v1/deliveries/replay`` until none more match."""
+    replayed = 0
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        cursor = None
         while True:
-            params = {"status": "failed", "limit": 200, **({"cursor": cursor} if cursor else {})}
-            page = expect(await client.get("/v1/deliveries", params=params, headers=admin), 200)
-            ids += [d["id"] for d in page["items"]]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                break
-
-        async def replay(delivery_id: str) -> None:
-            expect(await client.post(f"/v1/deliveries/{delivery_id}/replay", headers=admin), 200)
-
-        for first in range(0, len(ids), 8):
-            await asyncio.gather(*(replay(i) for i in ids[first : first + 8]))
-    return len(ids)
+            body = {"status": "failed", "limit": 10_000}
+            answer = expect(
+                await client.post("/v1/deliveries/replay", json=body, headers=admin), 200
+            )
+            replayed += answer["requeued"]
+            if not answer["more_may_match"]:
+                return replayed
 
 
 async def verify_fanout(database_url: str, partners: Partners, alerts: int) -> dict[str, Any]:
@@ -867,6 +864,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the worker's delivery_concurrency (lanes at once)",
     )
     parser.add_argument(
+        "--circuit-open",
+        type=float,
+        default=2.0,
+        help="seconds a partner's circuit first stays open (the service's default is 30)",
+    )
+    parser.add_argument(
+        "--circuit-max-open",
+        type=float,
+        default=10.0,
+        help="the longest a circuit stays open after failed probes (the default is 600)",
+    )
+    parser.add_argument(
         "--retry-schedule",
         type=lambda s: [float(x) for x in s.split(",")],
         default=[0.5, 1.0, 2.0, 5.0],
@@ -914,6 +923,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "partners": args.partners,
             "down": args.down,
             "concurrency": args.concurrency,
+            "circuit_open_s": args.circuit_open,
+            "circuit_max_open_s": args.circuit_max_open,
             "topic_prefix": results.pop("topic_prefix"),
         },
         **results,
