@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from libs.common.concurrency import IfMatch
 from libs.common.context import Purpose
 from libs.common.exports import attachment
-from libs.common.figures import PeriodFrom, PeriodTo, ProvinceFilter, within_province
+from libs.common.figures import PeriodFrom, PeriodTo
 from libs.common.idempotency import IdempotencyKeyHeader
 from libs.common.open_clocks import DeadlineFilter
 from libs.common.pagination import Cursor, Limit, Page, time_cursor, time_keyset
@@ -388,11 +388,9 @@ async def correct_delivery(
 
 @router.get("/kpis", response_model=VictimKpis, tags=["figures"])
 async def get_kpis(
-    ctx: Reader,
+    ctx: kpis.FiguresReader,
     from_: PeriodFrom = None,
     to: PeriodTo = None,
     ward_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-    province_code: ProvinceFilter = None,
 ) -> VictimKpis:
-    ctx = within_province(ctx, province_code)  # the plan report of one province
     return await kpis.victim_kpis(ctx, period_from=from_, period_to=to, ward_code=ward_code)

@@ -5,12 +5,29 @@ open now, per ward."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Annotated
 
-from libs.common.figures import day_start, plan_for_these_values, ratio
+from fastapi import Depends
+
+from libs.common.figures import (
+    ProvinceFilter,
+    day_start,
+    plan_for_these_values,
+    ratio,
+    within_province,
+)
 from libs.common.open_clocks import deadline_figures
 from services.victim_support import domain, repository
-from services.victim_support.access import Ctx, ensure_covers
+from services.victim_support.access import Ctx, Reader, ensure_covers
 from services.victim_support.schemas import VictimKpis
+
+
+def _figures_reader(ctx: Reader, province_code: ProvinceFilter = None) -> Ctx:
+    """A reader of the figures, narrowed to the ``province_code`` asked (the plan report)."""
+    return within_province(ctx, province_code)
+
+
+FiguresReader = Annotated[Ctx, Depends(_figures_reader)]
 
 
 async def victim_kpis(

@@ -211,6 +211,25 @@ async def test_a_supervisor_of_another_province_does_not_count_the_ward(
     assert WARD not in wards
 
 
+async def test_a_national_supervisor_reads_one_province_with_province_code(
+    victim_support: httpx.AsyncClient, db: AsyncEngine, data_set: dict[str, Any]
+) -> None:
+    """What the plan report of one province asks: the figures its own supervisor sees."""
+    await ensure_data_set(victim_support, db, data_set)
+    national = supervisor("01", OTHER_PROVINCE)
+    hanoi = await victim_support.get("/v1/kpis?province_code=01", headers=national)
+    alone = await victim_support.get("/v1/kpis", headers=supervisor("01"))
+    assert hanoi.status_code == 200, hanoi.text
+    assert hanoi.json()["received"] == alone.json()["received"]
+    assert hanoi.json()["hotspots"] == alone.json()["hotspots"]
+    other = await victim_support.get(f"/v1/kpis?province_code={OTHER_PROVINCE}", headers=national)
+    assert WARD not in [w["ward_code"] for w in other.json()["hotspots"]["by_ward"]]
+    refused = await victim_support.get(
+        "/v1/kpis?province_code=01", headers=supervisor(OTHER_PROVINCE)
+    )
+    assert refused.status_code == 403
+
+
 async def test_an_ngo_cannot_read_the_figures(victim_support: httpx.AsyncClient) -> None:
     response = await victim_support.get(f"/v1/kpis?ward_code={WARD}", headers=ngo("ngo-hoa-sen"))
     assert response.status_code == 403
