@@ -90,6 +90,9 @@ class OneStatement:
     def __init__(self, connection: PoolProxiedConnection) -> None:
         self._driver: asyncpg.Connection = connection.driver_connection
         self._used = False
+        # The statement was sent and its answer not read (cancelled, timed out, connection
+        # lost): the driver may be mid-protocol, and the connection must not be reused.
+        self.interrupted = False
 
     async def connection(self) -> OneStatement:
         return self
@@ -98,8 +101,14 @@ class OneStatement:
         if self._used:
             raise SecondStatement("one_statement runs one statement; use a session for more")
         self._used = True
-        # The driver's own connection: SQLAlchemy's adapter would open a transaction first.
-        await self._driver.execute(sql, *parameters)
+        self.interrupted = True
+        try:
+            # The driver's own connection: SQLAlchemy's adapter would open a transaction first.
+            await self._driver.execute(sql, *parameters)
+        except asyncpg.PostgresError:
+            self.interrupted = False  # PostgreSQL answered: the connection is ready again
+            raise
+        self.interrupted = False
 
     def __getattr__(self, name: str) -> Any:
         # Anything else a session offers (execute, add, flush, ...) is a statement more.
@@ -127,10 +136,14 @@ class Database:
         Only for a write that is one statement by construction; a second raises
         :class:`SecondStatement`. Typed as a session for the use cases that take one."""
         connection = await self.engine.raw_connection()
+        statement = OneStatement(connection)
         try:
-            yield cast(AsyncSession, OneStatement(connection))
+            yield cast(AsyncSession, statement)
         except BaseException as exc:
-            if cast(asyncpg.Connection, connection.driver_connection).is_closed():
+            # As SQLAlchemy does for a session: a connection lost, or a statement cut short (a
+            # cancelled request), is closed rather than handed to the next request.
+            closed = cast(asyncpg.Connection, connection.driver_connection).is_closed()
+            if closed or statement.interrupted:
                 connection.invalidate(exc if isinstance(exc, Exception) else None)
             raise
         finally:

@@ -187,3 +187,26 @@ async def test_a_failing_one_statement_stores_nothing_and_leaves_the_connection_
     assert await backend_pid(database) == before
     async with db.connect() as other:
         assert await other.scalar(text(f"SELECT count(*) FROM {child.fullname}")) == 1
+
+
+async def test_a_one_statement_cut_short_does_not_hand_its_connection_on(
+    database: Database,
+) -> None:
+    """A request cancelled mid-statement (its driver still waiting for the answer): the next
+    one_statement gets a working connection, not one in the middle of another operation."""
+    before = await backend_pid(database)
+
+    async def slow() -> None:
+        async with database.one_statement() as session:
+            connection = await session.connection()
+            await connection.exec_driver_sql("SELECT pg_sleep(5)", [])
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with database.one_statement() as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql("SELECT 1", [])
+    assert await backend_pid(database) != before
