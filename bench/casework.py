@@ -88,7 +88,6 @@ PARTY_COLUMNS = (
     "role",
     "full_name",
     "date_of_birth",
-    "birth_year",
     "age",
     "sex",
     "phone",
@@ -147,12 +146,15 @@ class CaseworkGenerator:
         self.title = cipher.encrypt("Vụ mua bán người qua biên giới", "casework.cases.title")
         self.summary = cipher.encrypt("Tóm tắt vụ án.", "casework.cases.summary")
         self.sealed = {
-            column: cipher.encrypt(value, f"casework.parties.{column}")
+            column: cipher.encrypt(value, f"casework.parties.{column.split(':')[0]}")
             for column, value in (
                 ("full_name", "Nguyễn Thị Hoa"),
                 ("date_of_birth", "1990-01-01"),
                 ("phone", "+84912345678"),
                 ("id_number", "001090012345"),
+                ("sex:male", "male"),
+                ("sex:female", "female"),
+                ("nationality", "VN"),
             )
         }
         self.home_wards = wards_of(HOME_PROVINCE)
@@ -313,13 +315,12 @@ class CaseworkGenerator:
                         role.value,
                         s["full_name"],
                         s["date_of_birth"] if rng.random() < 0.5 else None,
-                        person.birth_year,
                         None,
-                        "male" if role is PartyRole.suspect else "female",
+                        s["sex:male"] if role is PartyRole.suspect else s["sex:female"],
                         s["phone"] if person.phone else None,
                         s["id_number"] if person.id_number else None,
                         None,
-                        "VN",
+                        s["nationality"],
                         added,
                         "bench",
                     )
