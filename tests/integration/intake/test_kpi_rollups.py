@@ -52,7 +52,8 @@ async def random_tips(
 ) -> list[str]:
     """Tips in fresh wards of two provinces and unplaced ones, received over the last ~120 days
     (UTC, any hour), each taken a random way along its life; the rollups folded now and then."""
-    wards = [fresh_ward("01"), fresh_ward("01"), fresh_ward("79"), fresh_ward("79")]
+    # One of Hanoi's fresh wards (the scarcest in a whole test session), two of Saigon's.
+    wards = [fresh_ward("01"), fresh_ward("79"), fresh_ward("79")]
     officers = {"01": auth("intake_officer", "01"), "79": auth("intake_officer", "79")}
     ids: list[str] = []
     for n in range(36):
@@ -69,7 +70,7 @@ async def random_tips(
         )
         days = rng.choice([20, 20, 60, 5])
         await set_clock(db, tip["id"], received_at=received, due_at=received + timedelta(days))
-        officer = officers["01" if ward is None or ward in wards[:2] else "79"]
+        officer = officers["01" if ward is None or ward == wards[0] else "79"]
         step = rng.random()
         if step < 0.8:
             place = {}
@@ -83,7 +84,7 @@ async def random_tips(
                 **place,
             )
             ward = place.get("incident_ward_code", ward)
-            officer = officers["01" if ward is None or ward in wards[:2] else "79"]
+            officer = officers["01" if ward is None or ward == wards[0] else "79"]
         if step < 0.3:
             response = await intake.post(
                 f"/v1/tips/{tip['id']}/extension",
@@ -181,7 +182,7 @@ async def test_rolled_up_figures_equal_a_recount(
 async def test_the_check_finds_a_wrong_rollup_row_and_a_backfill_mends_it(
     intake: httpx.AsyncClient, db: AsyncEngine
 ) -> None:
-    ward = fresh_ward("01")
+    ward = fresh_ward("79")  # Hanoi's fresh wards are the scarcest in a whole test session
     await file_tip(intake, incident_ward_code=ward, exploitation_types=["forced_labour"])
     await fold(db)
     async with db.begin() as conn:
