@@ -23,6 +23,7 @@ from services.casework.app import create_app
 from services.casework.models import ROLLUPS, TIP_REF_ROLLUP
 from services.casework.settings import CaseworkSettings
 from tests.integration.casework.support import Auth, Casework, known_tip
+from tests.integration.rollup_support import assert_equal_to_a_recount, fold, periods
 from tests.support import SHARED_HANOI_WARD, fresh_ward, running
 
 pytestmark = pytest.mark.integration
@@ -39,12 +40,6 @@ async def recount(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.Async
     )
     async with running(create_app(settings)) as client:
         yield client
-
-
-async def fold(db: AsyncEngine) -> None:
-    async with db.begin() as conn:
-        for rollup in ROLLUPS:
-            await rollup.compact(conn)
 
 
 async def substantiated(db: AsyncEngine, tip_id: str, verified_at: datetime) -> None:
@@ -107,41 +102,7 @@ async def random_cases(
                 {"opened": opened, "country": rng.choice([None, "CN", "KH"]), "id": case["id"]},
             )
         if n % 8 == 3:
-            await fold(db)
-
-
-def periods(today: date, rng: random.Random) -> list[tuple[date | None, date | None]]:
-    first = today.replace(day=1)
-    last_month = (first - timedelta(days=1)).replace(day=1)
-    fixed: list[tuple[date | None, date | None]] = [
-        (None, None),
-        (last_month, first - timedelta(days=1)),
-        (last_month - timedelta(days=40), today + timedelta(days=40)),
-        (today - timedelta(days=100), today - timedelta(days=3)),
-        (last_month + timedelta(days=2), last_month + timedelta(days=2)),
-        (None, last_month + timedelta(days=9)),
-        (last_month - timedelta(days=1), None),
-    ]
-    for _ in range(3):
-        a, b = sorted(today - timedelta(days=rng.randint(-40, 130)) for _ in range(2))
-        fixed.append((a, b))
-    return fixed
-
-
-def params(period: tuple[date | None, date | None]) -> dict[str, str]:
-    first, last = period
-    values = {}
-    if first is not None:
-        values["from"] = first.isoformat()
-    if last is not None:
-        values["to"] = last.isoformat()
-    return values
-
-
-async def figures(client: httpx.AsyncClient, headers: dict[str, str], **query: str) -> Any:
-    response = await client.get("/v1/kpis", params=query, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
+            await fold(db, ROLLUPS)
 
 
 @pytest.mark.parametrize("seed", [19, 2026])
@@ -161,17 +122,11 @@ async def test_rolled_up_figures_equal_a_recount(
         "hcmc-investigator": auth("investigator", "79"),
         "two-provinces": auth("supervisor", "01", "79"),
     }
-    cases = [(name, period) for name in callers for period in periods(today, rng)]
     async with db.connect() as conn:
         pending = await conn.scalar(
             text("SELECT count(*) FROM casework.case_rollup WHERE NOT folded")
         )
-    for folded in (False, True):
-        for name, period in cases:
-            ours = await figures(casework, callers[name], **params(period))
-            theirs = await figures(recount, callers[name], **params(period))
-            assert ours == theirs, (name, period, folded)
-        await fold(db)
+    await assert_equal_to_a_recount(casework, recount, callers, periods(today, rng), db, ROLLUPS)
     assert pending, "the cases were counted from the pending rows before the fold"
     async with db.connect() as conn:
         for rollup in ROLLUPS:
@@ -223,7 +178,7 @@ async def test_the_check_finds_a_wrong_case_row(
 ) -> None:
     ward = fresh_ward("79")
     await Casework(casework, auth, "79").open(ward)
-    await fold(db)
+    await fold(db, ROLLUPS)
     async with db.begin() as conn:
         await conn.execute(
             text("UPDATE casework.case_rollup SET opened = 7 WHERE ward_code = :w AND grain = 'd'"),

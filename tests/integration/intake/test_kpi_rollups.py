@@ -24,6 +24,7 @@ from services.intake.models import ROLLUPS, TIP_KIND_ROLLUP, TIP_ROLLUP
 from services.intake.settings import IntakeSettings
 from tests.integration.intake.conftest import Auth
 from tests.integration.intake.support import classify, file_tip, set_clock, verify
+from tests.integration.rollup_support import assert_equal_to_a_recount, fold, periods
 from tests.support import SHARED_HANOI_WARD, fresh_ward, running
 
 pytestmark = pytest.mark.integration
@@ -39,12 +40,6 @@ async def recount(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.Async
     settings = settings_for(IntakeSettings, kpi_rollups=False, run_relay=False)
     async with running(create_app(settings)) as client:
         yield client
-
-
-async def fold(db: AsyncEngine) -> None:
-    async with db.begin() as conn:
-        for rollup in ROLLUPS:
-            await rollup.compact(conn)
 
 
 async def random_tips(
@@ -107,44 +102,8 @@ async def random_tips(
                         {"at": min(resolved, datetime.now(UTC)), "id": tip["id"]},
                     )
         if n % 9 == 4:
-            await fold(db)
+            await fold(db, ROLLUPS)
     return ids
-
-
-def periods(today: date, rng: random.Random) -> list[tuple[date | None, date | None]]:
-    """Whole months, edges inside months, a day, open ends, and a few at random."""
-    first = today.replace(day=1)
-    last_month = (first - timedelta(days=1)).replace(day=1)
-    fixed: list[tuple[date | None, date | None]] = [
-        (None, None),
-        (last_month, first - timedelta(days=1)),  # a whole month
-        (last_month - timedelta(days=40), today),  # months and edge days
-        (today - timedelta(days=100), today - timedelta(days=3)),
-        (last_month + timedelta(days=3), last_month + timedelta(days=3)),  # one day
-        (None, last_month + timedelta(days=9)),
-        (last_month - timedelta(days=1), None),
-    ]
-    drawn = []
-    for _ in range(4):
-        a, b = sorted(today - timedelta(days=rng.randint(0, 130)) for _ in range(2))
-        drawn.append((a, b))
-    return fixed + drawn
-
-
-def params(period: tuple[date | None, date | None]) -> dict[str, str]:
-    first, last = period
-    values = {}
-    if first is not None:
-        values["from"] = first.isoformat()
-    if last is not None:
-        values["to"] = last.isoformat()
-    return values
-
-
-async def figures(client: httpx.AsyncClient, headers: dict[str, str], **query: str) -> Any:
-    response = await client.get("/v1/kpis", params=query, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.mark.parametrize("seed", [19, 2026])
@@ -165,15 +124,9 @@ async def test_rolled_up_figures_equal_a_recount(
         "hcmc-officer": auth("intake_officer", "79"),
         "two-provinces": auth("supervisor", "01", "79"),
     }
-    cases = [(name, period) for name in callers for period in periods(today, rng)]
     async with db.connect() as conn:
         pending = await conn.scalar(text("SELECT count(*) FROM intake.tip_rollup WHERE NOT folded"))
-    for folded in (False, True):
-        for name, period in cases:
-            ours = await figures(intake, callers[name], **params(period))
-            theirs = await figures(recount, callers[name], **params(period))
-            assert ours == theirs, (name, period, folded)
-        await fold(db)
+    await assert_equal_to_a_recount(intake, recount, callers, periods(today, rng), db, ROLLUPS)
     assert pending, "the tips were counted from the pending rows before the fold"
     async with db.connect() as conn:
         assert await TIP_ROLLUP.check(conn) == []
@@ -185,7 +138,7 @@ async def test_the_check_finds_a_wrong_rollup_row_and_a_backfill_mends_it(
 ) -> None:
     ward = fresh_ward("79")  # Hanoi's fresh wards are the scarcest in a whole test session
     await file_tip(intake, incident_ward_code=ward, exploitation_types=["forced_labour"])
-    await fold(db)
+    await fold(db, ROLLUPS)
     async with db.begin() as conn:
         await conn.execute(
             text(
