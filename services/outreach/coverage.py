@@ -3,7 +3,6 @@ high-risk groups, and the reach of each ward counted by the domain's rule."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
@@ -56,17 +55,14 @@ async def by_ward(
 ) -> tuple[list[WardCoverage], Figure]:
     """Each ward's coverage, and the overall ratio over the wards whose population is known."""
     session, principal = ctx.session, ctx.require_principal()
-    rows = await repository.reach_rows(session, principal, period_from, period_to, ward_code)
+    reaches = await repository.ward_reach(session, principal, period_from, period_to, ward_code)
     year = (period_to or ctx.now.date()).year
     populations = await repository.latest_populations(session, principal, year, ward_code)
-    reaches: dict[str, list[domain.Reach]] = defaultdict(list)
-    for ward, kind, people in rows:
-        reaches[ward].append(domain.Reach(domain.ActivityKind(kind), people))
     wards: list[WardCoverage] = []
     counted = population_total = 0
     for code in sorted(set(reaches) | set(populations)):
         pop, dated = populations.get(code, (None, None))
-        cov = domain.coverage(reaches.get(code, []), pop)
+        cov = domain.Coverage(reaches.get(code, 0), pop)
         if pop:
             counted += cov.counted
             population_total += pop

@@ -40,7 +40,9 @@ class Reach:
 
 
 def reached(activities: Iterable[Reach]) -> int:
-    """Direct contacts add up; mass media counts once, its largest audience."""
+    """Direct contacts add up; mass media counts once, its largest audience. The database
+    applies the same rule to a period's activities (``repository.ward_reach``: one row per ward);
+    an integration test draws activities at random and holds the two equal."""
     direct = 0
     mass = 0
     for a in activities:

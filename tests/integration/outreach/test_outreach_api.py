@@ -4,6 +4,7 @@ plan report assembled from the other services, with one of them down."""
 from __future__ import annotations
 
 import contextlib
+import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -19,6 +20,7 @@ from services.casework.settings import CaseworkSettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.outreach.app import create_app as outreach_app
+from services.outreach.domain import ActivityKind, Reach, reached
 from services.outreach.settings import OutreachSettings
 from tests.support import SHARED_HANOI_WARD, bearer, fresh_ward, running
 
@@ -35,6 +37,53 @@ async def outreach(settings_for: Callable[..., Any]) -> AsyncIterator[httpx.Asyn
         yield client
 
 
+async def third_quarter_campaign(
+    outreach: httpx.AsyncClient, headers: dict[str, str], jurisdiction_code: str
+) -> str:
+    """A campaign of 2026's third quarter in ``jurisdiction_code``; its id."""
+    campaign = await outreach.post(
+        "/v1/campaigns",
+        headers=headers,
+        json={
+            "name": "Tháng hành động 2026",
+            "period_start": "2026-07-01",
+            "period_end": "2026-09-30",
+            "organiser": "UBND phường",
+            "target_groups": ["students", "young_women_migrating"],
+            "jurisdiction_code": jurisdiction_code,
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
+    return str(campaign.json()["id"])
+
+
+async def record_activity(
+    outreach: httpx.AsyncClient,
+    headers: dict[str, str],
+    campaign_id: str,
+    ward_code: str,
+    kind: str,
+    people: int,
+    *,
+    held_on: str = "2026-08-15",
+    materials: int = 0,
+) -> None:
+    made = await outreach.post(
+        "/v1/activities",
+        headers=headers,
+        json={
+            "campaign_id": campaign_id,
+            "ward_code": ward_code,
+            "kind": kind,
+            "held_on": held_on,
+            "people_reached": people,
+            "materials_distributed": materials,
+            "target_groups": ["students"],
+        },
+    )
+    assert made.status_code == 201, made.text
+
+
 async def test_coverage_per_ward_and_overall_against_the_target(
     outreach: httpx.AsyncClient,
 ) -> None:
@@ -46,20 +95,7 @@ async def test_coverage_per_ward_and_overall_against_the_target(
             json={"population": population, "year": 2026, "source": "ward statistics 2026"},
         )
         assert put.status_code == 200, put.text
-    campaign = await outreach.post(
-        "/v1/campaigns",
-        headers=ORGANISER,
-        json={
-            "name": "Tháng hành động 2026",
-            "period_start": "2026-07-01",
-            "period_end": "2026-09-30",
-            "organiser": "UBND phường",
-            "target_groups": ["students", "young_women_migrating"],
-            "jurisdiction_code": "01",
-        },
-    )
-    assert campaign.status_code == 201, campaign.text
-    cid = campaign.json()["id"]
+    cid = await third_quarter_campaign(outreach, ORGANISER, "01")
     for ward, kind, people in (
         (a, "meeting", 500),
         (a, "broadcast", 400),
@@ -67,22 +103,10 @@ async def test_coverage_per_ward_and_overall_against_the_target(
         (b, "school_session", 600),
         (b, "school_session", 100),
         (b, "loudspeaker", 50),
-        (c, "meeting", 900),
+        (a, "social_media", 350),  # mass media of another kind: still the largest audience
+        (c, "loudspeaker", 900),  # mass media alone
     ):
-        made = await outreach.post(
-            "/v1/activities",
-            headers=ORGANISER,
-            json={
-                "campaign_id": cid,
-                "ward_code": ward,
-                "kind": kind,
-                "held_on": "2026-08-15",
-                "people_reached": people,
-                "materials_distributed": 10,
-                "target_groups": ["students"],
-            },
-        )
-        assert made.status_code == 201, made.text
+        await record_activity(outreach, ORGANISER, cid, ward, kind, people, materials=10)
     figures = (
         await outreach.get(
             "/v1/kpis", headers=SUPERVISOR, params={"from": "2026-07-01", "to": "2026-09-30"}
@@ -93,6 +117,7 @@ async def test_coverage_per_ward_and_overall_against_the_target(
     assert wards[a]["coverage"] == {"value": 0.9, "numerator": 900, "denominator": 1000}
     assert wards[b]["reached"] == 750  # 600 + 100 + 50: direct contacts add up
     assert wards[b]["coverage"]["value"] == 0.375
+    assert wards[c]["reached"] == 900
     assert wards[c]["coverage"] == {"value": 1.0, "numerator": 500, "denominator": 500}
     assert b in figures["wards_below_target"] and a not in figures["wards_below_target"]
     overall = figures["coverage_ratio"]
@@ -101,6 +126,36 @@ async def test_coverage_per_ward_and_overall_against_the_target(
     assert figures["area"] == [{"code": "01", "name": name_of("01")}]  # by name, for the page
     one = await outreach.get("/v1/kpis", headers=SUPERVISOR, params={"ward_code": a})
     assert one.json()["area"] == [{"code": a, "name": name_of(a)}]
+
+
+@pytest.mark.parametrize("seed", [7, 2026])
+async def test_each_wards_reach_is_the_domains_rule_over_its_activities(
+    outreach: httpx.AsyncClient, seed: int
+) -> None:
+    """The database folds a ward's activities (``repository.ward_reach``); the rule is
+    ``domain.reached``: the two agree on activities of every kind drawn at random."""
+    rng = random.Random(seed)
+    organiser, supervisor = (
+        bearer(SETTINGS, "social_worker", "79"),
+        bearer(SETTINGS, "supervisor", "79"),
+    )
+    cid = await third_quarter_campaign(outreach, organiser, "79")
+    wards = [fresh_ward("79") for _ in range(3)]
+    activities: dict[str, list[Reach]] = {ward: [] for ward in wards}
+    for _ in range(24):
+        ward, kind = rng.choice(wards), rng.choice(list(ActivityKind))
+        people = rng.choice([0, 1, rng.randint(2, 5000)])
+        activities[ward].append(Reach(kind, people))
+        held_on = f"2026-08-{rng.randint(1, 28):02d}"
+        await record_activity(outreach, organiser, cid, ward, kind.value, people, held_on=held_on)
+    figures = await outreach.get(
+        "/v1/kpis", headers=supervisor, params={"from": "2026-08-01", "to": "2026-08-31"}
+    )
+    assert figures.status_code == 200, figures.text
+    reached_by_ward = {w["ward_code"]: w["reached"] for w in figures.json()["wards"]}
+    for ward, done in activities.items():
+        if done:
+            assert reached_by_ward[ward] == reached(done), (ward, done)
 
 
 @pytest.mark.parametrize(
