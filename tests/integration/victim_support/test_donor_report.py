@@ -6,6 +6,7 @@ amounts in VND, a bold header, column widths, and totals counting each person on
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from libs.common.schemas import VIETNAM
 from tests.integration.victim_support.support import TODAY, month_of, new_org, ngo
 from tests.integration.victim_support.test_programs import (
     EARLIER,
@@ -57,6 +59,8 @@ async def test_the_spreadsheet_is_in_vietnamese_with_the_program_above_and_total
     org = new_org()
     pid = await reported_program(victim_support, org)
     sheet, response = await spreadsheet(victim_support, pid, org)
+    # the day the report is made is Viet Nam's (UTC+7): from 17:00 UTC it is tomorrow's date
+    made_on = datetime.now(VIETNAM).date()
     assert response.headers["content-language"] == "vi"
     assert sheet.title == "Báo cáo"
     rows = rows_of(sheet)
@@ -66,7 +70,7 @@ async def test_the_spreadsheet_is_in_vietnamese_with_the_program_above_and_total
         ["Tổ chức thực hiện", org],
         ["Nhà tài trợ", "Synthetic Donor Fund"],
         ["Thời gian thực hiện", f"{vn(START)} – {vn(END)}"],
-        ["Ngày lập báo cáo", vn(TODAY)],
+        ["Ngày lập báo cáo", vn(made_on)],
     ]
     head = rows.index(["Tháng", "Loại hỗ trợ", "Số lượt hỗ trợ", "Số người", "Số tiền (đồng)"])
     month = {d: "/".join(reversed(month_of(d).split("-"))) for d in (EARLIER, TODAY)}
