@@ -1,9 +1,10 @@
 """The programs some deploy checks run: ``docker compose`` (or ``docker-compose``) and
 ``kubectl``. A missing docker-compose is installed from Debian's packages, as a fresh machine
-needs it; a check skips only where its program is not installed at all and cannot be, and says
-so at the end of the run (``conftest.py``); an installed program that does not answer is a
-failure, not a skip; and on CI (``CI`` set, as CI services do) a missing program is a failure
-too, so that no skip there hides a broken compose file or Kustomize base (issue 21)."""
+needs it (a ``docker`` client without its compose plugin is compose missing); a check skips
+only where its program is not installed at all and cannot be, and says so at the end of the run
+(``conftest.py``); an installed program that does not answer is a failure, not a skip; and on CI
+(``CI`` set, as CI services do) a missing program is a failure too, so that no skip there hides
+a broken compose file or Kustomize base (issue 21)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def missing(reason: str) -> NoReturn:
 
 def compose_command() -> list[str]:
     """``docker compose`` (the plugin) or else ``docker-compose`` (v1: CI has 1.29.2), whichever
-    answers ``version``; a skip only where neither ``docker`` nor ``docker-compose`` exists."""
+    answers ``version``, or else Debian's docker-compose installed; a skip only where nothing
+    answers and nothing could be installed."""
     refused = []
     for name, *rest in COMPOSE_CANDIDATES:
         executable = shutil.which(name)
@@ -44,12 +46,17 @@ def compose_command() -> list[str]:
             return command
         answer = (probe.stderr or probe.stdout).strip()[:300]
         refused.append(f"`{' '.join(command)} version` exits {probe.returncode}: {answer}")
-    if not refused:
-        installed = install_docker_compose()
-        if installed is None:
-            missing("neither `docker` nor `docker-compose` is installed, and apt-get failed")
+    # Neither answers: compose is not installed (a `docker` client without its compose plugin,
+    # as on a machine whose docker CLI is a lone static binary, is not compose), so install it
+    # as a fresh machine would; only if that fails too is a refusal a failure.
+    installed = install_docker_compose()
+    if installed is not None:
         return [installed]
-    pytest.fail("docker is installed but no compose answers: " + "; ".join(refused))
+    if not refused:
+        missing("neither `docker` nor `docker-compose` is installed, and apt-get failed")
+    pytest.fail(
+        "no compose answers and apt-get could not install docker-compose: " + "; ".join(refused)
+    )
 
 
 def install_docker_compose() -> str | None:
