@@ -102,14 +102,11 @@ def ensure_engine() -> str:
         return docker
     if os.geteuid() != 0:
         pytest.fail("no Docker engine answers and this user cannot start one (not root)")
-    if not Path("/usr/sbin/dockerd").exists() or shutil.which("docker-compose") is None:
-        run(
-            str(DEPLOY / "local/ensure-deb.sh"),
-            "/usr/bin/docker-compose",
-            "docker.io",
-            "docker-compose",
-            "debootstrap",
-        )
+    # Each checked by its own binary: docker-compose alone may already be there (the deploy
+    # checks install it for `config`), and must not stand for the engine.
+    ensure = str(DEPLOY / "local/ensure-deb.sh")
+    run(ensure, "/usr/sbin/dockerd", "docker.io", "docker-compose", "debootstrap")
+    run(ensure, "/usr/bin/docker-compose", "docker-compose")
     docker = docker_client()
     log = open("/var/log/ctip-dockerd.log", "a")  # the daemon outlives this call
     subprocess.Popen(["/usr/sbin/dockerd"], stdout=log, stderr=log, start_new_session=True)
