@@ -67,6 +67,7 @@ async def record_activity(
     *,
     held_on: str = "2026-08-15",
     materials: int = 0,
+    groups: tuple[str, ...] = ("students",),
 ) -> None:
     made = await outreach.post(
         "/v1/activities",
@@ -78,7 +79,7 @@ async def record_activity(
             "held_on": held_on,
             "people_reached": people,
             "materials_distributed": materials,
-            "target_groups": ["students"],
+            "target_groups": list(groups),
         },
     )
     assert made.status_code == 201, made.text
@@ -129,33 +130,56 @@ async def test_coverage_per_ward_and_overall_against_the_target(
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
-async def test_each_wards_reach_is_the_domains_rule_over_its_activities(
+async def test_each_wards_figures_are_the_domains_rule_over_its_activities(
     outreach: httpx.AsyncClient, seed: int
 ) -> None:
-    """The database folds a ward's activities (``repository.ward_reach``); the rule is
-    ``domain.reached``: the two agree on activities of every kind drawn at random."""
+    """The database folds a ward's activities (``repository.ward_reach``, ``activity_totals``);
+    the rule is ``domain.reached`` and plain sums: the two agree on activities of every kind,
+    with lists of target groups, drawn at random."""
     rng = random.Random(seed)
     organiser, supervisor = (
         bearer(SETTINGS, "social_worker", "79"),
         bearer(SETTINGS, "supervisor", "79"),
     )
     cid = await third_quarter_campaign(outreach, organiser, "79")
+    groups = ("students", "ethnic_minorities", "border_residents", "online_youth")
     wards = [fresh_ward("79") for _ in range(3)]
-    activities: dict[str, list[Reach]] = {ward: [] for ward in wards}
-    for _ in range(24):
+    done: dict[str, list[tuple[Reach, int, tuple[str, ...]]]] = {ward: [] for ward in wards}
+    for _ in range(30):
         ward, kind = rng.choice(wards), rng.choice(list(ActivityKind))
-        people = rng.choice([0, 1, rng.randint(2, 5000)])
-        activities[ward].append(Reach(kind, people))
+        people, materials = rng.choice([0, 1, rng.randint(2, 5000)]), rng.randint(0, 300)
+        chosen = tuple(sorted(rng.sample(groups, rng.randint(1, 3))))
+        done[ward].append((Reach(kind, people), materials, chosen))
         held_on = f"2026-08-{rng.randint(1, 28):02d}"
-        await record_activity(outreach, organiser, cid, ward, kind.value, people, held_on=held_on)
-    figures = await outreach.get(
-        "/v1/kpis", headers=supervisor, params={"from": "2026-08-01", "to": "2026-08-31"}
-    )
-    assert figures.status_code == 200, figures.text
-    reached_by_ward = {w["ward_code"]: w["reached"] for w in figures.json()["wards"]}
-    for ward, done in activities.items():
-        if done:
-            assert reached_by_ward[ward] == reached(done), (ward, done)
+        await record_activity(
+            outreach,
+            organiser,
+            cid,
+            ward,
+            kind.value,
+            people,
+            held_on=held_on,
+            materials=materials,
+            groups=chosen,
+        )
+    for ward, activities in done.items():
+        if not activities:
+            continue
+        figures = await outreach.get(
+            "/v1/kpis",
+            headers=supervisor,
+            params={"from": "2026-08-01", "to": "2026-08-31", "ward_code": ward},
+        )
+        assert figures.status_code == 200, figures.text
+        got = figures.json()
+        by_group: dict[str, int] = {}
+        for reach, _, chosen in activities:
+            for group in chosen:
+                by_group[group] = by_group.get(group, 0) + reach.people
+        assert [w["reached"] for w in got["wards"]] == [reached(r for r, _, _ in activities)]
+        assert got["activities"] == len(activities)
+        assert got["materials_distributed"] == sum(m for _, m, _ in activities)
+        assert got["by_target_group"] == by_group
 
 
 @pytest.mark.parametrize(
