@@ -31,32 +31,40 @@ def missing(reason: str) -> NoReturn:
 
 def compose_command() -> list[str]:
     """``docker compose`` (the plugin) or else ``docker-compose`` (v1: CI has 1.29.2), whichever
-    answers ``version``, or else Debian's docker-compose installed; a skip only where nothing
-    answers and nothing could be installed."""
+    answers ``version``, or else Debian's docker-compose installed, if it answers; a skip only
+    where nothing answers and nothing could be installed."""
     refused = []
     for name, *rest in COMPOSE_CANDIDATES:
         executable = shutil.which(name)
         if executable is None:
             continue
-        command = [executable, *rest]
-        probe = subprocess.run(
-            [*command, "version"], capture_output=True, text=True, check=False, timeout=60
-        )
-        if probe.returncode == 0:
-            return command
-        answer = (probe.stderr or probe.stdout).strip()[:300]
-        refused.append(f"`{' '.join(command)} version` exits {probe.returncode}: {answer}")
+        why = _refusal([executable, *rest])
+        if why is None:
+            return [executable, *rest]
+        refused.append(why)
     # Neither answers: compose is not installed (a `docker` client without its compose plugin,
     # as on a machine whose docker CLI is a lone static binary, is not compose), so install it
-    # as a fresh machine would; only if that fails too is a refusal a failure.
+    # as a fresh machine would. An installed one that does not answer stays a failure.
     installed = install_docker_compose()
-    if installed is not None:
-        return [installed]
-    if not refused:
-        missing("neither `docker` nor `docker-compose` is installed, and apt-get failed")
-    pytest.fail(
-        "no compose answers and apt-get could not install docker-compose: " + "; ".join(refused)
+    if installed is None:
+        if not refused:
+            missing("neither `docker` nor `docker-compose` is installed, and apt-get failed")
+        pytest.fail("no compose answers and apt-get failed: " + "; ".join(refused))
+    why = _refusal([installed])
+    if why is not None:
+        pytest.fail("no compose answers: " + "; ".join([*refused, why]))
+    return [installed]
+
+
+def _refusal(command: list[str]) -> str | None:
+    """None when ``command version`` answers; else what it said."""
+    probe = subprocess.run(
+        [*command, "version"], capture_output=True, text=True, check=False, timeout=60
     )
+    if probe.returncode == 0:
+        return None
+    answer = (probe.stderr or probe.stdout).strip()[:300]
+    return f"`{' '.join(command)} version` exits {probe.returncode}: {answer}"
 
 
 def install_docker_compose() -> str | None:
