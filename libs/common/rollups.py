@@ -21,6 +21,7 @@ month grain and the days before its first whole month and after its last at the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,11 +37,13 @@ from sqlalchemy import (
     String,
     Subquery,
     Table,
+    func,
     select,
     text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 DAY, MONTH = "d", "m"
@@ -323,3 +326,54 @@ def _first_month_from(first: date | None) -> date | None:
     if first.day == 1:
         return first
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class WardSums:
+    """A period's counters summed from a rollup keyed by ``ward_code``: over every row read
+    (``total``), over the rows of no ward (``unplaced``), and per ward for the busiest wards
+    (``wards``, most first, then by code)."""
+
+    total: dict[str, int]
+    unplaced: dict[str, int]
+    wards: list[tuple[str, dict[str, int]]]
+
+
+async def ward_sums(
+    session: AsyncSession,
+    period: Subquery,
+    counters: Sequence[str],
+    *,
+    where: ColumnElement[bool],
+    rank: str,
+    limit: int,
+) -> WardSums:
+    """The sums of ``counters`` over the rows of ``period`` (a :func:`period_slice`) that
+    ``where`` keeps, with the ``limit`` wards whose ``rank`` sum is largest (and above zero).
+    PostgreSQL sums per ward and in all (``GROUP BY ROLLUP``), ranks and cuts, so that at most
+    ``limit + 2`` rows come back whatever the number of wards."""
+    ward = period.c.ward_code
+    whole = func.grouping(ward)
+    sums = [func.coalesce(func.sum(period.c[c]), 0).cast(BigInteger) for c in counters]
+    ranked = func.sum(period.c[rank])
+    rows = await session.execute(
+        select(whole, ward, *sums)
+        .where(where)
+        .group_by(func.rollup(ward))
+        .having((whole == 1) | ward.is_(None) | (ranked > 0))
+        # the total first, then the rows of no ward, then the wards by their rank
+        .order_by(whole.desc(), ward.is_(None).desc(), ranked.desc(), ward)
+        .limit(limit + 2)
+    )
+    total = dict.fromkeys(counters, 0)
+    unplaced = dict.fromkeys(counters, 0)
+    wards: list[tuple[str, dict[str, int]]] = []
+    for is_whole, code, *values in rows.all():
+        named = dict(zip(counters, values, strict=True))
+        if is_whole:
+            total = named
+        elif code is None:
+            unplaced = named
+        else:
+            wards.append((code, named))
+    return WardSums(total, unplaced, wards[:limit])

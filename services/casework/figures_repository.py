@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.rollups import period_slice
+from libs.common.rollups import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.casework.models import (
     CASE_ROLLUP,
@@ -36,20 +36,15 @@ async def rolled_up_case_figures(
     provinces = list(principal.jurisdiction)
     counters = CASE_ROLLUP.counters
     rollup = period_slice(case_rollup, first, after)
-    per_ward = await session.execute(
-        select(rollup.c.ward_code, *(func.sum(rollup.c[c]) for c in counters))
-        .where(rollup.c.province_code.in_(provinces))
-        .group_by(rollup.c.ward_code)
+    sums = await ward_sums(
+        session,
+        rollup,
+        counters,
+        where=rollup.c.province_code.in_(provinces),
+        rank="opened",
+        limit=HOTSPOT_WARDS,
     )
-    totals = dict.fromkeys(counters, 0)
-    wards: list[tuple[str, int]] = []
-    for ward, *sums in per_ward.all():
-        values = dict(zip(counters, (int(n) for n in sums), strict=True))
-        for name, n in values.items():
-            totals[name] += n
-        if values["opened"]:
-            wards.append((ward, values["opened"]))
-    wards.sort(key=lambda w: (-w[1], w[0]))
+    totals = sums.total
     kinds = period_slice(case_kind_rollup, first, after)
     per_kind = await session.execute(
         select(kinds.c.kind, kinds.c.value, func.sum(kinds.c.cases))
@@ -70,7 +65,7 @@ async def rolled_up_case_figures(
         "trials": {t: totals[f"trials_{t}"] for t in ("standard", "mobile", "model")},
     }
     hotspots = {
-        "by_ward": [{"ward_code": w, "cases": n} for w, n in wards[:HOTSPOT_WARDS]],
+        "by_ward": [{"ward_code": w, "cases": n["opened"]} for w, n in sums.wards],
         "by_exploitation_type": by_kind["type"],
         "by_destination_country": by_kind["country"],
     }

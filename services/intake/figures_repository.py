@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.rollups import period_slice
+from libs.common.rollups import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.intake.domain import DUE_SOON
 from services.intake.models import MissingPerson, Tip, tip_kind_rollup, tip_rollup
@@ -146,23 +146,9 @@ async def rolled_up_tip_figures(
         area = or_(area, rollup.c.ward_code.is_(None))
         kinds_area = or_(kinds_area, kinds.c.unplaced)
     counters = ("received", "classified", "verified", "resolved", "on_time", "substantiated")
-    per_ward = await session.execute(
-        select(rollup.c.ward_code, *(func.sum(rollup.c[c]) for c in counters))
-        .where(area)
-        .group_by(rollup.c.ward_code)
+    sums = await ward_sums(
+        session, rollup, counters, where=area, rank="received", limit=HOTSPOT_WARDS
     )
-    totals = dict.fromkeys(counters, 0)
-    wards: list[tuple[str, int, int]] = []
-    unplaced = {"tips": 0, "substantiated": 0}
-    for ward, *sums in per_ward.all():
-        values = dict(zip(counters, (int(n) for n in sums), strict=True))
-        for name, n in values.items():
-            totals[name] += n
-        if ward is None:
-            unplaced = {"tips": values["received"], "substantiated": values["substantiated"]}
-        elif values["received"]:
-            wards.append((ward, values["received"], values["substantiated"]))
-    wards.sort(key=lambda w: (-w[1], w[0]))
     per_kind = await session.execute(
         select(kinds.c.kind, kinds.c.value, func.sum(kinds.c.tips))
         .where(kinds_area)
@@ -175,13 +161,17 @@ async def rolled_up_tip_figures(
             by_kind[kind][value] = int(n)
     hotspots = {
         "by_ward": [
-            {"ward_code": w, "tips": n, "substantiated": s} for w, n, s in wards[:HOTSPOT_WARDS]
+            {"ward_code": w, "tips": n["received"], "substantiated": n["substantiated"]}
+            for w, n in sums.wards
         ],
-        "unplaced": unplaced,
+        "unplaced": {
+            "tips": sums.unplaced["received"],
+            "substantiated": sums.unplaced["substantiated"],
+        },
         "by_exploitation_type": by_kind["type"],
         "by_destination_country": by_kind["country"],
     }
-    return totals, hotspots
+    return sums.total, hotspots
 
 
 async def open_tip_figures(
