@@ -182,6 +182,9 @@ class DeadlineWatch:
     def __init__(self, metadata: MetaData, service: str) -> None:
         self.service = service
         self.table = deadline_watch_table(metadata)
+        # The open clocks counted per due day, when the service keeps that rollup
+        # (``libs.common.open_clocks.roll_up_open_clocks``).
+        self.rollup: Table | None = None
 
     def new_row(
         self,

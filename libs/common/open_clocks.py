@@ -8,25 +8,42 @@ per record type, so that a figure and the list it links to count the same rows:
 
 Figures only: no record id leaves :func:`deadline_figures`; the ids are for the lists, which
 scope them to the caller as they scope everything else.
+
+A service whose clocks run to hundreds of thousands (intake's tips, casework's cases) keeps them
+counted per due day too (:func:`roll_up_open_clocks`, a rollup of ``libs.common.rollups``): the
+clocks missed before today are then summed from it, per month and day, and only the clocks due
+from today's start to the horizon are read one by one (:func:`rolled_up_clocks_by_ward`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Query
-from sqlalchemy import ColumnElement, Select, Table, and_, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.context import Context
 from libs.common.deadlines import horizon_of
-from libs.common.figures import DeadlineFigures, WardDeadlines
+from libs.common.figures import DeadlineFigures, WardDeadlines, day_start
 from libs.common.jurisdiction import name_of
+from libs.common.platform import install_deadline_watch
+from libs.common.rollups import Rollup, period_slice
 from libs.common.scoping import jurisdiction_clause
 
 
@@ -92,11 +109,13 @@ async def clocks_by_ward(
     ward_code: str | None,
     now: datetime,
     horizon: timedelta,
+    since: datetime | None = None,
 ) -> list[WardClocks]:
     """The open ``kind`` clocks in the caller's jurisdiction (and ``ward_code``), per ward: due
-    within ``horizon``, and missed. A record has one clock of a kind, so each counts once. Only
-    the clocks due by ``now + horizon`` are read, through the caller's provinces or wards
-    (``ix_deadline_watches_province_code_due``, ``..._ward_code_due``)."""
+    within ``horizon``, and missed (those due from ``since`` only, when given). A record has one
+    clock of a kind, so each counts once. Only the clocks due by ``now + horizon`` are read,
+    through the caller's provinces or wards (``ix_deadline_watches_province_code_due``,
+    ``..._ward_code_due``)."""
     t = table
     where = [
         t.c.record_type == record_type,
@@ -104,6 +123,8 @@ async def clocks_by_ward(
         t.c.due_at <= now + horizon,
         jurisdiction_clause(principal, t.c.ward_code, t.c.province_code),
     ]
+    if since is not None:
+        where.append(t.c.due_at >= since)
     if ward_code is not None:
         where.append(t.c.ward_code == ward_code)
     soon = func.count().filter(t.c.due_at >= now)
@@ -117,6 +138,84 @@ async def clocks_by_ward(
     return [WardClocks(ward, n_soon, n_missed) for ward, n_soon, n_missed in rows.all()]
 
 
+def roll_up_open_clocks(metadata: MetaData) -> Rollup:
+    """The open clocks of a service counted per due day (UTC), record type, clock kind, ward and
+    province, kept by triggers on its ``deadline_watches`` (a watch is deleted when its record is
+    settled, so every row counts an open clock): the rollup for the service's ``ROLLUPS``, its
+    table put on the metadata, where :func:`deadline_figures` reads it."""
+    watch = install_deadline_watch(metadata)
+    assert metadata.schema is not None
+    rollup = Rollup(
+        schema=metadata.schema,
+        name="open_clock_rollup",
+        source="deadline_watches",
+        keys=(
+            ("record_type", String(40)),
+            ("deadline_kind", String(40)),
+            ("ward_code", String(10)),
+            ("province_code", String(10)),
+        ),
+        counters=("clocks",),
+        contribution=(
+            "SELECT (r.due_at AT TIME ZONE 'UTC')::date, r.record_type, r.deadline_kind,"
+            " r.ward_code, r.province_code, {sign} FROM {rows} AS r"
+        ),
+    )
+    watch.rollup = rollup.table(metadata)
+    return rollup
+
+
+async def rolled_up_clocks_by_ward(
+    session: AsyncSession,
+    table: Table,
+    rollup: Table,
+    *,
+    record_type: str,
+    kind: str,
+    principal: Principal,
+    ward_code: str | None,
+    now: datetime,
+    horizon: timedelta,
+) -> list[WardClocks]:
+    """What :func:`clocks_by_ward` counts, with the clocks due before today summed from the
+    ``rollup`` of ``table`` (:func:`roll_up_open_clocks`) and only those due from today's start
+    to ``now + horizon`` read from the watches."""
+    today = now.astimezone(UTC).date()
+    before = period_slice(rollup, None, today)
+    area = jurisdiction_clause(principal, before.c.ward_code, before.c.province_code)
+    where = [before.c.record_type == record_type, before.c.deadline_kind == kind, area]
+    if ward_code is not None:
+        where.append(before.c.ward_code == ward_code)
+    missed: dict[str | None, int] = {
+        ward: n
+        for ward, n in await session.execute(
+            select(before.c.ward_code, func.sum(before.c.clocks).cast(BigInteger))
+            .where(*where)
+            .group_by(before.c.ward_code)
+        )
+    }
+    soon: dict[str | None, int] = {}
+    recent = await clocks_by_ward(
+        session,
+        table,
+        record_type=record_type,
+        kind=kind,
+        principal=principal,
+        ward_code=ward_code,
+        now=now,
+        horizon=horizon,
+        since=day_start(today),
+    )
+    for clocks in recent:
+        soon[clocks.ward_code] = clocks.due_soon
+        missed[clocks.ward_code] = missed.get(clocks.ward_code, 0) + clocks.missed
+    wards = sorted(
+        (w for w in missed.keys() | soon.keys() if missed.get(w) or soon.get(w)),
+        key=lambda w: (w is None, w or ""),
+    )
+    return [WardClocks(w, soon.get(w, 0), missed.get(w, 0)) for w in wards]
+
+
 # --- what a service's /v1/kpis and lists use --------------------------------------------------
 
 
@@ -124,9 +223,8 @@ async def deadline_figures(
     ctx: Context[Any], *, record_type: str, kind: str, ward_code: str | None
 ) -> DeadlineFigures:
     horizon = horizon_of(ctx.settings.deadline_thresholds_days)
-    rows = await clocks_by_ward(
-        ctx.session,
-        ctx.deadlines.table,
+    watch = ctx.deadlines
+    asked: dict[str, Any] = dict(
         record_type=record_type,
         kind=kind,
         principal=ctx.require_principal(),
@@ -134,6 +232,10 @@ async def deadline_figures(
         now=ctx.now,
         horizon=horizon,
     )
+    if watch.rollup is not None and getattr(ctx.settings, "kpi_rollups", False):
+        rows = await rolled_up_clocks_by_ward(ctx.session, watch.table, watch.rollup, **asked)
+    else:
+        rows = await clocks_by_ward(ctx.session, watch.table, **asked)
     return DeadlineFigures(
         record_type=record_type,
         deadline_kind=kind,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedInt, EncryptedJSON, EncryptedText
 from libs.common.db import service_metadata
+from libs.common.open_clocks import roll_up_open_clocks
 from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.rollups import Feed, Rollup
 from libs.common.timeline import TimelineMixin
@@ -294,7 +295,10 @@ TIP_REF_ROLLUP = Rollup(
         " END IF"
     ),
 )
-ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP)  # ``ctip rollups check|fold|backfill``
+# The open stage clocks per due day, ward and province (``GET /v1/kpis``'s ``deadlines``).
+CLOCK_ROLLUP = roll_up_open_clocks(metadata)
+# What ``ctip rollups check|fold|backfill`` and the worker's fold keep.
+ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, CLOCK_ROLLUP)
 case_rollup = CASE_ROLLUP.table(metadata)
 case_kind_rollup = CASE_KIND_ROLLUP.table(metadata)
 tip_ref_rollup = TIP_REF_ROLLUP.table(metadata)

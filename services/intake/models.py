@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
+from libs.common.open_clocks import roll_up_open_clocks
 from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.ratelimit import rate_limit_table
 from libs.common.rollups import Rollup
@@ -321,7 +322,10 @@ TIP_KIND_ROLLUP = Rollup(
         " FROM {rows} AS r WHERE r.destination_country IS NOT NULL"
     ),
 )
-ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP)  # what ``ctip rollups check|fold|backfill`` keeps
+# The open resolution clocks per due day, ward and province (``GET /v1/kpis``'s ``deadlines``).
+CLOCK_ROLLUP = roll_up_open_clocks(metadata)
+# What ``ctip rollups check|fold|backfill`` and the worker's fold keep.
+ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP, CLOCK_ROLLUP)
 tip_rollup = TIP_ROLLUP.table(metadata)
 tip_kind_rollup = TIP_KIND_ROLLUP.table(metadata)
 

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from services.casework.models import ROLLUPS, metadata
+from services.casework.models import CASE_KIND_ROLLUP, CASE_ROLLUP, TIP_REF_ROLLUP, metadata
+
+ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP)  # those of this revision
 
 revision: str = "7c4d2e9a1f30"
 down_revision: str | None = "90c125a5fcea"
