@@ -202,7 +202,11 @@ def report_periods(meta: dict[str, Any]) -> dict[str, str]:
 
 # Set to false, the services count the rows again instead of summing their daily rollups: the
 # baseline of the rollups (libs/common/rollups.py), run against the same database.
-RECOUNT = ("CTIP_INTAKE_KPI_ROLLUPS", "CTIP_CASEWORK_KPI_ROLLUPS")
+RECOUNT = (
+    "CTIP_INTAKE_KPI_ROLLUPS",
+    "CTIP_CASEWORK_KPI_ROLLUPS",
+    "CTIP_VICTIM_SUPPORT_KPI_ROLLUPS",
+)
 
 
 @contextlib.asynccontextmanager

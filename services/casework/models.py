@@ -295,10 +295,8 @@ TIP_REF_ROLLUP = Rollup(
         " END IF"
     ),
 )
-# The open stage clocks per due day, ward and province (``GET /v1/kpis``'s ``deadlines``).
-CLOCK_ROLLUP = roll_up_open_clocks(metadata)
-# What ``ctip rollups check|fold|backfill`` and the worker's fold keep.
-ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, CLOCK_ROLLUP)
+CLOCK_ROLLUP = roll_up_open_clocks(metadata)  # open stage clocks per due day (deadlines)
+ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``
 case_rollup = CASE_ROLLUP.table(metadata)
 case_kind_rollup = CASE_KIND_ROLLUP.table(metadata)
 tip_ref_rollup = TIP_REF_ROLLUP.table(metadata)

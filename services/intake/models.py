@@ -322,10 +322,8 @@ TIP_KIND_ROLLUP = Rollup(
         " FROM {rows} AS r WHERE r.destination_country IS NOT NULL"
     ),
 )
-# The open resolution clocks per due day, ward and province (``GET /v1/kpis``'s ``deadlines``).
-CLOCK_ROLLUP = roll_up_open_clocks(metadata)
-# What ``ctip rollups check|fold|backfill`` and the worker's fold keep.
-ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP, CLOCK_ROLLUP)
+CLOCK_ROLLUP = roll_up_open_clocks(metadata)  # open resolution clocks per due day (deadlines)
+ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``, the fold
 tip_rollup = TIP_ROLLUP.table(metadata)
 tip_kind_rollup = TIP_KIND_ROLLUP.table(metadata)
 

@@ -12,9 +12,10 @@ from libs.common.context import Context
 from libs.common.db import Database
 from libs.common.periodic import deadline_worker
 from libs.common.platform import platform_of
+from libs.common.rollup_ops import fold_worker
 from services.victim_support.api import router
 from services.victim_support.consumers import HANDLERS
-from services.victim_support.models import metadata
+from services.victim_support.models import ROLLUPS, metadata
 from services.victim_support.settings import VictimSupportSettings
 
 
@@ -38,7 +39,7 @@ def create_app(settings: VictimSupportSettings | None = None) -> FastAPI:
         platform=platform_of(metadata),
         routers=[router],
         handlers=HANDLERS,
-        workers=[verification_deadlines],
+        workers=[verification_deadlines, fold_worker(ROLLUPS, settings)],
         title="ctip victim_support",
         description="Reception, identification, protection, support by law, reintegration; "
         "NGO programs under consent.",

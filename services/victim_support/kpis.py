@@ -1,6 +1,7 @@
 """The plan's victim figures, each with numerator and denominator, over the people received in
 the period (and jurisdiction, and ward if asked); ``deadlines`` are the 3-day verifications still
-open now, per ward."""
+open now, per ward. Over whole provinces the cohort is summed from the daily rollups
+(``over_whole_provinces``), which ``ctip rollups check victim_support`` compares with a recount."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from libs.common.figures import (
     within_province,
 )
 from libs.common.open_clocks import deadline_figures
-from services.victim_support import domain, repository
+from libs.common.rollup_ops import over_whole_provinces
+from services.victim_support import domain, figures_repository, repository
 from services.victim_support.access import Ctx, Reader, ensure_covers
 from services.victim_support.schemas import VictimKpis
 
@@ -37,14 +39,21 @@ async def victim_kpis(
     if ward_code is not None:
         ensure_covers(principal, ward_code)
     await plan_for_these_values(ctx.session)
-    f = await repository.victim_figures(
-        ctx.session,
-        principal,
-        ward_code=ward_code,
-        start=day_start(period_from) if period_from else None,
-        end=day_start(period_to + timedelta(days=1)) if period_to else None,
-        now=ctx.now,
-    )
+    start = day_start(period_from) if period_from else None
+    end = day_start(period_to + timedelta(days=1)) if period_to else None
+    if ctx.settings.kpi_rollups and over_whole_provinces(principal, ward_code):
+        f = await figures_repository.rolled_up_victim_figures(
+            ctx.session,
+            principal,
+            first=period_from,
+            after=period_to + timedelta(days=1) if period_to else None,
+            period=(start, end),
+            now=ctx.now,
+        )
+    else:
+        f = await repository.victim_figures(
+            ctx.session, principal, ward_code=ward_code, start=start, end=end, now=ctx.now
+        )
     return VictimKpis(
         period_from=period_from,
         period_to=period_to,

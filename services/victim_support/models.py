@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedBool, EncryptedInt, EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_deadline_watch, install_platform
+from libs.common.rollups import Rollup
 from libs.common.timeline import TimelineMixin
 
 SCHEMA = "victim_support"
@@ -235,3 +236,57 @@ class Enrollment(Base):
     external_id: Mapped[str] = mapped_column(String(100))
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     enrolled_by: Mapped[str] = mapped_column(String(200))
+
+
+# --- the figures' rollups (libs/common/rollups.py) ----------------------------------------------
+
+# Per day of reception, ward and province: the cohort's counters of ``GET /v1/kpis``.
+VICTIM_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="victim_rollup",
+    source="victims",
+    keys=(("ward_code", String(5)), ("province_code", String(2))),
+    counters=(
+        "received",
+        "decided",
+        "decided_in_time",
+        "identified",
+        "protected",
+        "with_needs",
+        "supported",
+    ),
+    contribution=(
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.ward_code, r.province_code, {sign},"
+        " {sign} * (r.identification_outcome IS NOT NULL)::int,"
+        " {sign} * coalesce(r.identification_outcome IS NOT NULL"
+        " AND r.identified_at <= r.verification_due_at, false)::int,"
+        " {sign} * (i.identified)::int,"
+        " {sign} * (i.identified AND r.first_protected_at IS NOT NULL)::int,"
+        " {sign} * (i.identified AND i.with_needs)::int,"
+        " {sign} * (i.identified AND i.with_needs AND r.first_supported_at IS NOT NULL)::int"
+        " FROM {rows} AS r CROSS JOIN LATERAL (SELECT"
+        " r.identification_outcome IS NOT DISTINCT FROM 'identified' AS identified,"
+        " coalesce(cardinality(r.needs), 0) > 0 AS with_needs) AS i"
+    ),
+)
+# Per day of reception and province: the cohort by status, by source and by exploitation type.
+VICTIM_KIND_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="victim_kind_rollup",
+    source="victims",
+    keys=(("province_code", String(2)), ("kind", String(10)), ("value", String(40))),
+    counters=("victims",),
+    contribution=(
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code, 'status', r.status,"
+        " {sign} FROM {rows} AS r"
+        " UNION ALL "
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code, 'source', r.source,"
+        " {sign} FROM {rows} AS r"
+        " UNION ALL "
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code, 'type', t.value,"
+        " {sign} FROM {rows} AS r CROSS JOIN LATERAL unnest(r.exploitation_types) AS t(value)"
+    ),
+)
+ROLLUPS = (VICTIM_ROLLUP, VICTIM_KIND_ROLLUP)  # ``ctip rollups check|fold|backfill``, the fold
+victim_rollup = VICTIM_ROLLUP.table(metadata)
+victim_kind_rollup = VICTIM_KIND_ROLLUP.table(metadata)

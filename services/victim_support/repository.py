@@ -246,6 +246,9 @@ async def people_for_deliveries(session: AsyncSession, ids: list[UUID]) -> dict[
     }
 
 
+HOTSPOT_WARDS = 100  # the wards that received the most people, most first (then by code)
+
+
 async def victim_figures(
     session: AsyncSession,
     principal: Principal,
@@ -288,8 +291,8 @@ async def victim_figures(
         select(Victim.ward_code, func.count())
         .where(*conditions, Victim.ward_code.is_not(None))
         .group_by(Victim.ward_code)
-        .order_by(func.count().desc())
-        .limit(100)
+        .order_by(func.count().desc(), Victim.ward_code)
+        .limit(HOTSPOT_WARDS)
     )
     by_source = await session.execute(
         select(Victim.source, func.count()).where(*conditions).group_by(Victim.source)
