@@ -17,10 +17,9 @@ from today's start to the horizon are read one by one (:func:`rolled_up_clocks_b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from uuid import UUID
 
 from fastapi import Query
@@ -33,14 +32,16 @@ from sqlalchemy import (
     Table,
     and_,
     func,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.context import Context
 from libs.common.deadlines import horizon_of
-from libs.common.figures import DeadlineFigures, WardDeadlines, day_start
+from libs.common.figures import DeadlineFigures, day_start
 from libs.common.jurisdiction import name_of
 from libs.common.platform import install_deadline_watch
 from libs.common.rollups import Rollup, period_slice
@@ -63,8 +64,7 @@ DeadlineFilter = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class WardClocks:
+class WardClocks(NamedTuple):
     """The open clocks of one kind in one ward (None: a record not yet placed)."""
 
     ward_code: str | None
@@ -99,8 +99,7 @@ def records_in(
     )
 
 
-async def clocks_by_ward(
-    session: AsyncSession,
+def _clocks_per_ward(
     table: Table,
     *,
     record_type: str,
@@ -110,12 +109,9 @@ async def clocks_by_ward(
     now: datetime,
     horizon: timedelta,
     since: datetime | None = None,
-) -> list[WardClocks]:
-    """The open ``kind`` clocks in the caller's jurisdiction (and ``ward_code``), per ward: due
-    within ``horizon``, and missed (those due from ``since`` only, when given). A record has one
-    clock of a kind, so each counts once. Only the clocks due by ``now + horizon`` are read,
-    through the caller's provinces or wards (``ix_deadline_watches_province_code_due``,
-    ``..._ward_code_due``)."""
+) -> Select[tuple[str | None, int, int]]:
+    """Per ward, the open ``kind`` clocks of the caller's jurisdiction (and ``ward_code``) due
+    by ``now + horizon`` (and from ``since``): how many are due from now on, how many missed."""
     t = table
     where = [
         t.c.record_type == record_type,
@@ -129,13 +125,35 @@ async def clocks_by_ward(
         where.append(t.c.ward_code == ward_code)
     soon = func.count().filter(t.c.due_at >= now)
     missed = func.count().filter(t.c.due_at < now)
-    rows = await session.execute(
-        select(t.c.ward_code, soon, missed)
-        .where(*where)
-        .group_by(t.c.ward_code)
-        .order_by(t.c.ward_code.nulls_last())
+    return select(t.c.ward_code, soon, missed).where(*where).group_by(t.c.ward_code)
+
+
+async def clocks_by_ward(
+    session: AsyncSession,
+    table: Table,
+    *,
+    record_type: str,
+    kind: str,
+    principal: Principal,
+    ward_code: str | None,
+    now: datetime,
+    horizon: timedelta,
+) -> list[WardClocks]:
+    """The open ``kind`` clocks in the caller's jurisdiction (and ``ward_code``), per ward: due
+    within ``horizon``, and missed. A record has one clock of a kind, so each counts once. Only
+    the clocks due by ``now + horizon`` are read, through the caller's provinces or wards
+    (``ix_deadline_watches_province_code_due``, ``..._ward_code_due``)."""
+    query = _clocks_per_ward(
+        table,
+        record_type=record_type,
+        kind=kind,
+        principal=principal,
+        ward_code=ward_code,
+        now=now,
+        horizon=horizon,
     )
-    return [WardClocks(ward, n_soon, n_missed) for ward, n_soon, n_missed in rows.all()]
+    rows = await session.execute(query.order_by(table.c.ward_code.nulls_last()))
+    return [WardClocks._make(row) for row in rows.all()]
 
 
 def roll_up_open_clocks(metadata: MetaData) -> Rollup:
@@ -186,17 +204,7 @@ async def rolled_up_clocks_by_ward(
     where = [before.c.record_type == record_type, before.c.deadline_kind == kind, area]
     if ward_code is not None:
         where.append(before.c.ward_code == ward_code)
-    missed: dict[str | None, int] = {
-        ward: n
-        for ward, n in await session.execute(
-            select(before.c.ward_code, func.sum(before.c.clocks).cast(BigInteger))
-            .where(*where)
-            .group_by(before.c.ward_code)
-        )
-    }
-    soon: dict[str | None, int] = {}
-    recent = await clocks_by_ward(
-        session,
+    recent = _clocks_per_ward(
         table,
         record_type=record_type,
         kind=kind,
@@ -206,14 +214,20 @@ async def rolled_up_clocks_by_ward(
         horizon=horizon,
         since=day_start(today),
     )
-    for clocks in recent:
-        soon[clocks.ward_code] = clocks.due_soon
-        missed[clocks.ward_code] = missed.get(clocks.ward_code, 0) + clocks.missed
-    wards = sorted(
-        (w for w in missed.keys() | soon.keys() if missed.get(w) or soon.get(w)),
-        key=lambda w: (w is None, w or ""),
+    summed = (
+        select(before.c.ward_code, literal(0).label("soon"), func.sum(before.c.clocks))
+        .where(*where)
+        .group_by(before.c.ward_code)
     )
-    return [WardClocks(w, soon.get(w, 0), missed.get(w, 0)) for w in wards]
+    both = union_all(summed, recent).subquery("both")
+    ward, soon, missed = both.c
+    rows = await session.execute(
+        select(ward, func.sum(soon).cast(BigInteger), func.sum(missed).cast(BigInteger))
+        .group_by(ward)
+        .having((func.sum(soon) > 0) | (func.sum(missed) > 0))
+        .order_by(ward.nulls_last())
+    )
+    return [WardClocks._make(row) for row in rows.all()]
 
 
 # --- what a service's /v1/kpis and lists use --------------------------------------------------
@@ -242,14 +256,15 @@ async def deadline_figures(
         horizon_days=horizon / timedelta(days=1),
         due_soon=sum(r.due_soon for r in rows),
         missed=sum(r.missed for r in rows),
+        # validated as dicts (pydantic-core builds the models: thousands of wards for a country)
         by_ward=[
-            WardDeadlines(
-                ward_code=r.ward_code,
-                ward_name=name_of(r.ward_code) if r.ward_code else None,
-                due_soon=r.due_soon,
-                missed=r.missed,
-            )
-            for r in rows
+            {
+                "ward_code": ward,
+                "ward_name": name_of(ward) if ward else None,
+                "due_soon": soon,
+                "missed": missed,
+            }
+            for ward, soon, missed in rows
         ],
     )
 
