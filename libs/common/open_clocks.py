@@ -44,6 +44,7 @@ from libs.common.deadlines import horizon_of
 from libs.common.figures import DeadlineFigures, day_start
 from libs.common.jurisdiction import name_of
 from libs.common.platform import install_deadline_watch
+from libs.common.rollup_ops import over_whole_provinces
 from libs.common.rollups import Rollup, period_slice
 from libs.common.scoping import jurisdiction_clause
 
@@ -174,6 +175,7 @@ def roll_up_open_clocks(metadata: MetaData) -> Rollup:
             ("province_code", String(10)),
         ),
         counters=("clocks",),
+        area_key="province_code",
         contribution=(
             "SELECT (r.due_at AT TIME ZONE 'UTC')::date, r.record_type, r.deadline_kind,"
             " r.ward_code, r.province_code, {sign} FROM {rows} AS r"
@@ -237,16 +239,17 @@ async def deadline_figures(
     ctx: Context[Any], *, record_type: str, kind: str, ward_code: str | None
 ) -> DeadlineFigures:
     horizon = horizon_of(ctx.settings.deadline_thresholds_days)
-    watch = ctx.deadlines
+    watch, principal = ctx.deadlines, ctx.require_principal()
     asked: dict[str, Any] = dict(
         record_type=record_type,
         kind=kind,
-        principal=ctx.require_principal(),
+        principal=principal,
         ward_code=ward_code,
         now=ctx.now,
         horizon=horizon,
     )
-    if watch.rollup is not None and getattr(ctx.settings, "kpi_rollups", False):
+    rolled_up = getattr(ctx.settings, "kpi_rollups", False)
+    if watch.rollup is not None and rolled_up and over_whole_provinces(principal, ward_code):
         rows = await rolled_up_clocks_by_ward(ctx.session, watch.table, watch.rollup, **asked)
     else:
         rows = await clocks_by_ward(ctx.session, watch.table, **asked)

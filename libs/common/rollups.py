@@ -76,6 +76,9 @@ class Rollup:
     contribution: str
     feeds: tuple[Feed, ...] = ()
     serialize: str = ""
+    # A key whose values split the rollup into areas read on their own (a province): the folded
+    # rows get an index led by it too, so that a read of one area does not range over them all.
+    area_key: str | None = None
 
     # Tables -------------------------------------------------------------------------------------
 
@@ -115,8 +118,24 @@ class Rollup:
                 postgresql_where=text("folded"),
             ),
             Index(f"ix_{self.name}_pending", "period_start", postgresql_where=text("NOT folded")),
+            *self._area_index(),
             schema=self.schema,
         )
+
+    def _area_index(self) -> list[Index]:
+        if self.area_key is None:
+            return []
+        others = [k for k in self.key_names if k != self.area_key]
+        return [
+            Index(
+                f"ix_{self.name}_area_read",
+                self.area_key,
+                "grain",
+                "period_start",
+                postgresql_include=[*others, *self.counters],
+                postgresql_where=text("folded"),
+            )
+        ]
 
     def ddl(self, metadata: MetaData) -> list[str]:
         """The table, its indexes and the triggers that keep it, then a backfill: what the

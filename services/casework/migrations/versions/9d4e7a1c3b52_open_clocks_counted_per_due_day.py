@@ -4,7 +4,8 @@
 missed) sums the clocks due before today from ``open_clock_rollup`` (per due day and month) and
 reads only those due from today to the horizon from ``deadline_watches``, instead of every open
 clock missed since the first; triggers on ``deadline_watches`` keep it, and it is filled here
-from a recount (``libs/common/open_clocks.py``, ``libs/common/rollups.py``).
+from a recount (``libs/common/open_clocks.py``, ``libs/common/rollups.py``). A province's
+rows are read through ``ix_open_clock_rollup_area_read``, the country's through ``..._read``.
 
 Revision ID: 9d4e7a1c3b52
 Revises: 7c4d2e9a1f30

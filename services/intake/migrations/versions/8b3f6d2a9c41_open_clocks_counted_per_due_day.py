@@ -4,7 +4,8 @@
 missed) sums the clocks due before today from ``open_clock_rollup`` (per due day and month) and
 reads only those due from today to the horizon from ``deadline_watches``, instead of every open
 clock missed since the first; triggers on ``deadline_watches`` keep it, and it is filled here
-from a recount (``libs/common/open_clocks.py``, ``libs/common/rollups.py``).
+from a recount (``libs/common/open_clocks.py``, ``libs/common/rollups.py``). A province's
+rows are read through ``ix_open_clock_rollup_area_read``, the country's through ``..._read``.
 
 Revision ID: 8b3f6d2a9c41
 Revises: 5e1a0c7d9b21
