@@ -73,7 +73,8 @@ from libs.common.crypto import BlindIndex, FieldCipher, configure_cipher
 from libs.common.jurisdiction import _provinces, province_of, wards_of
 from libs.common.platform import platform_of
 from services.intake import repository, tips
-from services.intake.models import NewTip, columns, metadata
+from services.intake.filing_rows import NewTip, columns
+from services.intake.models import metadata
 from services.intake.schemas import TipCreate
 from services.intake.settings import IntakeSettings
 

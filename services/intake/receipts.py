@@ -28,7 +28,8 @@ from libs.common.ratelimit import (
 )
 from services.intake import domain, repository
 from services.intake.access import Ctx
-from services.intake.models import Message, NewReceipt, Tip, rate_limits
+from services.intake.filing_rows import NewReceipt
+from services.intake.models import Message, Tip, rate_limits
 from services.intake.schemas import MessageOut, ReceiptView
 from services.intake.settings import IntakeSettings
 

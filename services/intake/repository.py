@@ -32,21 +32,23 @@ from libs.common.outbox import Outbox
 from libs.common.scoping import jurisdiction_clause
 from services.intake import access
 from services.intake.domain import BASE_PERIOD, DUE_SOON, OPEN_STATUSES
-from services.intake.models import (
+from services.intake.filing_rows import (
     Filing,
-    Message,
-    MissingPerson,
     NewPersonDigest,
     NewReceipt,
     NewTip,
     NewTipPerson,
+    columns,
+)
+from services.intake.models import (
+    Message,
+    MissingPerson,
     PersonIndex,
     PossibleMatch,
     Receipt,
     Tip,
     TipExtension,
     TipPerson,
-    columns,
 )
 
 # A literal, not bound parameters: prepared statements get generic plans, and only a literal lets

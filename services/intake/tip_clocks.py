@@ -12,7 +12,8 @@ from libs.common.deadlines import thresholds_from_days
 from libs.contracts.deadlines import Jurisdiction
 from services.intake import domain
 from services.intake.access import Ctx
-from services.intake.models import NewTip, Tip
+from services.intake.filing_rows import NewTip
+from services.intake.models import Tip
 
 
 def _thresholds(ctx: Ctx) -> tuple[timedelta, ...]:

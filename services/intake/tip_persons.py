@@ -12,7 +12,7 @@ from libs.common.crypto import BlindIndex
 from libs.common.ids import new_id
 from libs.common.text import name_tokens
 from services.intake import domain
-from services.intake.models import NewPersonDigest, NewTipPerson
+from services.intake.filing_rows import NewPersonDigest, NewTipPerson
 from services.intake.schemas import PersonIn
 
 

@@ -28,7 +28,8 @@ from libs.contracts.intake import (
 )
 from services.intake import access, domain, receipts, repository, tip_clocks, tip_persons
 from services.intake.access import Ctx
-from services.intake.models import Filing, NewTip, Tip, TipExtension, TipPerson
+from services.intake.filing_rows import Filing, NewTip
+from services.intake.models import Tip, TipExtension, TipPerson
 from services.intake.schemas import (
     ClassificationIn,
     DuplicateOut,

@@ -22,7 +22,8 @@ from libs.common.errors import (
 )
 from libs.common.jurisdiction import province_of
 from services.intake import assignment, domain, repository, tips
-from services.intake.models import Filing, Tip
+from services.intake.filing_rows import Filing
+from services.intake.models import Tip
 from services.intake.schemas import ClassificationIn, ExtensionIn, TipCreate, VerificationIn
 from services.intake.settings import IntakeSettings
 from tests.fakes import FakeDeadlines, FakePlatform, fake_context
