@@ -1,19 +1,27 @@
 """Intake's figure queries (``GET /v1/kpis``): counts over the tips, and sums over their daily
-rollups (``TIP_ROLLUP``, ``TIP_KIND_ROLLUP``, kept by triggers: libs/common/rollups.py)."""
+rollups (``TIP_ROLLUP``, ``TIP_KIND_ROLLUP``, ``OPEN_TIP_ROLLUP``, kept by triggers:
+libs/common/rollups.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
+from libs.common.figures import day_start
 from libs.common.rollups import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.intake.domain import DUE_SOON
-from services.intake.models import MissingPerson, Tip, tip_kind_rollup, tip_rollup
+from services.intake.models import (
+    MissingPerson,
+    Tip,
+    open_tip_rollup,
+    tip_kind_rollup,
+    tip_rollup,
+)
 from services.intake.repository import OPEN_TIP, missing_person_scope
 
 
@@ -176,13 +184,29 @@ async def rolled_up_tip_figures(
 
 async def open_tip_figures(
     session: AsyncSession,
+    principal: Principal,
+    *,
+    counts_unlocated: bool,
     area: list[ColumnElement[bool]],
     period: tuple[datetime | None, datetime | None],
     now: datetime,
 ) -> dict[str, int]:
-    """The figures of now, from the open tips due by the horizon only (``ix_tips_open_due``):
-    those of the area overdue and due soon, and those received in the period and overdue."""
+    """The figures of now over whole provinces: the area's open tips overdue and due soon, and
+    those received in the period and overdue. The tips due before today are summed from
+    ``open_tip_rollup``; only those due from today's start to the horizon are read from the tips
+    (``ix_tips_open_due``), in the same statement."""
     start, end = period
+    today = now.astimezone(UTC).date()
+    provinces = list(principal.jurisdiction)
+
+    def due_before_today(first: date | None, after: date | None) -> ScalarSelect[Any]:
+        rows = period_slice(open_tip_rollup, first, after)
+        where: ColumnElement[bool] = rows.c.province_code.in_(provinces)
+        if counts_unlocated:
+            where = or_(where, rows.c.unplaced)
+        summed = func.coalesce(func.sum(rows.c.tips), 0)
+        return select(summed).where(where, rows.c.due_on < today).scalar_subquery()
+
     received: list[ColumnElement[bool]] = []
     if start is not None:
         received.append(Tip.received_at >= start)
@@ -192,10 +216,20 @@ async def open_tip_figures(
     row = (
         await session.execute(
             select(
-                func.count().filter(late, *received),
-                func.count().filter(late),
+                func.count().filter(late, *received)
+                + due_before_today(
+                    start.date() if start else None, end.date() if end else None
+                ),
+                func.count().filter(late) + due_before_today(None, None),
                 func.count().filter(Tip.resolution_due_at >= now),
-            ).where(*area, OPEN_TIP, Tip.resolution_due_at <= now + DUE_SOON)
+            ).where(
+                *area,
+                OPEN_TIP,
+                Tip.resolution_due_at >= day_start(today),
+                Tip.resolution_due_at <= now + DUE_SOON,
+            )
         )
     ).one()
-    return dict(zip(("overdue_received", "overdue", "due_soon"), row, strict=True))
+    return {
+        key: int(n) for key, n in zip(("overdue_received", "overdue", "due_soon"), row, strict=True)
+    }

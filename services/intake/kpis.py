@@ -39,7 +39,14 @@ async def intake_kpis(
             first=period_from,
             after=period_to + timedelta(days=1) if period_to else None,
         )
-        of_now = await repository.open_tip_figures(ctx.session, area, (start, end), ctx.now)
+        of_now = await repository.open_tip_figures(
+            ctx.session,
+            principal,
+            counts_unlocated=counts_unlocated,
+            area=area,
+            period=(start, end),
+            now=ctx.now,
+        )
         counts["overdue"] = of_now["overdue_received"]
         open_now = of_now
     else:

@@ -29,6 +29,7 @@ from libs.common.open_clocks import roll_up_open_clocks
 from libs.common.platform import install_deadline_watch, install_file_store, install_platform
 from libs.common.ratelimit import rate_limit_table
 from libs.common.rollups import Rollup
+from services.intake.domain import OPEN_STATUSES
 
 SCHEMA = "intake"
 metadata = service_metadata(SCHEMA)
@@ -321,7 +322,23 @@ TIP_KIND_ROLLUP = Rollup(
         " FROM {rows} AS r WHERE r.destination_country IS NOT NULL"
     ),
 )
+# The open tips per day of receipt, province and due day (UTC): the overdue tips of now are the
+# rows due before today, and only the tips due from today's start are read one by one.
+OPEN_TIP_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="open_tip_rollup",
+    source="tips",
+    keys=(("province_code", String(2)), ("unplaced", Boolean()), ("due_on", Date())),
+    counters=("tips",),
+    contribution=(
+        "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code,"
+        " r.incident_ward_code IS NULL, (r.resolution_due_at AT TIME ZONE 'UTC')::date, {sign}"
+        " FROM {rows} AS r WHERE r.status IN ({open})"
+    ).replace("{open}", ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))),
+    area_key="province_code",
+)
 CLOCK_ROLLUP = roll_up_open_clocks(metadata)  # open resolution clocks per due day (deadlines)
-ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``, the fold
+ROLLUPS = (TIP_ROLLUP, TIP_KIND_ROLLUP, OPEN_TIP_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``, fold
 tip_rollup = TIP_ROLLUP.table(metadata)
 tip_kind_rollup = TIP_KIND_ROLLUP.table(metadata)
+open_tip_rollup = OPEN_TIP_ROLLUP.table(metadata)
