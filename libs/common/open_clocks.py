@@ -45,7 +45,8 @@ from libs.common.figures import DeadlineFigures, day_start
 from libs.common.jurisdiction import name_of
 from libs.common.platform import install_deadline_watch
 from libs.common.rollup_ops import over_whole_provinces
-from libs.common.rollups import Rollup, period_slice
+from libs.common.rollup_reads import period_slice
+from libs.common.rollups import Rollup
 from libs.common.scoping import jurisdiction_clause
 
 

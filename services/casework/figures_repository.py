@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.rollups import period_slice, ward_sums
+from libs.common.rollup_reads import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.casework.models import (
     CASE_ROLLUP,

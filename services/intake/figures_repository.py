@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
 from libs.common.figures import day_start
-from libs.common.rollups import period_slice, ward_sums
+from libs.common.rollup_reads import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.intake.domain import DUE_SOON
 from services.intake.models import (
@@ -217,9 +217,7 @@ async def open_tip_figures(
         await session.execute(
             select(
                 func.count().filter(late, *received)
-                + due_before_today(
-                    start.date() if start else None, end.date() if end else None
-                ),
+                + due_before_today(start.date() if start else None, end.date() if end else None),
                 func.count().filter(late) + due_before_today(None, None),
                 func.count().filter(Tip.resolution_due_at >= now),
             ).where(

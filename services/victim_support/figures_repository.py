@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.rollups import period_slice, ward_sums
+from libs.common.rollup_reads import period_slice, ward_sums
 from services.victim_support.models import (
     VICTIM_ROLLUP,
     Victim,
