@@ -241,6 +241,7 @@ CASE_ROLLUP = Rollup(
         " {sign} * (c.trial_type = 'mobile')::int, {sign} * (c.trial_type = 'model')::int"
         " FROM {rows} AS c WHERE c.trial_scheduled_for IS NOT NULL"
     ),
+    area_key="province_code",
 )
 # Per province, by the day of opening: cases per exploitation type and destination country.
 CASE_KIND_ROLLUP = Rollup(
@@ -256,6 +257,7 @@ CASE_KIND_ROLLUP = Rollup(
         f" UNION ALL SELECT {_day('c.opened_at')}, c.province_code, 'country',"
         " c.destination_country, {sign} FROM {rows} AS c WHERE c.destination_country IS NOT NULL"
     ),
+    area_key="province_code",
 )
 # Substantiated tips per day of verification and the tip's ward, and how many of them have an
 # initiated case: a case's initiation moves the count of its tip's day (the feed of ``cases``);
@@ -294,6 +296,7 @@ TIP_REF_ROLLUP = Rollup(
         " FROM (SELECT DISTINCT tip_id FROM {rows} WHERE tip_id IS NOT NULL ORDER BY 1) AS t;"
         " END IF"
     ),
+    area_key="province_code",
 )
 CLOCK_ROLLUP = roll_up_open_clocks(metadata)  # open stage clocks per due day (deadlines)
 ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``

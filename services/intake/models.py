@@ -299,6 +299,7 @@ TIP_ROLLUP = Rollup(
         " {sign} * (r.verification_outcome IS NOT DISTINCT FROM 'substantiated')::int"
         " FROM {rows} AS r"
     ),
+    area_key="province_code",
 )
 # Per province (and the unplaced tips): tips per exploitation type and per destination country.
 TIP_KIND_ROLLUP = Rollup(
@@ -321,6 +322,7 @@ TIP_KIND_ROLLUP = Rollup(
         " r.incident_ward_code IS NULL, 'country', r.destination_country, {sign}"
         " FROM {rows} AS r WHERE r.destination_country IS NOT NULL"
     ),
+    area_key="province_code",
 )
 # The open tips per day of receipt, province and due day (UTC): the overdue tips of now are the
 # rows due before today, and only the tips due from today's start are read one by one.

@@ -268,6 +268,7 @@ VICTIM_ROLLUP = Rollup(
         " r.identification_outcome IS NOT DISTINCT FROM 'identified' AS identified,"
         " coalesce(cardinality(r.needs), 0) > 0 AS with_needs) AS i"
     ),
+    area_key="province_code",
 )
 # Per day of reception and province: the cohort by status, by source and by exploitation type.
 VICTIM_KIND_ROLLUP = Rollup(
@@ -286,6 +287,7 @@ VICTIM_KIND_ROLLUP = Rollup(
         "SELECT (r.received_at AT TIME ZONE 'UTC')::date, r.province_code, 'type', t.value,"
         " {sign} FROM {rows} AS r CROSS JOIN LATERAL unnest(r.exploitation_types) AS t(value)"
     ),
+    area_key="province_code",
 )
 ROLLUPS = (VICTIM_ROLLUP, VICTIM_KIND_ROLLUP)  # ``ctip rollups check|fold|backfill``, the fold
 victim_rollup = VICTIM_ROLLUP.table(metadata)
