@@ -20,17 +20,23 @@ def period_slice(table: Table, first: date | None, after: date | None) -> Subque
     """The rows of a rollup ``table`` whose sum is the period [first, after) of whole days (None:
     unbounded), as a UNION ALL of index ranges (each an index-only scan of ``ix_*_read``): the
     folded months wholly inside it, the folded days before and after those months, and every
-    pending row of a day inside it. Its columns: the table's keys and counters."""
+    pending row of a day inside it. Its columns: the table's keys and counters.
+
+    A first month mostly inside the period is read as its folded month less its folded days
+    before ``first`` (their counters negated): a year from the 6th reads 5 days a ward, not 26.
+    The month and its days are folded by the same statement, so the difference is exact."""
     columns = [c for c in table.c if c.name not in ("grain", "period_start", "folded")]
     start = table.c.period_start
 
-    def rows(grain: str | None, low: date | None, high: date | None) -> Select[Any]:
+    def rows(grain: str | None, low: date | None, high: date | None, sign: int = 1) -> Select[Any]:
         where = [table.c.folded, table.c.grain == grain] if grain else [~table.c.folded]
         if low is not None:
             where.append(start >= low)
         if high is not None:
             where.append(start < high)
-        return select(*columns).where(*where)
+        counters = table.info["counters"]
+        signed = [(-c).label(c.name) if sign < 0 and c.name in counters else c for c in columns]
+        return select(*signed).where(*where)
 
     months_from = _first_month_from(first)
     months_to = date(after.year, after.month, 1) if after is not None else None
@@ -40,7 +46,11 @@ def period_slice(table: Table, first: date | None, after: date | None) -> Subque
     else:
         parts.append(rows(MONTH, months_from, months_to))
         if first is not None and months_from is not None and first < months_from:
-            parts.append(rows(DAY, first, months_from))
+            month = first.replace(day=1)
+            if (first - month).days + 1 < (months_from - first).days:  # fewer rows so
+                parts += [rows(MONTH, month, months_from), rows(DAY, month, first, sign=-1)]
+            else:
+                parts.append(rows(DAY, first, months_from))
         if months_to is not None and (after is None or months_to < after):
             parts.append(rows(DAY, months_to, after))
     return union_all(*parts).subquery("period")

@@ -113,6 +113,7 @@ class Rollup:
             Index(f"ix_{self.name}_pending", "period_start", postgresql_where=text("NOT folded")),
             *self._area_index(),
             schema=self.schema,
+            info={"counters": self.counters},  # what a read may subtract (rollup_reads)
         )
 
     def _area_index(self) -> list[Index]:
