@@ -37,6 +37,8 @@ from libs.common.settings import ServiceSettings
 from libs.contracts.taxonomy import ExploitationType
 from services.casework import models as casework_models
 from services.intake import models as intake_models
+from services.interagency import models as interagency_models
+from services.victim_support import models as victim_support_models
 
 DAYS = 365
 # At scale 1: what the issue asks for (tips, cases, victims) and what a year of them brings.
@@ -532,7 +534,12 @@ async def generate(
     async with indexes_dropped(conn, "interagency.matches"):
         await _timed(conn, seconds, "interagency.matches", MATCHES, n["matches"])
     await _timed(conn, seconds, "outreach.ward_populations", POPULATIONS, *common, end)
-    for rollup in (*intake_models.ROLLUPS, *casework_models.ROLLUPS):
+    for rollup in (
+        *intake_models.ROLLUPS,
+        *casework_models.ROLLUPS,
+        *victim_support_models.ROLLUPS,
+        *interagency_models.ROLLUPS,
+    ):
         # the triggers kept them as pending rows; rebuilt folded, as the migration fills them
         started = time.perf_counter()
         async with conn.transaction():

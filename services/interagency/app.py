@@ -14,12 +14,13 @@ from libs.common.db import Database
 from libs.common.gauges import GaugeRefresher
 from libs.common.observability import PARTNER_CIRCUIT
 from libs.common.platform import platform_of
+from libs.common.rollup_ops import fold_worker
 from services.interagency import partners
 from services.interagency.access import Ctx
 from services.interagency.api import InboundBodyLimit, outbound, router
 from services.interagency.consumers import HANDLERS
 from services.interagency.delivery import DeliveryWorker
-from services.interagency.models import metadata
+from services.interagency.models import ROLLUPS, metadata
 from services.interagency.settings import InteragencySettings
 
 
@@ -50,7 +51,7 @@ def create_app(settings: InteragencySettings | None = None) -> FastAPI:
         routers=[router],
         webhooks=[outbound],
         handlers=HANDLERS,
-        workers=[sender, circuits],
+        workers=[sender, circuits, fold_worker(ROLLUPS, settings)],
         title="ctip interagency",
         description="Partner provinces, signed webhooks both ways, missing-person matching.",
     )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
+from libs.common.rollups import Feed, Rollup
 
 SCHEMA = "interagency"
 metadata = service_metadata(SCHEMA)
@@ -211,3 +212,43 @@ class Match(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# The figures of ``GET /v1/kpis`` (kpis.py), summed per day and month (UTC, as
+# ``libs.common.figures.day_start`` cuts periods) instead of counted over a year of alerts; kept
+# by triggers (libs/common/rollups.py). The alerts per direction, type and partner, on the day
+# each was created:
+ALERT_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="alert_rollup",
+    source="alerts",
+    keys=(("direction", String(3)), ("alert_type", String(30)), ("partner_code", String(2))),
+    counters=("alerts",),
+    contribution=(
+        "SELECT (r.created_at AT TIME ZONE 'UTC')::date, r.direction, r.alert_type,"
+        " r.partner_code, {sign} FROM {rows} AS r"
+    ),
+)
+# The deliveries per status and partner, on the day their alert was created (the sender moves
+# their status; an alert's creation time never moves, but if it did, the feed would follow).
+DELIVERY_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="delivery_rollup",
+    source="deliveries",
+    keys=(("status", String(10)), ("partner_code", String(2))),
+    counters=("deliveries",),
+    contribution=(
+        "SELECT (a.created_at AT TIME ZONE 'UTC')::date, d.status, d.partner_code, {sign}"
+        " FROM {rows} AS d JOIN interagency.alerts AS a ON a.id = d.alert_id"
+    ),
+    feeds=(
+        Feed(
+            "alerts",
+            "SELECT (a.created_at AT TIME ZONE 'UTC')::date, d.status, d.partner_code, {sign}"
+            " FROM {rows} AS a JOIN interagency.deliveries AS d ON d.alert_id = a.id",
+        ),
+    ),
+)
+ROLLUPS = (ALERT_ROLLUP, DELIVERY_ROLLUP)  # ``ctip rollups check|fold|backfill``, the fold
+alert_rollup = ALERT_ROLLUP.table(metadata)
+delivery_rollup = DELIVERY_ROLLUP.table(metadata)

@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from libs.common.jurisdiction import is_province_code
 from libs.common.retries import RetryPolicy
+from libs.common.rollup_ops import RollupSettings
 from libs.common.settings import ServiceSettings
 from services.interagency.circuit import CircuitRules
 
@@ -14,7 +15,7 @@ DEV_DESK_PROVINCE = "01"
 SVIX_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
 
 
-class InteragencySettings(ServiceSettings):
+class InteragencySettings(ServiceSettings, RollupSettings):
     service_name: ClassVar[str] = "interagency"
     model_config = SettingsConfigDict(env_prefix="CTIP_INTERAGENCY_", extra="ignore")
 
