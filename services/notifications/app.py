@@ -13,12 +13,13 @@ from libs.common.context import Context
 from libs.common.db import Database
 from libs.common.directory import Directory, directory_for
 from libs.common.platform import platform_of
+from libs.common.rollup_ops import fold_worker
 from services.notifications import delivery_api
 from services.notifications.api import router
 from services.notifications.channels_worker import channels_worker
 from services.notifications.consumers import HANDLERS
 from services.notifications.domain import ladder_from
-from services.notifications.models import metadata
+from services.notifications.models import ROLLUPS, metadata
 from services.notifications.settings import NotificationsSettings
 from services.notifications.stream import StreamHub
 
@@ -42,7 +43,7 @@ def create_app(
         platform=platform_of(metadata),
         routers=[router, delivery_api.router],
         handlers=HANDLERS,
-        workers=[listener, channels_worker(settings)],
+        workers=[listener, channels_worker(settings), fold_worker(ROLLUPS, settings)],
         title="ctip notifications",
         description="Each officer's notifications of approaching and missed legal deadlines and "
         "of assignments: an inbox over REST and Server-Sent Events, and preferences.",

@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
+from libs.common.rollups import Rollup
 
 SCHEMA = "notifications"
 metadata = service_metadata(SCHEMA)
@@ -196,3 +197,23 @@ class ChannelEndpoint(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The figures of ``GET /v1/kpis`` (kpis.py) over whole provinces, summed per day and month of
+# creation (UTC, as ``libs.common.figures.day_start`` cuts periods) instead of counted over a
+# year of notifications; kept by triggers (libs/common/rollups.py): per province and kind, the
+# notifications created and those of them read.
+NOTIFICATION_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="notification_rollup",
+    source="notifications",
+    keys=(("province_code", String(2)), ("kind", String(40))),
+    counters=("created", "read"),
+    contribution=(
+        "SELECT (r.created_at AT TIME ZONE 'UTC')::date, r.province_code, r.kind,"
+        " {sign}, {sign} * (r.read_at IS NOT NULL)::int FROM {rows} AS r"
+    ),
+    area_key="province_code",
+)
+ROLLUPS = (NOTIFICATION_ROLLUP,)  # ``ctip rollups check|fold|backfill``, the fold
+notification_rollup = NOTIFICATION_ROLLUP.table(metadata)

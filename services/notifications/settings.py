@@ -8,11 +8,12 @@ from pydantic_settings import SettingsConfigDict
 
 from libs.common.directory import Directory
 from libs.common.retries import DEFAULT_RETRY_SCHEDULE, RetryPolicy
+from libs.common.rollup_ops import RollupSettings
 from libs.common.settings import ServiceSettings
 from services.notifications.email import SmtpConfig
 
 
-class NotificationsSettings(ServiceSettings):
+class NotificationsSettings(ServiceSettings, RollupSettings):
     service_name: ClassVar[str] = "notifications"
     model_config = SettingsConfigDict(env_prefix="CTIP_NOTIFICATIONS_", extra="ignore")
 
