@@ -31,7 +31,9 @@ async def casework_kpis(
         counts, hotspots = await figures_repository.rolled_up_case_figures(
             session, principal, period_from, after
         )
-        counts["overdue"] = await figures_repository.overdue_cases_of(session, scope, ctx.now)
+        counts["overdue"] = await figures_repository.overdue_cases_of(
+            session, principal, scope, ctx.now
+        )
         substantiated, initiated = await figures_repository.rolled_up_substantiated_tips(
             session, principal, period_from, after
         )

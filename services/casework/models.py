@@ -298,8 +298,23 @@ TIP_REF_ROLLUP = Rollup(
     ),
     area_key="province_code",
 )
+# The open cases per day their stage is due (UTC) and province: the overdue cases of now are the
+# rows due before today, and only the cases due from today's start are read one by one.
+OPEN_CASE_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="open_case_rollup",
+    source="cases",
+    keys=(("province_code", String(2)),),
+    counters=("cases",),
+    contribution=(
+        f"SELECT {_day('c.stage_due_at')}, c.province_code, {{sign}} FROM {{rows}} AS c"  # noqa: S608
+        " WHERE c.status <> 'closed' AND c.stage_due_at IS NOT NULL"
+    ),
+    area_key="province_code",
+)
 CLOCK_ROLLUP = roll_up_open_clocks(metadata)  # open stage clocks per due day (deadlines)
-ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, CLOCK_ROLLUP)  # ``ctip rollups``
+ROLLUPS = (CASE_ROLLUP, CASE_KIND_ROLLUP, TIP_REF_ROLLUP, OPEN_CASE_ROLLUP, CLOCK_ROLLUP)
 case_rollup = CASE_ROLLUP.table(metadata)
 case_kind_rollup = CASE_KIND_ROLLUP.table(metadata)
 tip_ref_rollup = TIP_REF_ROLLUP.table(metadata)
+open_case_rollup = OPEN_CASE_ROLLUP.table(metadata)

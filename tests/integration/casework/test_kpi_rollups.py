@@ -90,6 +90,20 @@ async def random_cases(
                 fields["outcome"] = rng.choice(["acquitted", "returned_for_investigation"])
             await cw.step(case["id"], action, **fields)
         opened = midnight - timedelta(days=rng.randint(0, 120), hours=rng.randint(-12, 12))
+        # the stage due days before today (rolled up), today before now, and later (counted)
+        now = datetime.now(UTC)
+        due = rng.choice(
+            [
+                None,
+                midnight - timedelta(days=3),
+                midnight - timedelta(microseconds=1),
+                midnight,
+                now - timedelta(hours=1),
+                now - timedelta(minutes=2),
+                now + timedelta(minutes=30),
+                now + timedelta(days=3),
+            ]
+        )
         async with db.begin() as conn:
             await conn.execute(
                 text(
@@ -97,9 +111,15 @@ async def random_cases(
                     " initiated_at = initiated_at - (now() - :opened) / 2,"
                     " indicted_at = indicted_at - (now() - :opened) / 3,"
                     " trial_scheduled_for = trial_scheduled_for - (now() - :opened) / 4,"
+                    " stage_due_at = coalesce(:due, stage_due_at),"
                     " destination_country = :country WHERE id = :id"
                 ),
-                {"opened": opened, "country": rng.choice([None, "CN", "KH"]), "id": case["id"]},
+                {
+                    "opened": opened,
+                    "due": due,
+                    "country": rng.choice([None, "CN", "KH"]),
+                    "id": case["id"],
+                },
             )
         if n % 8 == 3:
             await fold(db, ROLLUPS)
