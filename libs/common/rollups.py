@@ -48,10 +48,12 @@ class Feed:
     ``contribution`` as a rollup's, from its rows, against the current rows of the others.
     ``serialize`` (a statement on ``{rows}``) runs first in each trigger: an advisory lock per
     shared key, taken by the rollup's own triggers too, so that two transactions changing the two
-    sides of one pair never both miss the other's change."""
+    sides of one pair never both miss the other's change. ``on``: the writes that may move the
+    counters (a new row that no row of the rollup's table can reference yet needs no trigger)."""
 
     source: str
     contribution: str
+    on: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
 
 
 @dataclass(frozen=True)
@@ -222,16 +224,16 @@ END $$"""
         source = f"{self.schema}.{feed.source}"
         name = f"{self.name}{suffix}"
         track = f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-        return [
-            body,
-            f"CREATE TRIGGER {name}_insert AFTER INSERT ON {source}"
+        triggers = {
+            "INSERT": f"CREATE TRIGGER {name}_insert AFTER INSERT ON {source}"
             f" REFERENCING NEW TABLE AS new_rows {track}",
-            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {source}"
+            "UPDATE": f"CREATE TRIGGER {name}_update AFTER UPDATE ON {source}"
             f" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {track}",
-            f"CREATE TRIGGER {name}_delete AFTER DELETE ON {source}"
+            "DELETE": f"CREATE TRIGGER {name}_delete AFTER DELETE ON {source}"
             f" REFERENCING OLD TABLE AS old_rows {track}",
-            f"CREATE TRIGGER {name}_truncate AFTER TRUNCATE ON {source} {track}",
-        ]
+            "TRUNCATE": f"CREATE TRIGGER {name}_truncate AFTER TRUNCATE ON {source} {track}",
+        }
+        return [body, *(triggers[write] for write in feed.on)]
 
     def _lock(self) -> str:
         return f"SELECT pg_advisory_xact_lock(hashtext('{self.qualified}'))"

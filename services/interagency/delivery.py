@@ -257,7 +257,7 @@ class DeliveryWorker:
     async def _record_attempts(
         self, session: AsyncSession, code: str, sent: list[_Sent]
     ) -> list[AttemptOutcome]:
-        """The batch's attempts in two statements (one INSERT, one UPDATE executemany) of the
+        """The batch's attempts in two statements (one INSERT, one UPDATE from arrays) of the
         deliveries still pending, locked; a 410 disables the partner as well."""
         pending = await delivery_repository.pending_for_update(
             session, [s.job.delivery_id for s in sent]
@@ -285,7 +285,7 @@ class DeliveryWorker:
                 }
             )
             change = {
-                "b_id": s.job.delivery_id,
+                "id": s.job.delivery_id,
                 "attempts": count + 1,
                 "last_status_code": result.status_code,
                 "last_error": result.error,

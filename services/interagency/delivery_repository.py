@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from libs.common.bulk import InsertMany, UpdateByKey
 from services.interagency.circuit import Circuit, CircuitState
 from services.interagency.domain import DeliveryStatus, PartnerStatus
 from services.interagency.models import Alert, Delivery, DeliveryAttempt, Partner
@@ -194,23 +195,33 @@ async def pending_for_update(
     return {i: (n, due) for i, n, due in (await session.execute(query)).all()}
 
 
+# One statement each whatever the batch's size: a statement fires the rollups' triggers once.
+ATTEMPTS = InsertMany(
+    cast(Table, DeliveryAttempt.__table__),
+    ("id", "delivery_id", "attempted_at", "status_code", "error", "duration_ms", "outcome"),
+)
+CHANGES = UpdateByKey(
+    cast(Table, Delivery.__table__),
+    "id",
+    (
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "status",
+        "next_attempt_at",
+        "delivered_at",
+        "failed_at",
+    ),
+)
+
+
 async def record_attempts(
     session: AsyncSession, attempts: list[dict[str, Any]], changes: list[dict[str, Any]]
 ) -> None:
-    """The attempts (rows of ``delivery_attempts``) and each delivery's new state (``b_id`` and
-    its columns), as two statements whatever the batch's size."""
-    if not attempts:
-        return
-    attempt_table: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
-    table: Table = Delivery.__table__  # type: ignore[assignment]
-    await session.execute(insert(attempt_table), attempts)
-    columns = [k for k in changes[0] if k != "b_id"]
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in columns}),
-        changes,
-    )
+    """The attempts (rows of ``delivery_attempts``) and each delivery's new state (its ``id`` and
+    the columns of ``CHANGES``), as two statements whatever the batch's size."""
+    await ATTEMPTS.execute(session, attempts)
+    await CHANGES.execute(session, changes)
 
 
 async def alerts_by_id(session: AsyncSession, alert_ids: Sequence[UUID]) -> dict[UUID, Alert]:

@@ -230,22 +230,27 @@ ALERT_ROLLUP = Rollup(
     ),
 )
 # The deliveries per status and partner, on the day their alert was created (the sender moves
-# their status; an alert's creation time never moves, but if it did, the feed would follow).
+# their status). An alert's creation time never moves, but if it did, the feed would follow: only
+# an update of alerts can move them (a new alert has no deliveries yet, and an alert that has some
+# cannot be deleted: their foreign key).
 DELIVERY_ROLLUP = Rollup(
     schema=SCHEMA,
     name="delivery_rollup",
     source="deliveries",
     keys=(("status", String(10)), ("partner_code", String(2))),
     counters=("deliveries",),
+    # each alert's day looked up by its key: a join would hash the whole alerts table for the
+    # sender's every batch (the planner cannot know a trigger's rows are few)
     contribution=(
-        "SELECT (a.created_at AT TIME ZONE 'UTC')::date, d.status, d.partner_code, {sign}"
-        " FROM {rows} AS d JOIN interagency.alerts AS a ON a.id = d.alert_id"
+        "SELECT (SELECT (a.created_at AT TIME ZONE 'UTC')::date FROM interagency.alerts AS a"
+        " WHERE a.id = d.alert_id), d.status, d.partner_code, {sign} FROM {rows} AS d"
     ),
     feeds=(
         Feed(
             "alerts",
             "SELECT (a.created_at AT TIME ZONE 'UTC')::date, d.status, d.partner_code, {sign}"
             " FROM {rows} AS a JOIN interagency.deliveries AS d ON d.alert_id = a.id",
+            on=("UPDATE",),
         ),
     ),
 )
