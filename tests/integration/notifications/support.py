@@ -39,14 +39,11 @@ class Ward:
     social_worker: str
     supervisor: str
     elsewhere: str  # an intake officer of another ward
-
-    @property
-    def province(self) -> str:
-        return "01"
+    province: str = "01"
 
 
-def new_ward(directory: SeededDirectory) -> Ward:
-    code, other = fresh_ward(), fresh_ward()
+def new_ward(directory: SeededDirectory, province: str = "01") -> Ward:
+    code, other = fresh_ward(province), fresh_ward(province)
     tag = uuid.uuid4().hex[:8]
     ward = Ward(
         code=code,
@@ -56,6 +53,7 @@ def new_ward(directory: SeededDirectory) -> Ward:
         social_worker=f"sw-{tag}",
         supervisor=f"sup-{tag}",
         elsewhere=f"io-elsewhere-{tag}",
+        province=province,
     )
     extra = SeededDirectory.of(
         [
