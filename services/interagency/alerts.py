@@ -17,7 +17,7 @@ from services.interagency import delivery_repository, domain, match_repository, 
 from services.interagency.access import Ctx, alert_view
 from services.interagency.alert_data import SituationBulletinData, VictimHandoverData
 from services.interagency.domain import AlertType, DeliveryStatus, Direction, PartnerStatus
-from services.interagency.models import Alert, Delivery, Partner
+from services.interagency.models import Alert, Partner
 from services.interagency.schemas import (
     AlertCreated,
     AlertRead,
@@ -64,20 +64,22 @@ async def queue_alert(
     )
     session.add(alert)
     await session.flush()
-    for partner in partners:
-        session.add(
-            Delivery(
-                id=new_id(),
-                alert_id=alert.id,
-                partner_code=partner.code,
-                status=DeliveryStatus.pending.value,
-                attempts=0,
-                next_attempt_at=ctx.now,
-                replays=0,
-                created_at=ctx.now,
-            )
-        )
-    await session.flush()
+    await delivery_repository.add_deliveries(
+        session,
+        [
+            {
+                "id": new_id(),
+                "alert_id": alert.id,
+                "partner_code": partner.code,
+                "status": DeliveryStatus.pending.value,
+                "attempts": 0,
+                "next_attempt_at": ctx.now,
+                "replays": 0,
+                "created_at": ctx.now,
+            }
+            for partner in partners
+        ],
+    )
     await ctx.emit(
         "interagency.alert.sent",
         alert.id,

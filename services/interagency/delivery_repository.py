@@ -195,7 +195,13 @@ async def pending_for_update(
     return {i: (n, due) for i, n, due in (await session.execute(query)).all()}
 
 
-# One statement each whatever the batch's size: a statement fires the rollups' triggers once.
+# One statement each whatever the batch's size: a statement fires the rollups' triggers once
+# (an executemany of asyncpg is a statement per row).
+NEW_DELIVERIES = InsertMany(
+    cast(Table, Delivery.__table__),
+    ("id", "alert_id", "partner_code", "status", "attempts", "next_attempt_at", "replays",
+     "created_at"),
+)  # fmt: skip
 ATTEMPTS = InsertMany(
     cast(Table, DeliveryAttempt.__table__),
     ("id", "delivery_id", "attempted_at", "status_code", "error", "duration_ms", "outcome"),
@@ -213,6 +219,11 @@ CHANGES = UpdateByKey(
         "failed_at",
     ),
 )
+
+
+async def add_deliveries(session: AsyncSession, deliveries: list[dict[str, Any]]) -> None:
+    """New deliveries (the columns of ``NEW_DELIVERIES``), in one statement."""
+    await NEW_DELIVERIES.execute(session, deliveries)
 
 
 async def record_attempts(
