@@ -133,10 +133,17 @@ async def test_without_the_idle_ping_that_dead_connection_fails_the_request_as_a
     database: Database, db: AsyncEngine, pings: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same stale connection used within the idle threshold: the statement fails, as an
-    outage (a 503, never a 500), and the pool drops the connection for the next request."""
+    outage (a 503, never a 500), and the pool drops the connection for the next request.
+
+    The client reads its backend's farewell (the FATAL, then the end of the stream) before the
+    pool is blinded to it: caught halfway through that read, asyncpg fails the next statement
+    with an ``InternalClientError`` (``cannot switch to state 15``), a state a real pool never
+    hands out, as the closed socket tells it (the first test)."""
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
     first = await backend_pid(database)
+    driver = await pooled_driver(database)
     await terminate(db, first)
+    await closed_seen(driver)
     monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda self: False)
     with pytest.raises(Exception) as failed:
         await backend_pid(database)
