@@ -39,6 +39,7 @@ from services.casework import models as casework_models
 from services.intake import models as intake_models
 from services.interagency import models as interagency_models
 from services.notifications import models as notifications_models
+from services.outreach import models as outreach_models
 from services.victim_support import models as victim_support_models
 
 DAYS = 365
@@ -541,6 +542,7 @@ async def generate(
         *victim_support_models.ROLLUPS,
         *interagency_models.ROLLUPS,
         *notifications_models.ROLLUPS,
+        *outreach_models.ROLLUPS,
     ):
         # the triggers kept them as pending rows; rebuilt folded, as the migration fills them
         started = time.perf_counter()

@@ -4,7 +4,7 @@ high-risk groups, and the reach of each ward counted by the domain's rule."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -12,7 +12,8 @@ from pydantic import TypeAdapter
 from libs.common.errors import NotFound
 from libs.common.figures import Figure, ratio
 from libs.common.jurisdiction import name_of, province_of
-from services.outreach import domain, repository
+from libs.common.rollup_ops import over_whole_provinces
+from services.outreach import domain, figures_repository, repository
 from services.outreach.access import Ctx, ensure_covers
 from services.outreach.models import TargetGroup, WardPopulation
 from services.outreach.schemas import (
@@ -58,9 +59,16 @@ async def put_target_group(ctx: Ctx, code: str, data: TargetGroupIn) -> TargetGr
 async def by_ward(
     ctx: Ctx, *, period_from: date | None, period_to: date | None, ward_code: str | None
 ) -> tuple[list[WardCoverage], Figure]:
-    """Each ward's coverage, and the overall ratio over the wards whose population is known."""
+    """Each ward's coverage, and the overall ratio over the wards whose population is known.
+    Over whole provinces the reach is summed from the daily rollup (``figures_repository``)."""
     session, principal = ctx.session, ctx.require_principal()
-    reaches = await repository.ward_reach(session, principal, period_from, period_to, ward_code)
+    if ctx.settings.kpi_rollups and over_whole_provinces(principal, ward_code):
+        after = period_to + timedelta(days=1) if period_to else None
+        reaches = await figures_repository.rolled_up_ward_reach(
+            session, principal, period_from, after
+        )
+    else:
+        reaches = await repository.ward_reach(session, principal, period_from, period_to, ward_code)
     year = (period_to or ctx.now.date()).year
     populations = await repository.latest_populations(session, principal, year, ward_code)
     wards: list[dict[str, Any]] = []

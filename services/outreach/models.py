@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.common.crypto import EncryptedText
 from libs.common.db import service_metadata
 from libs.common.platform import install_platform
+from libs.common.rollups import Rollup
+from services.outreach.domain import MASS_MEDIA
 
 SCHEMA = "outreach"
 metadata = service_metadata(SCHEMA)
@@ -49,10 +51,25 @@ class Campaign(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
+# the kinds of activity whose audience counts once, its largest (domain.reached), as SQL
+MASS_MEDIA_KINDS = ", ".join(f"'{kind.value}'" for kind in sorted(MASS_MEDIA))
+
+
 class Activity(Base):
     """A communication activity held in a ward."""
 
     __tablename__ = "activities"
+    __table_args__ = (
+        # each ward's largest mass-media audience over a period of whole provinces, an
+        # index-only range per province (figures_repository.largest_audiences)
+        Index(
+            "ix_activities_mass_media_reach",
+            "province_code",
+            "held_on",
+            postgresql_include=["ward_code", "people_reached"],
+            postgresql_where=text(f"kind IN ({MASS_MEDIA_KINDS})"),
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     campaign_id: Mapped[UUID | None] = mapped_column(
@@ -101,3 +118,39 @@ class Commendation(Base):
     level: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+# The figures of ``GET /v1/kpis`` (kpis.py) over whole provinces, summed per day and month an
+# activity was held instead of read from a year of activities; kept by triggers
+# (libs/common/rollups.py). Per ward: the activities and the people their direct contacts reached
+# (mass media's largest audience is not a sum: ``figures_repository.largest_audiences``).
+REACH_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="reach_rollup",
+    source="activities",
+    keys=(("ward_code", String(5)), ("province_code", String(2))),
+    counters=("activities", "direct"),
+    contribution=(
+        "SELECT r.held_on, r.ward_code, r.province_code, {sign},"  # noqa: S608 (the code's kinds)
+        f" {{sign}} * CASE WHEN r.kind IN ({MASS_MEDIA_KINDS}) THEN 0 ELSE r.people_reached END"
+        " FROM {rows} AS r"
+    ),
+    area_key="province_code",
+)
+# Per province and list of target groups (a few dozen lists): the activities, the materials
+# handed out and the people reached, which count for every group of the list.
+GROUP_ROLLUP = Rollup(
+    schema=SCHEMA,
+    name="target_group_rollup",
+    source="activities",
+    keys=(("province_code", String(2)), ("target_groups", ARRAY(String(40)))),
+    counters=("activities", "materials", "people"),
+    contribution=(
+        "SELECT r.held_on, r.province_code, coalesce(r.target_groups, ARRAY[]::varchar[]),"
+        " {sign}, {sign} * r.materials_distributed, {sign} * r.people_reached FROM {rows} AS r"
+    ),
+    area_key="province_code",
+)
+ROLLUPS = (REACH_ROLLUP, GROUP_ROLLUP)  # ``ctip rollups check|fold|backfill``, the fold
+reach_rollup = REACH_ROLLUP.table(metadata)
+target_group_rollup = GROUP_ROLLUP.table(metadata)

@@ -5,10 +5,11 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from libs.common.rollup_ops import RollupSettings
 from libs.common.settings import ServiceSettings
 
 
-class OutreachSettings(ServiceSettings):
+class OutreachSettings(ServiceSettings, RollupSettings):
     service_name: ClassVar[str] = "outreach"
     model_config = SettingsConfigDict(env_prefix="CTIP_OUTREACH_", extra="ignore")
 
