@@ -41,8 +41,9 @@ class Reach:
 
 def reached(activities: Iterable[Reach]) -> int:
     """Direct contacts add up; mass media counts once, its largest audience. The database
-    applies the same rule to a period's activities (``repository.ward_reach``: one row per ward);
-    an integration test draws activities at random and holds the two equal."""
+    applies the same rule to a period's activities (``repository.ward_reach``: one row per ward;
+    over whole provinces ``figures_repository.rolled_up_ward_reach``); integration tests draw
+    activities at random and hold the rule, the count and the rollups equal."""
     direct = 0
     mass = 0
     for a in activities:
