@@ -173,6 +173,11 @@ _OUTAGE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now
+    # The driver's protocol out of step, which is what a restart leaves behind when a pooled
+    # connection has read its backend's FATAL but not yet the end of the stream (the pool still
+    # sees it open): the next statement fails with "cannot switch to state ...; another
+    # operation (2) is in progress". The connection is dead, not the request at fault.
+    asyncpg.exceptions.InternalClientError,
 )
 
 

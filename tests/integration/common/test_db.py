@@ -136,9 +136,10 @@ async def test_without_the_idle_ping_that_dead_connection_fails_the_request_as_a
     outage (a 503, never a 500), and the pool drops the connection for the next request.
 
     The client reads its backend's farewell (the FATAL, then the end of the stream) before the
-    pool is blinded to it: caught halfway through that read, asyncpg fails the next statement
-    with an ``InternalClientError`` (``cannot switch to state 15``), a state a real pool never
-    hands out, as the closed socket tells it (the first test)."""
+    pool is blinded to it, so that the statement always fails the same way. Caught halfway
+    through that read, asyncpg fails the next statement with an ``InternalClientError``
+    (``cannot switch to state 15``): a real pool can hand that connection out too, between the
+    two reads, and that error is an outage as well (tests/unit/common/test_errors.py)."""
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
     first = await backend_pid(database)
     driver = await pooled_driver(database)

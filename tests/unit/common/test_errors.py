@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import DBAPIError, InternalError
 
 from libs.common.errors import (
     PROBLEM_JSON,
@@ -22,6 +24,7 @@ from libs.common.errors import (
     Unauthorized,
     Unprocessable,
     install_error_handlers,
+    is_database_outage,
 )
 from libs.common.schemas import StrictModel, known_ward
 from libs.common.validation import FIELD_CODES, FieldError
@@ -310,3 +313,27 @@ def test_request_models_refuse_with_a_code_never_a_bare_value_error() -> None:
         if "raise ValueError(" in line
     ]
     assert bare == []
+
+
+def _as_sqlalchemy_raises(driver_error: Exception) -> DBAPIError:
+    """SQLAlchemy's asyncpg dialect: the driver's error as ``orig`` and as the cause."""
+    try:
+        try:
+            raise driver_error
+        except Exception as exc:
+            raise InternalError("BEGIN", None, exc) from exc
+    except DBAPIError as wrapped:
+        return wrapped
+
+
+def test_a_connection_out_of_step_after_a_restart_is_an_outage_not_a_500() -> None:
+    """What a PostgreSQL restart did to one request in 825 of the fault suite: the pooled
+    connection had read its backend's FATAL but not the end of the stream, and asyncpg refused
+    the next statement. A 503 to retry, never a 500."""
+    error = asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"
+    )
+    assert is_database_outage(_as_sqlalchemy_raises(error))
+    assert not is_database_outage(
+        _as_sqlalchemy_raises(asyncpg.exceptions.UniqueViolationError("duplicate key"))
+    )
