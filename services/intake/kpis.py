@@ -50,9 +50,8 @@ async def intake_kpis(
         counts["overdue"] = of_now["overdue_received"]
         open_now = of_now
     else:
-        counts = await repository.tip_figures(ctx.session, tips, ctx.now)
-        open_now = await repository.tip_figures(ctx.session, area, ctx.now)
-        hotspots = await repository.tip_hotspots(ctx.session, tips)
+        counts, hotspots = await repository.counted_tip_figures(ctx.session, tips, ctx.now)
+        open_now = await repository.open_tip_counts(ctx.session, area, ctx.now)
     reported, still_open = await repository.missing_person_figures(ctx.session, reports)
     received = counts["received"]
     return IntakeKpis(
