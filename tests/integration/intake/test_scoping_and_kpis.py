@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from testkit.intake import resident_key
@@ -334,6 +335,30 @@ async def test_overdue_and_due_soon_count_open_tips_whatever_the_period(
         intake, auth("supervisor", "01"), ward_code=kpi_ward, **{"from": today().isoformat()}
     )
     assert (figures["overdue"], figures["due_soon"]) == (1, 1)
+
+
+async def test_a_tip_resolved_at_its_deadline_is_on_time_and_a_microsecond_later_is_late(
+    intake: httpx.AsyncClient, officer: dict[str, str], auth: Auth, db: AsyncEngine
+) -> None:
+    ward = fresh_ward()
+    resolved = []
+    for _ in range(2):
+        tip_id = str((await file_tip(intake, officer, incident_ward_code=ward))["id"])
+        await classify(intake, officer, tip_id)
+        await verify(intake, officer, tip_id, "unsubstantiated")
+        resolved.append(tip_id)
+    at_deadline, just_after = resolved
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE intake.tips SET resolution_due_at = resolved_at"
+                " - CASE WHEN id = :late THEN interval '1 microsecond' ELSE interval '0' END"
+                " WHERE id IN (:on_time, :late)"
+            ),
+            {"on_time": at_deadline, "late": just_after},
+        )
+    figures = await kpis(intake, auth("supervisor", "01"), ward_code=ward)
+    assert figures["resolved_within_deadline_ratio"] == figure(0.5, 1, 2)
 
 
 async def test_a_period_with_nothing_to_count_has_null_ratios(
