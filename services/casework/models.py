@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Date, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import ARRAY, Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +36,17 @@ class TipRef(Base):
     intake's tables)."""
 
     __tablename__ = "tip_refs"
+    __table_args__ = (
+        # The substantiated tips of a ward verified in a period (``GET /v1/kpis`` of a ward):
+        # an index-only range, joined to ``ix_cases_initiated_tip``.
+        Index(
+            "ix_tip_refs_substantiated_ward",
+            "incident_ward_code",
+            "verified_at",
+            postgresql_include=["tip_id", "province_code"],
+            postgresql_where=text("outcome = 'substantiated'"),
+        ),
+    )
 
     tip_id: Mapped[UUID] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(20))
@@ -54,6 +65,10 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_open_due", "stage_due_at", postgresql_where="status <> 'closed'"),
+        # Whether a tip has an initiated case, read index-only (substantiated_tip_figures).
+        Index(
+            "ix_cases_initiated_tip", "tip_id", postgresql_where=text("initiated_at IS NOT NULL")
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
