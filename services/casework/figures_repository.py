@@ -1,7 +1,7 @@
 """Casework's figures over whole provinces (``GET /v1/kpis``), summed from the daily rollups
 (``CASE_ROLLUP``, ``CASE_KIND_ROLLUP``, ``TIP_REF_ROLLUP``, ``OPEN_CASE_ROLLUP``, kept by triggers:
-libs/common/rollups.py): what ``repository.case_figures``, ``case_hotspots`` and
-``substantiated_tip_figures`` count over the rows."""
+libs/common/rollups.py): what ``repository.case_figures`` and ``substantiated_tip_figures``
+count over the rows."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from services.casework.models import (
     open_case_rollup,
     tip_ref_rollup,
 )
+from services.casework.repository import HOTSPOT_WARDS
 
-HOTSPOT_WARDS = 100  # the wards with the most cases opened, most first (then by code)
 # A literal, so that the planner may use the partial index on open cases (ix_cases_open_due_area).
 OPEN_CASE: ColumnElement[bool] = literal_column("cases.status <> 'closed'", Boolean)
 

@@ -38,11 +38,12 @@ async def casework_kpis(
             session, principal, period_from, after
         )
     else:
-        counts = await repository.case_figures(session, scope, (start, end), ward_code, ctx.now)
+        counts, hotspots = await repository.case_figures(
+            session, scope, (start, end), ward_code, ctx.now
+        )
         substantiated, initiated = await repository.substantiated_tip_figures(
             session, principal, (start, end), ward_code
         )
-        hotspots = await repository.case_hotspots(session, scope, start, end, ward_code)
     trials = {"standard": 0, "mobile": 0, "model": 0, **counts["trials"]}
     return CaseworkKpis(
         period_from=period_from,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -225,14 +225,20 @@ async def digests_of(session: AsyncSession, party_ids: list[UUID]) -> dict[UUID,
     return found
 
 
+HOTSPOT_WARDS = 100  # the wards with the most cases opened, most first (then by code)
+
+
 async def case_figures(
     session: AsyncSession,
     scope: ColumnElement[bool],
     period: tuple[datetime | None, datetime | None],
     ward_code: str | None,
     now: datetime,
-) -> dict[str, Any]:
-    """Counts behind the casework KPIs, each cohort taken by when its stage began."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The counts behind the casework KPIs, each cohort taken by when its stage began, and the
+    hotspots of the cases opened in the period: the counters, the wards, the destination
+    countries and the trials per type in one pass over the area's cases (``GROUPING SETS``), the
+    exploitation types in another (a case counts once for each type it lists)."""
     start, end = period
 
     def within(column: Any) -> list[ColumnElement[bool]]:
@@ -247,32 +253,51 @@ async def case_figures(
     if ward_code:
         base.append(Case.ward_code == ward_code)
     tried = Case.verdict_outcome.in_(["convicted", "acquitted"])
-    row = (
-        await session.execute(
-            select(
-                func.count().filter(*within(Case.opened_at)),
-                func.count().filter(*within(Case.initiated_at)),
-                func.count().filter(*within(Case.initiated_at), Case.indicted_at.is_not(None)),
-                func.count().filter(*within(Case.indicted_at)),
-                func.count().filter(*within(Case.indicted_at), tried),
-                func.count().filter(Case.status != "closed", Case.stage_due_at < now),
-            ).where(*base)
+    ward, country, trial = Case.ward_code, Case.destination_country, Case.trial_type
+    grouped = await session.execute(
+        select(
+            func.grouping(ward, country, trial),  # 7 all, 3 ward, 5 country, 6 trial type
+            ward,
+            country,
+            trial,
+            func.count().filter(*within(Case.opened_at)),
+            func.count().filter(*within(Case.initiated_at)),
+            func.count().filter(*within(Case.initiated_at), Case.indicted_at.is_not(None)),
+            func.count().filter(*within(Case.indicted_at)),
+            func.count().filter(*within(Case.indicted_at), tried),
+            func.count().filter(Case.status != "closed", Case.stage_due_at < now),
+            func.count().filter(*within(Case.trial_scheduled_for)),
         )
-    ).one()
-    trials = await session.execute(
-        select(Case.trial_type, func.count())
-        .where(*base, *within(Case.trial_scheduled_for))
-        .group_by(Case.trial_type)
+        .where(*base)
+        .group_by(func.grouping_sets(text("()"), ward, country, trial))
     )
-    return {
-        "opened": row[0],
-        "initiated": row[1],
-        "initiated_then_indicted": row[2],
-        "indicted": row[3],
-        "indicted_then_tried": row[4],
-        "overdue": row[5],
-        "trials": {t: n for t, n in trials.all() if t},
+    names = ("opened", "initiated", "initiated_then_indicted", "indicted", "indicted_then_tried")
+    counts: dict[str, Any] = dict.fromkeys((*names, "overdue"), 0)
+    trials: dict[str, int] = {}
+    wards: list[dict[str, Any]] = []
+    countries: dict[str, int] = {}
+    for grouping, ward_of, country_of, trial_type, *n in grouped.all():
+        opened = n[0]
+        if grouping == 7:
+            counts = dict(zip((*names, "overdue"), n[:6], strict=True))
+        elif grouping == 3 and opened:
+            wards.append({"ward_code": ward_of, "cases": opened})
+        elif grouping == 5 and country_of is not None and opened:
+            countries[country_of] = opened
+        elif grouping == 6 and trial_type and n[6]:
+            trials[trial_type] = n[6]
+    counts["trials"] = trials
+    wards.sort(key=lambda w: (-w["cases"], w["ward_code"]))
+    kind = func.unnest(Case.exploitation_types).label("kind")
+    by_type = await session.execute(
+        select(kind, func.count()).where(*base, *within(Case.opened_at)).group_by(kind)
+    )
+    hotspots = {
+        "by_ward": wards[:HOTSPOT_WARDS],
+        "by_exploitation_type": {k: n for k, n in by_type.all()},
+        "by_destination_country": countries,
     }
+    return counts, hotspots
 
 
 async def substantiated_tip_figures(
@@ -304,41 +329,6 @@ async def substantiated_tip_figures(
         )
     ).one()
     return int(row[0]), int(row[1])
-
-
-async def case_hotspots(
-    session: AsyncSession,
-    scope: ColumnElement[bool],
-    start: datetime | None,
-    end: datetime | None,
-    ward_code: str | None = None,
-) -> dict[str, Any]:
-    conditions: list[ColumnElement[bool]] = [scope]
-    if ward_code:
-        conditions.append(Case.ward_code == ward_code)
-    if start is not None:
-        conditions.append(Case.opened_at >= start)
-    if end is not None:
-        conditions.append(Case.opened_at < end)
-    by_ward = await session.execute(
-        select(Case.ward_code, func.count())
-        .where(*conditions)
-        .group_by(Case.ward_code)
-        .order_by(func.count().desc(), Case.ward_code)
-        .limit(100)
-    )
-    kind = func.unnest(Case.exploitation_types).label("kind")
-    by_type = await session.execute(select(kind, func.count()).where(*conditions).group_by(kind))
-    by_country = await session.execute(
-        select(Case.destination_country, func.count())
-        .where(*conditions, Case.destination_country.is_not(None))
-        .group_by(Case.destination_country)
-    )
-    return {
-        "by_ward": [{"ward_code": w, "cases": n} for w, n in by_ward.all()],
-        "by_exploitation_type": {k: n for k, n in by_type.all()},
-        "by_destination_country": {c: n for c, n in by_country.all()},
-    }
 
 
 async def overdue_by_status(session: AsyncSession, now: datetime) -> dict[str, int]:
