@@ -284,7 +284,7 @@ async def case_figures(
             wards.append({"ward_code": ward_of, "cases": opened})
         elif grouping == 5 and country_of is not None and opened:
             countries[country_of] = opened
-        elif grouping == 6 and trial_type and n[6]:
+        elif grouping == 6 and trial_type:  # zero or more: every type is listed
             trials[trial_type] = n[6]
     counts["trials"] = trials
     wards.sort(key=lambda w: (-w["cases"], w["ward_code"]))
