@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from libs.common.context import Context
 from libs.common.errors import Forbidden
@@ -94,3 +96,46 @@ def within_province(ctx: C, province_code: str | None) -> C:
     if not principal.covers(province_code):
         raise Forbidden("that province is outside your jurisdiction")
     return replace(ctx, principal=replace(principal, jurisdiction=(province_code,)))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts of rows: over them all (``total``), and per value of each key (``per``, in the
+    order of the keys: value → counters)."""
+
+    total: dict[str, int]
+    per: tuple[dict[Any, dict[str, int]], ...]
+
+    def ranked(self, key: int, by: str, limit: int | None = None) -> list[tuple[Any, int]]:
+        """The values of one key (but none) whose ``by`` count is above zero, with it: most
+        first, then by value; the first ``limit``."""
+        counted = [(v, c[by]) for v, c in self.per[key].items() if v is not None and c[by]]
+        return sorted(counted, key=lambda vc: (-vc[1], vc[0]))[:limit]
+
+
+async def tally(
+    session: AsyncSession,
+    counters: Mapping[str, Sequence[ColumnElement[bool]]],
+    keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    where: Sequence[ColumnElement[bool]],
+) -> Tally:
+    """Count the rows ``where`` keeps in one pass over them (``GROUPING SETS``): each counter
+    counts the rows that meet all its conditions (none: every row), over all the rows and per
+    value of each key."""
+    counts = [func.count().filter(*c) if c else func.count() for c in counters.values()]
+    rows = await session.execute(
+        select(func.grouping(*keys), *keys, *counts)
+        .where(*where)
+        .group_by(func.grouping_sets(text("()"), *keys))
+    )
+    last = len(keys) - 1
+    total = dict.fromkeys(counters, 0)
+    per: tuple[dict[Any, dict[str, int]], ...] = tuple({} for _ in keys)
+    for aggregated, *values in rows.all():  # a bit per key, the first key's the highest
+        named = dict(zip(counters, values[len(keys) :], strict=True))
+        grouped = [i for i in range(len(keys)) if not aggregated >> (last - i) & 1]
+        if grouped:
+            per[grouped[0]][values[grouped[0]]] = named
+        else:
+            total = named
+    return Tally(total, per)

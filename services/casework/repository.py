@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, text, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from libs.common.auth import Principal
 from libs.common.db import save as save  # the one writer of rows, used by the use cases
+from libs.common.figures import tally
 from libs.common.scoping import jurisdiction_clause
 from libs.contracts.intake import TipReceived, TipVerified
 from services.casework.models import (
@@ -237,7 +238,7 @@ async def case_figures(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The counts behind the casework KPIs, each cohort taken by when its stage began, and the
     hotspots of the cases opened in the period: the counters, the wards, the destination
-    countries and the trials per type in one pass over the area's cases (``GROUPING SETS``), the
+    countries and the trials per type in one pass over the area's cases (``tally``), the
     exploitation types in another (a case counts once for each type it lists)."""
     start, end = period
 
@@ -252,50 +253,35 @@ async def case_figures(
     base: list[ColumnElement[bool]] = [scope]
     if ward_code:
         base.append(Case.ward_code == ward_code)
+    initiated, indicted = within(Case.initiated_at), within(Case.indicted_at)
     tried = Case.verdict_outcome.in_(["convicted", "acquitted"])
-    ward, country, trial = Case.ward_code, Case.destination_country, Case.trial_type
-    grouped = await session.execute(
-        select(
-            func.grouping(ward, country, trial),  # 7 all, 3 ward, 5 country, 6 trial type
-            ward,
-            country,
-            trial,
-            func.count().filter(*within(Case.opened_at)),
-            func.count().filter(*within(Case.initiated_at)),
-            func.count().filter(*within(Case.initiated_at), Case.indicted_at.is_not(None)),
-            func.count().filter(*within(Case.indicted_at)),
-            func.count().filter(*within(Case.indicted_at), tried),
-            func.count().filter(Case.status != "closed", Case.stage_due_at < now),
-            func.count().filter(*within(Case.trial_scheduled_for)),
-        )
-        .where(*base)
-        .group_by(func.grouping_sets(text("()"), ward, country, trial))
+    counted = await tally(
+        session,
+        {
+            "opened": within(Case.opened_at),
+            "initiated": initiated,
+            "initiated_then_indicted": [*initiated, Case.indicted_at.is_not(None)],
+            "indicted": indicted,
+            "indicted_then_tried": [*indicted, tried],
+            "overdue": [Case.status != "closed", Case.stage_due_at < now],
+            "trials": within(Case.trial_scheduled_for),
+        },
+        keys=(Case.ward_code, Case.destination_country, Case.trial_type),
+        where=base,
     )
-    names = ("opened", "initiated", "initiated_then_indicted", "indicted", "indicted_then_tried")
-    counts: dict[str, Any] = dict.fromkeys((*names, "overdue"), 0)
-    trials: dict[str, int] = {}
-    wards: list[dict[str, Any]] = []
-    countries: dict[str, int] = {}
-    for grouping, ward_of, country_of, trial_type, *n in grouped.all():
-        opened = n[0]
-        if grouping == 7:
-            counts = dict(zip((*names, "overdue"), n[:6], strict=True))
-        elif grouping == 3 and opened:
-            wards.append({"ward_code": ward_of, "cases": opened})
-        elif grouping == 5 and country_of is not None and opened:
-            countries[country_of] = opened
-        elif grouping == 6 and trial_type:  # zero or more: every type is listed
-            trials[trial_type] = n[6]
-    counts["trials"] = trials
-    wards.sort(key=lambda w: (-w["cases"], w["ward_code"]))
+    counts: dict[str, Any] = dict(counted.total)
+    # every trial type, zero or more (kpis lists them all)
+    counts["trials"] = {t: c["trials"] for t, c in counted.per[2].items() if t}
     kind = func.unnest(Case.exploitation_types).label("kind")
     by_type = await session.execute(
         select(kind, func.count()).where(*base, *within(Case.opened_at)).group_by(kind)
     )
     hotspots = {
-        "by_ward": wards[:HOTSPOT_WARDS],
+        "by_ward": [
+            {"ward_code": w, "cases": n} for w, n in counted.ranked(0, "opened", HOTSPOT_WARDS)
+        ],
         "by_exploitation_type": {k: n for k, n in by_type.all()},
-        "by_destination_country": countries,
+        "by_destination_country": dict(counted.ranked(1, "opened")),
     }
     return counts, hotspots
 

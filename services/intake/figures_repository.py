@@ -4,15 +4,14 @@ libs/common/rollups.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select, text
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import Principal
-from libs.common.figures import day_start
+from libs.common.figures import day_start, tally
 from libs.common.rollup_reads import period_slice, ward_sums
 from libs.common.scoping import jurisdiction_clause
 from services.intake.domain import DUE_SOON
@@ -62,55 +61,40 @@ async def counted_tip_figures(
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The counters and the hotspots of the tips that ``conditions`` select (a period's), counted
     over the tips in two reads of them instead of five: the counters, the wards and the
-    destination countries in one pass (``GROUPING SETS``), the exploitation types in another (a
-    tip counts once for each type it lists). What :func:`rolled_up_tip_figures` sums from the
+    destination countries in one pass (:func:`tally`), the exploitation types in another (a tip
+    counts once for each type it lists). What :func:`rolled_up_tip_figures` sums from the
     rollups, plus ``overdue``: the tips received in the period that are open past their
     deadline."""
-    ward, country = Tip.incident_ward_code, Tip.destination_country
-    counters = ("received", "classified", "verified", "resolved", "on_time", "overdue")
-    grouped = await session.execute(
-        select(
-            func.grouping(ward, country),  # 3: every tip; 1: per ward; 2: per country
-            ward,
-            country,
-            func.count(),
-            func.count().filter(Tip.classified_at.is_not(None)),
-            func.count().filter(Tip.verified_at.is_not(None)),
-            func.count().filter(Tip.resolved_at.is_not(None)),
-            func.count().filter(Tip.resolved_at <= Tip.resolution_due_at),
-            func.count().filter(OPEN_TIP, Tip.resolution_due_at < now),
-            func.count().filter(Tip.verification_outcome == "substantiated"),
-        )
-        .where(*conditions)
-        .group_by(func.grouping_sets(text("()"), ward, country))
+    counted = await tally(
+        session,
+        {
+            "received": [],
+            "classified": [Tip.classified_at.is_not(None)],
+            "verified": [Tip.verified_at.is_not(None)],
+            "resolved": [Tip.resolved_at.is_not(None)],
+            "on_time": [Tip.resolved_at <= Tip.resolution_due_at],
+            "overdue": [OPEN_TIP, Tip.resolution_due_at < now],
+            "substantiated": [Tip.verification_outcome == "substantiated"],
+        },
+        keys=(Tip.incident_ward_code, Tip.destination_country),
+        where=conditions,
     )
-    counts = dict.fromkeys(counters, 0)
-    wards: list[dict[str, Any]] = []
-    unplaced = {"tips": 0, "substantiated": 0}
-    countries: list[tuple[str, int]] = []
-    for grouping, ward_code, destination, *n in grouped.all():
-        if grouping == 3:
-            counts = dict(zip(counters, n[:6], strict=True))
-        elif grouping == 1 and ward_code is None:
-            unplaced = {"tips": n[0], "substantiated": n[6]}  # until triage places them
-        elif grouping == 1:
-            wards.append({"ward_code": ward_code, "tips": n[0], "substantiated": n[6]})
-        elif destination is not None:
-            countries.append((destination, n[0]))
+    per_ward = counted.per[0]
+    unplaced = per_ward.get(None, {"received": 0, "substantiated": 0})  # until triage places them
     kind = func.unnest(Tip.exploitation_types).label("kind")
     types = await session.execute(select(kind, func.count()).where(*conditions).group_by(kind))
-    wards.sort(key=lambda w: (-w["tips"], w["ward_code"]))
     hotspots = {
-        "by_ward": wards[:HOTSPOT_WARDS],
-        "unplaced": unplaced,
-        "by_exploitation_type": _most_first((value, n) for value, n in types),
-        "by_destination_country": _most_first(countries),
+        "by_ward": [
+            {"ward_code": w, "tips": n, "substantiated": per_ward[w]["substantiated"]}
+            for w, n in counted.ranked(0, "received", HOTSPOT_WARDS)
+        ],
+        "unplaced": {"tips": unplaced["received"], "substantiated": unplaced["substantiated"]},
+        "by_exploitation_type": dict(
+            sorted(((v, n) for v, n in types), key=lambda vn: (-vn[1], vn[0]))
+        ),
+        "by_destination_country": dict(counted.ranked(1, "received")),
     }
-    return counts, hotspots
-
-
-def _most_first(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
-    return {value: n for value, n in sorted(pairs, key=lambda p: (-p[1], p[0]))}
+    return counted.total, hotspots
 
 
 async def open_tip_counts(
