@@ -62,7 +62,8 @@ async def counted_tip_figures(
     """The counters and the hotspots of the tips that ``conditions`` select (a period's), counted
     over the tips in two reads of them instead of five: the counters, the wards and the
     destination countries in one pass (:func:`tally`), the exploitation types in another (a tip
-    counts once for each type it lists). What :func:`rolled_up_tip_figures` sums from the
+    counts once for each type it lists); a ward's, index-only (``ix_tips_ward_received`` holds
+    every column counted here). What :func:`rolled_up_tip_figures` sums from the
     rollups, plus ``overdue``: the tips received in the period that are open past their
     deadline."""
     counted = await tally(

@@ -46,6 +46,20 @@ class Base(DeclarativeBase):
     metadata = metadata
 
 
+# What a ward's figures read of each tip besides its ward and day (figures_repository.py).
+WARD_FIGURE_COLUMNS = (
+    "province_code",
+    "status",
+    "classified_at",
+    "verified_at",
+    "verification_outcome",
+    "resolved_at",
+    "resolution_due_at",
+    "destination_country",
+    "exploitation_types",
+)
+
+
 class Tip(Base):
     """A crime report or denunciation (tin báo, tố giác tội phạm) about trafficking."""
 
@@ -65,6 +79,14 @@ class Tip(Base):
             text("id DESC"),
             postgresql_where=text("status IN ('received', 'triaged')"),
         ),
+        # A ward's tips by the day received, with every column its figures count (``GET
+        # /v1/kpis?ward_code=``): read index-only, not one heap page per tip.
+        Index(
+            "ix_tips_ward_received",
+            "incident_ward_code",
+            "received_at",
+            postgresql_include=list(WARD_FIGURE_COLUMNS),
+        ),
         # An officer's own tips (``assignee=me``), newest first.
         Index(
             "ix_tips_assignee_received",
@@ -79,7 +101,7 @@ class Tip(Base):
     channel: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     description: Mapped[str] = mapped_column(EncryptedText("intake.tips.description"))
-    incident_ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    incident_ward_code: Mapped[str | None] = mapped_column(String(5))
     province_code: Mapped[str | None] = mapped_column(String(2), index=True)
     occurred_on: Mapped[date | None] = mapped_column(Date)
     exploitation_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
