@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.common.audit import audit_key_from_b64, configure_audit_key
@@ -90,7 +91,7 @@ def owner_database_url(stack: None) -> Iterator[str]:
                 pytest.fail(f"the runtime role {RUNTIME_ROLE!r} is the owner: set another")
         yield url
     finally:
-        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(name))
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +122,29 @@ async def _admin(url: str, *statements: str) -> None:
         for statement in statements:
             await conn.execute(text(statement))
     await engine.dispose()
+
+
+async def drop_database(name: str, url: str = TEST_DB_URL) -> None:
+    """Drop a test's private database, through ``url`` (another database of the cluster).
+
+    ``WITH (FORCE)`` ends the sessions still in it, but fails, ending none, when one of them is
+    not ours to signal (we are no superuser): "must be a member of the role whose process is
+    being terminated". An autovacuum worker at work there is one (the likely cause of a CI
+    failure on 2026-12-07), a session of the runtime role that is closing another. A plain
+    ``DROP DATABASE`` tells an autovacuum worker to stop and waits for it, so that is the next
+    try; a second later, the first again, until the other sessions are gone."""
+    force = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            await _admin(url, force if attempt % 2 == 0 else force.removesuffix(" WITH (FORCE)"))
+            return
+        except DBAPIError:
+            if attempt == DROP_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(1.0)
+
+
+DROP_ATTEMPTS = 6
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from libs.common.migrations import alembic_config, migrate, upgrade
-from tests.integration.conftest import TEST_DB_URL, _admin, _runtime_url
+from tests.integration.conftest import TEST_DB_URL, _admin, _runtime_url, drop_database
 
 
 @contextmanager
@@ -38,7 +38,7 @@ def private_database(*services: str, before: str | None = None) -> Iterator[str]
             upgrade(service, url, previous.down_revision)
         yield url
     finally:
-        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(name))
 
 
 def upgrade_to_head(service: str, url: str) -> None:
@@ -81,7 +81,7 @@ def rows_after_migration(
         source = f"{service}.{read or table}"
         return asyncio.run(_run(url, f"SELECT to_jsonb(t) FROM {source} t", []))
     finally:
-        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(name))
 
 
 def _insert(service: str, table: str, row: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from libs.common.db import Database
 from libs.common.platform import platform_of
 from services.intake.models import metadata as intake_metadata
 from services.interagency.models import metadata as interagency_metadata
-from tests.integration.conftest import RUNTIME_ROLE
+from tests.integration.conftest import RUNTIME_ROLE, drop_database
 
 intake_platform = platform_of(intake_metadata)
 interagency_platform = platform_of(interagency_metadata)
@@ -483,7 +483,4 @@ async def test_the_migration_rechains_old_entries_and_encrypts_their_notes(
                 await conn.execute(text("DELETE FROM intake.audit_log"))
     finally:
         await engine.dispose()
-        admin = create_async_engine(owner_database_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await drop_database(name, owner_database_url)

@@ -28,7 +28,7 @@ from services.interagency import missing_persons, webhooks
 from services.interagency.app import create_app
 from services.interagency.settings import InteragencySettings
 from testkit.interagency import partner_event, person_found, post_signed
-from tests.integration.conftest import TEST_DB_URL, _admin
+from tests.integration.conftest import TEST_DB_URL, _admin, drop_database
 from tests.integration.interagency.conftest import (  # noqa: F401  (fixtures)
     PartnerHandle,
     Register,
@@ -426,7 +426,7 @@ def test_the_migration_gives_older_alerts_an_owner_and_leaves_bulletins_to_every
         upgrade("interagency", url, OWNERS_REVISION)
         owners = asyncio.run(_owners(url))
     finally:
-        asyncio.run(_admin(TEST_DB_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(name))
     desk = InteragencySettings().alert_desk_province
     assert owners == {
         ids["mp"]: (FAR_WARD, FAR),
