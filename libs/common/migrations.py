@@ -104,6 +104,18 @@ async def _grant(owner_url: str, schema: str, role: str) -> None:
         await engine.dispose()
 
 
+def comparison_options(schema: str) -> dict[str, Any]:
+    """How a schema is compared with its models (``ctip revision``'s autogenerate, and the test
+    that the migrations and the models agree): that schema only, the column types too."""
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return True
+
+    return {"include_schemas": True, "include_name": include_name, "compare_type": True}
+
+
 def run_env(metadata: MetaData) -> None:
     """Body of every service's ``env.py``: online migrations of that schema only."""
     config = context.config
@@ -117,11 +129,6 @@ def run_env(metadata: MetaData) -> None:
         settings.check_production()
         url = settings.migration_database_url or settings.database_url
 
-    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-        if type_ == "schema":
-            return name == schema
-        return True
-
     def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
         """Encrypted columns are plain text to the database: migrations need not import us."""
         if type_ == "type" and isinstance(obj, TypeDecorator):
@@ -133,10 +140,8 @@ def run_env(metadata: MetaData) -> None:
             connection=connection,
             target_metadata=metadata,
             version_table_schema=schema,
-            include_schemas=True,
-            include_name=include_name,
-            compare_type=True,
             render_item=render_item,
+            **comparison_options(schema),
         )
         with context.begin_transaction():
             context.run_migrations()

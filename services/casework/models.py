@@ -65,6 +65,14 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_open_due", "stage_due_at", postgresql_where="status <> 'closed'"),
+        # The open cases due from today's start, over whole provinces, read index-only (the
+        # figures of now: ``figures_repository.overdue_cases_of``).
+        Index(
+            "ix_cases_open_due_area",
+            "stage_due_at",
+            postgresql_include=["ward_code", "province_code"],
+            postgresql_where=text("status <> 'closed'"),
+        ),
         # Whether a tip has an initiated case, read index-only (substantiated_tip_figures).
         Index(
             "ix_cases_initiated_tip", "tip_id", postgresql_where=text("initiated_at IS NOT NULL")

@@ -87,6 +87,14 @@ class Tip(Base):
             "received_at",
             postgresql_include=list(WARD_FIGURE_COLUMNS),
         ),
+        # The open tips due from today's start to the horizon, over whole provinces (the figures
+        # of now: ``figures_repository.open_tip_figures``), read index-only.
+        Index(
+            "ix_tips_open_due",
+            "resolution_due_at",
+            postgresql_include=["received_at", "incident_ward_code", "province_code"],
+            postgresql_where=text("status IN ('received', 'triaged')"),
+        ),
         # An officer's own tips (``assignee=me``), newest first.
         Index(
             "ix_tips_assignee_received",

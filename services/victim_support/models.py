@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
@@ -46,6 +47,16 @@ class Victim(Base):
     """A received person: presumed victim until identified (Law 53/2024/QH15)."""
 
     __tablename__ = "victims"
+    __table_args__ = (
+        # The presumed victims due from today's start, over whole provinces, read index-only
+        # (the overdue verifications of now: ``figures_repository.overdue_presumed``).
+        Index(
+            "ix_victims_presumed_due",
+            "verification_due_at",
+            postgresql_include=["received_at", "ward_code", "province_code"],
+            postgresql_where=text("status IN ('received', 'under_verification')"),
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
