@@ -10,13 +10,16 @@ the difference (what the new rows contribute minus what the old ones did). Appen
 on another writer's lock: two filings in the same ward on the same day do not queue.
 
 :meth:`Rollup.compact` folds pending rows into *folded* rows, one per (grain, period, dimensions),
-at both grains (day and month); a service's worker runs it every so often. Readers sum folded
-and pending rows together, so a figure is exact whether or not the fold has run: the fold only
-keeps the rows few. :meth:`Rollup.check` recounts the base table and lists every difference;
-:meth:`Rollup.backfill` rebuilds the table from a recount (a migration, or ``ctip rollups``).
+at every grain (day, month, quarter, year); a service's worker runs it every so often. It writes
+the days and months; a trigger on the rollup table adds the rows it deletes to their quarters and
+years in the same statement (:meth:`Rollup.coarser_ddl`), so that the database keeps the coarser
+grains whichever version of the code folds. Readers sum folded and pending rows together, so a
+figure is exact whether or not the fold has run: the fold only keeps the rows few.
+:meth:`Rollup.check` recounts the base table and lists every difference; :meth:`Rollup.backfill`
+rebuilds the table from a recount (a migration, or ``ctip rollups``).
 
-Periods are whole UTC days (``libs.common.figures.day_start``): a period's months are read at the
-month grain and the days before its first whole month and after its last at the day grain
+Periods are whole UTC days (``libs.common.figures.day_start``): a period is read as the fewest
+rows of the four grains that add up to it, a year less its days after the period, say
 (``libs.common.rollup_reads``).
 """
 
@@ -39,7 +42,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import TypeEngine
 
-DAY, MONTH = "d", "m"
+DAY, MONTH, QUARTER, YEAR = "d", "m", "q", "y"
+# The grains coarser than a day: what each truncates a day to, finest first.
+COARSER = {MONTH: "month", QUARTER: "quarter", YEAR: "year"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ class Rollup:
     # A key whose values split the rollup into areas read on their own (a province): the folded
     # rows get an index led by it too, so that a read of one area does not range over them all.
     area_key: str | None = None
+    # Its days are days already past (a receipt, an opening): no row is after today, so that a
+    # read may take a whole year or quarter less its days to come at no cost (rollup_reads).
+    # A read is exact either way; this only chooses the rows it takes.
+    past_days: bool = False
 
     # Tables -------------------------------------------------------------------------------------
 
@@ -115,7 +124,8 @@ class Rollup:
             Index(f"ix_{self.name}_pending", "period_start", postgresql_where=text("NOT folded")),
             *self._area_index(),
             schema=self.schema,
-            info={"counters": self.counters},  # what a read may subtract (rollup_reads)
+            # what a read may subtract, and whether days to come are empty (rollup_reads)
+            info={"counters": self.counters, "past_days": self.past_days},
         )
 
     def _area_index(self) -> list[Index]:
@@ -164,6 +174,7 @@ class Rollup:
         return [
             f"DROP TABLE IF EXISTS {self.qualified}",
             *(f"DROP FUNCTION IF EXISTS {self.qualified}_track{f}() CASCADE" for f in functions),
+            f"DROP FUNCTION IF EXISTS {self.qualified}_coarser() CASCADE",
         ]
 
     # Keeping it ---------------------------------------------------------------------------------
@@ -191,7 +202,65 @@ class Rollup:
         statements: list[str] = []
         for feed in (Feed(self.source, self.contribution), *self.feeds):
             statements += self._triggers(feed)
-        return statements
+        return statements + self.coarser_ddl()
+
+    def track_function_ddl(self) -> list[str]:
+        """The triggers' functions alone (``CREATE OR REPLACE``), for a new truncation recount."""
+        feeds = (Feed(self.source, self.contribution), *self.feeds)
+        return [self._triggers(feed)[0] for feed in feeds]
+
+    def coarser_ddl(self) -> list[str]:
+        """The trigger that keeps the quarters and years: the pending rows a statement deletes
+        (the fold, :meth:`compact_sql`) are added to the folded rows of their quarter and year.
+        A statement that deletes folded rows is a rebuild (:meth:`backfill_sql`), which writes
+        every grain itself."""
+        pending = "SELECT period_start, " + ", ".join((*self.key_names, *self.counters))
+        coarser = " UNION ALL ".join(
+            f"SELECT '{grain}', s.*, true FROM"
+            f" ({self._summed(f'{pending} FROM old_rows', self._truncated(grain, 'day'))}) s"
+            for grain in (QUARTER, YEAR)
+        )
+        function = f"{self.qualified}_coarser"
+        return [
+            f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_rows WHERE folded) THEN
+        RETURN NULL;
+    END IF;
+    {self._insert(True)} {coarser}{self._fold_into()};
+    RETURN NULL;
+END $$""",
+            f"CREATE OR REPLACE TRIGGER {self.name}_coarser AFTER DELETE ON {self.qualified}"
+            f" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        ]
+
+    def coarser_backfill_sql(self) -> list[str]:
+        """The quarters and years rebuilt from the folded months (days and months unchanged)."""
+        keys = ", ".join(self.key_names)
+        sums = ", ".join(f"sum({c})::bigint" for c in self.counters)
+        nonzero = " OR ".join(f"sum({c}) <> 0" for c in self.counters)
+        return [
+            self._lock(),
+            f"DELETE FROM {self.qualified} WHERE folded AND grain IN ('{QUARTER}', '{YEAR}')",
+            *(
+                f"{self._insert(True)} SELECT '{grain}', {self._truncated(grain, 'period_start')},"
+                f" {keys}, {sums}, true FROM {self.qualified}"
+                f" WHERE folded AND grain = '{MONTH}'"
+                f" GROUP BY {self._truncated(grain, 'period_start')}, {keys} HAVING {nonzero}"
+                for grain in (QUARTER, YEAR)
+            ),
+        ]
+
+    def add_coarser_sql(self) -> list[str]:
+        """A migration's, for a rollup made without quarters and years: the trigger that keeps
+        them, the triggers' functions again (a truncation's recount writes them), the rows."""
+        return self.coarser_ddl() + self.track_function_ddl() + self.coarser_backfill_sql()
+
+    def remove_coarser_sql(self) -> list[str]:
+        drop = f"DROP FUNCTION IF EXISTS {self.qualified}_coarser() CASCADE"
+        return [drop, f"DELETE FROM {self.qualified} WHERE folded AND grain IN ('q', 'y')"]
 
     def _triggers(self, feed: Feed) -> list[str]:
         pending = ", ".join(("period_start", *self.key_names, *self.counters))
@@ -205,7 +274,7 @@ class Rollup:
 
         suffix = "" if feed.source == self.source else f"_{feed.source}"
         function = f"{self.qualified}_track{suffix}"
-        recount = ";\n".join(self.backfill_sql()[-2:])  # a truncation: the rollup recounted
+        recount = ";\n".join(self._rebuild_sql())  # a truncation: the rollup recounted
         body = f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -254,28 +323,39 @@ END $$"""
             f"SELECT 'd', s.*, true FROM ({self._summed('SELECT * FROM moved')}) s"
             f" UNION ALL "
             f"SELECT 'm', s.*, true FROM "
-            f"({self._summed('SELECT * FROM moved', self._month('day'))}) s"
+            f"({self._summed('SELECT * FROM moved', self._truncated(MONTH, 'day'))}) s"
             f"{self._fold_into()}",
         ]
 
     @staticmethod
-    def _month(column: str) -> str:
-        return f"date_trunc('month', {column})::date"
+    def _truncated(grain: str, column: str) -> str:
+        return f"date_trunc('{COARSER[grain]}', {column})::date"
 
     def backfill_sql(self) -> list[str]:
-        """The table rebuilt from a recount; writers of the base tables wait meanwhile (the last
-        two statements: what a truncation of a base table runs)."""
-        recount = self._delta(f"{self.schema}.{self.source}", 1)
+        """The table rebuilt from a recount; writers of the base tables wait meanwhile."""
         return [
             self._lock(),
             *(
                 f"LOCK TABLE {self.schema}.{table} IN SHARE MODE"
                 for table in (self.source, *(feed.source for feed in self.feeds))
             ),
+            *self._rebuild_sql(),
+        ]
+
+    def _rebuild_sql(self) -> list[str]:
+        """Every row deleted, then every grain written from a recount (also what a truncation of
+        a base table runs). The second delete: when no row was folded yet, the first was a fold
+        to the quarters and years of :meth:`coarser_ddl`."""
+        recount = self._delta(f"{self.schema}.{self.source}", 1)
+        coarser = "".join(
+            f" UNION ALL SELECT '{grain}', s.*, true FROM"
+            f" ({self._summed(recount, self._truncated(grain, 'day'))}) s"
+            for grain in COARSER
+        )
+        return [
             f"DELETE FROM {self.qualified}",
-            f"{self._insert(True)} SELECT 'd', s.*, true FROM ({self._summed(recount)}) s"
-            f" UNION ALL SELECT 'm', s.*, true FROM "
-            f"({self._summed(recount, self._month('day'))}) s",
+            f"DELETE FROM {self.qualified} WHERE folded",
+            f"{self._insert(True)} SELECT 'd', s.*, true FROM ({self._summed(recount)}) s{coarser}",
         ]
 
     def check_sql(self) -> str:
@@ -284,9 +364,11 @@ END $$"""
         recount = self._delta(f"{self.schema}.{self.source}", 1)
         values = ", ".join((*self.key_names, *self.counters))
         parts = []
-        for grain in (DAY, MONTH):
-            period = "period_start" if grain == DAY else self._month("period_start")
-            counted = self._summed(recount, "day" if grain == DAY else self._month("day"))
+        for grain in (DAY, *COARSER):
+            period = "period_start" if grain == DAY else self._truncated(grain, "period_start")
+            counted = self._summed(
+                recount, "day" if grain == DAY else self._truncated(grain, "day")
+            )
             stored = self._summed(
                 f"SELECT CASE WHEN folded THEN period_start ELSE {period} END, {values}"
                 f" FROM {self.qualified} WHERE (folded AND grain = '{grain}') OR NOT folded"

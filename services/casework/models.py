@@ -270,6 +270,7 @@ CASE_ROLLUP = Rollup(
 CASE_KIND_ROLLUP = Rollup(
     schema=SCHEMA,
     name="case_kind_rollup",
+    past_days=True,  # the day of its opening
     source="cases",
     keys=(("province_code", String(2)), ("kind", String(10)), ("value", String(40))),
     counters=("cases",),
@@ -290,6 +291,7 @@ _SUBSTANTIATED = "r.outcome = 'substantiated' AND r.verified_at IS NOT NULL"
 TIP_REF_ROLLUP = Rollup(
     schema=SCHEMA,
     name="tip_ref_rollup",
+    past_days=True,  # the day of its verification
     source="tip_refs",
     keys=(("ward_code", String(5)), ("province_code", String(2))),
     counters=("substantiated", "initiated"),

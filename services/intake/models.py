@@ -318,6 +318,7 @@ class Attachment(Base):
 TIP_ROLLUP = Rollup(
     schema=SCHEMA,
     name="tip_rollup",
+    past_days=True,  # the day of its receipt
     source="tips",
     keys=(("ward_code", String(5)), ("province_code", String(2))),
     counters=("received", "classified", "verified", "resolved", "on_time", "substantiated"),
@@ -335,6 +336,7 @@ TIP_ROLLUP = Rollup(
 TIP_KIND_ROLLUP = Rollup(
     schema=SCHEMA,
     name="tip_kind_rollup",
+    past_days=True,  # the day of its receipt
     source="tips",
     keys=(
         ("province_code", String(2)),
@@ -359,6 +361,7 @@ TIP_KIND_ROLLUP = Rollup(
 OPEN_TIP_ROLLUP = Rollup(
     schema=SCHEMA,
     name="open_tip_rollup",
+    past_days=True,  # the day of its receipt
     source="tips",
     keys=(("province_code", String(2)), ("unplaced", Boolean()), ("due_on", Date())),
     counters=("tips",),

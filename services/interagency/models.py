@@ -221,6 +221,7 @@ class Match(Base):
 ALERT_ROLLUP = Rollup(
     schema=SCHEMA,
     name="alert_rollup",
+    past_days=True,  # the day of its alert's creation
     source="alerts",
     keys=(("direction", String(3)), ("alert_type", String(30)), ("partner_code", String(2))),
     counters=("alerts",),
@@ -236,6 +237,7 @@ ALERT_ROLLUP = Rollup(
 DELIVERY_ROLLUP = Rollup(
     schema=SCHEMA,
     name="delivery_rollup",
+    past_days=True,  # the day of its alert's creation
     source="deliveries",
     keys=(("status", String(10)), ("partner_code", String(2))),
     counters=("deliveries",),

@@ -206,6 +206,7 @@ class ChannelEndpoint(Base):
 NOTIFICATION_ROLLUP = Rollup(
     schema=SCHEMA,
     name="notification_rollup",
+    past_days=True,  # the day of its creation
     source="notifications",
     keys=(("province_code", String(2)), ("kind", String(40))),
     counters=("created", "read"),

@@ -255,6 +255,7 @@ class Enrollment(Base):
 VICTIM_ROLLUP = Rollup(
     schema=SCHEMA,
     name="victim_rollup",
+    past_days=True,  # the day of its reception
     source="victims",
     keys=(("ward_code", String(5)), ("province_code", String(2))),
     counters=(
@@ -285,6 +286,7 @@ VICTIM_ROLLUP = Rollup(
 VICTIM_KIND_ROLLUP = Rollup(
     schema=SCHEMA,
     name="victim_kind_rollup",
+    past_days=True,  # the day of its reception
     source="victims",
     keys=(("province_code", String(2)), ("kind", String(10)), ("value", String(40))),
     counters=("victims",),
