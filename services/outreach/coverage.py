@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
-
-from pydantic import TypeAdapter
 
 from libs.common.errors import NotFound
 from libs.common.figures import Figure, ratio
@@ -23,8 +20,6 @@ from services.outreach.schemas import (
     TargetGroupOut,
     WardCoverage,
 )
-
-WARDS = TypeAdapter(list[WardCoverage])
 
 
 async def set_population(ctx: Ctx, ward_code: str, data: PopulationIn) -> PopulationOut:
@@ -71,7 +66,7 @@ async def by_ward(
         reaches = await repository.ward_reach(session, principal, period_from, period_to, ward_code)
     year = (period_to or ctx.now.date()).year
     populations = await repository.latest_populations(session, principal, year, ward_code)
-    wards: list[dict[str, Any]] = []
+    wards: list[WardCoverage] = []
     counted = population_total = 0
     for code in sorted(set(reaches) | set(populations)):
         pop, dated = populations.get(code, (None, None))
@@ -90,6 +85,5 @@ async def by_ward(
                 "meets_target": cov.meets_target,
             }
         )
-    # thousands of wards: built by pydantic-core in one call, 3.5 times faster than a
-    # model_construct each (pure Python), and validated
-    return WARDS.validate_python(wards), ratio(counted, population_total)
+    # thousands of wards: dictionaries, validated once, by pydantic-core, as OutreachKpis is built
+    return wards, ratio(counted, population_total)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from libs.common.figures import Figure
 from libs.common.jurisdiction import is_valid_code
@@ -136,7 +137,7 @@ class TargetGroupOut(BaseModel):
     active: bool
 
 
-class WardCoverage(BaseModel):
+class WardCoverage(TypedDict):  # a dictionary, as the figures per ward (libs/common/figures.py)
     ward_code: str
     ward_name: str | None
     reached: int
