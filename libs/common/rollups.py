@@ -210,10 +210,8 @@ class Rollup:
         return [self._triggers(feed)[0] for feed in feeds]
 
     def coarser_ddl(self) -> list[str]:
-        """The trigger that keeps the quarters and years: the pending rows a statement deletes
-        (the fold, :meth:`compact_sql`) are added to the folded rows of their quarter and year.
-        A statement that deletes folded rows is a rebuild (:meth:`backfill_sql`), which writes
-        every grain itself."""
+        """The trigger that keeps the quarters and years: the pending rows the fold deletes are
+        added to their quarter and year; a statement deleting folded rows is a rebuild."""
         pending = "SELECT period_start, " + ", ".join((*self.key_names, *self.counters))
         coarser = " UNION ALL ".join(
             f"SELECT '{grain}', s.*, true FROM"
@@ -255,8 +253,10 @@ END $$""",
 
     def add_coarser_sql(self) -> list[str]:
         """A migration's, for a rollup made without quarters and years: the trigger that keeps
-        them, the triggers' functions again (a truncation's recount writes them), the rows."""
-        return self.coarser_ddl() + self.track_function_ddl() + self.coarser_backfill_sql()
+        them, the triggers' functions again (a truncation's recount writes them), the rows, and
+        the planner's statistics (else it takes the new rows for none: a parallel plan)."""
+        ddl = self.coarser_ddl() + self.track_function_ddl()
+        return [*ddl, *self.coarser_backfill_sql(), f"ANALYZE {self.qualified}"]
 
     def remove_coarser_sql(self) -> list[str]:
         drop = f"DROP FUNCTION IF EXISTS {self.qualified}_coarser() CASCADE"
