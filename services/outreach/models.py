@@ -127,6 +127,7 @@ class Commendation(Base):
 REACH_ROLLUP = Rollup(
     schema=SCHEMA,
     name="reach_rollup",
+    past_days=True,  # the day it was held (never after today: schemas.not_future)
     source="activities",
     keys=(("ward_code", String(5)), ("province_code", String(2))),
     counters=("activities", "direct"),
@@ -142,6 +143,7 @@ REACH_ROLLUP = Rollup(
 GROUP_ROLLUP = Rollup(
     schema=SCHEMA,
     name="target_group_rollup",
+    past_days=True,  # the day it was held (never after today: schemas.not_future)
     source="activities",
     keys=(("province_code", String(2)), ("target_groups", ARRAY(String(40)))),
     counters=("activities", "materials", "people"),
