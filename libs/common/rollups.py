@@ -209,15 +209,19 @@ class Rollup:
         feeds = (Feed(self.source, self.contribution), *self.feeds)
         return [self._triggers(feed)[0] for feed in feeds]
 
+    def _coarser_from(self, rows: str) -> str:
+        """The quarters and years of ``rows`` (their ``period_start``, keys and counters)."""
+        values = "SELECT period_start, " + ", ".join((*self.key_names, *self.counters))
+        grains = (QUARTER, YEAR)
+        summed = {
+            g: self._summed(f"{values} FROM {rows}", self._truncated(g, "day")) for g in grains
+        }
+        union = " UNION ALL ".join(f"SELECT '{g}', s.*, true FROM ({summed[g]}) s" for g in summed)
+        return f"{self._insert(True)} {union}"
+
     def coarser_ddl(self) -> list[str]:
         """The trigger that keeps the quarters and years: the pending rows the fold deletes are
         added to their quarter and year; a statement deleting folded rows is a rebuild."""
-        pending = "SELECT period_start, " + ", ".join((*self.key_names, *self.counters))
-        coarser = " UNION ALL ".join(
-            f"SELECT '{grain}', s.*, true FROM"
-            f" ({self._summed(f'{pending} FROM old_rows', self._truncated(grain, 'day'))}) s"
-            for grain in (QUARTER, YEAR)
-        )
         function = f"{self.qualified}_coarser"
         return [
             f"""
@@ -227,40 +231,33 @@ BEGIN
     IF EXISTS (SELECT 1 FROM old_rows WHERE folded) THEN
         RETURN NULL;
     END IF;
-    {self._insert(True)} {coarser}{self._fold_into()};
+    {self._coarser_from("old_rows")}{self._fold_into()};
     RETURN NULL;
 END $$""",
             f"CREATE OR REPLACE TRIGGER {self.name}_coarser AFTER DELETE ON {self.qualified}"
             f" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
         ]
 
-    def coarser_backfill_sql(self) -> list[str]:
-        """The quarters and years rebuilt from the folded months (days and months unchanged)."""
-        keys = ", ".join(self.key_names)
-        sums = ", ".join(f"sum({c})::bigint" for c in self.counters)
-        nonzero = " OR ".join(f"sum({c}) <> 0" for c in self.counters)
-        return [
-            self._lock(),
-            f"DELETE FROM {self.qualified} WHERE folded AND grain IN ('{QUARTER}', '{YEAR}')",
-            *(
-                f"{self._insert(True)} SELECT '{grain}', {self._truncated(grain, 'period_start')},"
-                f" {keys}, {sums}, true FROM {self.qualified}"
-                f" WHERE folded AND grain = '{MONTH}'"
-                f" GROUP BY {self._truncated(grain, 'period_start')}, {keys} HAVING {nonzero}"
-                for grain in (QUARTER, YEAR)
-            ),
-        ]
-
     def add_coarser_sql(self) -> list[str]:
         """A migration's, for a rollup made without quarters and years: the trigger that keeps
-        them, the triggers' functions again (a truncation's recount writes them), the rows, and
-        the planner's statistics (else it takes the new rows for none: a parallel plan)."""
-        ddl = self.coarser_ddl() + self.track_function_ddl()
-        return [*ddl, *self.coarser_backfill_sql(), f"ANALYZE {self.qualified}"]
+        them, the triggers' functions again (a truncation's recount writes them), the rows from
+        the folded months, and the planner's statistics (else it takes the new rows for none)."""
+        months = f"{self.qualified} WHERE folded AND grain = '{MONTH}'"
+        return [
+            *self.coarser_ddl(),
+            *self.track_function_ddl(),
+            self._lock(),
+            self._coarser_deleted(),
+            self._coarser_from(months),
+            f"ANALYZE {self.qualified}",
+        ]
 
     def remove_coarser_sql(self) -> list[str]:
         drop = f"DROP FUNCTION IF EXISTS {self.qualified}_coarser() CASCADE"
-        return [drop, f"DELETE FROM {self.qualified} WHERE folded AND grain IN ('q', 'y')"]
+        return [drop, self._coarser_deleted()]
+
+    def _coarser_deleted(self) -> str:
+        return f"DELETE FROM {self.qualified} WHERE folded AND grain IN ('{QUARTER}', '{YEAR}')"
 
     def _triggers(self, feed: Feed) -> list[str]:
         pending = ", ".join(("period_start", *self.key_names, *self.counters))
