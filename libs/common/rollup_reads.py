@@ -112,6 +112,10 @@ def _joined(*plans: _Plan) -> _Plan:
     return sum(c for c, _ in plans), tuple(p for _, parts in plans for p in parts)
 
 
+def _cheaper(*plans: _Plan) -> _Plan:
+    return min(plans, key=lambda plan: plan[0])
+
+
 def _range(grain: str, low: date, high: date, empty_from: date | None) -> _Plan:
     if high <= low:
         return 0.0, ()
@@ -140,16 +144,16 @@ def _cover(first: date, after: date, level: int, empty_from: date | None) -> _Pl
         less = _joined(
             whole(begin, end), _negated(finer(begin, first)), _negated(finer(after, end))
         )
-        return min(finer(first, after), less, key=lambda p: p[0])
+        return _cheaper(finer(first, after), less)
     plans = [whole(low, high)]
     if first < low:  # the head: its days, or its whole period less the days before first
         begin = _floor(grain, first)
         less = _joined(whole(begin, low), _negated(finer(begin, first)))
-        plans.append(min(finer(first, low), less, key=lambda p: p[0]))
+        plans.append(_cheaper(finer(first, low), less))
     if high < after:  # the tail: its days, or its whole period less the days from after
         end = _next(grain, high)
         less = _joined(whole(high, end), _negated(finer(after, end)))
-        plans.append(min(finer(high, after), less, key=lambda p: p[0]))
+        plans.append(_cheaper(finer(high, after), less))
     return _joined(*plans)
 
 
@@ -171,7 +175,7 @@ def cover(first: date | None, after: date | None, *, empty_from: date | None = N
             (_RANGE_COST, (Part(YEAR, None, end, 1),)),
             _negated(_cover(after, end, top, empty_from)),
         )
-        parts = min(plus, less, key=lambda p: p[0])[1]
+        parts = _cheaper(plus, less)[1]
     elif after is None:
         begin, end = _floor(YEAR, first), _ceil(YEAR, first)
         plus = _joined(
@@ -181,7 +185,7 @@ def cover(first: date | None, after: date | None, *, empty_from: date | None = N
             (_RANGE_COST, (Part(YEAR, begin, None, 1),)),
             _negated(_cover(begin, first, top, empty_from)),
         )
-        parts = min(plus, less, key=lambda p: p[0])[1]
+        parts = _cheaper(plus, less)[1]
     else:
         parts = _cover(first, after, top, empty_from)[1]
     joined: list[Part] = []
